@@ -1,0 +1,25 @@
+from .agreements import Agreement, AgreementTerm, Instalment, Signature
+from .cases import (
+    Case,
+    CaseAccessLog,
+    CaseGroupObjectPermission,
+    CaseNumberSequence,
+    CaseUserObjectPermission,
+    Category,
+    Channel,
+    ApplicationForm,
+    ClaimItem,
+    FollowUp,
+    MediationSession,
+    Referral,
+    WorkForm,
+)
+from .organisations import LineName, Membership, Organisation, OrganisationLevel, Role
+from .parties import CaseParty, Employer, PartyRole, Person, Sex
+
+__all__ = [
+    "Agreement", "AgreementTerm", "ApplicationForm", "Case", "CaseAccessLog", "CaseGroupObjectPermission",
+    "CaseNumberSequence", "CaseParty", "CaseUserObjectPermission", "Category", "Channel", "ClaimItem",
+    "Employer", "FollowUp", "Instalment", "LineName", "MediationSession", "Membership", "Organisation",
+    "OrganisationLevel", "PartyRole", "Person", "Referral", "Role", "Sex", "Signature", "WorkForm",
+]

@@ -1,0 +1,331 @@
+"""The case and what hangs off it: claims, sessions, follow-ups, referrals."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from workflows.machine import CaseStateMachine
+from workflows.states import CLOSABLE_STATES, CaseState
+
+from .parties import PartyRole
+
+AMOUNT = {"max_digits": 14, "decimal_places": 2}
+
+
+class Channel(models.TextChoices):
+    WALK_IN = "walk_in", _("来访")
+    HOTLINE = "hotline", _("电话/12351热线")
+    WECHAT = "wechat", _("微信")
+    ONLINE = "online", _("网上平台")
+    ARBITRATION = "arbitration", _("仲裁委转来")
+    COURT = "court", _("法院转来")
+    INSPECTION = "inspection", _("劳动监察转来")
+    PROACTIVE = "proactive", _("主动排查发现")
+
+
+class ApplicationForm(models.TextChoices):
+    WRITTEN = "written", _("书面申请")
+    ORAL = "oral", _("口头申请")
+
+
+class WorkForm(models.TextChoices):
+    DELIVERY = "delivery", _("外卖骑手")
+    COURIER = "courier", _("快递员")
+    RIDE_HAILING = "ride_hailing", _("网约车司机")
+    LIVE_STREAMING = "live_streaming", _("网络主播")
+    OTHER = "other", _("其他新就业形态")
+
+
+class Category(models.Model):
+    """A dispute category (劳动报酬, 社会保险 …); an administrator may add more."""
+
+    code = models.SlugField(_("代码"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=30)
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("争议类别")
+        verbose_name_plural = _("争议类别")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseNumberSequence(models.Model):
+    """The last number issued per registering organisation and year.
+
+    Taken under a row lock in the same transaction as the case it numbers, so a
+    rolled-back registration gives its number back: numbers stay gapless.
+    """
+
+    organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "year"], name="one_sequence_per_org_year")]
+
+
+class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
+    number = models.CharField(_("案号"), max_length=60, unique=True)
+    registered_organisation = models.ForeignKey(
+        "mediation.Organisation", on_delete=models.PROTECT, related_name="registered_cases",
+        verbose_name=_("登记组织"))
+    sequence_year = models.PositiveSmallIntegerField(_("案号年度"))
+    sequence_number = models.PositiveIntegerField(_("案号序号"))
+    organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT, related_name="cases",
+                                     verbose_name=_("承办组织"))
+    state = FSMField(_("状态"), max_length=30, choices=CaseState.choices, default=CaseState.REGISTERED,
+                     protected=True, db_index=True)
+
+    received_at = models.DateTimeField(_("收到申请时间"), db_index=True)
+    channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices)
+    application_form = models.CharField(_("申请方式"), max_length=10, choices=ApplicationForm.choices)
+    dispute_summary = models.TextField(_("争议事项"))
+    reasons = models.TextField(_("申请理由"), blank=True)
+    categories = models.ManyToManyField(Category, related_name="cases", verbose_name=_("争议类别"))
+    employer = models.ForeignKey("mediation.Employer", on_delete=models.PROTECT, related_name="cases",
+                                 verbose_name=_("被申请单位"))
+    applicant_count = models.PositiveIntegerField(_("申请人数"), default=0)
+    is_collective = models.BooleanField(_("集体争议"), default=False, db_index=True,
+                                        help_text=_("劳动者一方在10人以上时自动标记"))
+    is_new_employment_form = models.BooleanField(_("新就业形态"), default=False, db_index=True)
+    work_form = models.CharField(_("新就业形态类型"), max_length=20, choices=WorkForm.choices, blank=True)
+    platform = models.ForeignKey("mediation.Employer", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="platform_cases", verbose_name=_("平台或用工合作方"))
+    mediators = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="assigned_cases", blank=True,
+                                       verbose_name=_("承办调解员"))
+
+    amount_claimed = models.DecimalField(_("请求金额"), default=Decimal("0"), **AMOUNT)
+    amount_agreed = models.DecimalField(_("协议金额"), default=Decimal("0"), **AMOUNT)
+    amount_recovered = models.DecimalField(_("已履行金额"), default=Decimal("0"), **AMOUNT)
+
+    dispute_known_on = models.DateField(_("知道或应当知道权利被侵害之日"), null=True, blank=True,
+                                        help_text=_("用于计算仲裁时效（劳动争议调解仲裁法第二十七条）"))
+    consultation_requested_on = models.DateField(_("提出协商日期"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    rejected_at = models.DateTimeField(_("不予受理时间"), null=True, blank=True)
+    concluded_at = models.DateTimeField(_("调解终结时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+    agreement_effective_on = models.DateField(_("协议生效日期"), null=True, blank=True)
+    mediation_extra_days = models.PositiveSmallIntegerField(_("调解期限延长天数"), default=0)
+    # Stored so that lists can find overdue cases in SQL; recomputed whenever an
+    # input changes (services) or the calendar changes (recompute_deadlines).
+    acceptance_due = models.DateField(_("受理期限"), null=True, blank=True, db_index=True)
+    mediation_due = models.DateField(_("调解期限"), null=True, blank=True, db_index=True)
+    deadlines_confirmed = models.BooleanField(_("期限已按确认的节假日计算"), default=True)
+    closed_from_state = models.CharField(max_length=30, choices=CaseState.choices, blank=True, editable=False)
+    archive_number = models.CharField(_("档案号"), max_length=60, blank=True)
+
+    imported = models.BooleanField(_("历史导入"), default=False)
+    import_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    intake_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                   related_name="+", verbose_name=_("登记人"))
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["registered_organisation", "sequence_year", "sequence_number"],
+                                    name="gapless_number_per_org_year"),
+            models.CheckConstraint(condition=models.Q(amount_claimed__gte=0, amount_agreed__gte=0,
+                                                      amount_recovered__gte=0),
+                                   name="case_amounts_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "state"]),
+            models.Index(fields=["state", "received_at"]),
+        ]
+        permissions = [
+            ("register_case", _("登记案件")),
+            ("accept_case", _("受理或不予受理")),
+            ("work_case", _("办理案件：调解笔录、协议、回访、转交")),
+            ("request_escalation", _("申请升级")),
+            ("decide_escalation", _("审批升级")),
+            ("conclude_case", _("达成协议、终止调解、确认履行")),
+            ("withdraw_case", _("登记撤回")),
+            ("close_case", _("结案")),
+            ("reopen_case", _("重新开启已结案件")),
+            ("assign_mediator", _("指派调解员")),
+            ("extend_deadline", _("延长调解期限")),
+            ("view_personal_data", _("查看完整身份证号码和电话")),
+            ("view_all_cases", _("查看全区案件")),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # --- facts the lifecycle's conditions read ---------------------------------
+    @property
+    def line(self) -> int:
+        return self.organisation.line
+
+    def effective_agreement(self):
+        from .agreements import Agreement
+
+        return self.agreements.filter(status=Agreement.Status.EFFECTIVE).order_by("-version").first()
+
+    def has_effective_agreement(self) -> bool:
+        from .agreements import Agreement
+
+        return self.agreements.filter(status=Agreement.Status.EFFECTIVE).exists()
+
+    def agreement_fully_paid(self) -> bool:
+        agreement = self.effective_agreement()
+        return agreement is not None and agreement.is_fully_paid()
+
+    def ready_to_close(self) -> bool:
+        """A performed case needs its follow-up visit; a referred one its outcome (the closed loop)."""
+        source = self.state
+        if source == CaseState.PERFORMED:
+            return self.follow_ups.exists()
+        if source == CaseState.REFERRED:
+            return self.referrals.exclude(outcome=Referral.Outcome.PENDING).exists()
+        return source in CLOSABLE_STATES
+
+    def pending_escalation(self):
+        """The open escalation request, if any (at most one: a unique constraint)."""
+        if not hasattr(self, "_pending_escalation"):
+            from workflows.models import EscalationRequest
+
+            self._pending_escalation = (
+                self.escalations.filter(decision=EscalationRequest.Decision.PENDING)
+                .select_related("to_organisation", "from_organisation").first())
+        return self._pending_escalation
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        self.__dict__.pop("_pending_escalation", None)
+        super().refresh_from_db(*args, **kwargs)
+
+    def applicants(self):
+        return self.parties.filter(role=PartyRole.APPLICANT)
+
+
+class ClaimItem(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="claims", verbose_name=_("案件"))
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, blank=True,
+                                 verbose_name=_("类别"))
+    description = models.CharField(_("请求事项"), max_length=200)
+    amount = models.DecimalField(_("金额（元）"), validators=[MinValueValidator(Decimal("0"))], **AMOUNT)
+
+    class Meta:
+        verbose_name = _("请求事项")
+        verbose_name_plural = _("请求事项")
+        ordering = ["pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="claim_amount_not_negative")]
+
+
+class MediationSession(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("案件"))
+    organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("主持组织"))
+    held_at = models.DateTimeField(_("调解时间"))
+    place = models.CharField(_("调解地点"), max_length=200)
+    mediators = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", verbose_name=_("调解员"))
+    attendees = models.TextField(_("参加人员"))
+    record = models.TextField(_("调解笔录"))
+    result = models.CharField(_("本次结果"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("记录人"))
+    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("调解笔录")
+        verbose_name_plural = _("调解笔录")
+        ordering = ["held_at", "pk"]
+
+
+class FollowUp(models.Model):
+    class Method(models.TextChoices):
+        PHONE = "phone", _("电话回访")
+        VISIT = "visit", _("上门回访")
+        WECHAT = "wechat", _("微信回访")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("案件"))
+    visited_on = models.DateField(_("回访日期"))
+    method = models.CharField(_("回访方式"), max_length=10, choices=Method.choices)
+    contact = models.CharField(_("回访对象"), max_length=100)
+    content = models.TextField(_("回访情况"))
+    satisfied = models.BooleanField(_("当事人满意"), default=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("记录人"))
+    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("回访记录")
+        verbose_name_plural = _("回访记录")
+        ordering = ["visited_on", "pk"]
+
+
+class Referral(models.Model):
+    """The hand-off to arbitration or court, and the outcome that closes the loop."""
+
+    class Destination(models.TextChoices):
+        ARBITRATION = "arbitration", _("劳动人事争议仲裁委员会")
+        COURT = "court", _("人民法院")
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("等待结果")
+        ARBITRATION_MEDIATED = "arbitration_mediated", _("仲裁调解结案")
+        AWARD = "award", _("仲裁裁决")
+        COURT_MEDIATED = "court_mediated", _("法院调解结案")
+        JUDGMENT = "judgment", _("法院判决")
+        PAYMENT_ORDER = "payment_order", _("支付令")
+        WITHDRAWN = "withdrawn", _("当事人撤回")
+        NOT_ACCEPTED = "not_accepted", _("不予受理")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="referrals", verbose_name=_("案件"))
+    destination = models.CharField(_("移交去向"), max_length=20, choices=Destination.choices)
+    body = models.CharField(_("接收机构"), max_length=100)
+    referred_on = models.DateField(_("移交日期"))
+    referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("经办人"))
+    note = models.TextField(_("移交说明"), blank=True)
+    external_reference = models.CharField(_("对方案号"), max_length=60, blank=True)
+    outcome = models.CharField(_("处理结果"), max_length=30, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_on = models.DateField(_("结果日期"), null=True, blank=True)
+    outcome_summary = models.TextField(_("结果摘要"), blank=True)
+    outcome_amount = models.DecimalField(_("裁判或调解金额"), null=True, blank=True,
+                                         validators=[MinValueValidator(Decimal("0"))], **AMOUNT)
+    outcome_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                            blank=True, related_name="+", verbose_name=_("结果登记人"))
+
+    class Meta:
+        verbose_name = _("移交仲裁/诉讼")
+        verbose_name_plural = _("移交仲裁/诉讼")
+        ordering = ["referred_on", "pk"]
+
+
+class CaseAccessLog(models.Model):
+    """Who read which case when: every view by an auditor or administrator (DOMAIN.md §5)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_log")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    what = models.CharField(max_length=60, default="view")
+
+    class Meta:
+        verbose_name = _("查阅记录")
+        verbose_name_plural = _("查阅记录")
+        ordering = ["-at"]
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    """Direct-FK object permissions (fast, cascade-deleted): e.g. a former mediator's read access."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)

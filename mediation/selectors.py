@@ -1,0 +1,135 @@
+"""Reads. Every list, search, export, document and statistic of cases starts from
+``case_list_visible_to``, so nothing can leak around the permission rules."""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from mediation import permissions
+from mediation.models import Case, CaseAccessLog, Role
+from workflows.clocks import local_today
+from workflows.states import WORKING_STATES, CaseState
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    state: str | None = None
+    organisation_id: int | None = None
+    line: int | None = None
+    category: str | None = None
+    channel: str | None = None
+    mediator_id: int | None = None
+    received_from: datetime.date | None = None
+    received_to: datetime.date | None = None
+    overdue: bool = False
+    query: str = ""
+
+
+def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None) -> QuerySet[Case]:
+    """The cases ``user`` may read, narrowed by ``filters``. An unknown user sees nothing."""
+    q = permissions.visible_cases_q(user)
+    if q is None:
+        return Case.objects.none()
+    qs = Case.objects.filter(q)
+    if filters:
+        qs = _apply_filters(qs, filters)
+    return qs
+
+
+def _apply_filters(qs: QuerySet[Case], f: CaseFilters) -> QuerySet[Case]:
+    if f.state:
+        qs = qs.filter(state=f.state)
+    if f.organisation_id:
+        qs = qs.filter(organisation_id=f.organisation_id)
+    if f.line:
+        qs = qs.filter(organisation__level__line=f.line)
+    if f.category:
+        qs = qs.filter(categories__code=f.category)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.mediator_id:
+        qs = qs.filter(mediators__id=f.mediator_id)
+    if f.received_from:
+        qs = qs.filter(received_at__date__gte=f.received_from)
+    if f.received_to:
+        qs = qs.filter(received_at__date__lte=f.received_to)
+    if f.overdue:
+        qs = qs.filter(overdue_q(local_today()))
+    if f.query:
+        qs = qs.filter(search_q(f.query))
+    if f.category or f.mediator_id or f.query:
+        qs = qs.distinct()
+    return qs
+
+
+def search_q(text: str) -> Q:
+    """Case number, party or employer name, or an exact ID number / credit code."""
+    from mediation.identity import normalize_credit_code, normalize_id_number
+
+    text = text.strip()
+    q = (Q(number__icontains=text) | Q(employer__name__icontains=text)
+         | Q(parties__person__name__icontains=text))
+    compact = normalize_id_number(text)
+    if len(compact) == 18:
+        # Exact match only: a partial ID number is no way to look people up.
+        q |= Q(parties__person__id_number=compact) | Q(employer__credit_code=normalize_credit_code(text))
+    return q
+
+
+def overdue_q(today: datetime.date) -> Q:
+    """Cases past a stored statutory deadline that is still running."""
+    return (Q(state=CaseState.REGISTERED, acceptance_due__lt=today)
+            | Q(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING], mediation_due__lt=today))
+
+
+def due_soon_q(today: datetime.date, within_days: int | None = None) -> Q:
+    within = settings.DUE_SOON_DAYS if within_days is None else within_days
+    horizon = today + datetime.timedelta(days=within)
+    return (Q(state=CaseState.REGISTERED, acceptance_due__gte=today, acceptance_due__lte=horizon)
+            | Q(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING],
+                mediation_due__gte=today, mediation_due__lte=horizon))
+
+
+def case_deadline_watchlist(*, user: Any, today: datetime.date | None = None,
+                            within_days: int | None = None) -> dict[str, QuerySet[Case]]:
+    """Overdue and due-soon cases among those the user may see, for mediators' and supervisors' lists."""
+    today = today or local_today()
+    visible = case_list_visible_to(user=user).select_related("organisation", "employer")
+    return {
+        "overdue": visible.filter(overdue_q(today)).order_by("acceptance_due", "mediation_due"),
+        "due_soon": visible.filter(due_soon_q(today, within_days)).order_by("acceptance_due", "mediation_due"),
+    }
+
+
+def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view") -> Case:
+    """One case, if the user may see it; otherwise 404, so its existence is not revealed.
+
+    Auditors' and administrators' reads are logged (DOMAIN.md §5).
+    """
+    case = (case_list_visible_to(user=user).filter(pk=case_id)
+            .select_related("organisation__level", "registered_organisation", "employer", "platform").first())
+    if case is None:
+        raise Http404
+    if permissions.has_role(user, Role.AUDITOR, Role.ADMINISTRATOR):
+        CaseAccessLog.objects.create(case=case, user=user, what=purpose[:60])
+    return case
+
+
+def escalations_awaiting(*, user: Any) -> QuerySet:
+    """Pending escalation requests this user may decide (never their own)."""
+    from workflows.models import EscalationRequest
+
+    grants = [g for g in permissions.grants_of(user) if "decide_escalation" in g.codenames]
+    if not grants:
+        return EscalationRequest.objects.none()
+    q = Q(pk__in=[])
+    for g in grants:
+        q |= Q(to_organisation__path__startswith=g.organisation_path)
+    return (EscalationRequest.objects.filter(q, decision=EscalationRequest.Decision.PENDING)
+            .exclude(requested_by=user).select_related("case", "from_organisation", "to_organisation",
+                                                       "requested_by"))

@@ -1,0 +1,597 @@
+"""Writes that are not lifecycle moves: registration, parties, sessions, agreements ….
+
+Each service validates everything before it writes anything, then writes inside one
+transaction: bad input raises ``ValidationError`` (messages in the user's language)
+and leaves no trace. Permission checks go through ``mediation.permissions``.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mediation import identity, permissions
+from mediation.models import (
+    Agreement,
+    AgreementTerm,
+    Case,
+    CaseNumberSequence,
+    CaseParty,
+    Category,
+    ClaimItem,
+    Employer,
+    FollowUp,
+    Instalment,
+    MediationSession,
+    Organisation,
+    PartyRole,
+    Person,
+    Referral,
+    Signature,
+)
+from workflows import clocks
+from workflows.errors import ActionNotAllowed
+from workflows.models import DeadlineExtension
+from workflows.services import lock_case
+from workflows.states import OPEN_STATES, WORKING_STATES, CaseState
+
+logger = logging.getLogger(__name__)
+
+
+# --- inputs ---------------------------------------------------------------------
+
+@dataclass
+class PersonInput:
+    name: str
+    id_number: str = ""
+    phone: str = ""
+    sex: str = ""
+    address: str = ""
+
+
+@dataclass
+class EmployerInput:
+    name: str
+    credit_code: str = ""
+    legal_representative: str = ""
+    address: str = ""
+    phone: str = ""
+    industry: str = ""
+    has_union: bool = False
+    has_mediation_committee: bool = False
+    is_platform: bool = False
+
+
+@dataclass
+class ClaimInput:
+    description: str
+    amount: Any
+    category_code: str = ""
+
+
+@dataclass
+class Registration:
+    organisation: Organisation
+    received_at: datetime.datetime
+    channel: str
+    application_form: str
+    dispute_summary: str
+    employer: EmployerInput | Employer
+    applicants: Sequence[PersonInput]
+    categories: Sequence[str] = ()
+    claims: Sequence[ClaimInput] = ()
+    reasons: str = ""
+    platform: EmployerInput | Employer | None = None
+    work_form: str = ""
+    is_new_employment_form: bool = False
+    dispute_known_on: datetime.date | None = None
+    consultation_requested_on: datetime.date | None = None
+    agents: Sequence[PersonInput] = field(default_factory=list)
+
+
+def parse_amount(value: Any, *, field_name: str = "amount") -> Decimal:
+    """Yuan with at most two decimals, not negative; anything else is refused in words."""
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("，", "").strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field_name: _("金额必须是数字（单位：元）。")}) from None
+    if not amount.is_finite():
+        raise ValidationError({field_name: _("金额必须是数字（单位：元）。")})
+    if amount < 0:
+        raise ValidationError({field_name: _("金额不能为负数。")})
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError({field_name: _("金额最多保留两位小数。")})
+    if amount >= Decimal("1e12"):
+        raise ValidationError({field_name: _("金额过大，请核对。")})
+    return amount.quantize(Decimal("0.01"))
+
+
+def _clean_person(data: PersonInput, *, prefix: str) -> Person:
+    errors: dict[str, list[str]] = {}
+    name = (data.name or "").strip()
+    if not name:
+        errors[f"{prefix}name"] = [_("请填写姓名。")]
+    id_number = identity.normalize_id_number(data.id_number) if data.id_number else ""
+    phone = identity.normalize_phone(data.phone) if data.phone else ""
+    for key, value, check in ((f"{prefix}id_number", id_number, identity.validate_id_number),
+                              (f"{prefix}phone", phone, identity.validate_phone)):
+        if value:
+            try:
+                check(value)
+            except ValidationError as exc:
+                errors[key] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    existing = Person.objects.filter(id_number=id_number).first() if id_number else None
+    if existing:
+        # The same person again: keep their record, fill in what was missing.
+        existing.phone = existing.phone or phone
+        existing.address = existing.address or data.address
+        existing.sex = existing.sex or data.sex
+        return existing
+    return Person(name=name, id_number=id_number or None, phone=phone, sex=data.sex or "",
+                  address=(data.address or "").strip())
+
+
+def employer_resolve(data: EmployerInput | Employer, *, prefix: str = "employer_") -> Employer:
+    """Find the employer by credit code (or exact name when no code is given), or prepare a new one."""
+    if isinstance(data, Employer):
+        return data
+    errors: dict[str, list[str]] = {}
+    name = (data.name or "").strip()
+    if not name:
+        errors[f"{prefix}name"] = [_("请填写单位名称。")]
+    code = identity.normalize_credit_code(data.credit_code) if data.credit_code else ""
+    if code:
+        try:
+            identity.validate_credit_code(code)
+        except ValidationError as exc:
+            errors[f"{prefix}credit_code"] = exc.messages
+    phone = identity.normalize_phone(data.phone) if data.phone else ""
+    if phone:
+        try:
+            identity.validate_phone(phone)
+        except ValidationError as exc:
+            errors[f"{prefix}phone"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    existing = (Employer.objects.filter(credit_code=code).first() if code
+                else Employer.objects.filter(name=name, credit_code__isnull=True).first())
+    if existing:
+        return existing
+    return Employer(name=name, credit_code=code or None, legal_representative=data.legal_representative.strip(),
+                    address=data.address.strip(), phone=phone, industry=data.industry.strip(),
+                    has_union=data.has_union, has_mediation_committee=data.has_mediation_committee,
+                    is_platform=data.is_platform)
+
+
+def _next_sequence(organisation: Organisation, year: int) -> int:
+    """The next gapless number for the organisation and year, under a row lock."""
+    CaseNumberSequence.objects.bulk_create(
+        [CaseNumberSequence(organisation=organisation, year=year)], ignore_conflicts=True)
+    seq = CaseNumberSequence.objects.select_for_update().get(organisation=organisation, year=year)
+    seq.last_value += 1
+    seq.save(update_fields=["last_value"])
+    return seq.last_value
+
+
+def format_case_number(organisation: Organisation, year: int, seq: int) -> str:
+    return settings.CASE_NUMBER_FORMAT.format(prefix=organisation.case_number_prefix, year=year, seq=seq)
+
+
+def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | None = None,
+                  imported: bool = False, import_key: str | None = None) -> Case:
+    """Record an application, written or oral (劳动争议调解仲裁法 art. 12), with its parties and claims.
+
+    All input is checked before the first write; the case number is taken in the
+    same transaction, so a failed registration consumes no number. The same
+    ``intake_token`` twice returns the first case instead of creating a second.
+    """
+    if not imported and not permissions.user_may_register_in(actor, data.organisation):
+        raise PermissionDenied(_("您不能在该组织登记案件。"))
+    if intake_token:
+        existing = Case.objects.filter(intake_token=intake_token).first()
+        if existing:
+            return existing
+
+    errors: dict[str, list[str]] = {}
+
+    def collect(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+            return None
+
+    if not (data.dispute_summary or "").strip():
+        errors["dispute_summary"] = [_("请填写争议事项。")]
+    from mediation.models import ApplicationForm, Channel, WorkForm
+
+    if data.channel not in Channel.values:
+        errors["channel"] = [_("请选择来源渠道。")]
+    if data.application_form not in ApplicationForm.values:
+        errors["application_form"] = [_("请选择申请方式。")]
+    if data.work_form and data.work_form not in WorkForm.values:
+        errors["work_form"] = [_("新就业形态类型无效。")]
+    if not data.applicants:
+        errors["applicants"] = [_("至少需要一名申请人。")]
+    if data.received_at is None:
+        errors["received_at"] = [_("请填写收到申请的时间。")]
+    elif data.received_at > timezone.now() + datetime.timedelta(minutes=5):
+        errors["received_at"] = [_("收到申请的时间不能晚于当前时间。")]
+    people = [collect(_clean_person, p, prefix=f"applicants-{i}-") for i, p in enumerate(data.applicants)]
+    agents = [collect(_clean_person, p, prefix=f"agents-{i}-") for i, p in enumerate(data.agents)]
+    ids = [p.id_number for p in people if p is not None and p.id_number]
+    if len(ids) != len(set(ids)):
+        errors.setdefault("applicants", []).append(_("同一申请人不能重复填写。"))
+    employer = collect(employer_resolve, data.employer)
+    platform = collect(employer_resolve, data.platform, prefix="platform_") if data.platform else None
+    categories = list(Category.objects.filter(code__in=list(data.categories)))
+    if len(categories) != len(set(data.categories)):
+        errors["categories"] = [_("争议类别无效。")]
+    category_by_code = {c.code: c for c in Category.objects.all()} if data.claims else {}
+    claims: list[ClaimItem] = []
+    for i, claim in enumerate(data.claims):
+        amount = collect(parse_amount, claim.amount, field_name=f"claims-{i}-amount")
+        if not (claim.description or "").strip():
+            errors[f"claims-{i}-description"] = [_("请填写请求事项。")]
+        if claim.category_code and claim.category_code not in category_by_code:
+            errors[f"claims-{i}-category"] = [_("争议类别无效。")]
+        if amount is not None:
+            claims.append(ClaimItem(description=claim.description.strip(), amount=amount,
+                                    category=category_by_code.get(claim.category_code)))
+    if errors:
+        raise ValidationError(errors)
+
+    received = timezone.localtime(data.received_at)
+    try:
+        with transaction.atomic():
+            for p in people + agents:
+                p.save()
+            if employer.pk is None:
+                employer.save()
+            if platform is not None and platform.pk is None:
+                platform.save()
+            seq = _next_sequence(data.organisation, received.year)
+            n_applicants = len(people)
+            case = Case(
+                number=format_case_number(data.organisation, received.year, seq),
+                registered_organisation=data.organisation, sequence_year=received.year, sequence_number=seq,
+                organisation=data.organisation, received_at=data.received_at, channel=data.channel,
+                application_form=data.application_form, dispute_summary=data.dispute_summary.strip(),
+                reasons=(data.reasons or "").strip(), employer=employer, applicant_count=n_applicants,
+                is_collective=n_applicants >= settings.COLLECTIVE_DISPUTE_MIN_WORKERS,
+                is_new_employment_form=bool(data.is_new_employment_form or data.work_form or platform),
+                work_form=data.work_form, platform=platform,
+                amount_claimed=sum((c.amount for c in claims), Decimal("0")),
+                dispute_known_on=data.dispute_known_on,
+                consultation_requested_on=data.consultation_requested_on,
+                created_by=actor if getattr(actor, "pk", None) else None,
+                intake_token=intake_token, imported=imported, import_key=import_key,
+            )
+            case.organisation = data.organisation
+            for key, value in clocks.stored_deadline_fields(case).items():
+                setattr(case, key, value)
+            case.save()
+            case.categories.set(categories)
+            for c in claims:
+                c.case = case
+            ClaimItem.objects.bulk_create(claims)
+            parties = [CaseParty(case=case, role=PartyRole.APPLICANT, person=p, position=i + 1)
+                       for i, p in enumerate(people)]
+            parties.append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer=employer, position=1))
+            CaseParty.objects.bulk_create(parties)
+            if agents:
+                applicant_party = CaseParty.objects.filter(case=case, role=PartyRole.APPLICANT).first()
+                CaseParty.objects.bulk_create([
+                    CaseParty(case=case, role=PartyRole.AGENT, person=a, represents=applicant_party,
+                              position=i + 1) for i, a in enumerate(agents)])
+    except IntegrityError:
+        if intake_token:
+            existing = Case.objects.filter(intake_token=intake_token).first()
+            if existing:
+                return existing
+        raise
+    logger.info("case %s registered by user %s", case.pk, getattr(actor, "pk", None))
+    return case
+
+
+def open_cases_between(*, person_ids: Iterable[int], employer: Employer) -> list[Case]:
+    """Open cases where one of these people is an applicant against this employer (duplicate warning)."""
+    return list(Case.objects.filter(
+        state__in=OPEN_STATES, employer=employer, parties__role=PartyRole.APPLICANT,
+        parties__person_id__in=list(person_ids)).distinct())
+
+
+# --- working the case --------------------------------------------------------------
+
+def _require(actor: Any, action: str, case: Case) -> None:
+    if not permissions.user_may(actor, action, case):
+        raise PermissionDenied(_("您没有办理本案件的权限。"))
+
+
+def _require_state(case: Case, states: Iterable[str], what: str) -> None:
+    if case.state not in states:
+        raise ActionNotAllowed(_("案件当前状态为“%(state)s”，不能%(what)s。")
+                               % {"state": case.get_state_display(), "what": what})
+
+
+def session_record(*, case_id: int, actor: Any, held_at: datetime.datetime, place: str, attendees: str,
+                   record: str, result: str = "", mediators: Sequence[Any] = ()) -> MediationSession:
+    """A mediation session's record (调解笔录); only while the case is being worked."""
+    errors = {}
+    if not (place or "").strip():
+        errors["place"] = [_("请填写调解地点。")]
+    if not (attendees or "").strip():
+        errors["attendees"] = [_("请填写参加人员。")]
+    if not (record or "").strip():
+        errors["record"] = [_("请填写调解笔录内容。")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        case = lock_case(case_id)
+        _require(actor, "work", case)
+        _require_state(case, WORKING_STATES, _("记录调解"))
+        session = MediationSession.objects.create(
+            case=case, organisation=case.organisation, held_at=held_at, place=place.strip(),
+            attendees=attendees.strip(), record=record.strip(), result=(result or "").strip(),
+            recorded_by=actor)
+        session.mediators.set(list(mediators) or [actor])
+    return session
+
+
+@dataclass
+class InstalmentInput:
+    amount: Any
+    due_on: datetime.date
+    method: str = Instalment.Method.BANK
+
+
+def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Sequence[str],
+                    instalments: Sequence[InstalmentInput] = (), claims_summary: str = "", waived: str = "",
+                    copies: int | None = None) -> Agreement:
+    """Write (or rewrite) the draft. An effective agreement is never edited: see ``agreement_correct``."""
+    terms = [t.strip() for t in terms if t and t.strip()]
+    errors: dict[str, list[str]] = {}
+    if not (dispute_summary or "").strip():
+        errors["dispute_summary"] = [_("请填写争议事项。")]
+    if not terms:
+        errors["terms"] = [_("协议至少需要一条条款。")]
+    parsed: list[Instalment] = []
+    for i, inst in enumerate(instalments):
+        try:
+            amount = parse_amount(inst.amount, field_name=f"instalments-{i}-amount")
+            if amount == 0:
+                raise ValidationError({f"instalments-{i}-amount": _("每期金额必须大于零。")})
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            continue
+        if inst.due_on is None:
+            errors[f"instalments-{i}-due_on"] = [_("请填写履行期限。")]
+            continue
+        parsed.append(Instalment(number=i + 1, amount=amount, due_on=inst.due_on, method=inst.method))
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        case = lock_case(case_id)
+        _require(actor, "work", case)
+        _require_state(case, WORKING_STATES, _("起草调解协议"))
+        if case.has_effective_agreement():
+            raise ActionNotAllowed(_("本案已有生效的调解协议，不能再起草；如需更正，请建立更正版本。"))
+        agreement = case.agreements.filter(status=Agreement.Status.DRAFT).first()
+        n_parties = case.parties.exclude(role=PartyRole.AGENT).count()
+        if agreement is None:
+            last = case.agreements.order_by("-version").first()
+            agreement = Agreement(case=case, version=(last.version + 1) if last else 1, drafted_by=actor)
+        else:
+            agreement.terms.all().delete()
+            agreement.instalments.all().delete()
+            agreement.signatures.all().delete()  # signatures were for the old text
+        agreement.dispute_summary = dispute_summary.strip()
+        agreement.claims_summary = claims_summary.strip()
+        agreement.waived = waived.strip()
+        agreement.copies = copies or n_parties + 1
+        agreement.save()
+        AgreementTerm.objects.bulk_create(
+            [AgreementTerm(agreement=agreement, number=i + 1, text=t) for i, t in enumerate(terms)])
+        for inst in parsed:
+            inst.agreement = agreement
+        Instalment.objects.bulk_create(parsed)
+    return agreement
+
+
+def agreement_missing_signatures(agreement: Agreement) -> list[str]:
+    """What the agreement still lacks to take effect (劳动争议调解仲裁法 art. 14), in words."""
+    sigs = list(agreement.signatures.all())
+    signed_parties = {s.party_id for s in sigs if s.kind == Signature.Kind.PARTY}
+    missing = []
+    parties = agreement.case.parties.exclude(role=PartyRole.AGENT).select_related("person", "employer")
+    agents = {a.represents_id: a.pk for a in agreement.case.parties.filter(role=PartyRole.AGENT)}
+    for party in parties:
+        if party.pk not in signed_parties and agents.get(party.pk) not in signed_parties:
+            missing.append(_("%(role)s %(name)s 签字或盖章") % {"role": party.get_role_display(), "name": party.name})
+    if not any(s.kind == Signature.Kind.MEDIATOR for s in sigs):
+        missing.append(_("调解员签字"))
+    if not any(s.kind == Signature.Kind.SEAL for s in sigs):
+        missing.append(_("调解组织盖章"))
+    return missing
+
+
+def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: datetime.date,
+                     signer_name: str = "", party_id: int | None = None) -> Agreement:
+    """Record a signature or seal from the paper original; the last one makes the agreement effective."""
+    if kind not in Signature.Kind.values:
+        raise ValidationError({"kind": _("请选择签章类型。")})
+    with transaction.atomic():
+        agreement = Agreement.objects.select_related("case").get(pk=agreement_id)
+        case = lock_case(agreement.case_id)
+        agreement.refresh_from_db()
+        _require(actor, "work", case)
+        if agreement.status != Agreement.Status.DRAFT:
+            raise ActionNotAllowed(_("协议已生效，不能再修改签章。"))
+        party = None
+        if kind == Signature.Kind.PARTY:
+            party = case.parties.filter(pk=party_id).select_related("person", "employer").first()
+            if party is None:
+                raise ValidationError({"party": _("请选择签字或盖章的当事人。")})
+            if agreement.signatures.filter(kind=kind, party=party).exists():
+                raise ValidationError({"party": _("该当事人已签字或盖章。")})
+            signer_name = signer_name.strip() or party.name
+        elif kind == Signature.Kind.SEAL:
+            signer_name = signer_name.strip() or case.organisation.name
+        else:
+            signer_name = signer_name.strip() or actor.get_full_name() or actor.get_username()
+        Signature.objects.create(agreement=agreement, kind=kind, party=party, signer_name=signer_name,
+                                 signed_on=signed_on, recorded_by=actor)
+        if not agreement_missing_signatures(agreement):
+            agreement.status = Agreement.Status.EFFECTIVE
+            agreement.effective_on = max(s.signed_on for s in agreement.signatures.all())
+            agreement.save(update_fields=["status", "effective_on"])
+            if agreement.supersedes_id:
+                Agreement.objects.filter(pk=agreement.supersedes_id).update(status=Agreement.Status.SUPERSEDED)
+    return agreement
+
+
+def agreement_correct(*, case_id: int, actor: Any) -> Agreement:
+    """Start a correction: a new draft version copying the effective one, which stays as it is."""
+    with transaction.atomic():
+        case = lock_case(case_id)
+        _require(actor, "work", case)
+        current = case.effective_agreement()
+        if current is None:
+            raise ActionNotAllowed(_("本案没有生效的调解协议。"))
+        if case.agreements.filter(status=Agreement.Status.DRAFT).exists():
+            raise ActionNotAllowed(_("已有一份更正草稿。"))
+        new = Agreement.objects.create(
+            case=case, version=current.version + 1, supersedes=current, dispute_summary=current.dispute_summary,
+            claims_summary=current.claims_summary, waived=current.waived, copies=current.copies,
+            drafted_by=actor)
+        AgreementTerm.objects.bulk_create([AgreementTerm(agreement=new, number=t.number, text=t.text)
+                                           for t in current.terms.all()])
+        Instalment.objects.bulk_create([Instalment(agreement=new, number=i.number, amount=i.amount,
+                                                   due_on=i.due_on, method=i.method)
+                                        for i in current.instalments.all()])
+    return new
+
+
+def instalment_record_payment(*, instalment_id: int, actor: Any, paid_on: datetime.date, paid_amount: Any) -> Instalment:
+    amount = parse_amount(paid_amount, field_name="paid_amount")
+    with transaction.atomic():
+        inst = Instalment.objects.select_related("agreement").get(pk=instalment_id)
+        case = lock_case(inst.agreement.case_id)
+        _require(actor, "work", case)
+        if inst.agreement.status != Agreement.Status.EFFECTIVE:
+            raise ActionNotAllowed(_("协议尚未生效，不能登记履行。"))
+        _require_state(case, [CaseState.SETTLED], _("登记履行情况"))
+        inst.paid_on, inst.paid_amount = paid_on, amount
+        inst.save(update_fields=["paid_on", "paid_amount"])
+        case.amount_recovered = inst.agreement.instalments.aggregate(s=Sum("paid_amount"))["s"] or Decimal("0")
+        case.save(update_fields=["amount_recovered", "updated_at"])
+    return inst
+
+
+def followup_record(*, case_id: int, actor: Any, visited_on: datetime.date, method: str, contact: str,
+                    content: str, satisfied: bool = True) -> FollowUp:
+    """A follow-up visit (回访) after settlement; a performed case needs one before it closes."""
+    errors = {}
+    if method not in FollowUp.Method.values:
+        errors["method"] = [_("请选择回访方式。")]
+    if not (contact or "").strip():
+        errors["contact"] = [_("请填写回访对象。")]
+    if not (content or "").strip():
+        errors["content"] = [_("请填写回访情况。")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        case = lock_case(case_id)
+        _require(actor, "work", case)
+        _require_state(case, [CaseState.SETTLED, CaseState.PERFORMED], _("登记回访"))
+        return FollowUp.objects.create(case=case, visited_on=visited_on, method=method, contact=contact.strip(),
+                                       content=content.strip(), satisfied=satisfied, recorded_by=actor)
+
+
+def referral_record_outcome(*, referral_id: int, actor: Any, outcome: str, outcome_on: datetime.date,
+                            summary: str, amount: Any = None) -> Referral:
+    """Close the loop: the arbitration or court outcome, recorded against the case."""
+    if outcome not in Referral.Outcome.values or outcome == Referral.Outcome.PENDING:
+        raise ValidationError({"outcome": _("请选择处理结果。")})
+    if not (summary or "").strip():
+        raise ValidationError({"summary": _("请填写结果摘要。")})
+    parsed = parse_amount(amount, field_name="amount") if amount not in (None, "") else None
+    with transaction.atomic():
+        referral = Referral.objects.get(pk=referral_id)
+        case = lock_case(referral.case_id)
+        _require(actor, "work", case)
+        _require_state(case, [CaseState.REFERRED], _("登记仲裁或诉讼结果"))
+        referral.outcome, referral.outcome_on = outcome, outcome_on
+        referral.outcome_summary, referral.outcome_amount = summary.strip(), parsed
+        referral.outcome_recorded_by = actor
+        referral.save()
+    return referral
+
+
+def mediators_assign(*, case_id: int, actor: Any, mediators: Sequence[Any]) -> Case:
+    """A supervisor assigns the case's mediators: people who may act in the handling organisation."""
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if not permissions.user_may(actor, "assign_mediator", case):
+            raise PermissionDenied(_("只有负责人可以指派调解员。"))
+        for user in mediators:
+            if not permissions.user_may(user, "work", case):
+                raise ValidationError({"mediators": _("%(name)s 不是承办组织的调解员。")
+                                       % {"name": user.get_full_name() or user.get_username()}})
+        case.mediators.set(mediators)
+    return case
+
+
+def deadline_extend(*, case_id: int, actor: Any, extra_days: int, consent_note: str) -> DeadlineExtension:
+    """Extend the mediation period with both parties' recorded consent (人社部令第17号)."""
+    if not (consent_note or "").strip():
+        raise ValidationError({"consent_note": _("延长调解期限须经双方当事人同意，请记录同意情况。")})
+    if not isinstance(extra_days, int) or not 1 <= extra_days <= 90:
+        raise ValidationError({"extra_days": _("延长天数应在1至90天之间。")})
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if not permissions.user_may(actor, "extend_deadline", case):
+            raise PermissionDenied(_("只有负责人可以延长调解期限。"))
+        _require_state(case, (*WORKING_STATES, CaseState.ESCALATION_PENDING), _("延长调解期限"))
+        extension = DeadlineExtension.objects.create(case=case, extra_days=extra_days,
+                                                     consent_note=consent_note.strip(), granted_by=actor)
+        case.mediation_extra_days += extra_days
+        for key, value in clocks.stored_deadline_fields(case).items():
+            setattr(case, key, value)
+        case.save(update_fields=["mediation_extra_days", "acceptance_due", "mediation_due",
+                                 "deadlines_confirmed", "updated_at"])
+    return extension
+
+
+def deadlines_recompute(*, queryset=None, batch_size: int = 2000) -> int:
+    """Recompute stored due dates after the holiday calendar changed; returns how many rows changed."""
+    calendar = clocks.WorkCalendar.from_db()
+    qs = (queryset if queryset is not None else Case.objects.filter(state__in=OPEN_STATES))
+    changed = []
+    fields = ["acceptance_due", "mediation_due", "deadlines_confirmed"]
+    for case in qs.select_related("organisation").only(
+            "id", "state", "received_at", "accepted_at", "mediation_extra_days", "agreement_effective_on",
+            "dispute_known_on", "consultation_requested_on", "organisation__is_peoples_mediation_committee",
+            *fields).iterator(chunk_size=batch_size):
+        values = clocks.stored_deadline_fields(case, calendar=calendar)
+        if any(getattr(case, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(case, k, v)
+            changed.append(case)
+    # Plain UPDATEs of date columns: the state is not touched, so no lifecycle is bypassed.
+    for i in range(0, len(changed), batch_size):
+        Case.objects.bulk_update(changed[i:i + batch_size], fields)
+    return len(changed)

@@ -1,0 +1,13 @@
+"""Test settings: the project's settings with only speed and isolation knobs changed."""
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+
+from mediation.settings import *  # noqa: E402,F401,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = tempfile.mkdtemp(prefix="mediation-test-media-")
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

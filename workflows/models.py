@@ -1,0 +1,137 @@
+"""Records of the lifecycle: transitions, escalations, extensions, and the calendar."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from workflows.states import CaseState
+
+
+class TransitionLog(models.Model):
+    """One row for every state change, written in the same transaction as the change."""
+
+    case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="transitions",
+                             verbose_name=_("案件"))
+    transition = models.CharField(_("操作"), max_length=40)
+    from_state = models.CharField(_("原状态"), max_length=30, choices=CaseState.choices)
+    to_state = models.CharField(_("新状态"), max_length=30, choices=CaseState.choices)
+    from_organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT,
+                                          related_name="+", null=True, blank=True,
+                                          verbose_name=_("原承办组织"))
+    to_organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT,
+                                        related_name="+", null=True, blank=True,
+                                        verbose_name=_("现承办组织"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              related_name="+", verbose_name=_("操作人"))
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    reason = models.TextField(_("理由"), blank=True)
+    imported = models.BooleanField(_("历史导入"), default=False)
+
+    class Meta:
+        verbose_name = _("状态变更记录")
+        verbose_name_plural = _("状态变更记录")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["case", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_state} → {self.to_state}"
+
+
+class EscalationRequest(models.Model):
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("待审批")
+        APPROVED = "approved", _("已批准")
+        DENIED = "denied", _("未批准")
+        CANCELLED = "cancelled", _("已撤销")
+
+    case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="escalations",
+                             verbose_name=_("案件"))
+    from_organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT,
+                                          related_name="escalations_out", verbose_name=_("呈报组织"))
+    to_organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT,
+                                        related_name="escalations_in", verbose_name=_("上报至"))
+    from_state = models.CharField(_("升级前状态"), max_length=30, choices=CaseState.choices)
+    reason = models.TextField(_("升级理由"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("申请人"))
+    requested_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decision = models.CharField(_("审批结果"), max_length=12, choices=Decision.choices,
+                                default=Decision.PENDING, db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+", verbose_name=_("审批人"))
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_reason = models.TextField(_("审批意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("升级呈报")
+        verbose_name_plural = _("升级呈报")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            # At most one open request per case: a second one would race the first.
+            models.UniqueConstraint(fields=["case"], condition=Q(decision="pending"),
+                                    name="one_pending_escalation_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} → {self.to_organisation}"
+
+
+class DeadlineExtension(models.Model):
+    """An extension of the mediation period, which needs both parties' consent (人社部令第17号)."""
+
+    case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="extensions",
+                             verbose_name=_("案件"))
+    extra_days = models.PositiveSmallIntegerField(_("延长天数"))
+    consent_note = models.TextField(_("双方同意情况"),
+                                    help_text=_("记录双方当事人同意延长的方式、时间及签字情况"))
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("批准人"))
+    granted_at = models.DateTimeField(_("批准时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("调解期限延长")
+        verbose_name_plural = _("调解期限延长")
+        ordering = ["granted_at"]
+
+
+class HolidayOverride(models.Model):
+    """An administrator's correction to the holiday schedule for one date.
+
+    It wins over the bundled schedule, so a newly published year (or a local
+    change) can be entered before the library that knows it is upgraded.
+    """
+
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("是否工作日"),
+                                     help_text=_("勾选：这一天上班（含调休上班的周末）；不勾选：这一天放假"))
+    note = models.CharField(_("说明"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日调整")
+        verbose_name_plural = _("节假日调整")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'上班' if self.is_workday else '放假'}"
+
+
+class CalendarYear(models.Model):
+    """A year whose whole schedule an administrator has entered as overrides.
+
+    Deadlines falling in such a year count as confirmed even when the bundled
+    schedule does not know the year yet.
+    """
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    note = models.CharField(_("依据"), max_length=200, blank=True,
+                            help_text=_("如：国务院办公厅关于该年部分节假日安排的通知"))
+
+    class Meta:
+        verbose_name = _("已确认的节假日年份")
+        verbose_name_plural = _("已确认的节假日年份")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)

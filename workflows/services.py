@@ -1,0 +1,325 @@
+"""Lifecycle moves (DOMAIN.md §3), each atomic and logged.
+
+Every service follows one pattern: lock the case row, check that the state allows
+the move, check that the actor may make it (fail closed), apply the transition,
+save, and write the ``TransitionLog`` row in the same transaction. A refused move
+raises and changes nothing.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any, Callable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
+
+from mediation import permissions
+from mediation.models import Case, Organisation, Referral
+from workflows import clocks
+from workflows.errors import ActionNotAllowed, ConcurrentChange
+from workflows.machine import TRANSITION_NAMES, needs_reason, transition_label
+from workflows.models import EscalationRequest, TransitionLog
+from workflows.states import CaseState
+
+logger = logging.getLogger(__name__)
+
+_CONDITION_MESSAGES: dict[str, str] = {
+    "record_agreement": "调解协议尚未生效：须经双方当事人签字或盖章、调解员签字并加盖调解组织印章（劳动争议调解仲裁法第十四条）。",
+    "confirm_performance": "调解协议约定的款项尚未全部履行，不能确认履行完毕。",
+}
+
+
+def lock_case(case_id: int) -> Case:
+    """Fetch the case under a row lock (only the case row: not its organisation)."""
+    try:
+        return (Case.objects.select_for_update(of=("self",))
+                .select_related("organisation__level").get(pk=case_id))
+    except Case.DoesNotExist:
+        raise ActionNotAllowed(_("案件不存在。")) from None
+
+
+def _condition_message(name: str, case: Case) -> str:
+    if name == "close":
+        if case.state == CaseState.PERFORMED:
+            return _("已履行的案件须先登记回访记录，才能结案。")
+        if case.state == CaseState.REFERRED:
+            return _("已转仲裁或诉讼的案件须先登记仲裁或诉讼的处理结果，才能结案（调裁诉闭环）。")
+    return _(_CONDITION_MESSAGES.get(name, "案件尚不满足“%(action)s”的条件。")) % {
+        "action": transition_label(name)}
+
+
+def perform(
+    *,
+    case_id: int,
+    actor: Any,
+    name: str,
+    reason: str = "",
+    expected_state: str | None = None,
+    kwargs: dict[str, Any] | None = None,
+    before: Callable[[Case], None] | None = None,
+    after: Callable[[Case], None] | None = None,
+) -> Case:
+    """Apply transition ``name`` to the case; the shared body of every lifecycle service.
+
+    ``before`` may validate against the locked case (raise to refuse); ``after``
+    updates fields in memory once the state has moved; both run inside the
+    transaction, so whatever they write commits or rolls back with the move.
+    """
+    if name not in TRANSITION_NAMES:
+        raise ValueError(name)
+    reason = (reason or "").strip()
+    label = transition_label(name)
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if expected_state is not None and case.state != expected_state:
+            raise ConcurrentChange(_("案件状态已被他人更新为“%(state)s”，请刷新页面后再操作。")
+                                   % {"state": case.get_state_display()})
+        meta = getattr(case, name)._django_fsm
+        if not meta.has_transition(case.state):
+            raise ActionNotAllowed(_("案件当前状态为“%(state)s”，不能执行“%(action)s”。")
+                                   % {"state": case.get_state_display(), "action": label})
+        if not meta.has_transition_perm(case, case.state, actor):
+            raise PermissionDenied(_("您没有对本案件执行“%(action)s”的权限。") % {"action": label})
+        if needs_reason(name) and not reason:
+            raise ValidationError({"reason": _("请填写理由。")})
+        if not meta.conditions_met(case, case.state):
+            raise ActionNotAllowed(_condition_message(name, case))
+        if before:
+            before(case)
+        from_state, from_org = case.state, case.organisation_id
+        getattr(case, name)(**(kwargs or {}))
+        if after:
+            after(case)
+        try:
+            case.save()
+        except ConcurrentTransition:
+            # Only reachable when the row was not locked (a caller bypassing lock_case).
+            raise ConcurrentChange(_("案件刚被他人更新，请刷新页面后再操作。")) from None
+        TransitionLog.objects.create(
+            case=case, transition=name, from_state=from_state, to_state=case.state,
+            from_organisation_id=from_org, to_organisation_id=case.organisation_id,
+            actor=actor, reason=reason)
+    logger.info("case %s: %s (%s -> %s) by user %s", case.pk, name, from_state, case.state, actor.pk)
+    return case
+
+
+def _refresh_deadlines(case: Case) -> None:
+    for field, value in clocks.stored_deadline_fields(case).items():
+        setattr(case, field, value)
+
+
+# --- the moves ------------------------------------------------------------------
+
+def case_accept(*, case_id: int, actor: Any, expected_state: str | None = None) -> Case:
+    """Accept within 3 working days of receipt (人社部令第17号); the organisation's line picks the state."""
+
+    def after(case: Case) -> None:
+        case.accepted_at = timezone.now()
+        _refresh_deadlines(case)
+
+    case = perform(case_id=case_id, actor=actor, name="accept", expected_state=expected_state, after=after)
+    if not case.mediators.exists():
+        case.mediators.add(actor)
+    return case
+
+
+def case_reject(*, case_id: int, actor: Any, reason: str, expected_state: str | None = None) -> Case:
+    def after(case: Case) -> None:
+        case.rejected_at = timezone.now()
+
+    return perform(case_id=case_id, actor=actor, name="reject", reason=reason,
+                   expected_state=expected_state, after=after)
+
+
+def escalation_targets(case: Case) -> list[Organisation]:
+    """Organisations a case may move up to: active ancestors of its handling organisation."""
+    return [o for o in case.organisation.ancestors().filter(is_active=True)]
+
+
+def escalation_request(*, case_id: int, actor: Any, to_organisation_id: int, reason: str,
+                       expected_state: str | None = None) -> EscalationRequest:
+    """Ask a supervisor of a higher organisation to take the case over."""
+    created: list[EscalationRequest] = []
+
+    def before(case: Case) -> None:
+        allowed = {o.pk for o in escalation_targets(case)}
+        if to_organisation_id not in allowed:
+            raise ValidationError({"to_organisation": _("只能升级到本组织的上级组织。")})
+
+    def after(case: Case) -> None:
+        created.append(EscalationRequest.objects.create(
+            case=case, from_organisation=case.organisation, to_organisation_id=to_organisation_id,
+            from_state=case.state_before_escalation, reason=reason.strip(), requested_by=actor))
+
+    def remember_state(case: Case) -> None:
+        before(case)
+        case.state_before_escalation = case.state
+
+    perform(case_id=case_id, actor=actor, name="request_escalation", reason=reason,
+            expected_state=expected_state, before=remember_state, after=after)
+    return created[0]
+
+
+def escalation_approve(*, case_id: int, actor: Any, reason: str = "") -> Case:
+    """Move the case to the target organisation; its former mediators keep read access."""
+    former: list[Any] = []
+
+    def after(case: Case) -> None:
+        pending = case.pending_escalation()
+        former.extend(case.mediators.all())
+        former.append(pending.requested_by)
+        case.organisation = pending.to_organisation
+        pending.decision = EscalationRequest.Decision.APPROVED
+        pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), reason.strip()
+        pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
+
+    def kwargs_for(case: Case) -> None:
+        pending = case.pending_escalation()
+        kwargs["to_line"] = pending.to_organisation.line
+
+    kwargs: dict[str, Any] = {}
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if case.state == CaseState.ESCALATION_PENDING:
+            kwargs_for(case)
+        case = perform(case_id=case_id, actor=actor, name="approve_escalation", reason=reason,
+                       kwargs=kwargs, after=after)
+        for user in former:
+            permissions.grant_case_read(user, case)
+        case.mediators.clear()
+    return case
+
+
+def escalation_deny(*, case_id: int, actor: Any, reason: str) -> Case:
+    """Refuse the request; the case returns to the state it was in when the request was made."""
+    kwargs: dict[str, Any] = {}
+
+    def after(case: Case) -> None:
+        pending = case.pending_escalation()
+        pending.decision = EscalationRequest.Decision.DENIED
+        pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), reason.strip()
+        pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
+
+    with transaction.atomic():
+        case = lock_case(case_id)
+        pending = case.pending_escalation()
+        if pending is not None:
+            kwargs["return_to"] = pending.from_state
+        return perform(case_id=case_id, actor=actor, name="deny_escalation", reason=reason,
+                       kwargs=kwargs, after=after)
+
+
+def case_record_agreement(*, case_id: int, actor: Any, expected_state: str | None = None) -> Case:
+    """Working → settled, only once the agreement is effective (劳动争议调解仲裁法 art. 14)."""
+
+    def after(case: Case) -> None:
+        agreement = case.effective_agreement()
+        case.concluded_at = timezone.now()
+        case.amount_agreed = agreement.total_amount
+        case.agreement_effective_on = agreement.effective_on
+
+    return perform(case_id=case_id, actor=actor, name="record_agreement", expected_state=expected_state,
+                   after=after)
+
+
+def case_terminate(*, case_id: int, actor: Any, reason: str, expected_state: str | None = None) -> Case:
+    """No agreement: a termination notice is issued and the parties may go to arbitration."""
+
+    def after(case: Case) -> None:
+        case.concluded_at = timezone.now()
+
+    return perform(case_id=case_id, actor=actor, name="terminate", reason=reason,
+                   expected_state=expected_state, after=after)
+
+
+def case_confirm_performance(*, case_id: int, actor: Any, expected_state: str | None = None) -> Case:
+    def after(case: Case) -> None:
+        case.amount_recovered = case.effective_agreement().paid_amount
+
+    return perform(case_id=case_id, actor=actor, name="confirm_performance", expected_state=expected_state,
+                   after=after)
+
+
+def case_report_nonperformance(*, case_id: int, actor: Any, reason: str,
+                               expected_state: str | None = None) -> Case:
+    """A party did not perform within the agreed time (劳动争议调解仲裁法 arts. 15–16)."""
+
+    def after(case: Case) -> None:
+        agreement = case.effective_agreement()
+        case.amount_recovered = agreement.paid_amount if agreement else case.amount_recovered
+
+    return perform(case_id=case_id, actor=actor, name="report_nonperformance", reason=reason,
+                   expected_state=expected_state, after=after)
+
+
+def case_refer(*, case_id: int, actor: Any, destination: str, body: str, referred_on: datetime.date,
+               note: str = "", expected_state: str | None = None) -> Case:
+    """Hand the case to arbitration or court; it stays open until their outcome is recorded."""
+    if destination not in Referral.Destination.values:
+        raise ValidationError({"destination": _("请选择移交去向。")})
+    if not (body or "").strip():
+        raise ValidationError({"body": _("请填写接收机构。")})
+
+    def after(case: Case) -> None:
+        Referral.objects.create(case=case, destination=destination, body=body.strip(), referred_on=referred_on,
+                                referred_by=actor, note=note.strip())
+
+    return perform(case_id=case_id, actor=actor, name="refer", reason=note, expected_state=expected_state,
+                   after=after)
+
+
+def case_withdraw(*, case_id: int, actor: Any, reason: str, expected_state: str | None = None) -> Case:
+    def after(case: Case) -> None:
+        pending = case.pending_escalation()
+        if pending is not None:
+            pending.decision = EscalationRequest.Decision.CANCELLED
+            pending.decided_at = timezone.now()
+            pending.decision_reason = _("申请人撤回调解申请")
+            pending.save(update_fields=["decision", "decided_at", "decision_reason"])
+        case.concluded_at = timezone.now()
+
+    return perform(case_id=case_id, actor=actor, name="withdraw", reason=reason,
+                   expected_state=expected_state, after=after)
+
+
+def case_close(*, case_id: int, actor: Any, reason: str = "", archive_number: str = "",
+               expected_state: str | None = None) -> Case:
+    """Supervisor's closure; performed cases need a follow-up, referred ones their outcome."""
+
+    def before(case: Case) -> None:
+        case.closed_from_state = case.state
+
+    def after(case: Case) -> None:
+        case.closed_at = timezone.now()
+        if archive_number.strip():
+            case.archive_number = archive_number.strip()
+
+    return perform(case_id=case_id, actor=actor, name="close", reason=reason, expected_state=expected_state,
+                   before=before, after=after)
+
+
+def case_reopen(*, case_id: int, actor: Any, reason: str) -> Case:
+    """Rare: a supervisor reopens a closed case; it returns to the state it was closed from."""
+    with transaction.atomic():
+        case = lock_case(case_id)
+        kwargs = {"return_to": case.closed_from_state} if case.closed_from_state else {}
+
+        def after(case: Case) -> None:
+            case.closed_at = None
+
+        return perform(case_id=case_id, actor=actor, name="reopen", reason=reason, kwargs=kwargs,
+                       after=after)
+
+
+def available_transitions(case: Case, user: Any) -> list[str]:
+    """The moves this user may make on this case now (state, conditions aside, and permission)."""
+    names = []
+    for name in TRANSITION_NAMES:
+        meta = getattr(case, name)._django_fsm
+        if meta.has_transition(case.state) and meta.has_transition_perm(case, case.state, user):
+            names.append(name)
+    return names
