@@ -34,10 +34,14 @@ _CONDITION_MESSAGES: dict[str, str] = {
 
 
 def lock_case(case_id: int) -> Case:
-    """Fetch the case under a row lock (only the case row: not its organisation)."""
+    """Fetch the case under a row lock.
+
+    No joins here: when a waiting transaction gets the row after another one moved
+    the case to a new organisation, PostgreSQL re-checks the locked row against the
+    *old* joined organisation row and would drop it ("not found").
+    """
     try:
-        return (Case.objects.select_for_update(of=("self",))
-                .select_related("organisation__level").get(pk=case_id))
+        return Case.objects.select_for_update().get(pk=case_id)
     except Case.DoesNotExist:
         raise ActionNotAllowed(_("案件不存在。")) from None
 

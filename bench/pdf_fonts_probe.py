@@ -1,0 +1,294 @@
+"""Probe the PDF font set-up: speed of Chinese vs Latin documents, and text fidelity.
+
+Renders a realistic two-page A4 labour-dispute mediation agreement twice with
+the same template and the project's built fonts: once filled with Chinese text
+(party names include the rare characters 𠮷 U+20BB7 and 㛃 U+36C3, plus 堃 喆
+珺), once filled with Latin text.  Each is rendered three times in one process;
+the script prints seconds per document and the Chinese/Latin ratio (target:
+at most 1.5).  Then it checks the Chinese PDF with pypdf:
+
+* text extraction returns every party name, rare characters included (so the
+  ToUnicode maps are right and text stays copyable);
+* every font is embedded (FontFile2/FontFile3) and subset (``ABCDEF+`` prefix);
+* only the project's fonts are used (no silent fallback to host fonts);
+* no glyph is missing: every glyph the page shows has an outline in the
+  embedded font program (``.notdef`` boxes would be glyph 0 or empty).
+
+Run from the project root::
+
+    python bench/pdf_fonts_probe.py             # build fonts if needed, bench, verify
+    python bench/pdf_fonts_probe.py --subsetter fonttools   # hosts without libharfbuzz-subset0
+    python bench/pdf_fonts_probe.py --out /tmp/probe        # keep the PDFs to look at
+
+Exit status is 0 when every check passed (the speed ratio is reported, not
+gated: timing on shared machines is noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from string import Template
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from mediation.documents.fonts import build_fonts, font_stylesheet_path  # noqa: E402
+
+# Characters that a GB2312-only font lacks and that real party names use.
+RARE_CHARACTERS = "𠮷㛃堃喆珺"
+
+# ---------------------------------------------------------------------------
+# The template.  Both languages fill the same slots; only the text differs, so
+# the Chinese/Latin ratio isolates the cost of CJK fonts.
+# ---------------------------------------------------------------------------
+
+PAGE = Template("""<!DOCTYPE html>
+<html lang="$lang">
+<head>
+<meta charset="utf-8">
+<title>$title</title>
+<style>
+@page {
+  size: A4;
+  margin: 30mm 26mm 28mm 28mm;
+  @bottom-center { content: $footer; font-size: 10.5pt; }
+}
+body { font-family: $family; font-size: 12pt; line-height: 1.75; text-align: justify; }
+h1 { font-family: $heading_family; font-weight: bold; font-size: 20pt;
+     text-align: center; margin: 0 0 4mm; }
+h2 { font-family: $heading_family; font-weight: bold; font-size: 13pt; margin: 5mm 0 2mm; }
+.docno { text-align: right; margin: 0 0 5mm; }
+.parties p { margin: 0; }
+.body p, ol.terms li { margin: 0; text-indent: 2em; }
+ol.terms { margin: 0; padding: 0; list-style: none; }
+.amount { font-weight: bold; }
+table.sign { width: 100%; margin-top: 10mm; border-collapse: collapse; }
+table.sign td { width: 50%; padding: 3mm 0; vertical-align: top; }
+.seal { text-align: right; margin-top: 8mm; }
+</style>
+</head>
+<body>
+<h1>$title</h1>
+<p class="docno">$docno</p>
+<div class="parties">$parties</div>
+<h2>$facts_heading</h2>
+<div class="body">$facts</div>
+<h2>$terms_heading</h2>
+<ol class="terms">$terms</ol>
+<div class="body">$closing</div>
+<table class="sign">$signatures</table>
+<div class="seal">$seal</div>
+</body>
+</html>
+""")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The text that fills the template in one language."""
+
+    lang: str
+    title: str
+    docno: str
+    footer: str  # a CSS content value
+    parties: tuple[str, ...]
+    facts_heading: str
+    facts: tuple[str, ...]
+    terms_heading: str
+    terms: tuple[str, ...]
+    closing: tuple[str, ...]
+    signatures: tuple[tuple[str, str], ...]
+    seal: tuple[str, ...]
+    names: tuple[str, ...]  # what extraction must give back
+
+
+CHINESE = Agreement(
+    lang="zh-CN",
+    title="劳动争议调解协议书",
+    docno="穗天劳人调字〔2025〕第0417号",
+    footer='"第 " counter(page) " 页 共 " counter(pages) " 页"',
+    parties=(
+        "申请人：𠮷㛃，女，1988年3月12日出生，汉族，公民身份号码440106198803121234，"
+        "住广州市天河区五山路371号12栋803房，联系电话13800138000。",
+        "委托代理人：王堃，广东粤秀律师事务所律师。",
+        "被申请人：广州市喆珺精密机械制造有限公司，统一社会信用代码91440101MA5CX2QW7K，"
+        "住所地广州市黄埔区科学大道88号。",
+        "法定代表人：陈喆，该公司总经理。",
+        "委托代理人：林珺，该公司人力资源部经理。",
+    ),
+    facts_heading="一、争议事项及基本事实",
+    facts=(
+        "申请人于2019年7月1日入职被申请人处，担任数控车床操作员，双方签订了期限至2025年6月30日"
+        "的书面劳动合同，约定月工资为人民币陆仟伍佰元（¥6,500.00）。劳动合同期满后，被申请人未与"
+        "申请人续订劳动合同，亦未支付经济补偿；申请人另主张被申请人拖欠其2025年4月至6月的延时加班"
+        "工资及休息日加班工资。申请人于2025年9月15日向本委员会申请调解，请求被申请人支付经济补偿"
+        "及加班工资合计人民币伍万捌仟元。",
+        "本委员会受理后，依照《中华人民共和国劳动争议调解仲裁法》《企业劳动争议协商调解规定》等有关"
+        "规定，在查明事实、分清是非的基础上，于2025年10月9日、10月20日两次组织双方当事人进行调解。"
+        "调解中，被申请人提交了考勤记录、工资支付凭证及劳动合同文本，申请人提交了加班审批单、工作群"
+        "聊天记录截图和银行流水，双方对上述证据的真实性均无异议。经调解员释法明理、耐心疏导，双方"
+        "当事人本着平等协商、互谅互让的原则，自愿达成如下协议。",
+    ),
+    terms_heading="二、调解协议内容",
+    terms=(
+        "（一）双方确认劳动关系于2025年6月30日因劳动合同期满终止，申请人的工作年限自2019年7月1日"
+        "起计算，共计六年。",
+        "（二）被申请人一次性支付申请人劳动合同期满终止的经济补偿人民币叁万玖仟元整（¥39,000.00），"
+        "该款项按申请人劳动合同终止前十二个月的平均工资计算，已包含申请人主张的全部经济补偿。",
+        "（三）被申请人支付申请人2025年4月至6月延时加班工资及休息日加班工资共计人民币壹万贰仟元整"
+        "（¥12,000.00）。",
+        "（四）上述第（二）、（三）项款项合计人民币伍万壹仟元整（¥51,000.00），由被申请人于2025年"
+        "11月30日前一次性转账至申请人指定的银行账户（开户行：中国工商银行广州五山支行；户名：𠮷㛃；"
+        "账号：6222 0236 0201 8888 123）。被申请人逾期支付的，每逾期一日按未付金额的万分之五向申请人"
+        "另行支付违约金。",
+        "（五）被申请人应于本协议生效之日起十五日内为申请人出具终止劳动合同证明书，并在十五日内为"
+        "申请人办理档案和社会保险关系转移手续；因被申请人迟延办理造成申请人损失的，由被申请人承担。",
+        "（六）申请人确认，被申请人履行本协议第（二）至（五）项义务后，双方就劳动关系存续期间及终止"
+        "所产生的工资、加班费、经济补偿、带薪年休假工资、社会保险待遇等事项再无其他争议，申请人不再"
+        "就上述事项申请劳动仲裁或者提起诉讼。",
+        "（七）双方均应对本协议内容及调解过程中知悉的对方个人信息、商业秘密予以保密，不得向无关第三方"
+        "披露，但法律、法规另有规定或者经对方书面同意的除外。",
+        "（八）本协议自双方当事人签名或者盖章，并经调解员签名、加盖调解委员会印章后生效，对双方当事人"
+        "具有约束力，当事人应当履行。因支付拖欠劳动报酬、经济补偿事项达成调解协议，被申请人在协议约定"
+        "期限内不履行的，申请人可以持本协议书依法向人民法院申请支付令。",
+        "（九）双方当事人可以自本协议生效之日起十五日内，共同向有管辖权的劳动人事争议仲裁委员会提出"
+        "仲裁审查申请；仲裁委员会经审查认为本协议合法有效的，可以制作调解书。",
+        "（十）本协议一式四份，申请人、被申请人各执一份，调解委员会存档一份，报送仲裁委员会备案一份，"
+        "各份具有同等效力。",
+    ),
+    closing=(
+        "双方当事人确认：已完整阅读并理解本协议全部条款，本协议系双方真实意思表示，不存在欺诈、胁迫"
+        "或者乘人之危的情形。调解员已告知双方当事人享有的权利和应当承担的义务。",
+    ),
+    signatures=(
+        ("申请人（签名）：𠮷㛃", "委托代理人（签名）：王堃"),
+        ("被申请人（盖章）：广州市喆珺精密机械制造有限公司", "法定代表人（签名）：陈喆"),
+        ("调解员（签名）：张珺", "记录人（签名）：刘堃"),
+    ),
+    seal=("广州市天河区劳动人事争议调解委员会（印章）", "二〇二五年十月二十日"),
+    names=("𠮷㛃", "王堃", "广州市喆珺精密机械制造有限公司", "陈喆", "林珺", "张珺", "刘堃"),
+)
+
+
+LATIN = Agreement(
+    lang="en",
+    title="Labour Dispute Mediation Agreement",
+    docno="Tianhe Labour Mediation No. (2025) 0417",
+    footer='"Page " counter(page) " of " counter(pages)',
+    parties=(
+        "Applicant: Ji Jie, female, born 12 March 1988, identity number 440106198803121234, "
+        "residing at Room 803, Building 12, 371 Wushan Road, Tianhe District, Guangzhou; "
+        "telephone 13800138000.",
+        "Authorised agent: Wang Kun, lawyer at Yuexiu Law Firm, Guangdong.",
+        "Respondent: Guangzhou Zhejun Precision Machinery Co., Ltd., unified social credit code "
+        "91440101MA5CX2QW7K, registered at 88 Science Avenue, Huangpu District, Guangzhou.",
+        "Legal representative: Chen Zhe, general manager of the company.",
+        "Authorised agent: Lin Jun, human resources manager of the company.",
+    ),
+    facts_heading="1. Matters in dispute and facts",
+    facts=(
+        "The applicant joined the respondent on 1 July 2019 as a CNC lathe operator. The parties "
+        "signed a written labour contract for a term ending on 30 June 2025 with a monthly wage of "
+        "RMB 6,500.00. When the contract expired the respondent neither renewed it nor paid "
+        "economic compensation; the applicant further claims unpaid overtime pay for April to June "
+        "2025. On 15 September 2025 the applicant applied to this committee for mediation, asking "
+        "for compensation and overtime pay totalling RMB 58,000.00.",
+        "Having accepted the case, this committee, under the Labour Dispute Mediation and "
+        "Arbitration Law and the Provisions on Consultation and Mediation of Enterprise Labour "
+        "Disputes, established the facts and held mediation sessions with both parties on 9 and "
+        "20 October 2025. The respondent produced attendance records, wage payment vouchers and "
+        "the labour contract; the applicant produced overtime approval forms, screenshots of the "
+        "work chat group and bank statements. Neither party disputed the authenticity of this "
+        "evidence. After the mediator explained the law and the parties negotiated on an equal "
+        "footing, they voluntarily reached the following agreement.",
+    ),
+    terms_heading="2. Terms of the agreement",
+    terms=(
+        "(1) The parties confirm that the employment relationship ended on 30 June 2025 upon expiry "
+        "of the labour contract; the applicant's length of service is six years from 1 July 2019.",
+        "(2) The respondent shall pay the applicant economic compensation for the expiry of the "
+        "contract of RMB 39,000.00 (thirty-nine thousand yuan), computed on the average wage of the "
+        "last twelve months and covering all compensation claimed.",
+        "(3) The respondent shall pay the applicant overtime pay for working days and rest days "
+        "from April to June 2025 of RMB 12,000.00 (twelve thousand yuan).",
+        "(4) The sums in items (2) and (3), RMB 51,000.00 (fifty-one thousand yuan) in total, shall "
+        "be transferred in one payment by 30 November 2025 to the applicant's account (Industrial "
+        "and Commercial Bank of China, Guangzhou Wushan Branch; holder Ji Jie; account 6222 0236 "
+        "0201 8888 123). For each day of delay the respondent shall pay a further 0.05% of the "
+        "unpaid amount as liquidated damages.",
+        "(5) Within fifteen days of this agreement taking effect the respondent shall issue a "
+        "certificate of termination of the labour contract and transfer the applicant's personnel "
+        "file and social insurance; it bears any loss caused to the applicant by delay.",
+        "(6) Once the respondent has performed items (2) to (5), the parties have no further "
+        "dispute about wages, overtime pay, compensation, paid annual leave, social insurance or "
+        "any other matter arising from the employment, and the applicant will not bring "
+        "arbitration or litigation on these matters.",
+        "(7) Both parties shall keep confidential the content of this agreement and any personal "
+        "information or trade secrets of the other party learned during mediation, save where "
+        "laws or regulations require otherwise or the other party agrees in writing.",
+        "(8) This agreement takes effect when signed or sealed by both parties, signed by the "
+        "mediator and sealed by the mediation committee, and binds both parties. If the respondent "
+        "fails to pay the labour remuneration or compensation within the agreed time, the "
+        "applicant may apply to the people's court for a payment order on the basis of it.",
+        "(9) Within fifteen days of this agreement taking effect the parties may jointly apply to "
+        "the competent labour dispute arbitration commission for review; if the commission finds "
+        "the agreement lawful and valid it may issue a mediation statement.",
+        "(10) This agreement is made in four counterparts of equal effect: one for each party, one "
+        "for the committee's records and one filed with the arbitration commission.",
+    ),
+    closing=(
+        "The parties confirm that they have read and understood every term, that the agreement "
+        "expresses their true intention and that it was not obtained by fraud or duress. The "
+        "mediator has informed both parties of their rights and obligations.",
+    ),
+    signatures=(
+        ("Applicant (signature): Ji Jie", "Authorised agent (signature): Wang Kun"),
+        ("Respondent (seal): Guangzhou Zhejun Precision Machinery Co., Ltd.",
+         "Legal representative (signature): Chen Zhe"),
+        ("Mediator (signature): Zhang Jun", "Recorder (signature): Liu Kun"),
+    ),
+    seal=("Tianhe District Labour Dispute Mediation Committee, Guangzhou (seal)",
+          "20 October 2025"),
+    names=("Ji Jie", "Wang Kun", "Chen Zhe", "Lin Jun", "Zhang Jun", "Liu Kun"),
+)
+
+
+def _paragraphs(texts: Iterable[str], tag: str = "p") -> str:
+    return "".join(f"<{tag}>{escape(text)}</{tag}>" for text in texts)
+
+
+def agreement_html(agreement: Agreement, family: str, heading_family: str) -> str:
+    """Fill the template; amounts are wrapped so bold runs exercise the bold face."""
+    terms = _paragraphs(agreement.terms, "li")
+    terms = re.sub(r"(¥[\d,.]+|RMB [\d,.]+)", r'<span class="amount">\1</span>', terms)
+    signatures = "".join(
+        f"<tr><td>{escape(left)}</td><td>{escape(right)}</td></tr>"
+        for left, right in agreement.signatures
+    )
+    return PAGE.substitute(
+        lang=agreement.lang,
+        title=escape(agreement.title),
+        docno=escape(agreement.docno),
+        footer=agreement.footer,
+        family=family,
+        heading_family=heading_family,
+        parties=_paragraphs(agreement.parties),
+        facts_heading=escape(agreement.facts_heading),
+        facts=_paragraphs(agreement.facts),
+        terms_heading=escape(agreement.terms_heading),
+        terms=terms,
+        closing=_paragraphs(agreement.closing),
+        signatures=signatures,
+        seal=_paragraphs(agreement.seal),
+    )

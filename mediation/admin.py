@@ -1,0 +1,423 @@
+"""The district administrator's back office (DOMAIN.md §5: organisations, users, reference data).
+
+The admin is for administrators only: mediators and supervisors work in the
+application's own pages and are not staff users. It offers no way around the
+case lifecycle (ARCHITECTURE.md habit 5, django-fsm-2 issues #149/#150):
+
+* cases, their parties, claims and agreements are read-only here; nobody can add,
+  change or delete a case, edit its ``state`` or move it to another organisation —
+  every such move is a service in ``workflows.services`` that checks, locks and logs;
+* only a superuser or a holder of ``view_all_cases`` (the administrator role) may
+  read cases here, and every case page read is written to ``CaseAccessLog``;
+* memberships are edited here, and the user's groups are brought in line with
+  their roles (``permissions.sync_role_groups``) after every save or delete.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from mediation import identity, permissions
+from mediation.models import (
+    Agreement,
+    Case,
+    CaseAccessLog,
+    CaseParty,
+    Category,
+    ClaimItem,
+    Employer,
+    LineName,
+    Membership,
+    Organisation,
+    OrganisationLevel,
+    Person,
+)
+from workflows.states import WORKING_STATES
+
+User = get_user_model()
+
+admin.site.site_header = _("“360”劳动争议多元化解 管理后台")
+admin.site.site_title = _("劳动争议调解管理后台")
+admin.site.index_title = _("系统管理")
+
+
+def may_read_cases_in_admin(user: Any) -> bool:
+    """Only district administrators (``view_all_cases``) and superusers read cases in the admin."""
+    if not (getattr(user, "is_active", False) and getattr(user, "is_staff", False)):
+        return False
+    return bool(user.is_superuser or permissions.sees_everything(user))
+
+
+class ReadOnlyAdminMixin:
+    """Nothing can be added, changed or deleted; reading is for district administrators."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_read_cases_in_admin(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may_read_cases_in_admin(request.user)
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+
+# --- reference data -----------------------------------------------------------------
+
+
+@admin.register(LineName)
+class LineNameAdmin(admin.ModelAdmin):
+    list_display = ("number", "name", "description")
+    list_display_links = ("name",)
+    ordering = ("number",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The three line numbers are fixed by the state machine (one working state per line);
+        # only their names and descriptions are data.
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("number",) if obj is not None else ()
+
+
+class OrganisationLevelForm(forms.ModelForm):
+    class Meta:
+        model = OrganisationLevel
+        fields = ("name", "rank", "line")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        level = self.instance
+        if level.pk is None:
+            return data
+        rank, line = data.get("rank"), data.get("line")
+        if line is not None and line != level.line and Case.objects.filter(
+                organisation__level=level, state__in=WORKING_STATES).exists():
+            # A working case sits in the state of its organisation's line; changing the
+            # line under it would leave it in the wrong state without a logged transition.
+            raise ValidationError({"line": _("该层级的组织尚有正在调解的案件，不能更改所属防线。")})
+        if rank is not None and rank != level.rank:
+            orgs = Organisation.objects.filter(level=level)
+            if orgs.filter(parent__level__rank__gte=rank).exists():
+                raise ValidationError({"rank": _("该层级有组织的上级组织层级序号不小于新序号，树形结构将不成立。")})
+            if Organisation.objects.filter(parent__level=level, level__rank__lte=rank).exists():
+                raise ValidationError({"rank": _("该层级有组织的下级组织层级序号不大于新序号，树形结构将不成立。")})
+        return data
+
+
+@admin.register(OrganisationLevel)
+class OrganisationLevelAdmin(admin.ModelAdmin):
+    form = OrganisationLevelForm
+    list_display = ("rank", "name", "line")
+    list_display_links = ("name",)
+    ordering = ("rank",)
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ("name", "short_name", "level", "parent", "case_number_prefix",
+                  "is_peoples_mediation_committee", "address", "phone", "is_active")
+
+    def _post_clean(self) -> None:
+        # Organisation.clean() reads self.level; when the level field itself failed
+        # validation it is unset and clean() would raise instead of reporting.
+        if "level" in self._errors or "parent" in self._errors:
+            return
+        super()._post_clean()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        org = self.instance
+        new_level = data.get("level")
+        if org.pk is None or new_level is None or new_level.pk == org.level_id:
+            return data
+        if new_level.line != org.level.line and org.cases.filter(state__in=WORKING_STATES).exists():
+            raise ValidationError({"level": _("本组织尚有正在调解的案件，不能改为属于另一道防线的层级。")})
+        if org.children.filter(level__rank__lte=new_level.rank).exists():
+            raise ValidationError({"level": _("下级组织的层级必须低于本组织。")})
+        return data
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    form = OrganisationForm
+    list_display = ("tree_name", "level", "line_display", "parent", "case_number_prefix",
+                    "is_peoples_mediation_committee", "is_active")
+    list_filter = ("level", "level__line", "is_active", "is_peoples_mediation_committee")
+    search_fields = ("name", "short_name")
+    list_select_related = ("level", "parent")
+    readonly_fields = ("path",)
+    autocomplete_fields = ("parent",)
+    ordering = ("path",)
+    fieldsets = (
+        (None, {"fields": ("name", "short_name", "level", "parent", "path")}),
+        (_("案件"), {"fields": ("case_number_prefix", "is_peoples_mediation_committee")}),
+        (_("联系方式"), {"fields": ("address", "phone")}),
+        (None, {"fields": ("is_active",)}),
+    )
+
+    @admin.display(description=_("名称"), ordering="path")
+    def tree_name(self, obj: Organisation) -> str:
+        depth = max(obj.path.count("/") - 2, 0)
+        return format_html("{}{}", "\u3000" * depth + ("└ " if depth else ""), obj.name)
+
+    @admin.display(description=_("所属防线"), ordering="level__line")
+    def line_display(self, obj: Organisation) -> str:
+        return obj.level.get_line_display()
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("position", "code", "name")
+    list_display_links = ("name",)
+    search_fields = ("code", "name")
+    ordering = ("position", "pk")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a category in use would silently drop it from cases' statistics.
+        if obj is not None and (obj.cases.exists() or ClaimItem.objects.filter(category=obj).exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+# --- users and roles ----------------------------------------------------------------
+
+
+def _sync_users(users: set[Any]) -> None:
+    for user in users:
+        permissions.sync_role_groups(user)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "user_full_name", "organisation", "role", "phone")
+    list_filter = ("role", "organisation__level")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "organisation__name")
+    list_select_related = ("user", "organisation")
+    autocomplete_fields = ("user", "organisation")
+
+    @admin.display(description=_("姓名"))
+    def user_full_name(self, obj: Membership) -> str:
+        return obj.user.get_full_name()
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        previous_user_id = form.initial.get("user") if change else None
+        super().save_model(request, obj, form, change)
+        users = {obj.user}
+        if previous_user_id and previous_user_id != obj.user_id:
+            users.add(User.objects.get(pk=previous_user_id))
+        _sync_users(users)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        user = obj.user
+        super().delete_model(request, obj)
+        permissions.sync_role_groups(user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        users = set(User.objects.filter(pk__in=queryset.values("user_id")))
+        super().delete_queryset(request, queryset)
+        _sync_users(users)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("organisation",)
+    verbose_name = _("岗位")
+    verbose_name_plural = _("岗位（角色与组织）")
+
+
+# Re-register the auth User admin with the memberships inline.
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    inlines = (MembershipInline,)
+    list_display = ("username", "first_name", "last_name", "is_active", "is_staff", "roles")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("memberships__organisation")
+
+    @admin.display(description=_("岗位"))
+    def roles(self, obj: Any) -> str:
+        return "；".join(f"{m.organisation.display_name}·{m.get_role_display()}" for m in obj.memberships.all())
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # The role groups follow the memberships: the groups field on this form cannot
+        # give someone a role's permissions without the membership that scopes them.
+        permissions.sync_role_groups(form.instance)
+
+
+# --- people and employers -----------------------------------------------------------
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ("name", "sex", "id_number", "phone", "address", "ethnicity")
+
+    def clean_id_number(self) -> str | None:
+        value = self.cleaned_data.get("id_number")
+        return identity.normalize_id_number(value) if value else None
+
+    def clean_phone(self) -> str:
+        value = self.cleaned_data.get("phone") or ""
+        return identity.normalize_phone(value) if value else ""
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    form = PersonForm
+    list_display = ("name", "sex", "masked_id_number_display", "masked_phone_display")
+    search_fields = ("name",)
+    list_filter = ("sex",)
+
+    @admin.display(description=_("公民身份号码"))
+    def masked_id_number_display(self, obj: Person) -> str:
+        return obj.masked_id_number
+
+    @admin.display(description=_("联系电话"))
+    def masked_phone_display(self, obj: Person) -> str:
+        return obj.masked_phone
+
+
+class EmployerForm(forms.ModelForm):
+    class Meta:
+        model = Employer
+        fields = ("name", "credit_code", "legal_representative", "address", "phone", "industry",
+                  "has_union", "has_mediation_committee", "is_platform")
+
+    def clean_credit_code(self) -> str | None:
+        value = self.cleaned_data.get("credit_code")
+        return identity.normalize_credit_code(value) if value else None
+
+
+@admin.register(Employer)
+class EmployerAdmin(admin.ModelAdmin):
+    form = EmployerForm
+    list_display = ("name", "masked_credit_code_display", "legal_representative", "industry",
+                    "has_union", "has_mediation_committee", "is_platform")
+    list_filter = ("has_union", "has_mediation_committee", "is_platform")
+    search_fields = ("name",)
+
+    @admin.display(description=_("统一社会信用代码"))
+    def masked_credit_code_display(self, obj: Employer) -> str:
+        return obj.masked_credit_code
+
+
+# --- cases: read only ---------------------------------------------------------------
+
+
+class CasePartyInline(ReadOnlyInline):
+    model = CaseParty
+    fk_name = "case"
+    fields = ("role", "person", "employer", "position")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("person", "employer")
+
+
+class ClaimItemInline(ReadOnlyInline):
+    model = ClaimItem
+    fields = ("category", "description", "amount")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("category")
+
+
+class AgreementInline(ReadOnlyInline):
+    model = Agreement
+    fk_name = "case"
+    fields = ("version", "status", "effective_on", "drafted_by", "drafted_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("drafted_by")
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """For administrators' reading only: the lifecycle is moved by services, never here."""
+
+    list_display = ("number", "state", "organisation", "received_at", "acceptance_due", "mediation_due",
+                    "is_collective")
+    list_filter = ("state", "organisation__level__line", "channel", "is_collective", "is_new_employment_form")
+    search_fields = ("number",)
+    list_select_related = ("organisation",)
+    show_full_result_count = False
+    inlines = (CasePartyInline, ClaimItemInline, AgreementInline)
+
+    fieldsets = (
+        (None, {"fields": ("number", "state", "organisation", "registered_organisation", "mediators")}),
+        (_("申请"), {"fields": ("received_at", "channel", "application_form", "dispute_summary", "reasons",
+                               "categories", "employer", "applicant_count", "is_collective",
+                               "is_new_employment_form", "work_form", "platform")}),
+        (_("金额"), {"fields": ("amount_claimed", "amount_agreed", "amount_recovered")}),
+        (_("期限与结果"), {"fields": ("dispute_known_on", "consultation_requested_on", "accepted_at",
+                                  "acceptance_due", "mediation_extra_days", "mediation_due",
+                                  "deadlines_confirmed", "rejected_at", "concluded_at",
+                                  "agreement_effective_on", "closed_at", "closed_from_state",
+                                  "archive_number")}),
+        (_("登记"), {"fields": ("imported", "created_by", "created_at", "updated_at")}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # Belt and braces: even if change permission were ever granted, nothing is editable,
+        # least of all ``state`` (a protected FSMField) or ``organisation`` (moved only by
+        # an approved escalation).
+        return tuple(name for _title, opts in self.fieldsets for name in opts["fields"])
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
+        return super().get_queryset(request).select_related("organisation", "registered_organisation",
+                                                            "employer", "platform", "created_by")
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            # Administrators' reads are logged like auditors' (DOMAIN.md §5).
+            CaseAccessLog.objects.create(case_id=int(object_id), user=request.user, what="admin_view")
+        return response
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        raise PermissionDenied
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        raise PermissionDenied
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        raise PermissionDenied
+
+
+@admin.register(CaseAccessLog)
+class CaseAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "user", "case", "what")
+    list_filter = ("what",)
+    search_fields = ("case__number", "user__username")
+    list_select_related = ("case", "user")
+    date_hierarchy = "at"

@@ -1,0 +1,152 @@
+"""Every allowed and every disallowed transition from every state, generated from the graph."""
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from tests.lifecycle import act, case_in_state, satisfy_conditions, snapshot
+from workflows.errors import ActionNotAllowed
+from workflows.machine import TRANSITION_NAMES, graph
+from workflows.models import TransitionLog
+from workflows.states import CaseState
+
+EDGES = graph()
+ALLOWED = {(name, source): targets for name, source, targets in EDGES}
+DISALLOWED = [(name, state) for state in CaseState.values for name in TRANSITION_NAMES
+              if (name, state) not in ALLOWED]
+
+
+def test_every_state_is_reachable_and_every_non_final_state_can_move():
+    targets = {t for _, _, ts in EDGES for t in ts}
+    sources = {s for _, s, _ in EDGES}
+    assert targets | {CaseState.REGISTERED} == set(CaseState.values)
+    assert sources == set(CaseState.values)  # closed can be reopened: nothing is a dead end
+
+
+@pytest.mark.parametrize(("name", "source"), sorted(ALLOWED), ids=lambda v: str(v))
+def test_allowed_transition_moves_the_case_and_logs_it(world, name, source):
+    case = case_in_state(world, source)
+    assert case.state == source
+    satisfy_conditions(world, case, name)
+    logs_before = case.transitions.count()
+    after = act(world, case, name)
+    assert after.state in ALLOWED[(name, source)]
+    assert after.state != source or name == "reopen"
+    log = TransitionLog.objects.filter(case=case).order_by("-pk").first()
+    assert after.transitions.count() == logs_before + 1
+    assert (log.transition, log.from_state, log.to_state) == (name, source, after.state)
+    assert log.actor_id is not None
+
+
+@pytest.mark.parametrize(("name", "state"), DISALLOWED, ids=lambda v: str(v))
+def test_disallowed_transition_is_refused_and_changes_nothing(world, name, state):
+    case = case_in_state(world, state)
+    before = snapshot(case)
+    with pytest.raises(ActionNotAllowed) as excinfo:
+        act(world, case, name)
+    assert "不能执行" in str(excinfo.value)
+    assert snapshot(case) == before
+
+
+def test_accept_goes_to_the_working_state_of_the_handling_organisations_line(world):
+    assert act(world, case_in_state(world, CaseState.REGISTERED), "accept").state == CaseState.JOINT_MEDIATION
+    from tests.factories import register
+
+    enterprise_case = register(world.enterprise_mediator, world.enterprise_a)
+    assert act(world, enterprise_case, "accept").state == CaseState.SELF_RESOLUTION
+    district_case = register(world.district_mediator, world.district)
+    assert act(world, district_case, "accept").state == CaseState.LINKED_MEDIATION
+
+
+def test_approved_escalation_moves_case_to_target_organisation_and_its_line(world):
+    case = case_in_state(world, CaseState.ESCALATION_PENDING)
+    assert case.organisation == world.enterprise_a
+    after = act(world, case, "approve_escalation")
+    assert after.organisation == world.town_a
+    assert after.state == CaseState.JOINT_MEDIATION
+    escalation = after.escalations.get()
+    assert escalation.decision == "approved" and escalation.decided_by == world.supervisor_a
+
+
+def test_denied_escalation_returns_to_the_state_recorded_at_the_request(world):
+    case = case_in_state(world, CaseState.ESCALATION_PENDING)
+    after = act(world, case, "deny_escalation")
+    assert after.state == CaseState.SELF_RESOLUTION
+    assert after.organisation == world.enterprise_a
+    assert after.escalations.get().decision == "denied"
+
+
+def test_reopen_returns_to_the_state_the_case_was_closed_from(world):
+    case = case_in_state(world, CaseState.CLOSED)
+    assert case.closed_from_state == CaseState.REJECTED
+    assert act(world, case, "reopen").state == CaseState.REJECTED
+
+
+@pytest.mark.parametrize("name", ["reject", "request_escalation", "deny_escalation", "terminate",
+                                  "report_nonperformance", "withdraw", "reopen"])
+def test_transition_that_needs_a_reason_refuses_a_blank_one(world, name):
+    from tests.lifecycle import supervisor_for
+    from workflows import services as ws
+
+    source = next(s for (n, s) in ALLOWED if n == name)
+    case = case_in_state(world, source)
+    before = snapshot(case)
+    actor = world.supervisor_a if name == "deny_escalation" else supervisor_for(world, case)
+    calls = {
+        "reject": lambda: ws.case_reject(case_id=case.pk, actor=actor, reason="  "),
+        "request_escalation": lambda: ws.escalation_request(case_id=case.pk, actor=actor, reason="",
+                                                            to_organisation_id=case.organisation.parent_id),
+        "deny_escalation": lambda: ws.escalation_deny(case_id=case.pk, actor=actor, reason=""),
+        "terminate": lambda: ws.case_terminate(case_id=case.pk, actor=actor, reason=""),
+        "report_nonperformance": lambda: ws.case_report_nonperformance(case_id=case.pk, actor=actor, reason=""),
+        "withdraw": lambda: ws.case_withdraw(case_id=case.pk, actor=actor, reason=""),
+        "reopen": lambda: ws.case_reopen(case_id=case.pk, actor=actor, reason=""),
+    }
+    with pytest.raises(ValidationError) as excinfo:
+        calls[name]()
+    assert excinfo.value.message_dict["reason"] == ["请填写理由。"]
+    assert snapshot(case) == before
+
+
+def test_record_agreement_is_refused_until_the_agreement_is_effective(world):
+    from mediation import services as ms
+    from mediation.models import Signature
+
+    case = case_in_state(world, CaseState.JOINT_MEDIATION)
+    agreement = ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="拖欠工资",
+                                   terms=["支付工资"], instalments=[])
+    ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
+                        signed_on=case.received_at.date())
+    before = snapshot(case)
+    with pytest.raises(ActionNotAllowed, match="调解协议尚未生效"):
+        act(world, case, "record_agreement")
+    assert snapshot(case) == before
+    missing = ms.agreement_missing_signatures(agreement)
+    assert "调解组织盖章" in missing and any("申请人" in m for m in missing)
+
+
+def test_performed_case_cannot_close_without_a_follow_up_visit(world):
+    case = case_in_state(world, CaseState.PERFORMED)
+    before = snapshot(case)
+    with pytest.raises(ActionNotAllowed, match="回访"):
+        act(world, case, "close")
+    assert snapshot(case) == before
+
+
+def test_referred_case_cannot_close_until_the_outcome_is_recorded(world):
+    case = case_in_state(world, CaseState.REFERRED)
+    with pytest.raises(ActionNotAllowed, match="闭环"):
+        act(world, case, "close")
+    assert case.refresh_from_db() is None and case.state == CaseState.REFERRED
+
+
+def test_confirm_performance_needs_every_instalment_paid(world):
+    case = case_in_state(world, CaseState.SETTLED)
+    with pytest.raises(ActionNotAllowed, match="尚未全部履行"):
+        act(world, case, "confirm_performance")
+
+
+def test_withdrawing_a_case_waiting_for_escalation_cancels_the_request(world):
+    case = case_in_state(world, CaseState.ESCALATION_PENDING)
+    act(world, case, "withdraw", actor=world.enterprise_mediator)
+    assert case.escalations.get().decision == "cancelled"

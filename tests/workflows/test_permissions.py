@@ -1,0 +1,147 @@
+"""Permitted/denied pairs for each role and transition, including users of another township."""
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from mediation.selectors import case_list_visible_to
+from tests.factories import member, register
+from tests.lifecycle import act, case_in_state, satisfy_conditions, snapshot
+from workflows import services as ws
+from workflows.states import CaseState as S
+
+# transition → the state a town_a case is in when the transition applies
+SOURCE = {
+    "accept": S.REGISTERED, "reject": S.REGISTERED, "withdraw": S.REGISTERED,
+    "request_escalation": S.JOINT_MEDIATION, "terminate": S.JOINT_MEDIATION,
+    "record_agreement": S.JOINT_MEDIATION, "confirm_performance": S.SETTLED,
+    "report_nonperformance": S.SETTLED, "refer": S.MEDIATION_FAILED,
+    "approve_escalation": S.ESCALATION_PENDING, "deny_escalation": S.ESCALATION_PENDING,
+    "close": S.REJECTED, "reopen": S.CLOSED,
+}
+MEDIATOR_WORK = {"accept", "reject", "withdraw", "request_escalation", "terminate", "record_agreement",
+                 "confirm_performance", "report_nonperformance", "refer"}
+SUPERVISOR_ONLY = {"approve_escalation", "deny_escalation", "close", "reopen"}
+
+ACTORS = ["mediator_a", "supervisor_a", "district_supervisor", "district_mediator", "mediator_b",
+          "supervisor_b", "auditor_a", "admin", "enterprise_mediator", "enterprise_supervisor"]
+
+
+def expected_allowed(name: str, actor: str) -> bool:
+    if actor in {"supervisor_a", "district_supervisor"}:
+        return True  # the case's (or the escalation target's) organisation is in their subtree
+    if actor == "mediator_a":
+        return name in MEDIATOR_WORK
+    return False  # another township, another level, read-only roles
+
+
+PAIRS = [(name, actor) for name in SOURCE for actor in ACTORS]
+
+
+@pytest.mark.parametrize(("name", "actor"), PAIRS, ids=lambda v: str(v))
+def test_role_and_scope_decide_who_may_make_each_move(world, name, actor):
+    case = case_in_state(world, SOURCE[name])
+    satisfy_conditions(world, case, name)
+    user = getattr(world, actor)
+    if expected_allowed(name, actor):
+        after = act(world, case, name, actor=user)
+        assert after.state != SOURCE[name]
+        assert after.transitions.order_by("-pk").first().actor == user
+    else:
+        before = snapshot(case)
+        with pytest.raises(PermissionDenied) as excinfo:
+            act(world, case, name, actor=user)
+        assert "权限" in str(excinfo.value)
+        assert snapshot(case) == before
+
+
+def test_nobody_approves_their_own_escalation_request(world):
+    case = case_in_state(world, S.JOINT_MEDIATION)
+    # A district supervisor may work a township case (subtree) and ask to take it up…
+    ws.escalation_request(case_id=case.pk, actor=world.district_supervisor, to_organisation_id=world.district.pk,
+                          reason="涉及多家企业，需区级联动")
+    before = snapshot(case)
+    # …but may not approve or deny their own request.
+    for decide in (ws.escalation_approve, ws.escalation_deny):
+        with pytest.raises(PermissionDenied):
+            decide(case_id=case.pk, actor=world.district_supervisor, reason="同意")
+    assert snapshot(case) == before
+    colleague = member(world.district, "supervisor")
+    after = ws.escalation_approve(case_id=case.pk, actor=colleague)
+    assert after.state == S.LINKED_MEDIATION and after.organisation == world.district
+
+
+def test_former_mediators_keep_read_access_after_escalation(world):
+    case = case_in_state(world, S.ESCALATION_PENDING)
+    ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a)
+    assert case_list_visible_to(user=world.enterprise_mediator).filter(pk=case.pk).exists()
+    # read access is not the right to act: the case now belongs to the township
+    with pytest.raises(PermissionDenied):
+        ws.case_terminate(case_id=case.pk, actor=world.enterprise_mediator, reason="调解不成")
+    assert case_list_visible_to(user=world.mediator_a).filter(pk=case.pk).exists()
+
+
+class TestVisibility:
+    def test_mediator_sees_only_their_organisations_cases(self, world):
+        mine = register(world.mediator_a, world.town_a)
+        other_town = register(world.mediator_b, world.town_b)
+        below = register(world.enterprise_mediator, world.enterprise_a)
+        visible = set(case_list_visible_to(user=world.mediator_a).values_list("pk", flat=True))
+        assert mine.pk in visible
+        assert other_town.pk not in visible
+        assert below.pk not in visible
+
+    def test_supervisor_and_auditor_see_their_subtree_only(self, world):
+        town = register(world.mediator_a, world.town_a)
+        below = register(world.enterprise_mediator, world.enterprise_a)
+        other_town = register(world.mediator_b, world.town_b)
+        for user in (world.supervisor_a, world.auditor_a):
+            visible = set(case_list_visible_to(user=user).values_list("pk", flat=True))
+            assert {town.pk, below.pk} <= visible
+            assert other_town.pk not in visible
+
+    def test_district_administrator_and_supervisor_see_everything(self, world):
+        cases = [register(world.mediator_a, world.town_a), register(world.mediator_b, world.town_b)]
+        for user in (world.admin, world.district_supervisor):
+            assert case_list_visible_to(user=user).filter(pk__in=[c.pk for c in cases]).count() == 2
+
+    def test_supervisor_sees_a_case_waiting_to_escalate_into_their_organisation(self, world):
+        case = case_in_state(world, S.ESCALATION_PENDING)  # enterprise_a → town_a
+        assert case_list_visible_to(user=world.supervisor_a).filter(pk=case.pk).exists()
+        assert not case_list_visible_to(user=world.supervisor_b).filter(pk=case.pk).exists()
+
+    def test_user_without_membership_or_inactive_sees_nothing(self, world):
+        from tests.factories import UserFactory
+
+        register(world.mediator_a, world.town_a)
+        assert not case_list_visible_to(user=UserFactory()).exists()
+        world.mediator_a.is_active = False
+        world.mediator_a.save()
+        world.mediator_a.__dict__.pop("_mediation_grants", None)
+        assert not case_list_visible_to(user=world.mediator_a).exists()
+
+    def test_auditor_reads_are_logged(self, world):
+        from mediation.models import CaseAccessLog
+        from mediation.selectors import case_get_for_user
+
+        case = register(world.mediator_a, world.town_a)
+        case_get_for_user(user=world.auditor_a, case_id=case.pk)
+        case_get_for_user(user=world.mediator_a, case_id=case.pk)
+        assert list(CaseAccessLog.objects.values_list("user_id", flat=True)) == [world.auditor_a.pk]
+
+    def test_case_outside_scope_is_not_found(self, world):
+        from django.http import Http404
+
+        from mediation.selectors import case_get_for_user
+
+        case = register(world.mediator_a, world.town_a)
+        with pytest.raises(Http404):
+            case_get_for_user(user=world.mediator_b, case_id=case.pk)
+
+
+def test_mediator_cannot_register_in_another_township(world):
+    from mediation.models import Case
+
+    with pytest.raises(PermissionDenied):
+        register(world.mediator_b, world.town_a)
+    assert not Case.objects.exists()
