@@ -61,10 +61,12 @@ PAGE = Template("""<!DOCTYPE html>
 <style>
 @page {
   size: A4;
-  margin: 30mm 26mm 28mm 28mm;
+  margin: 25mm 25mm 25mm 28mm;
   @bottom-center { content: $footer; font-size: 10.5pt; }
 }
-body { font-family: $family; font-size: 12pt; line-height: 1.75; text-align: justify; }
+/* On html, not body: @page margin boxes (the footer) inherit from the root. */
+html { font-family: $family; }
+body { font-size: 12pt; line-height: 1.6; text-align: justify; }
 h1 { font-family: $heading_family; font-weight: bold; font-size: 20pt;
      text-align: center; margin: 0 0 4mm; }
 h2 { font-family: $heading_family; font-weight: bold; font-size: 13pt; margin: 5mm 0 2mm; }

@@ -381,7 +381,7 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         (_("期限与结果"), {"fields": ("dispute_known_on", "consultation_requested_on", "accepted_at",
                                   "acceptance_due", "mediation_extra_days", "mediation_due",
                                   "deadlines_confirmed", "rejected_at", "concluded_at",
-                                  "agreement_effective_on", "closed_at", "closed_from_state",
+                                  "agreement_effective_on", "closed_at", "closed_from",
                                   "archive_number")}),
         (_("登记"), {"fields": ("imported", "created_by", "created_at", "updated_at")}),
     )
@@ -391,6 +391,10 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # least of all ``state`` (a protected FSMField) or ``organisation`` (moved only by
         # an approved escalation).
         return tuple(name for _title, opts in self.fieldsets for name in opts["fields"])
+
+    @admin.display(description=_("结案前状态"))
+    def closed_from(self, obj: Case) -> str:
+        return obj.get_closed_from_state_display() or "-"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         return super().get_queryset(request).select_related("organisation", "registered_organisation",

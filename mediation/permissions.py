@@ -53,9 +53,25 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.SUPERVISOR: MEDIATOR_PERMISSIONS + (
         "decide_escalation", "close_case", "reopen_case", "assign_mediator", "extend_deadline",
     ),
-    Role.ADMINISTRATOR: ("view_case", "view_all_cases"),
+    Role.ADMINISTRATOR: ("view_case", "view_all_cases"),  # plus ADMINISTRATOR_MODEL_PERMISSIONS
     Role.AUDITOR: ("view_case",),
 }
+#: What an administrator maintains in the admin site (DOMAIN.md §5): organisations,
+#: users and roles, the holiday calendar, reference lists. ("app_label", "codename").
+ADMINISTRATOR_MODEL_PERMISSIONS: tuple[tuple[str, str], ...] = tuple(
+    (app, f"{verb}_{model}")
+    for app, models in (
+        ("mediation", ("organisation", "membership", "linename", "organisationlevel", "category", "person",
+                       "employer")),
+        ("workflows", ("holidayoverride", "calendaryear")),
+        ("auth", ("user",)),
+    )
+    for model in models
+    for verb in ("add", "change", "view", "delete")
+    if not (verb == "delete" and model in {"person", "employer", "user", "linename"})
+) + (("workflows", "view_transitionlog"), ("workflows", "view_escalationrequest"),
+     ("mediation", "view_case"), ("mediation", "view_caseaccesslog"))
+
 #: Roles whose reach is the whole subtree below their organisation.
 SUBTREE_ROLES = {Role.SUPERVISOR, Role.AUDITOR, Role.ADMINISTRATOR}
 
@@ -93,17 +109,33 @@ def grants_of(user: Any) -> tuple[Grant, ...]:
     return grants
 
 
+def _checker(user: Any):
+    """One guardian checker per user object: it caches each case's permissions after one query."""
+    checker = getattr(user, "_mediation_checker", None)
+    if checker is None:
+        from guardian.core import ObjectPermissionChecker
+
+        checker = user._mediation_checker = ObjectPermissionChecker(user)
+    return checker
+
+
 def forget_grants(user: Any) -> None:
-    """Drop the per-object cache after the user's memberships changed."""
+    """Drop the per-object caches after the user's memberships or grants changed."""
     user.__dict__.pop("_mediation_grants", None)
+    user.__dict__.pop("_mediation_checker", None)
 
 
 def has_role(user: Any, *roles: str) -> bool:
     return any(g.role in roles for g in grants_of(user))
 
 
+def _reads_all(g: Grant) -> bool:
+    # "Read all" is the district's: granted at the root of the tree, never below it.
+    return "view_all_cases" in g.codenames and g.organisation_path.count("/") == 2
+
+
 def sees_everything(user: Any) -> bool:
-    return any("view_all_cases" in g.codenames for g in grants_of(user))
+    return any(_reads_all(g) for g in grants_of(user))
 
 
 def _place_of(action: str, case: "Case") -> Organisation | None:
@@ -135,9 +167,7 @@ def user_may(user: Any, action: str, case: "Case") -> bool:
     # A per-case grant made through django-guardian (never for deciding escalations,
     # which belong to the target organisation's supervisors).
     if action not in {"approve_escalation", "deny_escalation"} and case.pk:
-        from guardian.core import ObjectPermissionChecker
-
-        return ObjectPermissionChecker(user).has_perm(codename, case)
+        return _checker(user).has_perm(codename, case)
     return False
 
 
@@ -162,7 +192,7 @@ def visible_cases_q(user: Any) -> Q | None:
     grants = grants_of(user)
     if not grants:
         q = None
-    elif any("view_all_cases" in g.codenames for g in grants):
+    elif any(_reads_all(g) for g in grants):
         return Q()
     else:
         q = Q(pk__in=[])
@@ -204,6 +234,7 @@ def grant_case_read(user: Any, case: "Case") -> None:
     from guardian.shortcuts import assign_perm
 
     assign_perm("mediation.view_case", user, case)
+    user.__dict__.pop("_mediation_checker", None)
 
 
 def sync_role_groups(user: Any) -> None:

@@ -595,3 +595,81 @@ def deadlines_recompute(*, queryset=None, batch_size: int = 2000) -> int:
     for i in range(0, len(changed), batch_size):
         Case.objects.bulk_update(changed[i:i + batch_size], fields)
     return len(changed)
+
+
+# --- attachments ------------------------------------------------------------------------
+
+#: Types accepted as evidence, by what the content is (never by the file's name).
+ATTACHMENT_TYPES: dict[str, str] = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "image/tiff": "tif",
+    "image/heic": "heic",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "application/msword": "doc", "application/vnd.ms-excel": "xls", "application/vnd.ms-powerpoint": "ppt",
+    "application/x-ole-storage": "doc",
+    "application/vnd.oasis.opendocument.text": "odt", "application/vnd.oasis.opendocument.spreadsheet": "ods",
+}
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The MIME type the bytes say they are, or None when they are none of the accepted kinds."""
+    import filetype
+
+    kind = filetype.guess(head)
+    if kind is None:
+        return None
+    if kind.mime in ATTACHMENT_TYPES:
+        return kind.mime
+    return None
+
+
+def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, description: str = "") -> "Attachment":
+    """Store an uploaded file on the case with its SHA-256; refuse unknown types and oversize files.
+
+    The bytes go to storage first and the row second; if the row cannot be written
+    the stored bytes are removed again, so storage never keeps an orphan.
+    """
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from mediation.models import Attachment
+
+    if kind not in Attachment.Kind.values:
+        raise ValidationError({"kind": _("请选择附件类别。")})
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError({"file": _("文件过大：单个附件不能超过 %(mb)d MB。") % {"mb": limit // (1024 * 1024)}})
+    if upload.size == 0:
+        raise ValidationError({"file": _("文件是空的。")})
+    upload.seek(0)
+    head = upload.read(8192)
+    content_type = sniff_content_type(head)
+    if content_type is None:
+        raise ValidationError({"file": _("只能上传 PDF、图片（JPG/PNG等）或 Office 文档；该文件的内容不属于这些类型。")})
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    sha = digest.hexdigest()
+    case = Case.objects.get(pk=case_id)
+    _require(actor, "work", case)
+    if Attachment.objects.filter(case=case, sha256=sha).exists():
+        raise ValidationError({"file": _("该文件已上传过。")})
+    attachment = Attachment(case=case, kind=kind, description=(description or "").strip(),
+                            original_name=str(upload.name)[-200:], content_type=content_type, size=upload.size,
+                            sha256=sha, uploaded_by=actor)
+    upload.seek(0)
+    stored_name = default_storage.save(
+        f"attachments/{case.pk}/{sha}.{ATTACHMENT_TYPES[content_type]}", ContentFile(upload.read()))
+    try:
+        with transaction.atomic():
+            attachment.file.name = stored_name
+            attachment.save()
+    except Exception:
+        default_storage.delete(stored_name)
+        raise
+    return attachment

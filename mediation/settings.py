@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("MEDIATION_VAR_DIR", BASE_DIR / "var"))
@@ -94,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mediation.context_processors.workspace",
             ],
         },
     },
@@ -132,7 +132,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+# Each language is named in itself, as a language switcher should show it.
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
@@ -157,6 +158,9 @@ CASE_NUMBER_FORMAT = os.environ.get("CASE_NUMBER_FORMAT", "{prefix}〔{year}〕{
 COLLECTIVE_DISPUTE_MIN_WORKERS = int(os.environ.get("COLLECTIVE_DISPUTE_MIN_WORKERS", "10"))
 # Cases whose next deadline is this many days away or fewer are "due soon".
 DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", "3"))
+# Largest evidence file accepted (bytes).
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000  # a collective dispute may list hundreds of workers
 
 LOGGING = {
     "version": 1,

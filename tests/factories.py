@@ -16,6 +16,7 @@ from mediation.models import Membership, Organisation, OrganisationLevel, Role
 from mediation.services import ClaimInput, EmployerInput, PersonInput, Registration, case_register
 
 _serial = itertools.count(1)
+TEST_PASSWORD = "pw-for-tests-2026"
 
 
 def valid_id_number(birth: datetime.date | None = None, region: str = "330283") -> str:
@@ -47,11 +48,10 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Sequence(lambda n: f"用户{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-2026")
+    password = factory.django.Password(TEST_PASSWORD)
 
 
 def member(organisation: Organisation, role: str, **kwargs) -> object:

@@ -7,6 +7,16 @@ LINES = [
     (3, "调裁诉联动", "区职工服务中心：仲裁派出庭、巡回法庭，诉前、仲裁前调解与移交"),
 ]
 LEVELS = [("区", 0, 3), ("镇街", 1, 2), ("片区", 2, 1), ("企业", 3, 1)]
+# The roles' permission sets as first installed (frozen: the live defaults are in
+# mediation/permissions.py; administrators may change the groups afterwards).
+MEDIATOR = ("register_case", "accept_case", "work_case", "request_escalation", "conclude_case", "withdraw_case",
+            "view_personal_data", "view_case")
+ROLE_PERMISSIONS = {
+    "mediator": MEDIATOR,
+    "supervisor": MEDIATOR + ("decide_escalation", "close_case", "reopen_case", "assign_mediator", "extend_deadline"),
+    "administrator": ("view_case", "view_all_cases"),
+    "auditor": ("view_case",),
+}
 CATEGORIES = [
     ("wages", "劳动报酬"), ("social_insurance", "社会保险"), ("termination", "解除/终止劳动合同"),
     ("employment_relationship", "确认劳动关系"), ("compensation", "经济补偿/赔偿金"),
@@ -16,8 +26,6 @@ CATEGORIES = [
 
 def forwards(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
-
-    from mediation.permissions import ROLE_PERMISSIONS
 
     LineName = apps.get_model("mediation", "LineName")
     OrganisationLevel = apps.get_model("mediation", "OrganisationLevel")
@@ -35,7 +43,7 @@ def forwards(apps, schema_editor):
     app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
     for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=str(role.value if hasattr(role, "value") else role))
+        group, _ = Group.objects.get_or_create(name=role)
         group.permissions.set(Permission.objects.filter(content_type__app_label="mediation",
                                                         codename__in=codenames))
 

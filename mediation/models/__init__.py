@@ -1,6 +1,7 @@
 from .agreements import Agreement, AgreementTerm, Instalment, Signature
 from .cases import (
     Case,
+    Attachment,
     CaseAccessLog,
     CaseGroupObjectPermission,
     CaseNumberSequence,
@@ -18,7 +19,7 @@ from .organisations import LineName, Membership, Organisation, OrganisationLevel
 from .parties import CaseParty, Employer, PartyRole, Person, Sex
 
 __all__ = [
-    "Agreement", "AgreementTerm", "ApplicationForm", "Case", "CaseAccessLog", "CaseGroupObjectPermission",
+    "Agreement", "AgreementTerm", "Attachment", "ApplicationForm", "Case", "CaseAccessLog", "CaseGroupObjectPermission",
     "CaseNumberSequence", "CaseParty", "CaseUserObjectPermission", "Category", "Channel", "ClaimItem",
     "Employer", "FollowUp", "Instalment", "LineName", "MediationSession", "Membership", "Organisation",
     "OrganisationLevel", "PartyRole", "Person", "Referral", "Role", "Sex", "Signature", "WorkForm",

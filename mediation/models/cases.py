@@ -121,7 +121,7 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     acceptance_due = models.DateField(_("受理期限"), null=True, blank=True, db_index=True)
     mediation_due = models.DateField(_("调解期限"), null=True, blank=True, db_index=True)
     deadlines_confirmed = models.BooleanField(_("期限已按确认的节假日计算"), default=True)
-    closed_from_state = models.CharField(max_length=30, choices=CaseState.choices, blank=True, editable=False)
+    closed_from_state = models.CharField(_("结案前状态"), max_length=30, choices=CaseState.choices, blank=True, editable=False)
     archive_number = models.CharField(_("档案号"), max_length=60, blank=True)
 
     imported = models.BooleanField(_("历史导入"), default=False)
@@ -208,6 +208,26 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
         self.__dict__.pop("_pending_escalation", None)
         super().refresh_from_db(*args, **kwargs)
 
+    # --- statutory clocks (DOMAIN.md §4) -----------------------------------------------
+    def deadlines(self, calendar=None) -> list:
+        """Every clock of the case with its due date, whether it runs now and is confirmed."""
+        from workflows.clocks import case_deadlines
+
+        return case_deadlines(self, calendar=calendar)
+
+    @property
+    def is_overdue(self) -> bool:
+        """Past a running acceptance or mediation deadline (the stored ones lists filter on)."""
+        from workflows.clocks import local_today
+        from workflows.states import WORKING_STATES
+
+        today = local_today()
+        if self.state == CaseState.REGISTERED:
+            return bool(self.acceptance_due and self.acceptance_due < today)
+        if self.state in (*WORKING_STATES, CaseState.ESCALATION_PENDING):
+            return bool(self.mediation_due and self.mediation_due < today)
+        return False
+
     def applicants(self):
         return self.parties.filter(role=PartyRole.APPLICANT)
 
@@ -224,6 +244,9 @@ class ClaimItem(models.Model):
         verbose_name_plural = _("请求事项")
         ordering = ["pk"]
         constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="claim_amount_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.description} {self.amount}元"
 
 
 class MediationSession(models.Model):
@@ -329,3 +352,36 @@ class CaseUserObjectPermission(UserObjectPermissionBase):
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+def _attachment_path(instance: "Attachment", filename: str) -> str:
+    # The stored name is the content hash: no user-chosen name ever reaches the disk.
+    return f"attachments/{instance.case_id}/{instance.sha256}"
+
+
+class Attachment(models.Model):
+    """Evidence and other files on a case; the type comes from the content, not the name."""
+
+    class Kind(models.TextChoices):
+        EVIDENCE = "evidence", _("证据材料")
+        APPLICATION = "application", _("申请材料")
+        IDENTITY = "identity", _("身份证明")
+        OTHER = "other", _("其他")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("案件"))
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices, default=Kind.EVIDENCE)
+    description = models.CharField(_("说明"), max_length=200, blank=True)
+    file = models.FileField(_("文件"), upload_to=_attachment_path, max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("上传人"))
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["uploaded_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["case", "sha256"], name="attachment_once_per_case")]

@@ -101,7 +101,7 @@ class Organisation(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        if self.parent_id:
+        if self.parent_id and self.level_id:
             if self.pk and self.parent.path.startswith(self.path or "\0"):
                 raise ValidationError({"parent": _("上级组织不能是本组织或其下级组织。")})
             if self.parent.level.rank >= self.level.rank:

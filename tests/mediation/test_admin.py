@@ -336,3 +336,27 @@ def test_confirming_a_calendar_year_recomputes_and_reports_zero_when_nothing_mov
     assert response.status_code == 302
     assert CalendarYear.objects.filter(year=far_year).exists()
     assert any("已重新计算 0 件案件的期限" in m for m in _messages(response))
+
+
+# --- every page renders ---------------------------------------------------------------
+
+
+def test_every_admin_changelist_and_add_page_renders_for_a_superuser(admin_client, world):
+    from django.contrib import admin
+
+    register(world.mediator_a, world.town_a)
+    assert admin_client.get(reverse("admin:index")).status_code == 200
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        listing = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        assert listing.status_code == 200, opts.label
+        add = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+        assert add.status_code == (200 if model_admin.has_add_permission(add.wsgi_request) else 403), opts.label
+
+
+def test_the_organisation_list_shows_the_tree(admin_client, world):
+    content = admin_client.get(reverse("admin:mediation_organisation_changelist")).content.decode()
+
+    district, town, enterprise = (content.index(o.name) for o in (world.district, world.town_a, world.enterprise_a))
+    assert district < town < enterprise
+    assert "\u3000\u3000└ " + world.enterprise_a.name in content

@@ -475,3 +475,50 @@ def test_stored_fields_are_unconfirmed_when_the_mediation_date_leans_on_the_fall
     # Acceptance lands on 24 Dec 2026 (known); mediation on 6 Jan 2027 (fallback).
     assert fields == {"acceptance_due": D(2026, 12, 24), "mediation_due": D(2027, 1, 6),
                       "deadlines_confirmed": False}
+
+
+# --- the clocks on real cases ------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_registered_case_received_before_national_day_is_overdue_only_after_the_holiday(world):
+    import time_machine
+    from zoneinfo import ZoneInfo
+
+    from mediation.selectors import case_deadline_watchlist
+    from tests.factories import register
+
+    tz = ZoneInfo("Asia/Shanghai")
+    with time_machine.travel(datetime.datetime(2026, 9, 30, 10, 0, tzinfo=tz), tick=False):
+        case = register(world.mediator_a, world.town_a,
+                        received_at=datetime.datetime(2026, 9, 29, 9, 0, tzinfo=tz))
+    # Sep 29 + 3 working days: Sep 30, (Oct 1–7 off), Oct 8, Oct 9 → due Oct 9.
+    assert case.acceptance_due == datetime.date(2026, 10, 9)
+    assert case.deadlines_confirmed
+    with time_machine.travel(datetime.datetime(2026, 10, 7, 12, 0, tzinfo=tz), tick=False):
+        assert not case.is_overdue
+        watch = case_deadline_watchlist(user=world.mediator_a)
+        assert case in watch["due_soon"] and case not in watch["overdue"]
+    with time_machine.travel(datetime.datetime(2026, 10, 10, 12, 0, tzinfo=tz), tick=False):
+        assert case.is_overdue
+        watch = case_deadline_watchlist(user=world.mediator_a)
+        assert case in watch["overdue"]
+        # another township's mediator is not told about it
+        assert case not in case_deadline_watchlist(user=world.mediator_b)["overdue"]
+
+
+@pytest.mark.django_db
+def test_case_received_on_2026_12_30_gets_an_unconfirmed_deadline_and_no_error(world):
+    import time_machine
+    from zoneinfo import ZoneInfo
+
+    from tests.factories import register
+
+    tz = ZoneInfo("Asia/Shanghai")
+    with time_machine.travel(datetime.datetime(2026, 12, 30, 16, 0, tzinfo=tz), tick=False):
+        case = register(world.mediator_a, world.town_a,
+                        received_at=datetime.datetime(2026, 12, 30, 15, 0, tzinfo=tz))
+        deadlines = {d.key: d for d in case.deadlines()}
+    assert case.number.startswith("锦调〔2026〕")
+    assert not case.deadlines_confirmed
+    assert deadlines["acceptance"].confirmed is False
+    assert deadlines["statutory_window"].due >= datetime.date(2027, 1, 14)

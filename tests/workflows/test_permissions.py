@@ -145,3 +145,24 @@ def test_mediator_cannot_register_in_another_township(world):
     with pytest.raises(PermissionDenied):
         register(world.mediator_b, world.town_a)
     assert not Case.objects.exists()
+
+
+def test_migrated_role_groups_match_the_documented_defaults(db):
+    from django.contrib.auth.models import Group
+
+    from mediation.permissions import ROLE_PERMISSIONS
+
+    for role, codenames in ROLE_PERMISSIONS.items():
+        granted = set(Group.objects.get(name=role).permissions.filter(content_type__app_label="mediation")
+                      .values_list("codename", flat=True))
+        assert set(codenames) <= granted
+
+
+def test_an_administrator_below_the_district_reads_only_their_subtree(world):
+    from mediation.models import Role
+
+    town_admin = member(world.town_a, Role.ADMINISTRATOR)
+    mine = register(world.mediator_a, world.town_a)
+    other = register(world.mediator_b, world.town_b)
+    visible = set(case_list_visible_to(user=town_admin).values_list("pk", flat=True))
+    assert mine.pk in visible and other.pk not in visible

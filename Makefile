@@ -1,0 +1,69 @@
+# One place for set-up, running and testing. `make demo` and `make test` are the
+# two commands README.md promises; every other target is a step they share.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Debian packages the project needs: CJK fonts for the PDFs, gettext for the translations.
+SYSTEM_PACKAGES := fonts-noto-cjk gettext
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+BROWSER_PACKAGES := chromium chromium-driver
+
+.PHONY: demo test setup system-deps browser-deps venv messages fonts migrate seed serve check clean
+
+demo: setup migrate seed serve  ## set up from nothing, load demo data and serve on http://127.0.0.1:8000
+
+test: setup  ## the whole test suite (SQLite by default; DATABASE_URL=postgres://… for PostgreSQL)
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+setup: system-deps venv messages
+
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing system packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "Please install these Debian packages first (as root): apt-get install $$missing"; exit 1; \
+	fi
+
+browser-deps:
+	@$(MAKE) --no-print-directory system-deps EXTRA_PACKAGES="$(BROWSER_PACKAGES)"
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+messages: venv
+	@if [ -d locale ]; then DEBUG=1 $(PY) manage.py compilemessages -v 0 --ignore=.venv; fi
+
+migrate: venv
+	DEBUG=1 $(PY) manage.py migrate --no-input -v 0
+
+seed: venv
+	DEBUG=1 $(PY) manage.py seed_demo
+
+serve: venv
+	@echo ""
+	@echo "  Open http://$(HOST):$(PORT)/  (administration: http://$(HOST):$(PORT)/admin/)"
+	@echo "  Demo logins are listed above and in docs/demo.md; stop with Ctrl-C."
+	@echo ""
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+check: venv  ## the static checks CI runs besides the tests
+	DEBUG=1 $(PY) manage.py check
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(PY) manage.py draw_states --check
+
+clean:
+	rm -rf $(VENV) var

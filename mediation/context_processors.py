@@ -1,0 +1,44 @@
+"""What every page's frame shows: the user's roles, counts for the navigation."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+
+from mediation import permissions
+from mediation.models import Role
+
+
+def _workspace(request) -> dict[str, Any]:
+    from mediation.selectors import case_list_visible_to, escalations_awaiting, overdue_q
+    from workflows.clocks import local_today
+
+    user = request.user
+    grants = permissions.grants_of(user)
+    roles = sorted({Role(g.role).label for g in grants})
+    decides = any("decide_escalation" in g.codenames for g in grants)
+    reads_statistics = permissions.has_role(user, Role.SUPERVISOR, Role.ADMINISTRATOR, Role.AUDITOR)
+    extra_nav = []
+    if reads_statistics:
+        for name, label in (("statistics", _("统计分析")), ("ledger", _("案件台账"))):
+            try:
+                extra_nav.append({"name": name, "url": reverse(name), "label": label})
+            except NoReverseMatch:  # the page is not installed in this deployment
+                pass
+    return {
+        "roles": "、".join(str(r) for r in roles),
+        "may_register": any("register_case" in g.codenames for g in grants),
+        "decides_escalations": decides,
+        "escalations": escalations_awaiting(user=user).count() if decides else 0,
+        "overdue": case_list_visible_to(user=user).filter(overdue_q(local_today())).count() if grants else 0,
+        "is_admin": user.is_staff,
+        "extra_nav": extra_nav,
+    }
+
+
+def workspace(request) -> dict[str, Any]:
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"workspace": SimpleLazyObject(lambda: _workspace(request))}

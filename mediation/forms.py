@@ -1,0 +1,294 @@
+"""Forms: they parse and present; the services decide and write."""
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mediation import identity
+from mediation.models import (
+    ApplicationForm,
+    Attachment,
+    Category,
+    Channel,
+    FollowUp,
+    Instalment,
+    Organisation,
+    Referral,
+    Sex,
+    Signature,
+    WorkForm,
+)
+from mediation.services import parse_amount
+from workflows.states import CaseState, Line
+
+DATE = forms.DateInput(attrs={"type": "date"})
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class AmountField(forms.CharField):
+    """Yuan as typed by people: "12,000", "3500.5"; refused in words otherwise."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_amount(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["amount"]) from None
+
+
+class CaseFilterForm(forms.Form):
+    q = forms.CharField(label=_("搜索"), required=False,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("案号、当事人、单位或完整身份证号")}))
+    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部"))] + CaseState.choices)
+    line = forms.TypedChoiceField(label=_("防线"), required=False, coerce=int, empty_value=None,
+                                  choices=[("", _("全部"))] + Line.choices)
+    organisation = forms.ModelChoiceField(label=_("承办组织"), required=False, queryset=Organisation.objects.none(),
+                                          empty_label=_("全部"))
+    category = forms.ModelChoiceField(label=_("争议类别"), required=False, queryset=Category.objects.all(),
+                                      to_field_name="code", empty_label=_("全部"))
+    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部"))] + Channel.choices)
+    mediator = forms.ModelChoiceField(label=_("调解员"), required=False, queryset=None, empty_label=_("全部"))
+    received_from = forms.DateField(label=_("收案日期自"), required=False, widget=DATE)
+    received_to = forms.DateField(label=_("至"), required=False, widget=DATE)
+    overdue = forms.BooleanField(label=_("仅看超期"), required=False)
+
+    def __init__(self, *args, organisations=None, mediators=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
+        self.fields["mediator"].queryset = mediators if mediators is not None else get_user_model().objects.none()
+        self.fields["mediator"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("received_from"), data.get("received_to")
+        if start and end and start > end:
+            raise ValidationError(_("开始日期不能晚于结束日期。"))
+        return data
+
+
+class IntakeForm(forms.Form):
+    organisation = forms.ModelChoiceField(label=_("受理组织"), queryset=Organisation.objects.none(), empty_label=None)
+    application_form = forms.ChoiceField(label=_("申请方式"), choices=ApplicationForm.choices, widget=forms.RadioSelect,
+                                         initial=ApplicationForm.ORAL)
+    received_at = forms.DateTimeField(label=_("收到申请时间"), widget=DATETIME,
+                                      input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])
+    channel = forms.ChoiceField(label=_("来源渠道"), choices=Channel.choices)
+    categories = forms.ModelMultipleChoiceField(label=_("争议类别"), queryset=Category.objects.all(),
+                                                to_field_name="code", widget=forms.CheckboxSelectMultiple)
+    dispute_summary = forms.CharField(label=_("争议事项"), widget=forms.Textarea(attrs={"rows": 3}),
+                                      help_text=_("口头申请的，照实记录申请人陈述的争议事项"))
+    reasons = forms.CharField(label=_("申请理由"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    dispute_known_on = forms.DateField(label=_("知道权利被侵害之日"), required=False, widget=DATE,
+                                       help_text=_("用于计算一年仲裁时效"))
+    employer_name = forms.CharField(label=_("单位名称"), max_length=200)
+    employer_credit_code = forms.CharField(label=_("统一社会信用代码"), max_length=30, required=False)
+    employer_legal_representative = forms.CharField(label=_("法定代表人"), max_length=50, required=False)
+    employer_address = forms.CharField(label=_("住所地"), max_length=200, required=False)
+    employer_phone = forms.CharField(label=_("单位电话"), max_length=30, required=False)
+    employer_industry = forms.CharField(label=_("行业"), max_length=50, required=False)
+    employer_has_union = forms.BooleanField(label=_("已建工会"), required=False)
+    is_new_employment_form = forms.BooleanField(label=_("新就业形态劳动者"), required=False)
+    work_form = forms.ChoiceField(label=_("新就业形态类型"), required=False, choices=[("", "—")] + WorkForm.choices)
+    platform_name = forms.CharField(label=_("平台或用工合作方"), max_length=200, required=False)
+    platform_credit_code = forms.CharField(label=_("平台统一社会信用代码"), max_length=30, required=False)
+    intake_token = forms.UUIDField(widget=forms.HiddenInput)
+    confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, organisations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
+
+    def clean_received_at(self):
+        value = self.cleaned_data["received_at"]
+        if value > timezone.now() + datetime.timedelta(minutes=5):
+            raise ValidationError(_("收到申请的时间不能晚于当前时间。"))
+        return value
+
+    def clean_employer_credit_code(self):
+        value = self.cleaned_data["employer_credit_code"].strip()
+        if value:
+            identity.validate_credit_code(value)
+            return identity.normalize_credit_code(value)
+        return ""
+
+    def clean_platform_credit_code(self):
+        value = self.cleaned_data["platform_credit_code"].strip()
+        if value:
+            identity.validate_credit_code(value)
+            return identity.normalize_credit_code(value)
+        return ""
+
+    def clean_employer_phone(self):
+        value = identity.normalize_phone(self.cleaned_data["employer_phone"])
+        if value:
+            identity.validate_phone(value)
+        return value
+
+
+class PersonForm(forms.Form):
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    sex = forms.ChoiceField(label=_("性别"), choices=[("", "—")] + Sex.choices, required=False)
+    id_number = forms.CharField(label=_("公民身份号码"), max_length=30, required=False)
+    phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
+    address = forms.CharField(label=_("住址"), max_length=200, required=False)
+
+    def clean_id_number(self):
+        value = self.cleaned_data["id_number"].strip()
+        if value:
+            identity.validate_id_number(value)
+            return identity.normalize_id_number(value)
+        return ""
+
+    def clean_phone(self):
+        value = identity.normalize_phone(self.cleaned_data["phone"])
+        if value:
+            identity.validate_phone(value)
+        return value
+
+
+class ClaimForm(forms.Form):
+    description = forms.CharField(label=_("请求事项"), max_length=200)
+    category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.all(), to_field_name="code",
+                                      required=False, empty_label="—")
+    amount = AmountField(label=_("金额（元）"))
+
+
+class BaseRequiredFormSet(forms.BaseFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        filled = [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
+        if len(filled) < self.min_num:
+            raise ValidationError(self.error_messages["too_few_forms"] % {"num": self.min_num})
+
+
+ApplicantFormSet = forms.formset_factory(PersonForm, formset=BaseRequiredFormSet, extra=0, min_num=1,
+                                         validate_min=True, can_delete=True)
+AgentFormSet = forms.formset_factory(PersonForm, extra=0, can_delete=True)
+ClaimFormSet = forms.formset_factory(ClaimForm, extra=0, min_num=0, can_delete=True)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OptionalReasonForm(forms.Form):
+    reason = forms.CharField(label=_("意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class EscalationForm(forms.Form):
+    to_organisation = forms.ModelChoiceField(label=_("升级到"), queryset=Organisation.objects.none(), empty_label=None)
+    reason = forms.CharField(label=_("升级理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, targets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_organisation"].queryset = Organisation.objects.filter(pk__in=[o.pk for o in targets])
+
+
+class ReferForm(forms.Form):
+    destination = forms.ChoiceField(label=_("移交去向"), choices=Referral.Destination.choices)
+    body = forms.CharField(label=_("接收机构"), max_length=100)
+    referred_on = forms.DateField(label=_("移交日期"), widget=DATE)
+    note = forms.CharField(label=_("移交说明"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class CloseForm(forms.Form):
+    archive_number = forms.CharField(label=_("档案号"), max_length=60, required=False)
+    reason = forms.CharField(label=_("结案意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class SessionForm(forms.Form):
+    held_at = forms.DateTimeField(label=_("调解时间"), widget=DATETIME, input_formats=["%Y-%m-%dT%H:%M"])
+    place = forms.CharField(label=_("调解地点"), max_length=200)
+    attendees = forms.CharField(label=_("参加人员"), widget=forms.Textarea(attrs={"rows": 2}))
+    record = forms.CharField(label=_("调解笔录"), widget=forms.Textarea(attrs={"rows": 8}))
+    result = forms.CharField(label=_("本次结果"), max_length=200, required=False)
+
+
+class AgreementForm(forms.Form):
+    dispute_summary = forms.CharField(label=_("争议事项"), widget=forms.Textarea(attrs={"rows": 3}))
+    claims_summary = forms.CharField(label=_("当事人请求"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    waived = forms.CharField(label=_("放弃的权利"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    copies = forms.IntegerField(label=_("份数"), min_value=2, max_value=50, required=False)
+
+
+class TermForm(forms.Form):
+    text = forms.CharField(label=_("条款内容"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class InstalmentForm(forms.Form):
+    amount = AmountField(label=_("金额（元）"))
+    due_on = forms.DateField(label=_("履行期限"), widget=DATE)
+    method = forms.ChoiceField(label=_("支付方式"), choices=Instalment.Method.choices)
+
+
+TermFormSet = forms.formset_factory(TermForm, formset=BaseRequiredFormSet, extra=0, min_num=1, validate_min=True,
+                                    can_delete=True)
+InstalmentFormSet = forms.formset_factory(InstalmentForm, extra=0, can_delete=True)
+
+
+class SignatureForm(forms.Form):
+    kind = forms.ChoiceField(label=_("签章类型"), choices=Signature.Kind.choices)
+    party = forms.TypedChoiceField(label=_("当事人"), coerce=int, required=False, empty_value=None)
+    signer_name = forms.CharField(label=_("签署人"), max_length=100, required=False)
+    signed_on = forms.DateField(label=_("签署日期"), widget=DATE)
+
+    def __init__(self, *args, parties=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["party"].choices = [("", "—")] + [(p.pk, str(p)) for p in parties]
+
+
+class PaymentForm(forms.Form):
+    paid_on = forms.DateField(label=_("实际履行日期"), widget=DATE)
+    paid_amount = AmountField(label=_("实际履行金额（元）"))
+
+
+class FollowUpForm(forms.Form):
+    visited_on = forms.DateField(label=_("回访日期"), widget=DATE)
+    method = forms.ChoiceField(label=_("回访方式"), choices=FollowUp.Method.choices)
+    contact = forms.CharField(label=_("回访对象"), max_length=100)
+    content = forms.CharField(label=_("回访情况"), widget=forms.Textarea(attrs={"rows": 3}))
+    satisfied = forms.BooleanField(label=_("当事人满意"), required=False, initial=True)
+
+
+class ReferralOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("处理结果"),
+                                choices=[c for c in Referral.Outcome.choices if c[0] != Referral.Outcome.PENDING])
+    outcome_on = forms.DateField(label=_("结果日期"), widget=DATE)
+    summary = forms.CharField(label=_("结果摘要"), widget=forms.Textarea(attrs={"rows": 2}))
+    amount = AmountField(label=_("裁判或调解金额（元）"), required=False)
+
+
+class AssignForm(forms.Form):
+    mediators = forms.ModelMultipleChoiceField(label=_("承办调解员"), queryset=None,
+                                               widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, candidates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mediators"].queryset = candidates
+        self.fields["mediators"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+
+class ExtendForm(forms.Form):
+    extra_days = forms.IntegerField(label=_("延长天数"), min_value=1, max_value=90)
+    consent_note = forms.CharField(label=_("双方同意情况"), widget=forms.Textarea(attrs={"rows": 2}),
+                                   help_text=_("如：双方当事人于某日书面同意延长，已签字附卷"))
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label=_("文件"))
+    kind = forms.ChoiceField(label=_("类别"), choices=Attachment.Kind.choices)
+    description = forms.CharField(label=_("说明"), max_length=200, required=False)

@@ -1,0 +1,39 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+  // "Add another" for formsets rendered with an empty template row.
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-row]");
+    if (add) {
+      event.preventDefault();
+      var prefix = add.getAttribute("data-add-row");
+      var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+      var template = document.getElementById(prefix + "-empty");
+      var target = document.getElementById(prefix + "-rows");
+      var index = parseInt(total.value, 10);
+      var html = template.innerHTML.replace(/__prefix__/g, index).replace(/__num__/g, index + 1);
+      var wrapper = document.createElement("div");
+      wrapper.innerHTML = html.trim();
+      var row = wrapper.firstElementChild;
+      target.appendChild(row);
+      total.value = index + 1;
+      var first = row.querySelector("input, select, textarea");
+      if (first) { first.focus(); }
+      return;
+    }
+    var remove = event.target.closest("[data-remove-row]");
+    if (remove) {
+      event.preventDefault();
+      var r = remove.closest(".formset-row");
+      var del = r.querySelector("input[type=checkbox][name$='-DELETE']");
+      if (del) { del.checked = true; r.hidden = true; } else { r.remove(); }
+    }
+  });
+  // Block a second submit of the same form (the server also refuses duplicates).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.submitted === "1") { event.preventDefault(); return; }
+    form.dataset.submitted = "1";
+    window.setTimeout(function () { form.dataset.submitted = ""; }, 8000);
+  });
+})();

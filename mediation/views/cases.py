@@ -1,0 +1,186 @@
+"""The case list and the case page."""
+from __future__ import annotations
+
+from itertools import chain
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from mediation import forms, permissions
+from mediation.models import Agreement, CaseParty, Membership, Organisation, PartyRole, Role
+from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to
+from workflows import services as lifecycle
+from workflows.clocks import WorkCalendar, local_today
+from workflows.machine import needs_reason, transition_label
+from workflows.models import EscalationRequest, TransitionLog
+from workflows.states import CaseState
+
+SORTS = {
+    "received": "received_at", "-received": "-received_at", "number": "number", "-number": "-number",
+    "due": "mediation_due", "-due": "-mediation_due", "amount": "amount_claimed", "-amount": "-amount_claimed",
+    "state": "state", "-state": "-state",
+}
+PAGE_SIZES = (20, 50, 100)
+
+
+def _scope_organisations(user):
+    q = permissions.visible_cases_q(user)
+    if q is None:
+        return Organisation.objects.none()
+    if permissions.sees_everything(user):
+        return Organisation.objects.filter(is_active=True)
+    paths = [g.organisation_path for g in permissions.grants_of(user)]
+    oq = Q(pk__in=[])
+    for p in paths:
+        oq |= Q(path__startswith=p)
+    return Organisation.objects.filter(oq, is_active=True)
+
+
+def filters_from_request(request):
+    """The list's filter form bound to the query string, and the filters it yields."""
+    organisations = _scope_organisations(request.user)
+    mediators = (get_user_model().objects.filter(memberships__organisation__in=organisations,
+                                                 memberships__role__in=[Role.MEDIATOR, Role.SUPERVISOR])
+                 .distinct().order_by("username"))
+    form = forms.CaseFilterForm(request.GET or None, organisations=organisations, mediators=mediators)
+    filters = CaseFilters()
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        filters = CaseFilters(
+            state=d["state"] or None, organisation_id=d["organisation"].pk if d["organisation"] else None,
+            line=d["line"], category=d["category"].code if d["category"] else None, channel=d["channel"] or None,
+            mediator_id=d["mediator"].pk if d["mediator"] else None, received_from=d["received_from"],
+            received_to=d["received_to"], overdue=d["overdue"], query=d["q"].strip())
+    return form, filters
+
+
+@login_required
+def case_list(request):
+    form, filters = filters_from_request(request)
+    sort = request.GET.get("sort", "-received")
+    order = SORTS.get(sort, "-received_at")
+    try:
+        per_page = int(request.GET.get("per_page", 20))
+    except ValueError:
+        per_page = 20
+    per_page = per_page if per_page in PAGE_SIZES else 20
+    qs = (case_list_visible_to(user=request.user, filters=filters)
+          .select_related("organisation__level", "employer")
+          .prefetch_related(Prefetch("parties", queryset=CaseParty.objects.filter(role=PartyRole.APPLICANT)
+                                     .select_related("person").order_by("position"), to_attr="applicant_parties"))
+          .order_by(order, "-pk"))
+    page = Paginator(qs, per_page).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    return render(request, "mediation/case_list.html", {
+        "form": form, "page": page, "sort": sort, "per_page": per_page, "page_sizes": PAGE_SIZES,
+        "query": query.urlencode(), "sort_query": sort_query.urlencode(), "today": local_today(),
+    })
+
+
+@login_required
+def case_detail(request, pk: int):
+    case = case_get_for_user(user=request.user, case_id=pk)
+    user = request.user
+    calendar = WorkCalendar.from_db()
+    today = local_today()
+    show_personal = permissions.may_see_personal_data(user, case)
+    parties = list(case.parties.select_related("person", "employer", "represents__person", "represents__employer"))
+    agreements = list(case.agreements.prefetch_related("terms", "instalments", "signatures__party__person",
+                                                       "signatures__party__employer").order_by("-version"))
+    transitions = list(TransitionLog.objects.filter(case=case).select_related("actor", "from_organisation",
+                                                                              "to_organisation"))
+    escalations = list(case.escalations.select_related("from_organisation", "to_organisation", "requested_by",
+                                                       "decided_by"))
+    sessions = list(case.sessions.select_related("recorded_by").prefetch_related("mediators"))
+    follow_ups = list(case.follow_ups.select_related("recorded_by"))
+    referrals = list(case.referrals.select_related("referred_by"))
+    attachments = list(case.attachments.select_related("uploaded_by"))
+    available = lifecycle.available_transitions(case, user)
+    may_work = permissions.user_may(user, "work", case)
+    timeline = sorted(chain(
+        ({"at": t.at, "kind": "transition", "obj": t, "who": t.actor} for t in transitions),
+        ({"at": s.held_at, "kind": "session", "obj": s, "who": s.recorded_by} for s in sessions),
+        ({"at": e.requested_at, "kind": "escalation", "obj": e, "who": e.requested_by} for e in escalations),
+        ({"at": f.recorded_at, "kind": "follow_up", "obj": f, "who": f.recorded_by} for f in follow_ups),
+        ({"at": a.uploaded_at, "kind": "attachment", "obj": a, "who": a.uploaded_by} for a in attachments),
+    ), key=lambda item: item["at"], reverse=True)
+    draft = next((a for a in agreements if a.status == Agreement.Status.DRAFT), None)
+    effective = next((a for a in agreements if a.status == Agreement.Status.EFFECTIVE), None)
+    action_forms = _action_forms(case, available)
+    context = {
+        "case": case, "parties": parties, "show_personal": show_personal,
+        "applicants": [p for p in parties if p.role == PartyRole.APPLICANT],
+        "respondents": [p for p in parties if p.role == PartyRole.RESPONDENT],
+        "agents": [p for p in parties if p.role == PartyRole.AGENT],
+        "claims": list(case.claims.select_related("category")),
+        "categories": list(case.categories.all()),
+        "mediators": list(case.mediators.all()),
+        "deadlines": case.deadlines(calendar=calendar), "today": today,
+        "timeline": timeline, "agreements": agreements, "draft": draft, "effective": effective,
+        "sessions": sessions, "follow_ups": follow_ups, "referrals": referrals, "attachments": attachments,
+        "escalations": escalations, "pending_escalation": next(
+            (e for e in escalations if e.decision == EscalationRequest.Decision.PENDING), None),
+        "action_forms": action_forms, "may_work": may_work,
+        "may_assign": permissions.user_may(user, "assign_mediator", case),
+        "may_extend": permissions.user_may(user, "extend_deadline", case)
+        and case.state in (CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION,
+                           CaseState.ESCALATION_PENDING),
+        "working": case.state in (CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION),
+        "missing_signatures": _missing(draft),
+        "session_form": forms.SessionForm(initial={"place": case.organisation.address or case.organisation.name}),
+        "followup_form": forms.FollowUpForm(initial={"visited_on": today}),
+        "attachment_form": forms.AttachmentForm(),
+        "signature_form": forms.SignatureForm(parties=[p for p in parties if p.role != PartyRole.AGENT],
+                                              initial={"signed_on": today}) if draft else None,
+        "outcome_form": forms.ReferralOutcomeForm(initial={"outcome_on": today}),
+        "payment_form": forms.PaymentForm(initial={"paid_on": today}),
+        "extend_form": forms.ExtendForm(),
+        "assign_form": forms.AssignForm(candidates=_candidates(case), initial={"mediators": case.mediators.all()}),
+    }
+    return render(request, "mediation/case_detail.html", context)
+
+
+def _missing(draft):
+    if draft is None:
+        return []
+    from mediation.services import agreement_missing_signatures
+
+    return agreement_missing_signatures(draft)
+
+
+def _candidates(case):
+    return (get_user_model().objects.filter(memberships__organisation=case.organisation,
+                                            memberships__role__in=[Role.MEDIATOR, Role.SUPERVISOR], is_active=True)
+            .distinct().order_by("username"))
+
+
+def _action_forms(case, available):
+    """One form per move this user may make now, in the order of the graph."""
+    result = []
+    for name in available:
+        if name == "request_escalation":
+            form = forms.EscalationForm(targets=lifecycle.escalation_targets(case))
+        elif name == "refer":
+            form = forms.ReferForm(initial={"referred_on": local_today(), "body": _("宁波市奉化区劳动人事争议仲裁委员会")})
+        elif name == "close":
+            form = forms.CloseForm()
+        elif needs_reason(name):
+            form = forms.ReasonForm()
+        elif name == "approve_escalation":
+            form = forms.OptionalReasonForm()
+        else:
+            form = None
+        result.append({"name": name, "label": transition_label(name), "form": form,
+                       "danger": name in {"reject", "terminate", "withdraw", "report_nonperformance",
+                                          "deny_escalation"}})
+    return result
+
+
+__all__ = ["case_list", "case_detail", "filters_from_request", "Membership"]

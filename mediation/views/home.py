@@ -1,0 +1,67 @@
+"""The home page: each role's work at a glance."""
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.shortcuts import render
+
+from mediation import permissions
+from mediation.models import Role
+from mediation.selectors import case_deadline_watchlist, case_list_visible_to, escalations_awaiting
+from workflows.clocks import local_today
+from workflows.states import CLOSABLE_STATES, OPEN_STATES, WORKING_STATES, CaseState
+
+
+@login_required
+def home(request):
+    user = request.user
+    grants = permissions.grants_of(user)
+    today = local_today()
+    visible = case_list_visible_to(user=user)
+    watch = case_deadline_watchlist(user=user, today=today)
+    context = {
+        "today": today,
+        "overdue": list(watch["overdue"][:10]),
+        "overdue_count": watch["overdue"].count(),
+        "due_soon": list(watch["due_soon"][:10]),
+        "due_soon_count": watch["due_soon"].count(),
+        "is_supervisor": any(g.role == Role.SUPERVISOR for g in grants),
+        "is_mediator": any(g.role == Role.MEDIATOR for g in grants),
+        "is_reader": any(g.role in (Role.ADMINISTRATOR, Role.AUDITOR) for g in grants),
+        "has_grants": bool(grants),
+    }
+    mine = (visible.filter(mediators=user, state__in=OPEN_STATES)
+            .select_related("organisation", "employer").order_by("acceptance_due", "mediation_due"))
+    context["my_cases"] = list(mine[:15])
+    context["my_count"] = mine.count()
+    # "Waiting for me": new applications in my organisation nobody has accepted yet.
+    my_orgs = [g.organisation_id for g in grants if "accept_case" in g.codenames and g.role == Role.MEDIATOR]
+    context["to_accept"] = list(visible.filter(state=CaseState.REGISTERED, organisation_id__in=my_orgs)
+                                .select_related("organisation", "employer").order_by("received_at")[:10])
+    if context["is_supervisor"]:
+        context["escalations"] = list(escalations_awaiting(user=user)[:10])
+        context["to_close"] = list(visible.filter(state__in=CLOSABLE_STATES).filter(
+            Q(state=CaseState.PERFORMED, follow_ups__isnull=False)
+            | Q(state=CaseState.REFERRED, referrals__outcome__isnull=False) & ~Q(referrals__outcome="pending")
+            | Q(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])).distinct()
+            .select_related("organisation", "employer").order_by("updated_at")[:10])
+        context["load"] = (get_user_model().objects
+                           .filter(memberships__organisation__path__startswith=_common_path(grants),
+                                   memberships__role=Role.MEDIATOR, is_active=True)
+                           .annotate(open_cases=Count("assigned_cases", filter=Q(
+                               assigned_cases__state__in=[*WORKING_STATES, CaseState.REGISTERED,
+                                                          CaseState.ESCALATION_PENDING, CaseState.SETTLED]),
+                               distinct=True))
+                           .order_by("-open_cases", "username").distinct()[:20])
+    if context["is_reader"] or context["is_supervisor"]:
+        context["totals"] = visible.aggregate(
+            open=Count("pk", filter=Q(state__in=OPEN_STATES)),
+            settled=Count("pk", filter=Q(state__in=[CaseState.SETTLED, CaseState.PERFORMED])),
+            all=Count("pk"))
+    return render(request, "mediation/home.html", context)
+
+
+def _common_path(grants) -> str:
+    paths = [g.organisation_path for g in grants if g.role == Role.SUPERVISOR]
+    return min(paths, key=len) if paths else "/nowhere/"
