@@ -1,0 +1,51 @@
+"""The pages people work in: they render for every role, and refuse what they must."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import register
+from tests.lifecycle import case_in_state
+from workflows.states import CaseState
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+    return _login
+
+
+ROLES = ["mediator_a", "supervisor_a", "district_supervisor", "auditor_a", "admin", "enterprise_mediator"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_home_list_and_deadlines_render_for_every_role(world, login, role):
+    register(world.mediator_a, world.town_a)
+    c = login(getattr(world, role))
+    for name in ("home", "case_list", "deadlines"):
+        response = c.get(reverse(name))
+        assert response.status_code == 200, name
+        assert "劳动争议调解案件管理" in response.content.decode()
+
+
+@pytest.mark.parametrize("state", CaseState.values)
+def test_case_page_renders_in_every_state(world, login, state):
+    case = case_in_state(world, state)
+    c = login(world.district_supervisor)
+    response = c.get(reverse("case_detail", args=[case.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert case.number in body and case.get_state_display() in body
+
+
+def test_login_page_is_chinese_by_default(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert "请使用工作账号登录" in response.content.decode()
+
+
+def test_anonymous_user_is_sent_to_login(client, db):
+    response = client.get(reverse("case_list"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
