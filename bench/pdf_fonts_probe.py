@@ -66,7 +66,7 @@ PAGE = Template("""<!DOCTYPE html>
 }
 /* On html, not body: @page margin boxes (the footer) inherit from the root. */
 html { font-family: $family; }
-body { font-size: 12pt; line-height: 1.6; text-align: justify; }
+body { font-size: 12pt; line-height: 1.5; text-align: justify; }
 h1 { font-family: $heading_family; font-weight: bold; font-size: 20pt;
      text-align: center; margin: 0 0 4mm; }
 h2 { font-family: $heading_family; font-weight: bold; font-size: 13pt; margin: 5mm 0 2mm; }
@@ -75,9 +75,10 @@ h2 { font-family: $heading_family; font-weight: bold; font-size: 13pt; margin: 5
 .body p, ol.terms li { margin: 0; text-indent: 2em; }
 ol.terms { margin: 0; padding: 0; list-style: none; }
 .amount { font-weight: bold; }
-table.sign { width: 100%; margin-top: 10mm; border-collapse: collapse; }
-table.sign td { width: 50%; padding: 3mm 0; vertical-align: top; }
-.seal { text-align: right; margin-top: 8mm; }
+table.sign { width: 100%; margin-top: 6mm; border-collapse: collapse; }
+table.sign td { width: 50%; padding: 2mm 0; vertical-align: top; text-align: left; }
+.seal { text-align: right; margin-top: 4mm; }
+.seal p { margin: 0; }
 </style>
 </head>
 <body>
@@ -209,10 +210,8 @@ LATIN = Agreement(
         "Having accepted the case, this committee, under the Labour Dispute Mediation and "
         "Arbitration Law and the Provisions on Consultation and Mediation of Enterprise Labour "
         "Disputes, established the facts and held mediation sessions with both parties on 9 and "
-        "20 October 2025. The respondent produced attendance records, wage payment vouchers and "
-        "the labour contract; the applicant produced overtime approval forms, screenshots of the "
-        "work chat group and bank statements. Neither party disputed the authenticity of this "
-        "evidence. After the mediator explained the law and the parties negotiated on an equal "
+        "20 October 2025. Neither party disputed the authenticity of the attendance "
+        "records, wage vouchers and overtime approval forms produced. After the mediator explained the law and the parties negotiated on an equal "
         "footing, they voluntarily reached the following agreement.",
     ),
     terms_heading="2. Terms of the agreement",
@@ -230,29 +229,24 @@ LATIN = Agreement(
         "0201 8888 123). For each day of delay the respondent shall pay a further 0.05% of the "
         "unpaid amount as liquidated damages.",
         "(5) Within fifteen days of this agreement taking effect the respondent shall issue a "
-        "certificate of termination of the labour contract and transfer the applicant's personnel "
-        "file and social insurance; it bears any loss caused to the applicant by delay.",
+        "certificate of termination and transfer the applicant's personnel file and social "
+        "insurance.",
         "(6) Once the respondent has performed items (2) to (5), the parties have no further "
-        "dispute about wages, overtime pay, compensation, paid annual leave, social insurance or "
-        "any other matter arising from the employment, and the applicant will not bring "
-        "arbitration or litigation on these matters.",
-        "(7) Both parties shall keep confidential the content of this agreement and any personal "
-        "information or trade secrets of the other party learned during mediation, save where "
-        "laws or regulations require otherwise or the other party agrees in writing.",
+        "dispute arising from the employment, and the applicant will not bring arbitration or "
+        "litigation on these matters.",
+        "(7) Both parties shall keep the content of this agreement and any personal information "
+        "or trade secrets learned during mediation confidential, unless the law requires otherwise.",
         "(8) This agreement takes effect when signed or sealed by both parties, signed by the "
         "mediator and sealed by the mediation committee, and binds both parties. If the respondent "
-        "fails to pay the labour remuneration or compensation within the agreed time, the "
-        "applicant may apply to the people's court for a payment order on the basis of it.",
+        "fails to pay in time, the applicant may apply to the court for a payment order.",
         "(9) Within fifteen days of this agreement taking effect the parties may jointly apply to "
-        "the competent labour dispute arbitration commission for review; if the commission finds "
-        "the agreement lawful and valid it may issue a mediation statement.",
+        "the arbitration commission, which may issue a mediation statement.",
         "(10) This agreement is made in four counterparts of equal effect: one for each party, one "
         "for the committee's records and one filed with the arbitration commission.",
     ),
     closing=(
-        "The parties confirm that they have read and understood every term, that the agreement "
-        "expresses their true intention and that it was not obtained by fraud or duress. The "
-        "mediator has informed both parties of their rights and obligations.",
+        "The parties confirm that they have read and understood every term and that the "
+        "agreement expresses their true intention.",
     ),
     signatures=(
         ("Applicant (signature): Ji Jie", "Authorised agent (signature): Wang Kun"),
@@ -260,7 +254,7 @@ LATIN = Agreement(
          "Legal representative (signature): Chen Zhe"),
         ("Mediator (signature): Zhang Jun", "Recorder (signature): Liu Kun"),
     ),
-    seal=("Tianhe District Labour Dispute Mediation Committee, Guangzhou (seal)",
+    seal=("Tianhe Labour Dispute Mediation Committee (seal)",
           "20 October 2025"),
     names=("Ji Jie", "Wang Kun", "Chen Zhe", "Lin Jun", "Zhang Jun", "Liu Kun"),
 )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import forms, permissions, services
-from mediation.models import Agreement, Attachment, Employer, Person
+from mediation.models import Agreement, Attachment, Case, Employer, Person
 from mediation.selectors import case_deadline_watchlist, case_get_for_user, escalations_awaiting
 from mediation.views.common import apply_errors, case_errors, forbidden
 from workflows.clocks import local_today
@@ -51,6 +51,11 @@ def case_intake(request):
         claims = forms.ClaimFormSet(request.POST, prefix="claims")
         agents = forms.AgentFormSet(request.POST, prefix="agents")
         valid = all([intake.is_valid(), applicants.is_valid(), claims.is_valid(), agents.is_valid()])
+        already = (Case.objects.filter(intake_token=intake.cleaned_data["intake_token"]).first()
+                   if intake.is_valid() else None)
+        if already is not None and permissions.may_view_case(request.user, already):
+            # The same form sent twice (a double click, a retry): show the case it made.
+            return redirect("case_detail", pk=already.pk)
         if valid:
             d = intake.cleaned_data
             people = [services.PersonInput(**f.cleaned_data_without_delete) for f in _live(applicants)]
