@@ -207,26 +207,21 @@ LATIN = Agreement(
         "economic compensation; the applicant further claims unpaid overtime pay for April to June "
         "2025. On 15 September 2025 the applicant applied to this committee for mediation, asking "
         "for compensation and overtime pay totalling RMB 58,000.00.",
-        "Having accepted the case, this committee, under the Labour Dispute Mediation and "
-        "Arbitration Law and the Provisions on Consultation and Mediation of Enterprise Labour "
-        "Disputes, established the facts and held mediation sessions with both parties on 9 and "
-        "20 October 2025. Neither party disputed the authenticity of the attendance "
-        "records, wage vouchers and overtime approval forms produced. After the mediator explained the law and the parties negotiated on an equal "
+        "Having accepted the case under the Labour Dispute Mediation and Arbitration Law, this "
+        "committee established the facts and held mediation sessions on 9 and 20 October 2025. After the mediator explained the law and the parties negotiated on an equal "
         "footing, they voluntarily reached the following agreement.",
     ),
     terms_heading="2. Terms of the agreement",
     terms=(
-        "(1) The parties confirm that the employment relationship ended on 30 June 2025 upon expiry "
-        "of the labour contract; the applicant's length of service is six years from 1 July 2019.",
+        "(1) The parties confirm that the employment ended on 30 June 2025 upon expiry of the "
+        "labour contract.",
         "(2) The respondent shall pay the applicant economic compensation for the expiry of the "
-        "contract of RMB 39,000.00 (thirty-nine thousand yuan), computed on the average wage of the "
-        "last twelve months and covering all compensation claimed.",
+        "contract of RMB 39,000.00 (thirty-nine thousand yuan), covering all compensation claimed.",
         "(3) The respondent shall pay the applicant overtime pay for working days and rest days "
         "from April to June 2025 of RMB 12,000.00 (twelve thousand yuan).",
-        "(4) The sums in items (2) and (3), RMB 51,000.00 (fifty-one thousand yuan) in total, shall "
-        "be transferred in one payment by 30 November 2025 to the applicant's account (Industrial "
-        "and Commercial Bank of China, Guangzhou Wushan Branch; holder Ji Jie; account 6222 0236 "
-        "0201 8888 123). For each day of delay the respondent shall pay a further 0.05% of the "
+        "(4) The sums in items (2) and (3), RMB 51,000.00 in total, shall be paid by 30 November "
+        "2025 to the applicant's account (ICBC Guangzhou Wushan Branch; holder Ji Jie; account "
+        "6222 0236 0201 8888 123). For each day of delay the respondent shall pay a further 0.05% of the "
         "unpaid amount as liquidated damages.",
         "(5) Within fifteen days of this agreement taking effect the respondent shall issue a "
         "certificate of termination and transfer the applicant's personnel file and social "

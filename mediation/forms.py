@@ -25,7 +25,7 @@ from mediation.models import (
 from mediation.services import parse_amount
 from workflows.states import CaseState, Line
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -195,7 +195,10 @@ class EscalationForm(forms.Form):
 
     def __init__(self, *args, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
+        targets = list(targets)
         self.fields["to_organisation"].queryset = Organisation.objects.filter(pk__in=[o.pk for o in targets])
+        # Keep the nearest-first order of the targets in the select.
+        self.fields["to_organisation"].choices = [(o.pk, o.name) for o in targets]
 
 
 class ReferForm(forms.Form):

@@ -46,7 +46,7 @@ def lock_case(case_id: int) -> Case:
         raise ActionNotAllowed(_("案件不存在。")) from None
 
 
-def _condition_message(name: str, case: Case) -> str:
+def condition_message(name: str, case: Case) -> str:
     if name == "close":
         if case.state == CaseState.PERFORMED:
             return _("已履行的案件须先登记回访记录，才能结案。")
@@ -91,7 +91,7 @@ def perform(
         if needs_reason(name) and not reason:
             raise ValidationError({"reason": _("请填写理由。")})
         if not meta.conditions_met(case, case.state):
-            raise ActionNotAllowed(_condition_message(name, case))
+            raise ActionNotAllowed(condition_message(name, case))
         if before:
             before(case)
         from_state, from_org = case.state, case.organisation_id
@@ -140,8 +140,8 @@ def case_reject(*, case_id: int, actor: Any, reason: str, expected_state: str | 
 
 
 def escalation_targets(case: Case) -> list[Organisation]:
-    """Organisations a case may move up to: active ancestors of its handling organisation."""
-    return [o for o in case.organisation.ancestors().filter(is_active=True)]
+    """Organisations a case may move up to: active ancestors, the nearest (the usual choice) first."""
+    return sorted(case.organisation.ancestors().filter(is_active=True), key=lambda o: -len(o.path))
 
 
 def escalation_request(*, case_id: int, actor: Any, to_organisation_id: int, reason: str,

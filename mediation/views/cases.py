@@ -113,6 +113,10 @@ def case_detail(request, pk: int):
     ), key=lambda item: item["at"], reverse=True)
     draft = next((a for a in agreements if a.status == Agreement.Status.DRAFT), None)
     effective = next((a for a in agreements if a.status == Agreement.Status.EFFECTIVE), None)
+    if effective is not None:
+        for inst in effective.instalments.all():
+            inst.payment_form = forms.PaymentForm(auto_id=f"pay{inst.pk}_%s",
+                                                  initial={"paid_on": today, "paid_amount": inst.amount})
     action_forms = _action_forms(case, available)
     context = {
         "case": case, "parties": parties, "show_personal": show_personal,
@@ -134,15 +138,17 @@ def case_detail(request, pk: int):
                            CaseState.ESCALATION_PENDING),
         "working": case.state in (CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION),
         "missing_signatures": _missing(draft),
-        "session_form": forms.SessionForm(initial={"place": case.organisation.address or case.organisation.name}),
-        "followup_form": forms.FollowUpForm(initial={"visited_on": today}),
-        "attachment_form": forms.AttachmentForm(),
+        # Each form gets its own id prefix: one page holds many forms with like-named fields.
+        "session_form": forms.SessionForm(auto_id="session_%s",
+                                          initial={"place": case.organisation.address or case.organisation.name}),
+        "followup_form": forms.FollowUpForm(auto_id="followup_%s", initial={"visited_on": today}),
+        "attachment_form": forms.AttachmentForm(auto_id="attachment_%s"),
         "signature_form": forms.SignatureForm(parties=[p for p in parties if p.role != PartyRole.AGENT],
-                                              initial={"signed_on": today}) if draft else None,
-        "outcome_form": forms.ReferralOutcomeForm(initial={"outcome_on": today}),
-        "payment_form": forms.PaymentForm(initial={"paid_on": today}),
-        "extend_form": forms.ExtendForm(),
-        "assign_form": forms.AssignForm(candidates=_candidates(case), initial={"mediators": case.mediators.all()}),
+                                              auto_id="signature_%s", initial={"signed_on": today}) if draft else None,
+        "outcome_form": forms.ReferralOutcomeForm(auto_id="outcome_%s", initial={"outcome_on": today}),
+        "extend_form": forms.ExtendForm(auto_id="extend_%s"),
+        "assign_form": forms.AssignForm(candidates=_candidates(case), auto_id="assign_%s",
+                                        initial={"mediators": case.mediators.all()}),
     }
     return render(request, "mediation/case_detail.html", context)
 
@@ -165,19 +171,23 @@ def _action_forms(case, available):
     """One form per move this user may make now, in the order of the graph."""
     result = []
     for name in available:
+        ids = f"{name}_%s"
         if name == "request_escalation":
-            form = forms.EscalationForm(targets=lifecycle.escalation_targets(case))
+            form = forms.EscalationForm(targets=lifecycle.escalation_targets(case), auto_id=ids)
         elif name == "refer":
-            form = forms.ReferForm(initial={"referred_on": local_today(), "body": _("宁波市奉化区劳动人事争议仲裁委员会")})
+            form = forms.ReferForm(auto_id=ids, initial={"referred_on": local_today(),
+                                                         "body": _("宁波市奉化区劳动人事争议仲裁委员会")})
         elif name == "close":
-            form = forms.CloseForm()
+            form = forms.CloseForm(auto_id=ids)
         elif needs_reason(name):
-            form = forms.ReasonForm()
+            form = forms.ReasonForm(auto_id=ids)
         elif name == "approve_escalation":
-            form = forms.OptionalReasonForm()
+            form = forms.OptionalReasonForm(auto_id=ids)
         else:
             form = None
-        result.append({"name": name, "label": transition_label(name), "form": form,
+        meta = getattr(case, name)._django_fsm
+        blocked = None if meta.conditions_met(case, case.state) else lifecycle.condition_message(name, case)
+        result.append({"name": name, "label": transition_label(name), "form": form, "blocked": blocked,
                        "danger": name in {"reject", "terminate", "withdraw", "report_nonperformance",
                                           "deny_escalation"}})
     return result

@@ -1,0 +1,808 @@
+"""Fast generation of realistic cases for benchmarks (``manage.py generate_cases``).
+
+The per-case services are far too slow for 100,000 cases, so this module plans each
+case's history in Python — the same moves, in the same order, with the same side
+effects the services would have produced — and writes whole batches with
+``bulk_create`` inside one transaction per batch:
+
+* case numbers are taken from ``CaseNumberSequence`` under its row lock, gapless per
+  registering organisation and year, and ``last_value`` is moved on in the same
+  transaction, so a real registration afterwards continues the sequence;
+* every move on the path gets its ``TransitionLog`` row (who, when, from, to, where);
+* the facts the lifecycle's conditions read are there: an effective agreement with
+  signatures for settled cases, all instalments paid for performed ones, a follow-up
+  before a performed case is closed, a recorded outcome before a referred one is;
+* stored deadlines come from ``workflows.clocks.stored_deadline_fields`` with one
+  calendar object loaded once.
+
+The state field is protected (django-fsm-2): it is given to the constructor, which
+the descriptor allows for an unsaved instance, and never assigned afterwards.
+"""
+from __future__ import annotations
+
+import datetime
+import math
+import random
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterator
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from mediation.demo import fake
+from mediation.models import (
+    Agreement,
+    AgreementTerm,
+    ApplicationForm,
+    Case,
+    CaseNumberSequence,
+    CaseParty,
+    CaseUserObjectPermission,
+    Category,
+    Channel,
+    ClaimItem,
+    Employer,
+    FollowUp,
+    Instalment,
+    MediationSession,
+    Membership,
+    Organisation,
+    PartyRole,
+    Person,
+    Referral,
+    Role,
+    Signature,
+    WorkForm,
+)
+from mediation.services import format_case_number
+from workflows.clocks import CHINA_TZ, WorkCalendar, stored_deadline_fields
+from workflows.models import DeadlineExtension, EscalationRequest, TransitionLog
+from workflows.states import WORKING_STATE_OF_LINE, CaseState as S
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+class GenerationError(Exception):
+    """Something the operator must fix first (no organisations, no users …)."""
+
+
+# ------------------------------------------------------------------ reference data
+
+@dataclass
+class OrgInfo:
+    org: Organisation
+    line: int
+    rank: int
+    mediators: list[int] = field(default_factory=list)
+    supervisors: list[int] = field(default_factory=list)
+    ancestors: list["OrgInfo"] = field(default_factory=list)  # nearest first
+    firm: "EmployerInfo | None" = None
+
+    @property
+    def pk(self) -> int:
+        return self.org.pk
+
+
+@dataclass
+class EmployerInfo:
+    pk: int
+    name: str
+    wage_range: tuple[int, int]
+    jobs: tuple[str, ...]
+
+
+_INDUSTRY = {industry: (wages, jobs) for _p, industry, wages, jobs in fake.INDUSTRIES}
+_DEFAULT_JOBS = (("操作工", "仓管员", "包装工", "保洁员"))
+
+CHANNELS = {  # weights by the registering organisation's level rank
+    0: ((Channel.WALK_IN, 30), (Channel.HOTLINE, 10), (Channel.ONLINE, 8), (Channel.ARBITRATION, 25),
+        (Channel.COURT, 17), (Channel.INSPECTION, 7), (Channel.WECHAT, 3)),
+    1: ((Channel.WALK_IN, 45), (Channel.HOTLINE, 20), (Channel.WECHAT, 12), (Channel.ONLINE, 10),
+        (Channel.INSPECTION, 6), (Channel.PROACTIVE, 5), (Channel.ARBITRATION, 2)),
+    2: ((Channel.WALK_IN, 55), (Channel.HOTLINE, 10), (Channel.WECHAT, 15), (Channel.PROACTIVE, 20)),
+    3: ((Channel.WALK_IN, 70), (Channel.WECHAT, 15), (Channel.PROACTIVE, 15)),
+}
+LEVEL_SHARE = {0: 12, 1: 58, 2: 9, 3: 21}  # share of registrations by level rank
+WORK_FORMS = ((WorkForm.DELIVERY, 55), (WorkForm.COURIER, 20), (WorkForm.RIDE_HAILING, 15),
+              (WorkForm.LIVE_STREAMING, 5), (WorkForm.OTHER, 5))
+
+
+def _choice(rng: random.Random, pairs) -> Any:
+    return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+
+
+# ------------------------------------------------------------------------- plans
+
+@dataclass
+class Log:
+    name: str
+    source: str
+    target: str
+    from_org: int
+    to_org: int
+    actor: int | None
+    at: datetime.datetime
+    reason: str = ""
+
+
+@dataclass
+class InstalmentPlan:
+    amount: Decimal
+    due_on: datetime.date
+    paid_on: datetime.date | None = None
+    paid_amount: Decimal | None = None
+
+
+@dataclass
+class Plan:
+    """One case's whole history, decided before anything is written."""
+
+    received_at: datetime.datetime
+    reg: OrgInfo
+    org: OrgInfo
+    registrar: int | None
+    state: str = S.REGISTERED
+    last_at: datetime.datetime | None = None
+    logs: list[Log] = field(default_factory=list)
+    accepted_at: datetime.datetime | None = None
+    rejected_at: datetime.datetime | None = None
+    concluded_at: datetime.datetime | None = None
+    closed_at: datetime.datetime | None = None
+    closed_from: str = ""
+    archive_number: str = ""
+    amount_agreed: Decimal = ZERO
+    amount_recovered: Decimal = ZERO
+    effective_on: datetime.date | None = None
+    extra_days: int = 0
+    mediators: list[int] = field(default_factory=list)
+    escalations: list[dict] = field(default_factory=list)
+    extensions: list[dict] = field(default_factory=list)
+    sessions: list[dict] = field(default_factory=list)
+    agreement: dict | None = None
+    referral: dict | None = None
+    followups: list[dict] = field(default_factory=list)
+    read_grants: set[int] = field(default_factory=set)
+
+
+# ---------------------------------------------------------------------- generator
+
+class Generator:
+    def __init__(self, *, count: int, seed: int | None = None, batch_size: int = 5000, days: int = 540,
+                 stdout: Any = None, now: datetime.datetime | None = None) -> None:
+        if count < 1:
+            raise GenerationError("--count 必须大于 0。")
+        self.count = count
+        self.batch_size = max(1, batch_size)
+        self.days = max(1, days)
+        self.rng = random.Random(seed)
+        self.stdout = stdout
+        self.now = now or timezone.now()
+        self.calendar = WorkCalendar.from_db()  # one calendar for every case
+        self.created = 0
+
+    def log(self, message: str) -> None:
+        if self.stdout is not None:
+            self.stdout.write(message)
+            if hasattr(self.stdout, "flush"):
+                self.stdout.flush()
+
+    # --- preparation -------------------------------------------------------------
+    def prepare(self) -> None:
+        orgs = list(Organisation.objects.filter(is_active=True).select_related("level"))
+        if not orgs:
+            raise GenerationError("数据库中没有启用的组织：请先运行 manage.py seed_demo（或由管理员建立组织树）。")
+        infos = {o.pk: OrgInfo(o, o.level.line, o.level.rank) for o in orgs}
+        for o in orgs:
+            ids = [int(p) for p in o.path.strip("/").split("/") if p]
+            infos[o.pk].ancestors = [infos[i] for i in reversed(ids[:-1]) if i in infos]
+        for user_id, org_id, role in (Membership.objects.filter(organisation__is_active=True, user__is_active=True)
+                                      .values_list("user_id", "organisation_id", "role")):
+            if org_id in infos:
+                if role == Role.MEDIATOR:
+                    infos[org_id].mediators.append(user_id)
+                elif role == Role.SUPERVISOR:
+                    infos[org_id].supervisors.append(user_id)
+        self.orgs = [i for i in infos.values() if self.worker(i) is not None]
+        if not self.orgs:
+            raise GenerationError("没有可办案的调解员或负责人：请先运行 manage.py seed_demo，"
+                                  "或为组织建立调解员/负责人岗位。")
+        by_rank: dict[int, list[OrgInfo]] = {}
+        for info in self.orgs:
+            by_rank.setdefault(info.rank, []).append(info)
+        self.org_choices = [(info, LEVEL_SHARE.get(rank, 5) / len(group))
+                            for rank, group in by_rank.items() for info in group]
+        joint = [(i, w) for i, w in self.org_choices if i.line >= 2]
+        self.collective_choices = joint or self.org_choices
+        self.categories = dict(Category.objects.values_list("code", "pk"))
+        missing = {c for c, _w in fake.DISPUTE_KINDS} - {"other"} - set(self.categories)
+        if missing:
+            raise GenerationError(f"缺少争议类别 {sorted(missing)}：请先运行 manage.py migrate。")
+        User = get_user_model()
+        self.user_names = {pk: f"{first} {last}".strip() or username for pk, username, first, last in
+                           User.objects.values_list("pk", "username", "first_name", "last_name")}
+        self.view_case = Permission.objects.get(content_type__app_label="mediation", codename="view_case").pk
+        self.ids = fake.UniqueIds(
+            self.rng,
+            taken_ids=Person.objects.exclude(id_number=None).values_list("id_number", flat=True).iterator(),
+            taken_codes=Employer.objects.exclude(credit_code=None).values_list("credit_code", flat=True).iterator())
+        self._employers()
+        self._check_sequences()
+
+    def _employers(self) -> None:
+        """A pool of respondents: existing employers plus new ones; platforms and delivery stations."""
+        rng = self.rng
+        existing = list(Employer.objects.filter(is_platform=False).values_list("pk", "name", "industry"))
+        pool = [EmployerInfo(pk, name, *_INDUSTRY.get(ind, ((4500, 8000), _DEFAULT_JOBS)))
+                for pk, name, ind in existing if "配送" not in name]
+        want = min(6000, max(150, self.count // 25))
+        used_names = set(Employer.objects.values_list("name", flat=True))
+        fresh = [fake.employer(rng, self.ids, used_names) for _ in range(max(0, want - len(pool)))]
+        made = Employer.objects.bulk_create([
+            Employer(name=e.name, credit_code=e.credit_code, legal_representative=e.legal_representative,
+                     address=e.address, phone=e.phone, industry=e.industry, has_union=e.has_union,
+                     has_mediation_committee=e.has_mediation_committee) for e in fresh], batch_size=2000)
+        pool += [EmployerInfo(m.pk, m.name, e.wage_range, e.jobs) for m, e in zip(made, fresh)]
+        self.employers = pool
+        # Enterprise committees handle their own firm's disputes: match the firm by name.
+        by_name = sorted(((e.name, e) for e in pool), key=lambda p: -len(p[0]))
+        for info in self.orgs:
+            if info.rank >= 3:
+                info.firm = next((e for n, e in by_name if info.org.name.startswith(n)), None)
+                if info.firm is None:
+                    name = info.org.name.replace("劳动争议调解委员会", "").replace("调委会", "") or info.org.name
+                    firm = Employer.objects.filter(name=name).first() or Employer.objects.create(
+                        name=name, credit_code=self.ids.credit_code(), has_union=True, has_mediation_committee=True,
+                        address=info.org.address, industry="制造业")
+                    info.firm = EmployerInfo(firm.pk, firm.name, (4500, 8000), _DEFAULT_JOBS)
+        self.platforms: dict[str, list[EmployerInfo]] = {}
+        for name, work_form, industry, jobs in fake.PLATFORMS:
+            emp = Employer.objects.filter(name=name).first() or Employer.objects.create(
+                name=name, credit_code=self.ids.credit_code("330213"), industry=industry, is_platform=True,
+                has_union=True, legal_representative=fake.person_name(rng, "M"),
+                address="浙江省宁波市奉化区岳林街道广平路199号")
+            self.platforms.setdefault(work_form, []).append(EmployerInfo(emp.pk, emp.name, (5000, 9000), jobs))
+        stations = []
+        for name in fake.STATION_NAMES:
+            emp = Employer.objects.filter(name=name).first() or Employer.objects.create(
+                name=name, credit_code=self.ids.credit_code(kind="92"), industry="即时配送服务",
+                legal_representative=fake.person_name(rng, "M"), address=fake.address(rng))
+            stations.append(EmployerInfo(emp.pk, emp.name, (5000, 9000), ("外卖骑手", "快递员")))
+        self.stations = stations
+
+    def _check_sequences(self) -> None:
+        """Refuse to number on top of a sequence that lags behind the cases already numbered."""
+        have = {(o, y): v for o, y, v in CaseNumberSequence.objects.values_list("organisation_id", "year",
+                                                                               "last_value")}
+        for org_id, year, top in (Case.objects.values("registered_organisation_id", "sequence_year")
+                                  .annotate(top=Max("sequence_number"))
+                                  .values_list("registered_organisation_id", "sequence_year", "top")):
+            if top > have.get((org_id, year), 0):
+                raise GenerationError(
+                    f"组织 {org_id} {year} 年的案号序列（{have.get((org_id, year), 0)}）落后于已有案件的最大序号（{top}），"
+                    "请先修正 CaseNumberSequence。")
+
+    # --- actors --------------------------------------------------------------------
+    def worker(self, info: OrgInfo) -> int | None:
+        """Someone who may work a case at ``info``: its mediator, else a supervisor above."""
+        if info.mediators:
+            return self.rng.choice(info.mediators)
+        for o in info.ancestors:
+            if o.supervisors:
+                return self.rng.choice(o.supervisors)
+        return self.rng.choice(info.supervisors) if info.supervisors else None
+
+    def boss(self, info: OrgInfo, exclude: int | None = None) -> int | None:
+        """A supervisor of ``info`` or of an organisation above it (their subtree covers it)."""
+        for o in (info, *info.ancestors):
+            candidates = [u for u in o.supervisors if u != exclude]
+            if candidates:
+                return self.rng.choice(candidates)
+        return None
+
+    # --- time ----------------------------------------------------------------------
+    def received_times(self) -> list[datetime.datetime]:
+        """Receipt moments over the last ``days`` days, in office hours, fewer at weekends; sorted."""
+        rng, out = self.rng, []
+        horizon = self.now - datetime.timedelta(hours=1)
+        start = horizon - datetime.timedelta(days=self.days)
+        span = (horizon - start).total_seconds()
+        while len(out) < self.count:
+            t = start + datetime.timedelta(seconds=rng.random() * span)
+            t = t.replace(hour=rng.randint(0, 9), minute=rng.randint(0, 59))  # 08:00–17:59 in China
+            if t > horizon:
+                continue
+            if (t + datetime.timedelta(hours=8)).weekday() >= 5 and rng.random() > 0.25:
+                continue
+            out.append(t)
+        out.sort()
+        return out
+
+    def later(self, t: datetime.datetime, lo: float, hi: float) -> datetime.datetime:
+        """A moment ``lo``–``hi`` days after ``t``, moved into office hours (UTC 00–10 is 08–18 in China)."""
+        rng = self.rng
+        moment = t + datetime.timedelta(days=lo + (hi - lo) * rng.random())
+        if moment.hour >= 10:
+            moment = (moment + datetime.timedelta(days=1)).replace(hour=rng.randint(0, 9), minute=rng.randint(0, 59))
+        if moment <= t:
+            moment = t + datetime.timedelta(minutes=rng.randint(5, 90))
+        return moment
+
+    # --- planning ------------------------------------------------------------------
+    def plan(self, received_at: datetime.datetime, reg: OrgInfo, applicants: int,
+             amount_claimed: Decimal) -> Plan:
+        rng, now = self.rng, self.now
+        p = Plan(received_at=received_at, reg=reg, org=reg, registrar=self.worker(reg), last_at=received_at)
+        t = received_at
+
+        def move(name: str, target: str, at: datetime.datetime, actor: int | None, reason: str = "",
+                 to_org: OrgInfo | None = None) -> None:
+            to = to_org or p.org
+            p.logs.append(Log(name, p.state, target, p.org.pk, to.pk, actor, at, reason))
+            p.state, p.org, p.last_at = target, to, at
+
+        def due(at: datetime.datetime) -> bool:
+            return at <= now
+
+        # --- acceptance -----------------------------------------------------------------
+        r = rng.random()
+        if r < 0.03:
+            at = self.later(t, 0.1, 3)
+            if not due(at):
+                return p
+            p.rejected_at = at
+            move("reject", S.REJECTED, at, self.worker(p.org), rng.choice((
+                "不属于劳动争议调解受理范围。", "申请人已就同一争议申请劳动仲裁，不予受理。",
+                "被申请人明确拒绝调解，不予受理并告知申请人申请仲裁。")))
+            return self._maybe_close(p, 0.85)
+        if r < 0.05:
+            at = self.later(t, 0.2, 4)
+            if not due(at):
+                return p
+            p.concluded_at = at
+            move("withdraw", S.WITHDRAWN, at, self.worker(p.org), "被申请人已主动支付，申请人撤回申请。")
+            return self._maybe_close(p, 0.85)
+        if r < 0.06:
+            return p  # never accepted: overdue once the acceptance period has passed
+        at = self.later(t, 0.05, 3) if rng.random() < 0.9 else self.later(t, 3, 8)
+        if not due(at):
+            return p
+        acceptor = self.worker(p.org)
+        p.accepted_at = at
+        move("accept", WORKING_STATE_OF_LINE[p.org.line], at, acceptor)
+        p.mediators = [acceptor] if acceptor else []
+        t = at
+
+        # --- sessions, an extension, maybe an escalation ------------------------------
+        t = self._session(p, t)
+        if rng.random() < 0.03:
+            at = self.later(t, 1, 8)
+            boss = self.boss(p.org)
+            if due(at) and boss:
+                extra = rng.choice((5, 7, 10, 15))
+                p.extensions.append(dict(extra_days=extra, granted_by=boss, granted_at=at,
+                                         consent_note="双方当事人在调解笔录上签字同意延长调解期限。"))
+                p.extra_days += extra
+                t = at
+        if p.org.ancestors and rng.random() < 0.12:
+            target = next((a for a in p.org.ancestors if a.line > p.org.line), p.org.ancestors[0])
+            requester = self.worker(p.org)
+            decider = self.boss(target, exclude=requester)
+            at = self.later(t, 0.5, 6)
+            if requester and decider and due(at):
+                esc = dict(from_org=p.org.pk, to_org=target.pk, from_state=p.state, requested_by=requester,
+                           requested_at=at, reason="案情复杂、争议金额较大，申请上一级调解组织调解。",
+                           decision=EscalationRequest.Decision.PENDING, decided_by=None, decided_at=None,
+                           decision_reason="")
+                p.escalations.append(esc)
+                back_to = p.state
+                move("request_escalation", S.ESCALATION_PENDING, at, requester, esc["reason"])
+                t = at
+                r = rng.random()
+                at = self.later(t, 0.3, 4)
+                if r < 0.04 or not due(at):
+                    return p  # still waiting for a supervisor
+                if r < 0.07:
+                    esc.update(decision=EscalationRequest.Decision.CANCELLED, decided_at=at,
+                               decision_reason="申请人撤回调解申请")
+                    p.concluded_at = at
+                    move("withdraw", S.WITHDRAWN, at, requester, "双方自行和解，申请人撤回调解申请。")
+                    return self._maybe_close(p, 0.85)
+                if r < 0.75:
+                    esc.update(decision=EscalationRequest.Decision.APPROVED, decided_by=decider, decided_at=at,
+                               decision_reason="同意升级。")
+                    p.read_grants.update(u for u in (*p.mediators, requester) if u)
+                    move("approve_escalation", WORKING_STATE_OF_LINE[target.line], at, decider, "同意升级。",
+                         to_org=target)
+                    p.mediators = [m for m in [self.worker(target)] if m]  # assigned by the supervisor
+                else:
+                    esc.update(decision=EscalationRequest.Decision.DENIED, decided_by=decider, decided_at=at,
+                               decision_reason="案情清楚，由原调解组织继续调解。")
+                    move("deny_escalation", back_to, at, decider, esc["decision_reason"])
+                t = at
+                t = self._session(p, t)
+
+        # --- the outcome of mediation --------------------------------------------------
+        r = rng.random()
+        at = self.later(t, 1, 14) if rng.random() < 0.85 else self.later(t, 14, 40)
+        if r < 0.055 or not due(at):
+            return p  # still being worked (overdue once the mediation period has passed)
+        worker = self.worker(p.org)
+        if r < 0.11:
+            p.concluded_at = at
+            move("withdraw", S.WITHDRAWN, at, worker, "双方自行和解，申请人撤回调解申请。")
+            return self._maybe_close(p, 0.85)
+        if r < 0.25:
+            p.concluded_at = at
+            move("terminate", S.MEDIATION_FAILED, at, worker, rng.choice((
+                "被申请人拒绝接受调解方案，调解不成。", "双方分歧较大，调解不成，已告知申请仲裁。",
+                "法定调解期限届满未达成协议，终止调解。")))
+            return self._refer(p, at)
+        # settled: an effective agreement (drafted, signed, sealed) then the move
+        agreed = (amount_claimed * Decimal(str(round(rng.uniform(0.55, 1.0), 2)))).quantize(Decimal("1"))
+        effective = at.astimezone(CHINA_TZ).date()
+        n = rng.choices((1, 2, 3), weights=(60, 28, 12))[0] if agreed > 0 else 0
+        dues = sorted(rng.randint(2, 75) for _ in range(n))
+        parts = [(agreed / n).quantize(Decimal("1")) for _ in range(n)]
+        if n:
+            parts[-1] = agreed - sum(parts[:-1])
+        instalments = [InstalmentPlan(a, effective + datetime.timedelta(days=d)) for a, d in zip(parts, dues)]
+        p.agreement = dict(drafted_by=worker, drafted_at=at - datetime.timedelta(hours=1), effective_on=effective,
+                           signed_at=at - datetime.timedelta(minutes=30), instalments=instalments,
+                           amount=agreed, mediator=worker, applicants=applicants)
+        p.concluded_at, p.amount_agreed, p.effective_on = at, agreed, effective
+        move("record_agreement", S.SETTLED, at, worker)
+        t = at
+        # performance, instalment by instalment
+        defaults = rng.random() < 0.07
+        for i, inst in enumerate(instalments):
+            paid_at = self.later(datetime.datetime.combine(inst.due_on, datetime.time(1), datetime.timezone.utc),
+                                 -3, 0.5)
+            paid_at = max(paid_at, t + datetime.timedelta(minutes=10))
+            if defaults and i == len(instalments) - 1 or not due(paid_at):
+                break
+            inst.paid_on, inst.paid_amount = paid_at.astimezone(CHINA_TZ).date(), inst.amount
+            p.amount_recovered += inst.amount
+            p.last_at = t = paid_at
+        if all(i.paid_on for i in instalments) and not defaults:
+            at = self.later(t, 0, 2)
+            if not due(at):
+                return p
+            move("confirm_performance", S.PERFORMED, at, self.worker(p.org))
+            t = at
+            at = self.later(t, 3, 15)
+            if rng.random() > 0.92 or not due(at):
+                return p
+            p.followups.append(dict(visited_on=at.astimezone(CHINA_TZ).date(), recorded_at=at,
+                                    recorded_by=self.worker(p.org), satisfied=rng.random() < 0.96))
+            p.last_at = at
+            return self._maybe_close(p, 0.95)
+        if defaults:
+            last_due = instalments[-1].due_on if instalments else effective
+            at = self.later(datetime.datetime.combine(last_due, datetime.time(1), datetime.timezone.utc), 5, 20)
+            if not due(at):
+                return p
+            move("report_nonperformance", S.MEDIATION_FAILED, at, self.worker(p.org),
+                 "被申请人逾期未履行调解协议，经催告仍未履行。")
+            return self._refer(p, at)
+        return p  # settled, instalments still running
+
+    def _session(self, p: Plan, t: datetime.datetime) -> datetime.datetime:
+        rng = self.rng
+        for _ in range(rng.choices((0, 1, 2), weights=(25, 55, 20))[0]):
+            at = self.later(t, 0.5, 6)
+            if at > self.now:
+                break
+            recorder = self.worker(p.org)
+            p.sessions.append(dict(org=p.org, held_at=at, recorded_by=recorder, mediators=[recorder],
+                                   result=rng.choice(("双方同意再次协商", "双方分歧较大，约定再次调解",
+                                                      "被申请人同意核对工资清单", "双方就金额初步达成一致"))))
+            t = at
+        return t
+
+    def _maybe_close(self, p: Plan, probability: float) -> Plan:
+        rng = self.rng
+        at = self.later(p.last_at, 1, 10)
+        closer = self.boss(p.org)
+        if closer is None or rng.random() > probability or at > self.now:
+            return p
+        p.closed_from, p.closed_at = p.state, at
+        p.logs.append(Log("close", p.state, S.CLOSED, p.org.pk, p.org.pk, closer, at, "材料齐全，准予结案。"))
+        p.state, p.last_at = S.CLOSED, at
+        if rng.random() < 0.004:  # rare: reopened, back to the state it was closed from
+            at = self.later(at, 3, 30)
+            if at <= self.now:
+                p.logs.append(Log("reopen", S.CLOSED, p.closed_from, p.org.pk, p.org.pk, closer, at,
+                                  "当事人反映协议履行存在问题，重新开启核实。"))
+                p.state, p.closed_at, p.last_at = p.closed_from, None, at
+        return p
+
+    def _refer(self, p: Plan, t: datetime.datetime) -> Plan:
+        rng = self.rng
+        at = self.later(t, 1, 10)
+        if rng.random() > 0.72 or at > self.now:
+            return p
+        worker = self.worker(p.org)
+        to_court = rng.random() < 0.25
+        p.referral = dict(destination=Referral.Destination.COURT if to_court else Referral.Destination.ARBITRATION,
+                          body="宁波市奉化区人民法院" if to_court else "宁波市奉化区劳动人事争议仲裁委员会",
+                          referred_on=at.astimezone(CHINA_TZ).date(), referred_by=worker,
+                          outcome=Referral.Outcome.PENDING)
+        p.logs.append(Log("refer", p.state, S.REFERRED, p.org.pk, p.org.pk, worker, at, "调解不成，移交处理。"))
+        p.state, p.last_at = S.REFERRED, at
+        out_at = self.later(at, 20, 90)
+        if rng.random() > 0.8 or out_at > self.now:
+            return p
+        outcome = _choice(rng, ((Referral.Outcome.ARBITRATION_MEDIATED, 35), (Referral.Outcome.AWARD, 30),
+                                (Referral.Outcome.WITHDRAWN, 10), (Referral.Outcome.NOT_ACCEPTED, 5))
+                          if not to_court else
+                          ((Referral.Outcome.COURT_MEDIATED, 40), (Referral.Outcome.JUDGMENT, 30),
+                           (Referral.Outcome.PAYMENT_ORDER, 30)))
+        p.referral.update(outcome=outcome, outcome_on=out_at.astimezone(CHINA_TZ).date(),
+                          outcome_summary=Referral.Outcome(outcome).label + "，结果已登记。",
+                          outcome_recorded_by=self.worker(p.org))
+        p.last_at = out_at
+        return self._maybe_close(p, 0.9)
+
+    # --- writing -------------------------------------------------------------------
+    def run(self) -> int:
+        self.prepare()
+        times = self.received_times()
+        started = time.monotonic()
+        for start in range(0, len(times), self.batch_size):
+            chunk = times[start:start + self.batch_size]
+            with transaction.atomic(), explicit_timestamps():
+                self._write_batch(chunk)
+            self.created += len(chunk)
+            elapsed = time.monotonic() - started
+            self.log(f"  {self.created:>8,}/{self.count:,} 件  {elapsed:7.1f} 秒  {self.created / elapsed:8.0f} 件/秒")
+        self.elapsed = time.monotonic() - started
+        return self.created
+
+    def _write_batch(self, times: list[datetime.datetime]) -> None:
+        rng = self.rng
+        people: list[Person] = []
+        rows: list[dict] = []
+        for received_at in times:
+            rows.append(self._case_row(received_at, people))
+        Person.objects.bulk_create(people)
+
+        # --- numbers, under the sequence rows' locks --------------------------------
+        keys = {(r["reg"].pk, r["year"]) for r in rows}
+        CaseNumberSequence.objects.bulk_create(
+            [CaseNumberSequence(organisation_id=o, year=y) for o, y in keys], ignore_conflicts=True)
+        q = Q(pk__in=[])
+        for o, y in keys:
+            q |= Q(organisation_id=o, year=y)
+        seqs = {(s.organisation_id, s.year): s for s in CaseNumberSequence.objects.select_for_update().filter(q)}
+        cases: list[Case] = []
+        for r in rows:  # already in order of receipt
+            seq = seqs[(r["reg"].pk, r["year"])]
+            seq.last_value += 1
+            cases.append(self._case(r, seq.last_value))
+        Case.objects.bulk_create(cases)
+        CaseNumberSequence.objects.bulk_update(list(seqs.values()), ["last_value"])
+
+        # --- everything that hangs off the case -------------------------------------
+        parties, claims, cats, meds, logs, escs, exts, refs, fups, grants = [], [], [], [], [], [], [], [], [], []
+        sessions, session_meds, agreements, agreement_rows = [], [], [], []
+        CatThrough, MedThrough = Case.categories.through, Case.mediators.through
+        SessionMed = MediationSession.mediators.through
+        for case, r in zip(cases, rows):
+            p: Plan = r["plan"]
+            own = [CaseParty(case=case, role=PartyRole.APPLICANT, person=person, position=i + 1)
+                   for i, person in enumerate(r["people"])]
+            own.append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk, position=1))
+            parties.extend(own)
+            r["parties"] = own
+            for c in r["claims"]:
+                claims.append(ClaimItem(case=case, category_id=self.categories.get(c.category),
+                                        description=c.description, amount=c.amount))
+            for cat in r["category_ids"]:
+                cats.append(CatThrough(case=case, category_id=cat))
+            for m in dict.fromkeys(p.mediators):
+                meds.append(MedThrough(case=case, user_id=m))
+            for lg in p.logs:
+                logs.append(TransitionLog(case=case, transition=lg.name, from_state=lg.source, to_state=lg.target,
+                                          from_organisation_id=lg.from_org, to_organisation_id=lg.to_org,
+                                          actor_id=lg.actor, at=lg.at, reason=lg.reason))
+            for e in p.escalations:
+                escs.append(EscalationRequest(
+                    case=case, from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],
+                    from_state=e["from_state"], reason=e["reason"], requested_by_id=e["requested_by"],
+                    requested_at=e["requested_at"], decision=e["decision"], decided_by_id=e["decided_by"],
+                    decided_at=e["decided_at"], decision_reason=e["decision_reason"]))
+            for x in p.extensions:
+                exts.append(DeadlineExtension(case=case, extra_days=x["extra_days"], consent_note=x["consent_note"],
+                                              granted_by_id=x["granted_by"], granted_at=x["granted_at"]))
+            for s in p.sessions:
+                session = MediationSession(
+                    case=case, organisation_id=s["org"].pk, held_at=s["held_at"], place=f"{s['org'].org.short_name or s['org'].org.name}调解室",
+                    attendees=f"申请人{r['people'][0].name}，被申请人{r['employer'].name}委托人",
+                    record="调解员告知双方权利义务，双方陈述事实与请求，调解员释法明理并分别做工作。",
+                    result=s["result"], recorded_by_id=s["recorded_by"], recorded_at=s["held_at"])
+                sessions.append(session)
+                session_meds.extend((session, m) for m in s["mediators"] if m)
+            if p.referral:
+                ref = p.referral
+                refs.append(Referral(
+                    case=case, destination=ref["destination"], body=ref["body"], referred_on=ref["referred_on"],
+                    referred_by_id=ref["referred_by"], note="移交调解笔录及证据材料。", outcome=ref["outcome"],
+                    outcome_on=ref.get("outcome_on"), outcome_summary=ref.get("outcome_summary", ""),
+                    outcome_recorded_by_id=ref.get("outcome_recorded_by")))
+            for f in p.followups:
+                fups.append(FollowUp(case=case, visited_on=f["visited_on"], method=rng.choice(("phone", "phone", "visit")),
+                                     contact=f"申请人{r['people'][0].name}", satisfied=f["satisfied"],
+                                     content="申请人确认协议款项已全部到账，对调解结果满意。" if f["satisfied"]
+                                     else "申请人确认款项到账，但对调解金额仍有意见。",
+                                     recorded_by_id=f["recorded_by"], recorded_at=f["recorded_at"]))
+            for u in p.read_grants:
+                grants.append(CaseUserObjectPermission(permission_id=self.view_case, user_id=u, content_object=case))
+            if p.agreement:
+                a = p.agreement
+                agreement = Agreement(
+                    case=case, version=1, status=Agreement.Status.EFFECTIVE, dispute_summary=case.dispute_summary,
+                    claims_summary="；".join(f"{c.description}{c.amount:,.2f}元" for c in r["claims"]),
+                    waived="申请人放弃本案其他请求。", copies=len(r["people"]) + 2, effective_on=a["effective_on"],
+                    drafted_by_id=a["drafted_by"], drafted_at=a["drafted_at"])
+                agreements.append(agreement)
+                agreement_rows.append((agreement, case, r))
+        CaseParty.objects.bulk_create(parties)  # primary keys come back: signatures and agents need them
+        CaseParty.objects.bulk_create([
+            CaseParty(case=r["parties"][0].case, role=PartyRole.AGENT, person=r["agent"], position=1,
+                      represents=r["parties"][0]) for r in rows if r["agent"] is not None])
+        ClaimItem.objects.bulk_create(claims)
+        CatThrough.objects.bulk_create(cats)
+        MedThrough.objects.bulk_create(meds)
+        TransitionLog.objects.bulk_create(logs)
+        EscalationRequest.objects.bulk_create(escs)
+        DeadlineExtension.objects.bulk_create(exts)
+        Referral.objects.bulk_create(refs)
+        FollowUp.objects.bulk_create(fups)
+        CaseUserObjectPermission.objects.bulk_create(grants)
+        MediationSession.objects.bulk_create(sessions)
+        SessionMed.objects.bulk_create([SessionMed(mediationsession=s, user_id=u) for s, u in session_meds])
+        Agreement.objects.bulk_create(agreements)
+        terms, insts, sigs = [], [], []
+        for agreement, case, r in agreement_rows:
+            a = r["plan"].agreement
+            signed_on = a["effective_on"]
+            for n, inst in enumerate(a["instalments"], 1):
+                insts.append(Instalment(agreement=agreement, number=n, amount=inst.amount, due_on=inst.due_on,
+                                        paid_on=inst.paid_on, paid_amount=inst.paid_amount))
+                terms.append(AgreementTerm(agreement=agreement, number=n, text=(
+                    f"被申请人于{inst.due_on:%Y年%m月%d日}前支付申请人人民币{inst.amount:,.2f}元"
+                    f"（{'一次性付清' if len(a['instalments']) == 1 else f'第{n}期'}）。")))
+            terms.append(AgreementTerm(agreement=agreement, number=len(a["instalments"]) + 1,
+                                       text="本协议履行完毕后，双方就本案劳动争议再无其他争议。"))
+            signed = dict(signed_on=signed_on, recorded_by_id=a["mediator"], recorded_at=a["signed_at"])
+            for party in r["parties"]:  # every applicant and the respondent
+                sigs.append(Signature(agreement=agreement, kind=Signature.Kind.PARTY, party=party,
+                                      signer_name=party.person.name if party.person_id else r["employer"].name,
+                                      **signed))
+            sigs.append(Signature(agreement=agreement, kind=Signature.Kind.MEDIATOR,
+                                  signer_name=self.user_names.get(a["mediator"], "调解员"), **signed))
+            sigs.append(Signature(agreement=agreement, kind=Signature.Kind.SEAL, signer_name=r["plan"].org.org.name,
+                                  **signed))
+        AgreementTerm.objects.bulk_create(terms)
+        Instalment.objects.bulk_create(insts)
+        Signature.objects.bulk_create(sigs)
+
+    def _case_row(self, received_at: datetime.datetime, people: list[Person]) -> dict:
+        """Decide one case: who, against whom, what for, and its whole history."""
+        rng = self.rng
+        r = rng.random()
+        collective = r < 0.03
+        n_applicants = rng.randint(settings.COLLECTIVE_DISPUTE_MIN_WORKERS, 40) if collective else (
+            1 if rng.random() < 0.87 else rng.randint(2, 6))
+        reg = _weighted(rng, self.collective_choices if collective else self.org_choices)
+        new_form = rng.random() < 0.08
+        work_form, platform = "", None
+        if new_form:
+            work_form = _choice(rng, WORK_FORMS)
+            platforms = self.platforms.get(work_form) or self.platforms.get("delivery") or []
+            platform = rng.choice(platforms) if platforms else None
+            employer = (rng.choice(self.stations) if work_form in (WorkForm.DELIVERY, WorkForm.COURIER, WorkForm.OTHER)
+                        else platform) or rng.choice(self.employers)
+            if reg.rank >= 3:
+                reg = _weighted(rng, self.collective_choices)
+        elif reg.firm is not None:
+            employer = reg.firm
+        else:
+            employer = rng.choice(self.employers)
+        received_on = received_at.astimezone(CHINA_TZ).date()
+        wage = rng.randint(*employer.wage_range)
+        kind = fake.dispute_kind(rng)
+        claims = fake.claims_for(rng, wage, received=received_on, kind=kind)
+        if n_applicants > 1:
+            claims = [fake.FakeClaim(c.category, f"{c.description}（{n_applicants}人合计）",
+                                     (c.amount * n_applicants).quantize(CENT)) for c in claims]
+        persons = []
+        for _ in range(n_applicants):
+            sex = "M" if rng.random() < 0.68 else "F"
+            person = Person(name=fake.person_name(rng, sex), sex=sex,
+                            id_number=self.ids.resident_id(sex) if rng.random() < 0.9 else None,
+                            phone=fake.mobile(rng), address=fake.address(rng))
+            persons.append(person)
+        people.extend(persons)
+        agent = None
+        if rng.random() < 0.05:
+            agent = Person(name=fake.person_name(rng, "M"), phone=fake.mobile(rng), address="宁波市奉化区法律援助中心")
+            people.append(agent)
+        amount = sum((c.amount for c in claims), ZERO)
+        plan = self.plan(received_at, reg, n_applicants, amount)
+        job = rng.choice(employer.jobs) if employer.jobs else "操作工"
+        return dict(
+            received_at=received_at, year=received_on.year, reg=reg, employer=employer, platform=platform,
+            work_form=work_form, people=persons, agent=agent, claims=claims, amount=amount, kind=kind, plan=plan,
+            category_ids=sorted({self.categories[c.category] for c in claims if c.category in self.categories}),
+            summary=fake.dispute_summary(rng, names=[p.name for p in persons], employer_name=employer.name, job=job,
+                                         kind=kind, claims=claims,
+                                         hired=received_on - datetime.timedelta(days=rng.randint(60, 4000))),
+            channel=_choice(rng, CHANNELS.get(reg.rank, CHANNELS[1])),
+            form=ApplicationForm.WRITTEN if rng.random() < 0.6 else ApplicationForm.ORAL,
+            known_on=received_on - datetime.timedelta(days=rng.randint(1, 120)),
+            consultation_on=(received_on - datetime.timedelta(days=rng.randint(0, 3))
+                             if reg.line == 1 and rng.random() < 0.4 else None),
+        )
+
+    def _case(self, r: dict, seq: int) -> Case:
+        p: Plan = r["plan"]
+        reg = r["reg"].org
+        case = Case(
+            state=p.state,  # the protected FSM field may be given to the constructor, never assigned later
+            number=format_case_number(reg, r["year"], seq), registered_organisation_id=reg.pk,
+            sequence_year=r["year"], sequence_number=seq, organisation_id=p.org.pk, received_at=r["received_at"],
+            channel=r["channel"], application_form=r["form"], dispute_summary=r["summary"],
+            reasons=self.rng.choice(fake.REASONS), employer_id=r["employer"].pk,
+            applicant_count=len(r["people"]),
+            is_collective=len(r["people"]) >= settings.COLLECTIVE_DISPUTE_MIN_WORKERS,
+            is_new_employment_form=bool(r["work_form"]), work_form=r["work_form"],
+            platform_id=r["platform"].pk if r["platform"] else None,
+            amount_claimed=r["amount"], amount_agreed=p.amount_agreed, amount_recovered=p.amount_recovered,
+            dispute_known_on=r["known_on"], consultation_requested_on=r["consultation_on"],
+            accepted_at=p.accepted_at, rejected_at=p.rejected_at, concluded_at=p.concluded_at,
+            closed_at=p.closed_at, agreement_effective_on=p.effective_on, mediation_extra_days=p.extra_days,
+            closed_from_state=p.closed_from,
+            archive_number=(f"{reg.case_number_prefix}档{r['year']}-{seq:05d}" if p.closed_from else ""),
+            created_by_id=p.registrar, created_at=r["received_at"], updated_at=p.last_at or r["received_at"],
+        )
+        case.organisation = p.org.org  # the deadlines read organisation.is_peoples_mediation_committee
+        for key, value in stored_deadline_fields(case, calendar=self.calendar).items():
+            setattr(case, key, value)
+        return case
+
+
+def _weighted(rng: random.Random, pairs: list[tuple[Any, float]]) -> Any:
+    return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+
+
+#: auto_now / auto_now_add fields this module sets itself (to the moment the event happened).
+_TIMESTAMP_FIELDS = (
+    (Case, ("created_at", "updated_at")), (TransitionLog, ("at",)), (EscalationRequest, ("requested_at",)),
+    (DeadlineExtension, ("granted_at",)), (MediationSession, ("recorded_at",)), (FollowUp, ("recorded_at",)),
+    (Agreement, ("drafted_at",)), (Signature, ("recorded_at",)),
+)
+
+
+@contextmanager
+def explicit_timestamps() -> Iterator[None]:
+    """Let bulk_create keep the historical times given instead of stamping "now" (restored afterwards)."""
+    saved = []
+    for model, names in _TIMESTAMP_FIELDS:
+        for name in names:
+            f = model._meta.get_field(name)
+            saved.append((f, f.auto_now, f.auto_now_add))
+            f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add

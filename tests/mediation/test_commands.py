@@ -1,0 +1,203 @@
+"""manage.py seed_demo and manage.py generate_cases: the demo and the benchmark data."""
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.db.models import Count, F, Max, Min, Q, Sum
+from django.utils import timezone
+from stdnum.cn import ric, uscc
+
+from mediation.demo import seed as demo
+from mediation.models import (
+    Agreement,
+    Case,
+    CaseNumberSequence,
+    CaseParty,
+    Employer,
+    Organisation,
+    PartyRole,
+    Person,
+    Referral,
+)
+from mediation.services import agreement_missing_signatures
+from tests.factories import register
+from workflows import services as ws
+from workflows.models import EscalationRequest, TransitionLog
+from workflows.states import WORKING_STATES, CaseState
+
+
+def _run(*args, **kwargs) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO(), **kwargs)
+    return out.getvalue()
+
+
+def _assert_histories_replay(cases) -> None:
+    """Each case's log, in order, starts at registered, chains, ends at its state, never in the future."""
+    now = timezone.now()
+    logs = defaultdict(list)
+    for log in TransitionLog.objects.filter(case__in=cases).order_by("at", "pk"):
+        logs[log.case_id].append(log)
+    for case in cases:
+        state, at = CaseState.REGISTERED, case.received_at
+        for log in logs[case.pk]:
+            assert log.from_state == state, (case.number, [(x.transition, x.to_state) for x in logs[case.pk]])
+            assert at <= log.at <= now, (case.number, log.transition)
+            state, at = log.to_state, log.at
+        assert state == case.state, case.number
+        if logs[case.pk]:
+            assert logs[case.pk][-1].to_state == case.state
+
+
+def _assert_gapless() -> dict[tuple[int, int], int]:
+    """Numbers 1..n per registering organisation and year, and the sequence row says n."""
+    tops = {}
+    seqs = dict(((o, y), v) for o, y, v in
+                CaseNumberSequence.objects.values_list("organisation_id", "year", "last_value"))
+    for row in (Case.objects.values("registered_organisation_id", "sequence_year")
+                .annotate(n=Count("pk"), lo=Min("sequence_number"), hi=Max("sequence_number"))):
+        key = (row["registered_organisation_id"], row["sequence_year"])
+        assert row["lo"] == 1 and row["hi"] == row["n"], row
+        assert seqs[key] == row["hi"], (row, seqs[key])
+        tops[key] = row["hi"]
+    return tops
+
+
+def _assert_lifecycle_facts() -> None:
+    """What the lifecycle's conditions need is there for every case that passed them."""
+    assert not Case.objects.filter(state__in=[CaseState.SETTLED, CaseState.PERFORMED]).exclude(
+        agreements__status=Agreement.Status.EFFECTIVE).exists()
+    for case in Case.objects.filter(state=CaseState.PERFORMED):
+        assert case.agreement_fully_paid(), case.number
+    assert not Case.objects.filter(state=CaseState.CLOSED, closed_from_state=CaseState.PERFORMED,
+                                   follow_ups__isnull=True).exists()
+    assert not Case.objects.filter(state=CaseState.CLOSED, closed_from_state=CaseState.REFERRED,
+                                   referrals__outcome=Referral.Outcome.PENDING).exists()
+    assert not Case.objects.filter(state=CaseState.REFERRED, referrals__isnull=True).exists()
+    assert (Case.objects.filter(state=CaseState.ESCALATION_PENDING).count()
+            == EscalationRequest.objects.filter(decision=EscalationRequest.Decision.PENDING).count()
+            == Case.objects.filter(state=CaseState.ESCALATION_PENDING,
+                                   escalations__decision=EscalationRequest.Decision.PENDING).count())
+    for agreement in Agreement.objects.filter(status=Agreement.Status.EFFECTIVE).select_related("case")[:200]:
+        assert agreement_missing_signatures(agreement) == [], agreement
+    assert not Case.objects.annotate(total=Sum("claims__amount")).exclude(total=None).exclude(
+        amount_claimed=F("total")).exists()
+    assert not Case.objects.annotate(n=Count("parties", filter=Q(parties__role=PartyRole.APPLICANT))).exclude(
+        applicant_count=F("n")).exists()
+    assert not Case.objects.filter(is_collective=True, applicant_count__lt=10).exists()
+    assert not Case.objects.filter(accepted_at__isnull=False, accepted_at__lt=F("received_at")).exists()
+    assert not Case.objects.filter(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING],
+                                   accepted_at__isnull=True).exists()
+
+
+# ----------------------------------------------------------------------- seed_demo
+
+@pytest.mark.django_db
+def test_seed_demo_builds_every_state_through_the_services_and_is_idempotent():
+    out = _run("seed_demo")
+    assert "district_supervisor" in out and demo.DEMO_PASSWORD in out  # the logins table
+
+    demo_cases = list(Case.objects.filter(intake_token__in=[demo.case_token(s.key) for s in demo.SCENARIOS]))
+    assert len(demo_cases) == len(demo.SCENARIOS) >= 30
+    assert {c.state for c in demo_cases} == set(CaseState.values)
+    _assert_histories_replay(demo_cases)
+    _assert_gapless()
+    _assert_lifecycle_facts()
+
+    # The organisation tree, by level.
+    district = Organisation.objects.get(name="奉化区职工服务中心", parent=None)
+    assert district.case_number_prefix == "奉工调" and district.level.rank == 0
+    ranks = dict(Organisation.objects.filter(path__startswith=district.path)
+                 .values_list("level__rank").annotate(n=Count("pk")))
+    assert ranks[0] == 1 and ranks[1] == 3 and ranks[2] == 1 and ranks[3] >= 2
+
+    # What the demo is meant to show.
+    assert {e.decision for e in EscalationRequest.objects.all()} >= {"approved", "denied", "pending"}
+    assert sum(c.is_collective for c in demo_cases) >= 2
+    assert sum(c.is_new_employment_form for c in demo_cases) >= 2
+    assert any(c.is_overdue for c in demo_cases)
+    assert TransitionLog.objects.filter(transition="reopen").exists()
+    assert all(c.received_at <= timezone.now() for c in demo_cases)
+    assert len({c.received_at.date() for c in demo_cases}) > 20  # spread over months, not one day
+    for person in Person.objects.exclude(id_number=None):
+        ric.validate(person.id_number)
+    for employer in Employer.objects.exclude(credit_code=None):
+        uscc.validate(employer.credit_code)
+
+    # Every demo login works, and each user's groups are their roles.
+    User = get_user_model()
+    for username, _name, _role, _org, password in demo.login_rows():
+        user = authenticate(username=username, password=password)
+        assert user is not None, username
+        roles = set(user.memberships.values_list("role", flat=True))
+        assert set(user.groups.values_list("name", flat=True)) == roles
+    assert User.objects.get(username="admin").is_superuser
+
+    # A second run changes nothing.
+    counts = (Case.objects.count(), TransitionLog.objects.count(), User.objects.count(),
+              Organisation.objects.count(), Person.objects.count(), CaseParty.objects.count())
+    out = _run("seed_demo", verbosity=0)
+    assert "已存在" in out
+    assert counts == (Case.objects.count(), TransitionLog.objects.count(), User.objects.count(),
+                      Organisation.objects.count(), Person.objects.count(), CaseParty.objects.count())
+
+
+# -------------------------------------------------------------------- generate_cases
+
+@pytest.mark.django_db
+def test_generate_cases_numbers_gaplessly_and_a_later_registration_continues(world):
+    before = Case.objects.count()
+    out = _run("generate_cases", count=300, seed=3, batch=120)
+    assert "件/秒" in out
+    assert Case.objects.count() == before + 300
+
+    tops = _assert_gapless()
+    cases = list(Case.objects.all())
+    _assert_histories_replay(cases)
+    _assert_lifecycle_facts()
+    states = {c.state for c in cases}
+    assert {CaseState.CLOSED, CaseState.SETTLED, CaseState.PERFORMED} <= states and len(states) >= 7
+    assert Case.objects.filter(is_new_employment_form=True, platform__isnull=False).exists()
+    for person in Person.objects.exclude(id_number=None):
+        ric.validate(person.id_number)
+    for employer in Employer.objects.exclude(credit_code=None):
+        uscc.validate(employer.credit_code)
+    # Deadlines are stored as the services would store them.
+    from workflows.clocks import WorkCalendar, stored_deadline_fields
+
+    calendar = WorkCalendar.from_db()
+    for case in Case.objects.select_related("organisation")[:50]:
+        assert {k: getattr(case, k) for k in ("acceptance_due", "mediation_due", "deadlines_confirmed")} \
+            == stored_deadline_fields(case, calendar=calendar)
+
+    # A real registration afterwards takes the next number of its organisation's sequence.
+    case = register(world.mediator_a, world.town_a)
+    key = (world.town_a.pk, case.sequence_year)
+    assert case.sequence_number == tops.get(key, 0) + 1
+    _assert_gapless()
+
+    # Generated cases carry on through the real services.
+    waiting = Case.objects.filter(state=CaseState.REGISTERED, organisation=world.town_a).first()
+    if waiting is not None:
+        accepted = ws.case_accept(case_id=waiting.pk, actor=world.mediator_a)
+        assert accepted.state == CaseState.JOINT_MEDIATION
+
+
+@pytest.mark.django_db
+def test_generate_cases_needs_organisations_first():
+    with pytest.raises(CommandError, match="seed_demo"):
+        _run("generate_cases", count=10)
+
+
+@pytest.mark.django_db
+def test_generate_cases_twice_keeps_ids_unique_and_numbers_gapless(world):
+    _run("generate_cases", count=80, seed=1, batch=50, verbosity=0)
+    _run("generate_cases", count=80, seed=1, batch=50, verbosity=0)  # same seed: must not collide
+    assert Case.objects.count() == 160
+    _assert_gapless()
+    assert not Person.objects.exclude(id_number=None).values("id_number").annotate(n=Count("pk")).filter(
+        n__gt=1).exists()
