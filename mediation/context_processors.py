@@ -22,7 +22,7 @@ def _workspace(request) -> dict[str, Any]:
     reads_statistics = permissions.has_role(user, Role.SUPERVISOR, Role.ADMINISTRATOR, Role.AUDITOR)
     extra_nav = []
     if reads_statistics:
-        for name, label in (("statistics", _("统计分析")), ("ledger", _("案件台账"))):
+        for name, label in (("reports:statistics", _("统计分析")), ("reports:ledger", _("案件台账"))):
             try:
                 extra_nav.append({"name": name, "url": reverse(name), "label": label})
             except NoReverseMatch:  # the page is not installed in this deployment

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "guardian",
     "mediation",
     "workflows",
+    "mediation.documents",
+    "mediation.reports",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,8 @@ urlpatterns = [
     path("cases/<int:pk>/attachments/<int:attachment_id>/", work.attachment_download, name="attachment_download"),
     path("escalations/", work.escalation_queue, name="escalation_queue"),
     path("deadlines/", work.deadlines, name="deadlines"),
+    path("documents/", include("mediation.documents.urls")),
+    path("reports/", include("mediation.reports.urls")),
     path("admin/", admin.site.urls),
 ]
 
