@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -283,3 +284,250 @@ def agreement_html(agreement: Agreement, family: str, heading_family: str) -> st
         signatures=signatures,
         seal=_paragraphs(agreement.seal),
     )
+
+
+# ---------------------------------------------------------------------------
+# Rendering and timing
+# ---------------------------------------------------------------------------
+
+SONG = "var(--mediation-song)"  # stacks defined by the generated stylesheet
+HEI = "var(--mediation-hei)"
+
+
+class Renderer:
+    """Renders HTML with the project's fonts.
+
+    With ``fresh_font_config`` every document gets its own FontConfiguration
+    and font stylesheet, as the simplest product code would do; otherwise one
+    is shared by all documents (what a long-lived worker can do).
+    """
+
+    def __init__(self, stylesheet: Path, *, fresh_font_config: bool) -> None:
+        self.stylesheet = stylesheet
+        self.fresh = fresh_font_config
+        self._shared = None if fresh_font_config else self._font_setup()
+
+    def _font_setup(self) -> tuple[Any, Any]:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        font_config = FontConfiguration()
+        return font_config, CSS(filename=str(self.stylesheet), font_config=font_config)
+
+    def render(self, html: str, pdf_variant: str | None = None) -> bytes:
+        from weasyprint import HTML
+
+        font_config, css = self._font_setup() if self.fresh else self._shared
+        return HTML(string=html).write_pdf(
+            stylesheets=[css], font_config=font_config, pdf_variant=pdf_variant
+        )
+
+
+def time_renders(render: Callable[[str], bytes], documents: dict[str, str],
+                 runs: int) -> tuple[dict[str, list[float]], dict[str, bytes]]:
+    """Seconds per render for each document; runs alternate between documents
+    so that background load on the machine hits both alike."""
+    for html in documents.values():  # warm-up: imports, fontconfig caches, Pango
+        render(html)
+    seconds: dict[str, list[float]] = {name: [] for name in documents}
+    pdfs: dict[str, bytes] = {}
+    for _ in range(runs):
+        for name, html in documents.items():
+            started = time.perf_counter()
+            pdfs[name] = render(html)
+            seconds[name].append(time.perf_counter() - started)
+    return seconds, pdfs
+
+
+# ---------------------------------------------------------------------------
+# Verification
+# ---------------------------------------------------------------------------
+
+_BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>")
+_SUBSET_TAG = re.compile(r"^/?[A-Z]{6}\+")
+
+
+@dataclass
+class FontReport:
+    name: str
+    embedded: bool
+    subset: bool
+    characters: str  # what its ToUnicode map gives, in glyph order
+    blank: str  # characters whose glyph has no outline in the embedded program
+
+
+def _to_unicode(font: Any) -> dict[int, str]:
+    data = font["/ToUnicode"].get_object().get_data()
+    mapping: dict[int, str] = {}
+    # Only bfchar sections: the codespace range <0000> <ffff> looks the same.
+    for section in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.DOTALL):
+        for glyph, text in _BFCHAR.findall(section):
+            mapping[int(glyph, 16)] = bytes.fromhex(text.decode()).decode("utf-16-be")
+    return mapping
+
+
+def _blank_glyphs(program: bytes, mapping: dict[int, str]) -> str:
+    """Characters whose glyph is missing or empty in an embedded font program."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(program))
+    order = font.getGlyphOrder()
+    blank = []
+    for glyph_id, text in sorted(mapping.items()):
+        if not text.strip():
+            continue  # spaces have no outline by design
+        if glyph_id == 0 or glyph_id >= len(order):
+            blank.append(text)
+            continue
+        name = order[glyph_id]
+        if "glyf" in font:
+            empty = font["glyf"][name].numberOfContours == 0
+        else:
+            charstrings = font["CFF "].cff.topDictIndex[0].CharStrings
+            empty = charstrings[name].calcBounds(charstrings) is None
+        if empty:
+            blank.append(text)
+    return "".join(blank)
+
+
+def inspect_fonts(pdf: bytes) -> list[FontReport]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    reports: dict[str, FontReport] = {}
+    for page in reader.pages:
+        fonts = page["/Resources"].get("/Font", {})
+        for reference in fonts.values():
+            font = reference.get_object()
+            name = str(font["/BaseFont"])
+            if name in reports:
+                continue
+            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = descendant["/FontDescriptor"].get_object()
+            program_key = next((key for key in ("/FontFile2", "/FontFile3", "/FontFile")
+                                if key in descriptor), None)
+            mapping = _to_unicode(font)
+            blank = ""
+            if program_key is not None:
+                blank = _blank_glyphs(descriptor[program_key].get_object().get_data(), mapping)
+            reports[name] = FontReport(
+                name=name.lstrip("/"),
+                embedded=program_key is not None,
+                subset=bool(_SUBSET_TAG.match(name)),
+                characters="".join(mapping[key] for key in sorted(mapping)),
+                blank=blank,
+            )
+    return list(reports.values())
+
+
+def extracted_text(pdf: bytes) -> tuple[str, int]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() or "" for page in reader.pages), len(reader.pages)
+
+
+def verify(label: str, pdf: bytes, agreement: Agreement) -> list[str]:
+    """Return the failed checks (empty when all passed), printing what was seen."""
+    failures: list[str] = []
+    text, pages = extracted_text(pdf)
+    squeezed = re.sub(r"\s+", "", text)  # names may wrap across lines
+    if pages != 2:
+        failures.append(f"{label}: {pages} pages, the probe document should have 2")
+    missing_names = [name for name in agreement.names if re.sub(r"\s+", "", name) not in squeezed]
+    if missing_names:
+        failures.append(f"{label}: extraction lacks names {missing_names}")
+    if agreement is CHINESE:
+        missing_rare = [char for char in RARE_CHARACTERS if char not in squeezed]
+        if missing_rare:
+            failures.append(f"{label}: extraction lacks rare characters {missing_rare}")
+    fonts = inspect_fonts(pdf)
+    for font in fonts:
+        family = _SUBSET_TAG.sub("", font.name)
+        if not font.embedded:
+            failures.append(f"{label}: font {font.name} is not embedded")
+        if not font.subset:
+            failures.append(f"{label}: font {font.name} is not a subset")
+        if not family.startswith("Mediation"):
+            failures.append(f"{label}: host font {font.name} used for {font.characters!r}")
+        if font.blank:
+            failures.append(f"{label}: {font.name} shows blank/missing glyphs for {font.blank!r}")
+    shown = "".join(font.characters for font in fonts)
+    for char in RARE_CHARACTERS if agreement is CHINESE else "":
+        if char not in shown:
+            failures.append(f"{label}: no embedded font maps a glyph to {char}")
+    print(f"  {label}: {pages} pages, {len(pdf) / 1024:.0f} KiB, fonts:")
+    for font in fonts:
+        rare = "".join(char for char in RARE_CHARACTERS if char in font.characters)
+        print(f"    {font.name:34} {len(font.characters):4} glyphs"
+              f"{'  rare: ' + rare if rare else ''}")
+    return failures
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed renders per document")
+    parser.add_argument("--subsetter", choices=("auto", "fonttools"), default="auto",
+                        help="'fonttools' forces WeasyPrint's fallback used when "
+                             "libharfbuzz-subset0 is missing")
+    parser.add_argument("--shared-font-config", action="store_true",
+                        help="reuse one FontConfiguration for all documents")
+    parser.add_argument("--out", type=Path, help="directory to write the PDFs to")
+    args = parser.parse_args(argv)
+
+    # WeasyPrint warns about each font it cannot find and about fontTools
+    # fallbacks; the verification below reports what matters.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    stylesheet = build_fonts.build()  # no-op (a few ms) when already built
+    font_stylesheet_path()  # fails loudly if the build did not finish
+
+    import weasyprint
+    import weasyprint.pdf.fonts
+
+    if args.subsetter == "fonttools":
+        weasyprint.pdf.fonts.harfbuzz_subset = None
+    using_harfbuzz = bool(weasyprint.pdf.fonts.harfbuzz_subset)
+    print(f"WeasyPrint {weasyprint.__version__}, subsetting with "
+          f"{'HarfBuzz' if using_harfbuzz else 'fontTools (libharfbuzz-subset0 missing or disabled)'}, "
+          f"{'shared' if args.shared_font_config else 'per-document'} FontConfiguration")
+
+    renderer = Renderer(stylesheet, fresh_font_config=not args.shared_font_config)
+    documents = {
+        "Chinese": agreement_html(CHINESE, SONG, HEI),
+        "Latin": agreement_html(LATIN, SONG, HEI),
+    }
+    seconds, pdfs = time_renders(renderer.render, documents, args.runs)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    for name, values in seconds.items():
+        runs = " ".join(f"{value:.3f}" for value in values)
+        print(f"{name:8} seconds per document: {runs}  (median {medians[name]:.3f})")
+    ratio = medians["Chinese"] / medians["Latin"]
+    print(f"Chinese/Latin ratio: {ratio:.2f} (target <= 1.5): "
+          f"{'OK' if ratio <= 1.5 else 'OVER TARGET'}")
+
+    started = time.perf_counter()
+    pdfa = renderer.render(documents["Chinese"], pdf_variant="pdf/a-3b")
+    print(f"PDF/A-3b Chinese render: {time.perf_counter() - started:.3f} s")
+
+    print("Verification (pypdf extraction, embedded font programs):")
+    failures = verify("Chinese", pdfs["Chinese"], CHINESE)
+    failures += verify("Latin", pdfs["Latin"], LATIN)
+    failures += verify("Chinese PDF/A-3b", pdfa, CHINESE)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, pdf in {**pdfs, "Chinese-pdfa3b": pdfa}.items():
+            (args.out / f"agreement-{name}.pdf").write_bytes(pdf)
+        print(f"PDFs written to {args.out}")
+    for failure in failures:
+        print(f"FAIL {failure}")
+    print("All checks passed." if not failures else f"{len(failures)} checks failed.")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

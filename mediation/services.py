@@ -386,10 +386,15 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
     with transaction.atomic():
         case = lock_case(case_id)
         _require(actor, "work", case)
-        _require_state(case, WORKING_STATES, _("起草调解协议"))
-        if case.has_effective_agreement():
-            raise ActionNotAllowed(_("本案已有生效的调解协议，不能再起草；如需更正，请建立更正版本。"))
         agreement = case.agreements.filter(status=Agreement.Status.DRAFT).first()
+        correcting = agreement is not None and agreement.supersedes_id is not None
+        if correcting:
+            # A correction of an effective agreement: while its case is settled or being worked.
+            _require_state(case, (*WORKING_STATES, CaseState.SETTLED, CaseState.PERFORMED), _("更正调解协议"))
+        else:
+            _require_state(case, WORKING_STATES, _("起草调解协议"))
+            if case.has_effective_agreement():
+                raise ActionNotAllowed(_("本案已有生效的调解协议，不能再起草；如需更正，请建立更正版本。"))
         n_parties = case.parties.exclude(role=PartyRole.AGENT).count()
         if agreement is None:
             last = case.agreements.order_by("-version").first()
@@ -455,11 +460,16 @@ def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: dat
         Signature.objects.create(agreement=agreement, kind=kind, party=party, signer_name=signer_name,
                                  signed_on=signed_on, recorded_by=actor)
         if not agreement_missing_signatures(agreement):
+            if agreement.supersedes_id:
+                # First retire the version it corrects: only one version is ever effective.
+                Agreement.objects.filter(pk=agreement.supersedes_id).update(status=Agreement.Status.SUPERSEDED)
             agreement.status = Agreement.Status.EFFECTIVE
             agreement.effective_on = max(s.signed_on for s in agreement.signatures.all())
             agreement.save(update_fields=["status", "effective_on"])
-            if agreement.supersedes_id:
-                Agreement.objects.filter(pk=agreement.supersedes_id).update(status=Agreement.Status.SUPERSEDED)
+            if case.state in (CaseState.SETTLED, CaseState.PERFORMED):
+                case.amount_agreed = agreement.total_amount
+                case.agreement_effective_on = agreement.effective_on
+                case.save(update_fields=["amount_agreed", "agreement_effective_on", "updated_at"])
     return agreement
 
 
@@ -468,6 +478,7 @@ def agreement_correct(*, case_id: int, actor: Any) -> Agreement:
     with transaction.atomic():
         case = lock_case(case_id)
         _require(actor, "work", case)
+        _require_state(case, (*WORKING_STATES, CaseState.SETTLED, CaseState.PERFORMED), _("更正调解协议"))
         current = case.effective_agreement()
         if current is None:
             raise ActionNotAllowed(_("本案没有生效的调解协议。"))

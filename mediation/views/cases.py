@@ -17,7 +17,7 @@ from workflows import services as lifecycle
 from workflows.clocks import WorkCalendar, local_today
 from workflows.machine import needs_reason, transition_label
 from workflows.models import EscalationRequest, TransitionLog
-from workflows.states import CaseState
+from workflows.states import WORKING_STATES, CaseState
 
 SORTS = {
     "received": "received_at", "-received": "-received_at", "number": "number", "-number": "-number",
@@ -138,6 +138,7 @@ def case_detail(request, pk: int):
                            CaseState.ESCALATION_PENDING),
         "working": case.state in (CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION),
         "missing_signatures": _missing(draft),
+        "correctable_states": (*WORKING_STATES, CaseState.SETTLED, CaseState.PERFORMED),
         # Each form gets its own id prefix: one page holds many forms with like-named fields.
         "session_form": forms.SessionForm(auto_id="session_%s",
                                           initial={"place": case.organisation.address or case.organisation.name}),

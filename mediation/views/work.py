@@ -16,7 +16,7 @@ from mediation.models import Agreement, Attachment, Case, Employer, Person
 from mediation.selectors import case_deadline_watchlist, case_get_for_user, escalations_awaiting
 from mediation.views.common import apply_errors, case_errors, forbidden
 from workflows.clocks import local_today
-from workflows.states import WORKING_STATES
+from workflows.states import WORKING_STATES, CaseState
 
 
 def _prefixed_errors(exc: ValidationError, intake, applicants, claims, agents) -> None:
@@ -168,7 +168,9 @@ def agreement_edit(request, pk: int):
         status = 200
     return render(request, "mediation/agreement_edit.html", {
         "case": case, "form": form, "terms": terms, "instalments": instalments, "draft": draft,
-        "editable": case.state in WORKING_STATES,
+        "editable": case.state in WORKING_STATES or (
+            draft is not None and draft.supersedes_id is not None
+            and case.state in (CaseState.SETTLED, CaseState.PERFORMED)),
     }, status=status)
 
 
