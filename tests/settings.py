@@ -11,3 +11,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="mediation-test-media-")
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# Tests do not run collectstatic: plain static storage instead of the hashed manifest.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+STATIC_ROOT = tempfile.mkdtemp(prefix="mediation-test-static-")

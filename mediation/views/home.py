@@ -46,9 +46,12 @@ def home(request):
             | Q(state=CaseState.REFERRED, referrals__outcome__isnull=False) & ~Q(referrals__outcome="pending")
             | Q(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])).distinct()
             .select_related("organisation", "employer").order_by("updated_at")[:10])
+        in_subtrees = Q(pk__in=[])
+        for g in grants:
+            if g.role == Role.SUPERVISOR:
+                in_subtrees |= Q(memberships__organisation__path__startswith=g.organisation_path)
         context["load"] = (get_user_model().objects
-                           .filter(memberships__organisation__path__startswith=_common_path(grants),
-                                   memberships__role=Role.MEDIATOR, is_active=True)
+                           .filter(in_subtrees, memberships__role=Role.MEDIATOR, is_active=True)
                            .annotate(open_cases=Count("assigned_cases", filter=Q(
                                assigned_cases__state__in=[*WORKING_STATES, CaseState.REGISTERED,
                                                           CaseState.ESCALATION_PENDING, CaseState.SETTLED]),
@@ -61,7 +64,3 @@ def home(request):
             all=Count("pk"))
     return render(request, "mediation/home.html", context)
 
-
-def _common_path(grants) -> str:
-    paths = [g.organisation_path for g in grants if g.role == Role.SUPERVISOR]
-    return min(paths, key=len) if paths else "/nowhere/"

@@ -1,0 +1,85 @@
+"""Server time and query counts of the pages mediators live in, on whatever DATABASE_URL points at.
+
+Usage (after `manage.py seed_demo` and `manage.py generate_cases --count 100000`):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mediation_bench DEBUG=1 \\
+        .venv/bin/python bench/web_pages.py --runs 15
+
+It drives the real views through Django's test client (no network, no browser), so the
+figures are server time: URL routing, permission filters, queries and template rendering.
+Prints a Markdown table for docs/performance.md. Never gated on time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediation.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from mediation.models import Case  # noqa: E402
+from mediation.selectors import case_list_visible_to  # noqa: E402
+
+
+def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
+    client.get(url)  # warm caches (templates, connection)
+    times = []
+    queries = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as ctx:
+            start = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+        queries = len(ctx.captured_queries)
+    return statistics.median(times), max(times), queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--users", default="district_supervisor,jinping_supervisor,jinping_mediator")
+    args = parser.parse_args()
+    User = get_user_model()
+    total = Case.objects.count()
+    print(f"cases in database: {total:,} ({connection.vendor})\n")
+    print("| user | page | visible cases | median ms | max ms | queries |")
+    print("|---|---|---:|---:|---:|---:|")
+    for username in args.users.split(","):
+        user = User.objects.get(username=username)
+        client = Client()
+        client.force_login(user)
+        visible = case_list_visible_to(user=user)
+        n_visible = visible.count()
+        sample = visible.order_by("-received_at").values_list("pk", "number", "employer__name").first()
+        pages = [
+            ("home", "/"),
+            ("case list, page 1", "/cases/"),
+            ("case list, 100 per page", "/cases/?per_page=100"),
+            ("case list, filtered (joint mediation, wages)", "/cases/?state=joint_mediation&category=wages"),
+            ("case list, overdue", "/cases/?overdue=on"),
+            ("case list, search by employer", f"/cases/?q={sample[2][:6]}"),
+            ("case list, page 50", "/cases/?page=50"),
+            ("case page", f"/cases/{sample[0]}/"),
+        ]
+        for label, url in pages:
+            median, worst, queries = measure(client, url, args.runs)
+            print(f"| {username} | {label} | {n_visible:,} | {median:.0f} | {worst:.0f} | {queries} |")
+
+
+if __name__ == "__main__":
+    main()
