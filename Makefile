@@ -6,8 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Debian packages the project needs: CJK fonts for the PDFs, gettext for the translations.
-SYSTEM_PACKAGES := fonts-noto-cjk gettext
+# Debian packages the project needs: the CJK fonts the PDF fonts are cut from, Unihan data
+# (the 通用规范汉字表 list), HarfBuzz's subsetter (fast PDF font subsetting), gettext.
+SYSTEM_PACKAGES := fonts-noto-cjk unicode-data libharfbuzz-subset0 gettext
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 BROWSER_PACKAGES := chromium chromium-driver
 
@@ -18,7 +19,7 @@ demo: setup migrate seed serve  ## set up from nothing, load demo data and serve
 test: setup  ## the whole test suite (SQLite by default; DATABASE_URL=postgres://… for PostgreSQL)
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
-setup: system-deps venv messages
+setup: system-deps venv messages fonts
 
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -46,6 +47,9 @@ venv: $(VENV)/.installed
 
 messages: venv
 	@if [ -d locale ]; then DEBUG=1 $(PY) manage.py compilemessages -v 0 --ignore=.venv; fi
+
+fonts: venv  ## cut the document fonts into var/fonts (fast when already built)
+	$(PY) -m mediation.documents.fonts.build_fonts
 
 migrate: venv
 	DEBUG=1 $(PY) manage.py migrate --no-input -v 0

@@ -1,27 +1,32 @@
 """Probe the PDF font set-up: speed of Chinese vs Latin documents, and text fidelity.
 
-Renders a realistic two-page A4 labour-dispute mediation agreement twice with
-the same template and the project's built fonts: once filled with Chinese text
-(party names include the rare characters 𠮷 U+20BB7 and 㛃 U+36C3, plus 堃 喆
-珺), once filled with Latin text.  Each is rendered three times in one process;
-the script prints seconds per document and the Chinese/Latin ratio (target:
-at most 1.5).  Then it checks the Chinese PDF with pypdf:
+Renders a realistic two-page A4 labour-dispute mediation agreement with the
+project's built fonts (``mediation.documents.fonts``), once filled with
+Chinese text (party names include the rare characters 𠮷 U+20BB7 and 㛃
+U+36C3, plus 堃 喆 珺) and once with Latin text, from the same template.  Each
+is rendered three times in one process (after one warm-up render); the script
+prints seconds per document and the Chinese/Latin ratio (target: at most
+1.5), then renders the Chinese one again as PDF/A-3b.  Then it checks all
+three PDFs with pypdf and fontTools:
 
+* two pages each;
 * text extraction returns every party name, rare characters included (so the
   ToUnicode maps are right and text stays copyable);
 * every font is embedded (FontFile2/FontFile3) and subset (``ABCDEF+`` prefix);
 * only the project's fonts are used (no silent fallback to host fonts);
-* no glyph is missing: every glyph the page shows has an outline in the
-  embedded font program (``.notdef`` boxes would be glyph 0 or empty).
+* no glyph is missing: every glyph the pages show has an outline in the
+  embedded font program.  Extraction alone cannot see this: a missing glyph
+  still carries its character in the ToUnicode map.
 
 Run from the project root::
 
-    python bench/pdf_fonts_probe.py             # build fonts if needed, bench, verify
-    python bench/pdf_fonts_probe.py --subsetter fonttools   # hosts without libharfbuzz-subset0
-    python bench/pdf_fonts_probe.py --out /tmp/probe        # keep the PDFs to look at
+    python bench/pdf_fonts_probe.py                        # build fonts if needed, bench, verify
+    python bench/pdf_fonts_probe.py --subsetter fonttools  # as on hosts without libharfbuzz-subset0
+    python bench/pdf_fonts_probe.py --fresh-font-config    # new FontConfiguration per document
+    python bench/pdf_fonts_probe.py --out /tmp/probe       # keep the PDFs to look at
 
-Exit status is 0 when every check passed (the speed ratio is reported, not
-gated: timing on shared machines is noisy).
+Exit status is 0 when every check passed; the speed ratio is reported, not
+gated, because timings on shared machines are noisy.
 """
 
 from __future__ import annotations
@@ -34,17 +39,21 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from string import Template
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mediation.documents.fonts import build_fonts, font_stylesheet_path  # noqa: E402
+from mediation.documents.fonts import (  # noqa: E402
+    build_fonts,
+    font_stylesheet_path,
+    weasyprint_fonts,
+)
 
 # Characters that a GB2312-only font lacks and that real party names use.
 RARE_CHARACTERS = "𠮷㛃堃喆珺"
@@ -154,7 +163,8 @@ CHINESE = Agreement(
         "（¥12,000.00）。",
         "（四）上述第（二）、（三）项款项合计人民币伍万壹仟元整（¥51,000.00），由被申请人于2025年"
         "11月30日前一次性转账至申请人指定的银行账户（开户行：中国工商银行广州五山支行；户名：𠮷㛃；"
-        "账号：6222 0236 0201 8888 123）。被申请人逾期支付的，每逾期一日按未付金额的万分之五向申请人"
+        "账号：6222 0236 0201 8888 123）。被申请人逾期支付的，每逾期一日按未付金额的万分之五"
+        "向申请人"
         "另行支付违约金。",
         "（五）被申请人应于本协议生效之日起十五日内为申请人出具终止劳动合同证明书，并在十五日内为"
         "申请人办理档案和社会保险关系转移手续；因被申请人迟延办理造成申请人损失的，由被申请人承担。",
@@ -209,7 +219,8 @@ LATIN = Agreement(
         "2025. On 15 September 2025 the applicant applied to this committee for mediation, asking "
         "for compensation and overtime pay totalling RMB 58,000.00.",
         "Having accepted the case under the Labour Dispute Mediation and Arbitration Law, this "
-        "committee established the facts and held mediation sessions on 9 and 20 October 2025. After the mediator explained the law and the parties negotiated on an equal "
+        "committee established the facts and held mediation sessions on 9 and 20 October 2025. "
+        "After the mediator explained the law and the parties negotiated on an equal "
         "footing, they voluntarily reached the following agreement.",
     ),
     terms_heading="2. Terms of the agreement",
@@ -222,7 +233,8 @@ LATIN = Agreement(
         "from April to June 2025 of RMB 12,000.00 (twelve thousand yuan).",
         "(4) The sums in items (2) and (3), RMB 51,000.00 in total, shall be paid by 30 November "
         "2025 to the applicant's account (ICBC Guangzhou Wushan Branch; holder Ji Jie; account "
-        "6222 0236 0201 8888 123). For each day of delay the respondent shall pay a further 0.05% of the "
+        "6222 0236 0201 8888 123). For each day of delay the respondent shall pay a further "
+        "0.05% of the "
         "unpaid amount as liquidated damages.",
         "(5) Within fifteen days of this agreement taking effect the respondent shall issue a "
         "certificate of termination and transfer the applicant's personnel file and social "
@@ -231,7 +243,8 @@ LATIN = Agreement(
         "dispute arising from the employment, and the applicant will not bring arbitration or "
         "litigation on these matters.",
         "(7) Both parties shall keep the content of this agreement and any personal information "
-        "or trade secrets learned during mediation confidential, unless the law requires otherwise.",
+        "or trade secrets learned during mediation confidential, unless the law requires "
+        "otherwise.",
         "(8) This agreement takes effect when signed or sealed by both parties, signed by the "
         "mediator and sealed by the mediation committee, and binds both parties. If the respondent "
         "fails to pay in time, the applicant may apply to the court for a payment order.",
@@ -297,27 +310,24 @@ HEI = "var(--mediation-hei)"
 class Renderer:
     """Renders HTML with the project's fonts.
 
-    With ``fresh_font_config`` every document gets its own FontConfiguration
-    and font stylesheet, as the simplest product code would do; otherwise one
-    is shared by all documents (what a long-lived worker can do).
+    By default through ``weasyprint_fonts()``, the per-thread FontConfiguration
+    that product code uses; with ``fresh_font_config`` every document gets its
+    own FontConfiguration and font stylesheet instead (to measure that cost).
     """
 
     def __init__(self, stylesheet: Path, *, fresh_font_config: bool) -> None:
         self.stylesheet = stylesheet
         self.fresh = fresh_font_config
-        self._shared = None if fresh_font_config else self._font_setup()
-
-    def _font_setup(self) -> tuple[Any, Any]:
-        from weasyprint import CSS
-        from weasyprint.text.fonts import FontConfiguration
-
-        font_config = FontConfiguration()
-        return font_config, CSS(filename=str(self.stylesheet), font_config=font_config)
 
     def render(self, html: str, pdf_variant: str | None = None) -> bytes:
-        from weasyprint import HTML
+        from weasyprint import CSS, HTML
+        from weasyprint.text.fonts import FontConfiguration
 
-        font_config, css = self._font_setup() if self.fresh else self._shared
+        if self.fresh:
+            font_config = FontConfiguration()
+            css = CSS(filename=str(self.stylesheet), font_config=font_config)
+        else:
+            font_config, css = weasyprint_fonts()
         return HTML(string=html).write_pdf(
             stylesheets=[css], font_config=font_config, pdf_variant=pdf_variant
         )
@@ -372,7 +382,7 @@ def _blank_glyphs(program: bytes, mapping: dict[int, str]) -> str:
 
     font = TTFont(io.BytesIO(program))
     order = font.getGlyphOrder()
-    blank = []
+    blank: list[str] = []
     for glyph_id, text in sorted(mapping.items()):
         if not text.strip():
             continue  # spaces have no outline by design
@@ -402,7 +412,9 @@ def inspect_fonts(pdf: bytes) -> list[FontReport]:
             name = str(font["/BaseFont"])
             if name in reports:
                 continue
-            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descendant = (
+                font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            )
             descriptor = descendant["/FontDescriptor"].get_object()
             program_key = next((key for key in ("/FontFile2", "/FontFile3", "/FontFile")
                                 if key in descriptor), None)
@@ -475,8 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subsetter", choices=("auto", "fonttools"), default="auto",
                         help="'fonttools' forces WeasyPrint's fallback used when "
                              "libharfbuzz-subset0 is missing")
-    parser.add_argument("--shared-font-config", action="store_true",
-                        help="reuse one FontConfiguration for all documents")
+    parser.add_argument("--fresh-font-config", action="store_true",
+                        help="a new FontConfiguration per document instead of the shared one")
     parser.add_argument("--out", type=Path, help="directory to write the PDFs to")
     args = parser.parse_args(argv)
 
@@ -492,11 +504,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.subsetter == "fonttools":
         weasyprint.pdf.fonts.harfbuzz_subset = None
     using_harfbuzz = bool(weasyprint.pdf.fonts.harfbuzz_subset)
-    print(f"WeasyPrint {weasyprint.__version__}, subsetting with "
-          f"{'HarfBuzz' if using_harfbuzz else 'fontTools (libharfbuzz-subset0 missing or disabled)'}, "
-          f"{'shared' if args.shared_font_config else 'per-document'} FontConfiguration")
+    subsetter = "HarfBuzz" if using_harfbuzz else "fontTools (no libharfbuzz-subset0, or disabled)"
+    print(f"WeasyPrint {weasyprint.__version__}, subsetting with {subsetter}, "
+          f"{'per-document' if args.fresh_font_config else 'shared'} FontConfiguration")
 
-    renderer = Renderer(stylesheet, fresh_font_config=not args.shared_font_config)
+    renderer = Renderer(stylesheet, fresh_font_config=args.fresh_font_config)
     documents = {
         "Chinese": agreement_html(CHINESE, SONG, HEI),
         "Latin": agreement_html(LATIN, SONG, HEI),

@@ -6,14 +6,19 @@ Why not embed Debian's Noto CJK fonts as they are?  WeasyPrint subsets every
 embedded font at every render.  The stock fonts are 65,535-glyph collections
 with CFF outlines and large GSUB/GPOS tables; without libharfbuzz-subset0
 WeasyPrint subsets them with fontTools, which takes 8-16 s per short document.
-So from the Simplified Chinese faces of ``fonts-noto-cjk`` this script builds:
+(With libharfbuzz-subset0 the stock fonts are fast too, but the fonts built
+here still make PDFs 3x smaller, stay fast on a host that lacks the library,
+and are loaded from files the project controls rather than picked by the
+host's fontconfig.)  So from the Simplified Chinese faces of ``fonts-noto-cjk``
+this script builds:
 
 * a **core** font per face: the 8,105 characters of the 通用规范汉字表 (Table of
   General Standard Chinese Characters, 2013, read from Unihan's kTGH field in
   Debian's ``unicode-data``) plus every GB 2312 hanzi, Latin, punctuation,
   full-width forms and the symbols Chinese documents use (about 10,200 glyphs).
-  The 通用规范汉字表 is the state's list of characters for names and places,
-  so names like 堃 喆 珺 and even 㛃 (CJK Ext A) are in the core;
+  The 通用规范汉字表 is the official list of characters for general use, and
+  its third level exists for personal and place names, so 堃 喆 珺 and even
+  㛃 (CJK Ext A) are in the core;
 * **extension** fonts holding every other character of the source face (the
   rest of GBK, CJK Ext A, Ext B such as 𠮷 U+20BB7, compatibility ideographs,
   Hangul...), cut in code point order into pieces of at most
@@ -50,10 +55,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +98,7 @@ CU2QU_MAX_ERR = 1.0
 EXT_CHUNK_CHARS = 4096
 
 # Non-Han characters of the core piece: what Chinese documents put around the
-# hanzi.  (GB 2312 and GBK symbols are added on top, see _core_codepoints.)
+# hanzi.  (GB 2312 and GBK symbols are added on top, see core_codepoints.)
 CORE_BLOCKS: tuple[tuple[int, int], ...] = (
     (0x0020, 0x007E),  # ASCII
     (0x00A0, 0x024F),  # Latin-1, Latin Extended-A/B: ¥ § ×, pinyin tone marks ǎ ǚ
@@ -263,7 +268,9 @@ def core_codepoints() -> frozenset[int]:
     return frozenset(tongyong_guifan_hanzi() | gb2312 | gbk_symbols | blocks)
 
 
-def extension_chunks(codepoints: Iterable[int], size: int = EXT_CHUNK_CHARS) -> list[tuple[int, ...]]:
+def extension_chunks(
+    codepoints: Iterable[int], size: int = EXT_CHUNK_CHARS
+) -> list[tuple[int, ...]]:
     """Cut the non-core characters into pieces of at most ``size``, in code point order."""
     ordered = sorted(codepoints)
     return [tuple(ordered[start:start + size]) for start in range(0, len(ordered), size)]
@@ -430,32 +437,39 @@ def is_up_to_date(directory: Path, inputs: dict[str, Any]) -> bool:
     return (directory / STYLESHEET_NAME).is_file()
 
 
-def plan_jobs(directory: Path) -> list[PieceJob]:
+def plan_jobs(output_dir: Path) -> list[PieceJob]:
+    """One job per font file, each writing into ``output_dir``."""
     core = core_codepoints()
     package = debian_package_version("fonts-noto-cjk")
-    jobs: list[PieceJob] = []
-    chunks_by_family: dict[str, list[tuple[int, ...]]] = {}
+    located: list[tuple[Face, Path, int, set[int]]] = []
+    family_coverage: dict[str, set[int]] = {}
     for face in FACES:
         path = source_path(face)
         number = find_font_number(path, face.source_family)
         face_cmap = set(TTFont(str(path), fontNumber=number, lazy=True).getBestCmap())
-        # Chunks come from the family's first (regular) face so that the
-        # regular and bold "... ExtN" fonts cover the same characters.
-        chunks = chunks_by_family.setdefault(
-            face.family, extension_chunks(face_cmap - core)
-        )
+        located.append((face, path, number, face_cmap))
+        family_coverage.setdefault(face.family, set()).update(face_cmap)
+    # Chunks are cut from the whole family's coverage so that the regular and
+    # bold "... ExtN" fonts of a family cover the same characters.
+    chunks = {
+        family: extension_chunks(coverage - core) for family, coverage in family_coverage.items()
+    }
+    jobs: list[PieceJob] = []
+    for face, path, number, face_cmap in located:
         pieces: list[tuple[str, str, Sequence[int]]] = [
             ("core", face.family, sorted(face_cmap & core))
         ]
-        for number_in_family, chunk in enumerate(chunks, start=1):
-            pieces.append((f"ext{number_in_family}", f"{face.family} Ext{number_in_family}",
+        for index, chunk in enumerate(chunks[face.family], start=1):
+            pieces.append((f"ext{index}", f"{face.family} Ext{index}",
                            [cp for cp in chunk if cp in face_cmap]))
         for piece, css_family, codepoints in pieces:
+            if not codepoints:
+                continue  # this face has nothing in that chunk
             file_name = f"{face.family}-{face.style_name}-{piece}.ttf"
             jobs.append(PieceJob(
                 face=face, source_path=str(path), font_number=number, piece=piece,
                 css_family=css_family, codepoints=tuple(codepoints),
-                output_path=str(directory / file_name), source_package=package,
+                output_path=str(output_dir / file_name), source_package=package,
             ))
     return jobs
 
@@ -467,8 +481,9 @@ def stylesheet(results: Sequence[PieceResult]) -> str:
         "   Use the variables, not the bare family names: core fonts lack rare characters. */",
     ]
     for result in results:
-        # No unicode-range: WeasyPrint would replace fontconfig's real coverage
-        # with it, and it does not make rendering faster (measured).
+        # No unicode-range: it does not make rendering faster (measured), the
+        # exact ranges take about 1 s to parse per FontConfiguration, and
+        # WeasyPrint hands them to fontconfig in place of the real coverage.
         lines.append(
             f'@font-face {{ font-family: "{result.css_family}"; '
             f'src: url("{result.file}") format("truetype"); '
@@ -512,7 +527,7 @@ def _build_lock(directory: Path) -> Iterator[None]:
 
 
 def build(directory: Path | None = None, *, force: bool = False, workers: int | None = None,
-          log: Any = print) -> Path:
+          log: Callable[[str], object] = print) -> Path:
     """Build the fonts unless they are up to date; return the stylesheet path."""
     directory = directory or font_dir()
     inputs = build_inputs()  # fails early, with instructions, if a package is missing
@@ -526,9 +541,7 @@ def build(directory: Path | None = None, *, force: bool = False, workers: int | 
         old_manifest = read_manifest(directory)
         (directory / MANIFEST_NAME).unlink(missing_ok=True)  # mark the build unfinished
         with tempfile.TemporaryDirectory(dir=directory, prefix=".build-") as scratch:
-            jobs = [
-                _with_output_dir(job, Path(scratch)) for job in plan_jobs(directory)
-            ]
+            jobs = plan_jobs(Path(scratch))
             # Largest first so the last job to start is a small one.
             jobs.sort(key=lambda job: len(job.codepoints), reverse=True)
             workers = workers or max(1, min(os.cpu_count() or 1, len(jobs)))
@@ -544,19 +557,18 @@ def build(directory: Path | None = None, *, force: bool = False, workers: int | 
         for entry in (old_manifest or {}).get("pieces", []):
             if entry["file"] not in current:
                 (directory / entry["file"]).unlink(missing_ok=True)
+        seconds = round(time.monotonic() - started, 1)
         manifest = {
             "inputs": inputs,
             "source_package": f"fonts-noto-cjk {debian_package_version('fonts-noto-cjk')}",
-            "build_seconds": round(time.monotonic() - started, 1),
+            "build_seconds": seconds,
             "pieces": [asdict(result) for result in results],
         }
-        _write_atomically(directory / MANIFEST_NAME, json.dumps(manifest, indent=1, ensure_ascii=False))
-    log(_summary(results, manifest["build_seconds"]))
+        _write_atomically(
+            directory / MANIFEST_NAME, json.dumps(manifest, indent=1, ensure_ascii=False)
+        )
+    log(_summary(results, seconds))
     return directory / STYLESHEET_NAME
-
-
-def _with_output_dir(job: PieceJob, directory: Path) -> PieceJob:
-    return replace(job, output_path=str(directory / Path(job.output_path).name))
 
 
 def _file_order(jobs: Sequence[PieceJob]) -> list[PieceJob]:
