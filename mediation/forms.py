@@ -189,6 +189,20 @@ class OptionalReasonForm(forms.Form):
     reason = forms.CharField(label=_("意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
+class ApproveEscalationForm(forms.Form):
+    reason = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    mediators = forms.ModelMultipleChoiceField(label=_("指派调解员"), queryset=None, required=False,
+                                               widget=forms.CheckboxSelectMultiple,
+                                               help_text=_("可在批准时一并指派上级组织的调解员"))
+
+    def __init__(self, *args, candidates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        self.fields["mediators"].queryset = candidates if candidates is not None else get_user_model().objects.none()
+        self.fields["mediators"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+
 class EscalationForm(forms.Form):
     to_organisation = forms.ModelChoiceField(label=_("升级到"), queryset=Organisation.objects.none(), empty_label=None)
     reason = forms.CharField(label=_("升级理由"), widget=forms.Textarea(attrs={"rows": 3}))

@@ -120,6 +120,17 @@ def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view") -> Case
     return case
 
 
+def mediators_of(organisation) -> QuerySet:
+    """Active users who may be assigned to cases of this organisation."""
+    from django.contrib.auth import get_user_model
+
+    from mediation.models import Role
+
+    return (get_user_model().objects.filter(memberships__organisation=organisation,
+                                            memberships__role__in=[Role.MEDIATOR, Role.SUPERVISOR], is_active=True)
+            .distinct().order_by("username"))
+
+
 def escalations_awaiting(*, user: Any) -> QuerySet:
     """Pending escalation requests this user may decide (never their own)."""
     from workflows.models import EscalationRequest

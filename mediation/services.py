@@ -133,6 +133,10 @@ def _clean_person(data: PersonInput, *, prefix: str) -> Person:
     if errors:
         raise ValidationError(errors)
     existing = Person.objects.filter(id_number=id_number).first() if id_number else None
+    if existing and existing.name != name:
+        # A mistyped ID number must not quietly attach the case to someone else.
+        raise ValidationError({f"{prefix}id_number": [
+            _("该身份证号码已登记在另一姓名下，请核对姓名和号码。")]})
     if existing:
         # The same person again: keep their record, fill in what was missing.
         existing.phone = existing.phone or phone

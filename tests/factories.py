@@ -20,7 +20,7 @@ TEST_PASSWORD = "pw-for-tests-2026"
 
 
 def valid_id_number(birth: datetime.date | None = None, region: str = "330283") -> str:
-    # stdnum checks the region code against the codes in force at birth: 330283 (奉化市) is 1988–2016.
+    # stdnum checks the region code against the codes in force at birth: it accepts 330283 (奉化市) for 1989–2016.
     birth = birth or datetime.date(1989, 1, 1) + datetime.timedelta(days=next(_serial) % 9000)
     body = f"{region}{birth:%Y%m%d}{next(_serial) % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")  # it ignores the last character given

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -168,8 +168,12 @@ def escalation_request(*, case_id: int, actor: Any, to_organisation_id: int, rea
     return created[0]
 
 
-def escalation_approve(*, case_id: int, actor: Any, reason: str = "") -> Case:
-    """Move the case to the target organisation; its former mediators keep read access."""
+def escalation_approve(*, case_id: int, actor: Any, reason: str = "", mediators: Sequence[Any] = ()) -> Case:
+    """Move the case to the target organisation; its former mediators keep read access.
+
+    The approver may assign the target organisation's mediators in the same step;
+    otherwise the case waits, unassigned, on the supervisors' "to assign" list.
+    """
     former: list[Any] = []
 
     def after(case: Case) -> None:
@@ -195,6 +199,11 @@ def escalation_approve(*, case_id: int, actor: Any, reason: str = "") -> Case:
         for user in former:
             permissions.grant_case_read(user, case)
         case.mediators.clear()
+        for user in mediators:
+            if not permissions.user_may(user, "work", case):
+                raise ValidationError({"mediators": _("%(name)s 不是承办组织的调解员。")
+                                       % {"name": user.get_full_name() or user.get_username()}})
+        case.mediators.set(mediators)
     return case
 
 

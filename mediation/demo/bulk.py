@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -31,7 +32,7 @@ from typing import Any, Iterator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -156,7 +157,6 @@ class Plan:
     concluded_at: datetime.datetime | None = None
     closed_at: datetime.datetime | None = None
     closed_from: str = ""
-    archive_number: str = ""
     amount_agreed: Decimal = ZERO
     amount_recovered: Decimal = ZERO
     effective_on: datetime.date | None = None
@@ -294,10 +294,7 @@ class Generator:
         """Someone who may work a case at ``info``: its mediator, else a supervisor above."""
         if info.mediators:
             return self.rng.choice(info.mediators)
-        for o in info.ancestors:
-            if o.supervisors:
-                return self.rng.choice(o.supervisors)
-        return self.rng.choice(info.supervisors) if info.supervisors else None
+        return self.boss(info)
 
     def boss(self, info: OrgInfo, exclude: int | None = None) -> int | None:
         """A supervisor of ``info`` or of an organisation above it (their subtree covers it)."""
@@ -481,6 +478,8 @@ class Generator:
             if rng.random() > 0.92 or not due(at):
                 return p
             p.followups.append(dict(visited_on=at.astimezone(CHINA_TZ).date(), recorded_at=at,
+                                    method=rng.choice((FollowUp.Method.PHONE, FollowUp.Method.PHONE,
+                                                       FollowUp.Method.VISIT)),
                                     recorded_by=self.worker(p.org), satisfied=rng.random() < 0.96))
             p.last_at = at
             return self._maybe_close(p, 0.95)
@@ -553,30 +552,47 @@ class Generator:
 
     # --- writing -------------------------------------------------------------------
     def run(self) -> int:
+        """Plan batch n+1 in a helper thread while batch n is written.
+
+        Planning is pure Python (no database: ``prepare`` read everything it needs) and
+        owns the random generator, so a seed still reproduces the data; all database
+        work stays in this thread and its connection. The helper runs while this thread
+        waits for PostgreSQL, which is most of the gain on two cores.
+        """
         self.prepare()
         times = self.received_times()
+        chunks = [times[i:i + self.batch_size] for i in range(0, len(times), self.batch_size)]
         started = time.monotonic()
-        for start in range(0, len(times), self.batch_size):
-            chunk = times[start:start + self.batch_size]
-            with transaction.atomic(), explicit_timestamps():
-                if connection.vendor == "postgresql":
-                    # Benchmark data: no need to wait for each batch's WAL flush (a crash loses at most
-                    # the last batches, never consistency).
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                self._write_batch(chunk)
-            self.created += len(chunk)
-            elapsed = time.monotonic() - started
-            self.log(f"  {self.created:>8,}/{self.count:,} 件  {elapsed:7.1f} 秒  {self.created / elapsed:8.0f} 件/秒")
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate-cases-planner") as planner:
+            planned = planner.submit(self._plan_batch, chunks[0])
+            for n in range(len(chunks)):
+                rows, people = planned.result()
+                if n + 1 < len(chunks):
+                    planned = planner.submit(self._plan_batch, chunks[n + 1])
+                with transaction.atomic(), explicit_timestamps():
+                    if connection.vendor == "postgresql":
+                        # Benchmark data: no need to wait for each batch's WAL flush (a crash loses at
+                        # most the last batches, never consistency).
+                        with connection.cursor() as cursor:
+                            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    self._write_batch(rows, people)
+                reset_queries()  # with DEBUG=1 Django keeps every (huge) INSERT's SQL otherwise
+                self.created += len(rows)
+                elapsed = time.monotonic() - started
+                self.log(f"  {self.created:>8,}/{self.count:,} 件  {elapsed:7.1f} 秒  "
+                         f"{self.created / elapsed:8.0f} 件/秒")
         self.elapsed = time.monotonic() - started
         return self.created
 
-    def _write_batch(self, times: list[datetime.datetime]) -> None:
-        rng = self.rng
+    def _plan_batch(self, times: list[datetime.datetime]) -> tuple[list[dict], list[Person]]:
+        """Every case of the batch decided and built in memory, numbers aside (no database access)."""
         people: list[Person] = []
-        rows: list[dict] = []
-        for received_at in times:
-            rows.append(self._case_row(received_at, people))
+        rows = [self._case_row(received_at, people) for received_at in times]
+        for r in rows:
+            r["case"] = self._case(r)
+        return rows, people
+
+    def _write_batch(self, rows: list[dict], people: list[Person]) -> None:
         Person.objects.bulk_create(people)
 
         # --- numbers, under the sequence rows' locks --------------------------------
@@ -591,7 +607,7 @@ class Generator:
         for r in rows:  # already in order of receipt
             seq = seqs[(r["reg"].pk, r["year"])]
             seq.last_value += 1
-            cases.append(self._case(r, seq.last_value))
+            cases.append(self._number(r, seq.last_value))
         Case.objects.bulk_create(cases)
         CaseNumberSequence.objects.bulk_update(list(seqs.values()), ["last_value"])
 
@@ -628,8 +644,10 @@ class Generator:
                 exts.append(DeadlineExtension(case=case, extra_days=x["extra_days"], consent_note=x["consent_note"],
                                               granted_by_id=x["granted_by"], granted_at=x["granted_at"]))
             for s in p.sessions:
+                host = s["org"].org
                 session = MediationSession(
-                    case=case, organisation_id=s["org"].pk, held_at=s["held_at"], place=f"{s['org'].org.short_name or s['org'].org.name}调解室",
+                    case=case, organisation_id=host.pk, held_at=s["held_at"],
+                    place=f"{host.short_name or host.name}调解室",
                     attendees=f"申请人{r['people'][0].name}，被申请人{r['employer'].name}委托人",
                     record="调解员告知双方权利义务，双方陈述事实与请求，调解员释法明理并分别做工作。",
                     result=s["result"], recorded_by_id=s["recorded_by"], recorded_at=s["held_at"])
@@ -643,7 +661,7 @@ class Generator:
                     outcome_on=ref.get("outcome_on"), outcome_summary=ref.get("outcome_summary", ""),
                     outcome_recorded_by_id=ref.get("outcome_recorded_by")))
             for f in p.followups:
-                fups.append(FollowUp(case=case, visited_on=f["visited_on"], method=rng.choice(("phone", "phone", "visit")),
+                fups.append(FollowUp(case=case, visited_on=f["visited_on"], method=f["method"],
                                      contact=f"申请人{r['people'][0].name}", satisfied=f["satisfied"],
                                      content="申请人确认协议款项已全部到账，对调解结果满意。" if f["satisfied"]
                                      else "申请人确认款项到账，但对调解金额仍有意见。",
@@ -758,13 +776,13 @@ class Generator:
                              if reg.line == 1 and rng.random() < 0.4 else None),
         )
 
-    def _case(self, r: dict, seq: int) -> Case:
+    def _case(self, r: dict) -> Case:
         p: Plan = r["plan"]
         reg = r["reg"].org
         case = Case(
             state=p.state,  # the protected FSM field may be given to the constructor, never assigned later
-            number=format_case_number(reg, r["year"], seq), registered_organisation_id=reg.pk,
-            sequence_year=r["year"], sequence_number=seq, organisation_id=p.org.pk, received_at=r["received_at"],
+            registered_organisation_id=reg.pk, sequence_year=r["year"], organisation_id=p.org.pk,
+            received_at=r["received_at"],
             channel=r["channel"], application_form=r["form"], dispute_summary=r["summary"],
             reasons=self.rng.choice(fake.REASONS), employer_id=r["employer"].pk,
             applicant_count=len(r["people"]),
@@ -776,11 +794,19 @@ class Generator:
             accepted_at=p.accepted_at, rejected_at=p.rejected_at, concluded_at=p.concluded_at,
             closed_at=p.closed_at, agreement_effective_on=p.effective_on, mediation_extra_days=p.extra_days,
             closed_from_state=p.closed_from,
-            archive_number=(f"{reg.case_number_prefix}档{r['year']}-{seq:05d}" if p.closed_from else ""),
             created_by_id=p.registrar, created_at=r["received_at"], updated_at=p.last_at or r["received_at"],
         )
         for key, value in self.deadlines(case).items():
             setattr(case, key, value)
+        return case
+
+    def _number(self, r: dict, seq: int) -> Case:
+        """Give the planned case its number (taken under the sequence lock)."""
+        case, reg = r["case"], r["reg"].org
+        case.sequence_number = seq
+        case.number = format_case_number(reg, r["year"], seq)
+        if r["plan"].closed_from:
+            case.archive_number = f"{reg.case_number_prefix}档{r['year']}-{seq:05d}"
         return case
 
     def deadlines(self, case: Case) -> dict[str, Any]:

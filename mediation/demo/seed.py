@@ -20,14 +20,14 @@ import datetime
 import random
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import PROTECT, FileField, ProtectedError, Q
 from django.utils import timezone
 
 from mediation import permissions
@@ -36,7 +36,6 @@ from mediation.demo import fake
 from mediation.models import (
     Agreement,
     Case,
-    CaseParty,
     Employer,
     FollowUp,
     Instalment,
@@ -235,6 +234,8 @@ class Seeder:
             with transaction.atomic():
                 scenario.play(story)
             self.created_cases += 1
+            case = Case.objects.get(pk=story.case.pk)
+            self.log(f"  {case.number}  {case.state:<20} {scenario.title}")
 
     def run(self) -> None:
         with transaction.atomic():
@@ -894,7 +895,11 @@ def wipe_demo(stdout: Any = None) -> dict[str, int]:
             org_ids = list(Organisation.objects.filter(path__startswith=district.path).values_list("pk", flat=True))
             cases = Case.objects.filter(Q(organisation_id__in=org_ids) | Q(registered_organisation_id__in=org_ids))
             case_ids = cases.values("pk")
-            # PROTECT references inside a case go first, then the case and its cascade.
+            # PROTECT references go first (records that would otherwise keep a case alive, such
+            # as issued documents, with their files), then the case and its cascade.
+            for rel in Case._meta.related_objects:
+                if rel.on_delete is PROTECT:
+                    _delete_with_files(rel.related_model.objects.filter(**{f"{rel.field.name}__in": case_ids}))
             Signature.objects.filter(agreement__case__in=case_ids).delete()
             Agreement.objects.filter(case__in=case_ids).exclude(supersedes=None).update(supersedes=None)
             Instalment.objects.filter(agreement__case__in=case_ids).delete()
@@ -922,6 +927,16 @@ def wipe_demo(stdout: Any = None) -> dict[str, int]:
         counts["employers"] = Employer.objects.filter(case_parts__isnull=True, cases__isnull=True,
                                                       platform_cases__isnull=True).delete()[0]
     return counts
+
+
+def _delete_with_files(queryset) -> None:
+    file_fields = [f for f in queryset.model._meta.concrete_fields if isinstance(f, FileField)]
+    if file_fields:
+        for obj in queryset.iterator():
+            for f in file_fields:
+                if getattr(obj, f.attname):
+                    getattr(obj, f.attname).delete(save=False)
+    queryset.delete()
 
 
 def seed(*, stdout: Any = None, now: datetime.datetime | None = None) -> Seeder:

@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from mediation.documents import views
 
 app_name = "documents"
-urlpatterns: list = []
+urlpatterns = [
+    path("cases/<int:case_id>/", views.case_documents, name="case_documents"),
+    path("cases/<int:case_id>/issue/", views.issue, name="issue"),
+    path("<int:pk>/download/", views.download, name="download"),
+    path("export/", views.export, name="export"),
+    path("verify/", views.verify, name="verify"),
+    path("verify/<str:code>/", views.verify_code, name="verify_code"),
+]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from mediation import forms, services
 from mediation.models import Agreement, Instalment, Referral
-from mediation.selectors import case_get_for_user
+from mediation.selectors import case_get_for_user, mediators_of
 from mediation.views.common import apply_errors, case_errors
 from workflows import services as lifecycle
 from workflows.machine import TRANSITION_NAMES, needs_reason, transition_label
@@ -48,7 +48,9 @@ def case_transition(request, pk: int, name: str):
     elif needs_reason(name):
         form = forms.ReasonForm(request.POST)
     elif name == "approve_escalation":
-        form = forms.OptionalReasonForm(request.POST)
+        pending = case.pending_escalation()
+        form = forms.ApproveEscalationForm(
+            request.POST, candidates=mediators_of(pending.to_organisation) if pending else None)
     if form is not None and not form.is_valid():
         return _form_page(request, case, label, form, action=name, expected_state=expected)
     data = form.cleaned_data if form is not None else {}
@@ -59,7 +61,8 @@ def case_transition(request, pk: int, name: str):
         "request_escalation": lambda: lifecycle.escalation_request(
             case_id=pk, actor=user, to_organisation_id=data["to_organisation"].pk, reason=reason,
             expected_state=expected),
-        "approve_escalation": lambda: lifecycle.escalation_approve(case_id=pk, actor=user, reason=reason),
+        "approve_escalation": lambda: lifecycle.escalation_approve(case_id=pk, actor=user, reason=reason,
+                                                                   mediators=list(data.get("mediators") or [])),
         "deny_escalation": lambda: lifecycle.escalation_deny(case_id=pk, actor=user, reason=reason),
         "record_agreement": lambda: lifecycle.case_record_agreement(case_id=pk, actor=user, expected_state=expected),
         "terminate": lambda: lifecycle.case_terminate(case_id=pk, actor=user, reason=reason, expected_state=expected),

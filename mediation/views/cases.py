@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from mediation import forms, permissions
 from mediation.models import Agreement, CaseParty, Membership, Organisation, PartyRole, Role
-from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to
+from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to, mediators_of
 from workflows import services as lifecycle
 from workflows.clocks import WorkCalendar, local_today
 from workflows.machine import needs_reason, transition_label
@@ -163,9 +163,7 @@ def _missing(draft):
 
 
 def _candidates(case):
-    return (get_user_model().objects.filter(memberships__organisation=case.organisation,
-                                            memberships__role__in=[Role.MEDIATOR, Role.SUPERVISOR], is_active=True)
-            .distinct().order_by("username"))
+    return mediators_of(case.organisation)
 
 
 def _action_forms(case, available):
@@ -183,7 +181,8 @@ def _action_forms(case, available):
         elif needs_reason(name):
             form = forms.ReasonForm(auto_id=ids)
         elif name == "approve_escalation":
-            form = forms.OptionalReasonForm(auto_id=ids)
+            pending = case.pending_escalation()
+            form = forms.ApproveEscalationForm(auto_id=ids, candidates=mediators_of(pending.to_organisation))
         else:
             form = None
         meta = getattr(case, name)._django_fsm

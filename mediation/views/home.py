@@ -41,6 +41,8 @@ def home(request):
                                 .select_related("organisation", "employer").order_by("received_at")[:10])
     if context["is_supervisor"]:
         context["escalations"] = list(escalations_awaiting(user=user)[:10])
+        context["to_assign"] = list(visible.filter(state__in=WORKING_STATES, mediators__isnull=True)
+                                    .select_related("organisation", "employer").order_by("received_at")[:10])
         context["to_close"] = list(visible.filter(state__in=CLOSABLE_STATES).filter(
             Q(state=CaseState.PERFORMED, follow_ups__isnull=False)
             | Q(state=CaseState.REFERRED, referrals__outcome__isnull=False) & ~Q(referrals__outcome="pending")

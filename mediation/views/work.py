@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from mediation import forms, permissions, services
 from mediation.models import Agreement, Attachment, Case, Employer, Person
-from mediation.selectors import case_deadline_watchlist, case_get_for_user, escalations_awaiting
+from mediation.selectors import case_deadline_watchlist, case_get_for_user, escalations_awaiting, mediators_of
 from mediation.views.common import apply_errors, case_errors, forbidden
 from workflows.clocks import local_today
 from workflows.states import WORKING_STATES, CaseState
@@ -176,8 +176,11 @@ def agreement_edit(request, pk: int):
 
 @login_required
 def escalation_queue(request):
-    return render(request, "mediation/escalation_queue.html", {
-        "escalations": escalations_awaiting(user=request.user).order_by("requested_at")})
+    items = []
+    for e in escalations_awaiting(user=request.user).order_by("requested_at"):
+        items.append({"e": e, "form": forms.ApproveEscalationForm(
+            auto_id=f"approve{e.pk}_%s", candidates=mediators_of(e.to_organisation))})
+    return render(request, "mediation/escalation_queue.html", {"items": items})
 
 
 @login_required

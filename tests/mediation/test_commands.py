@@ -145,6 +145,13 @@ def test_seed_demo_builds_every_state_through_the_services_and_is_idempotent():
     assert counts == (Case.objects.count(), TransitionLog.objects.count(), User.objects.count(),
                       Organisation.objects.count(), Person.objects.count(), CaseParty.objects.count())
 
+    # --reset wipes the demo district (and its cases) and builds it again, the same.
+    _run("seed_demo", reset=True, interactive=False, verbosity=0)
+    assert counts == (Case.objects.count(), TransitionLog.objects.count(), User.objects.count(),
+                      Organisation.objects.count(), Person.objects.count(), CaseParty.objects.count())
+    assert authenticate(username="jinping_mediator", password=demo.DEMO_PASSWORD) is not None
+    _assert_gapless()
+
 
 # -------------------------------------------------------------------- generate_cases
 

@@ -134,3 +134,16 @@ class TestMasking:
     def test_bad_phone_numbers_are_refused(self, phone):
         with pytest.raises(ValidationError, match="电话号码格式不正确"):
             identity.validate_phone(phone)
+
+
+def test_an_id_number_already_registered_under_another_name_is_refused(world):
+    id_number = valid_id_number()
+    data = registration(world.town_a)
+    data.applicants = [PersonInput(name="李四", id_number=id_number)]
+    case_register(actor=world.mediator_a, data=data)
+    data = registration(world.town_a)
+    data.applicants = [PersonInput(name="张三", id_number=id_number)]
+    with pytest.raises(ValidationError) as excinfo:
+        case_register(actor=world.mediator_a, data=data)
+    assert "另一姓名" in excinfo.value.message_dict["applicants-0-id_number"][0]
+    assert Case.objects.count() == 1

@@ -166,3 +166,16 @@ def test_an_administrator_below_the_district_reads_only_their_subtree(world):
     other = register(world.mediator_b, world.town_b)
     visible = set(case_list_visible_to(user=town_admin).values_list("pk", flat=True))
     assert mine.pk in visible and other.pk not in visible
+
+
+def test_approver_assigns_the_target_organisations_mediators_in_the_same_step(world):
+    import pytest as _pytest
+    from django.core.exceptions import ValidationError
+
+    case = case_in_state(world, S.ESCALATION_PENDING)
+    with _pytest.raises(ValidationError):
+        ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a, mediators=[world.mediator_b])
+    case.refresh_from_db()
+    assert case.state == S.ESCALATION_PENDING  # the refused assignment undid the approval too
+    after = ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a, mediators=[world.mediator_a])
+    assert list(after.mediators.all()) == [world.mediator_a]

@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count
+from django.db.models import Count, ProtectedError
 
 from mediation.demo import seed as demo
 
@@ -34,7 +34,10 @@ class Command(BaseCommand):
                 answer = input("这将删除演示区（奉化区职工服务中心及其下级组织）的全部案件和演示账号。继续吗？[y/N] ")
                 if answer.strip().lower() not in {"y", "yes"}:
                     raise CommandError("已取消。")
-            counts = demo.wipe_demo()
+            try:
+                counts = demo.wipe_demo()
+            except ProtectedError as exc:
+                raise CommandError(f"无法删除演示数据：仍有记录引用它们（{exc.args[0]}）。未做任何修改。") from None
             self.stdout.write(f"已删除演示数据：{counts}")
         try:
             with _quiet_services(verbosity < 2):

@@ -1,0 +1,461 @@
+"""What each document shows: read from the database into plain values that ``render_pdf`` fills in.
+
+Contexts hold only strings, numbers, dates and lists/dicts of them: templates
+cannot reach back into the database (rendering stays pure), every value is
+escaped by Django's autoescaping, and a context can be pickled to a worker
+process of the case-file export. Labels are read in the document language
+(Chinese), whatever the user's screen language is.
+"""
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from mediation.documents.amounts import amount_in_capitals, amount_in_figures
+from mediation.documents.codes import format_code
+from mediation.documents.models import DocumentKind, IssuedDocument
+from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, qr_data_uri
+from mediation.models import Agreement, Case, CaseParty, PartyRole, Signature
+from workflows.models import TransitionLog
+from workflows.states import CaseState
+
+#: Per-kind document templates; each extends documents/base.html and includes documents/parts/<kind>.html.
+TEMPLATES: dict[str, str] = {kind: f"documents/{kind}.html" for kind in DocumentKind.values}
+PARTS: dict[str, str] = {kind: f"documents/parts/{kind}.html" for kind in DocumentKind.values}
+#: Only the case file is archival (PDF/A); the others are working documents served on the parties.
+VARIANTS: dict[str, str | None] = {DocumentKind.CASE_FILE: ARCHIVAL_VARIANT}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One document that can be issued for a case: a kind and what inside the case it renders."""
+
+    kind: str
+    subject_id: int = 0
+    label: str = ""
+    #: Issuing it freezes the PDF (the effective agreement, DOMAIN.md §6).
+    freezes: bool = False
+
+    @property
+    def kind_label(self) -> str:
+        return str(DocumentKind(self.kind).label)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The registration facts printed on the document, fixed before it is rendered."""
+
+    code: str
+    issued_at: datetime.datetime
+    verify_url: str
+
+
+# --- small conversions -------------------------------------------------------------------
+
+def _who(user: Any) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _local(value: datetime.datetime | None) -> datetime.datetime | None:
+    return timezone.localtime(value) if value else None
+
+
+def money(amount: Decimal | None) -> dict[str, str]:
+    amount = amount or Decimal("0")
+    return {"figures": amount_in_figures(amount), "capitals": amount_in_capitals(amount)}
+
+
+def _label(choices: Any, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+# --- which documents a case has ------------------------------------------------------------
+
+def _logs(case: Case) -> list[TransitionLog]:
+    return list(TransitionLog.objects.filter(case=case).select_related("actor", "from_organisation",
+                                                                       "to_organisation"))
+
+
+def subjects_for(case: Case, kind: str | None = None, *, logs: list[TransitionLog] | None = None) -> list[Subject]:
+    """The documents that can be issued for ``case`` now (all kinds, or one), in the case file's order."""
+    with translation.override(DOCUMENT_LANGUAGE):
+        return _subjects_for(case, kind, logs)
+
+
+def _subjects_for(case: Case, kind: str | None, logs: list[TransitionLog] | None) -> list[Subject]:
+    kinds = [kind] if kind else list(DocumentKind.values)
+    logs = _logs(case) if logs is None and any(k in kinds for k in (
+        DocumentKind.REJECTION_NOTICE, DocumentKind.TERMINATION_NOTICE, DocumentKind.CLOSURE_APPROVAL)) else logs
+    result: list[Subject] = []
+    for k in kinds:
+        if k == DocumentKind.APPLICATION_RECORD:
+            result.append(Subject(k, 0, ""))
+        elif k == DocumentKind.ACCEPTANCE_NOTICE and case.accepted_at:
+            result.append(Subject(k, 0, f"{_local(case.accepted_at):%Y-%m-%d}"))
+        elif k == DocumentKind.REJECTION_NOTICE:
+            result += [Subject(k, log.pk, f"{_local(log.at):%Y-%m-%d}") for log in logs if log.transition == "reject"]
+        elif k == DocumentKind.ESCALATION_FORM:
+            result += [Subject(k, e.pk, f"{_local(e.requested_at):%Y-%m-%d} → {e.to_organisation.display_name} · "
+                                        f"{e.get_decision_display()}")
+                       for e in case.escalations.select_related("to_organisation").order_by("requested_at", "pk")]
+        elif k == DocumentKind.SESSION_RECORD:
+            result += [Subject(k, s.pk, f"{_local(s.held_at):%Y-%m-%d %H:%M}") for s in case.sessions.all()]
+        elif k == DocumentKind.AGREEMENT:
+            frozen = set(IssuedDocument.objects.filter(case=case, kind=k, frozen=True)
+                         .values_list("subject_id", flat=True))
+            for a in case.agreements.order_by("version"):
+                label = _("第%(version)d版（%(status)s）") % {"version": a.version, "status": a.get_status_display()}
+                if a.status == Agreement.Status.SUPERSEDED and a.pk not in frozen:
+                    continue  # never printed while it was in force; it cannot be issued now
+                result.append(Subject(k, a.pk, label, freezes=a.status != Agreement.Status.DRAFT))
+        elif k == DocumentKind.TERMINATION_NOTICE:
+            result += [Subject(k, log.pk, f"{_local(log.at):%Y-%m-%d}")
+                       for log in logs if log.to_state == CaseState.MEDIATION_FAILED]
+        elif k == DocumentKind.FOLLOW_UP_RECORD:
+            result += [Subject(k, f.pk, f"{f.visited_on:%Y-%m-%d}") for f in case.follow_ups.all()]
+        elif k == DocumentKind.CLOSURE_APPROVAL:
+            result += [Subject(k, log.pk, f"{_local(log.at):%Y-%m-%d}") for log in logs if log.transition == "close"]
+        elif k == DocumentKind.CASE_FILE:
+            result.append(Subject(k, 0, ""))
+    return result
+
+
+def find_subject(case: Case, kind: str, subject_id: int) -> Subject | None:
+    return next((s for s in subjects_for(case, kind) if s.subject_id == subject_id), None)
+
+
+# --- the facts every document shares -------------------------------------------------------
+
+def case_facts(case: Case, parties: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    org = case.organisation
+    parties = parties_of(case) if parties is None else parties
+    names = defaultdict(list)
+    for p in parties:
+        names[p["role_code"]].append(p["name"])
+    return {
+        "applicants": "、".join(names[PartyRole.APPLICANT]),
+        "respondents": "、".join(names[PartyRole.RESPONDENT]),
+        "number": case.number,
+        "state": case.get_state_display(),
+        "received_at": _local(case.received_at),
+        "channel": case.get_channel_display(),
+        "application_form": case.application_form,
+        "application_form_label": case.get_application_form_display(),
+        "dispute_summary": case.dispute_summary,
+        "reasons": case.reasons,
+        "categories": [c.name for c in case.categories.all()],
+        "is_collective": case.is_collective,
+        "applicant_count": case.applicant_count,
+        "work_form": case.get_work_form_display() if case.work_form else "",
+        "platform": case.platform.name if case.platform_id else "",
+        "claims": [{"description": c.description, "category": c.category.name if c.category_id else "",
+                    "amount": money(c.amount)} for c in case.claims.select_related("category")],
+        "amount_claimed": money(case.amount_claimed),
+        "amount_agreed": money(case.amount_agreed),
+        "amount_recovered": money(case.amount_recovered),
+        "accepted_at": _local(case.accepted_at),
+        "rejected_at": _local(case.rejected_at),
+        "concluded_at": _local(case.concluded_at),
+        "closed_at": _local(case.closed_at),
+        "acceptance_due": case.acceptance_due,
+        "mediation_due": case.mediation_due,
+        "archive_number": case.archive_number,
+        "mediators": [_who(u) for u in case.mediators.all()],
+        "created_by": _who(case.created_by),
+        "organisation": {
+            "name": org.name, "address": org.address, "phone": org.phone,
+            "level": org.level.name, "line": org.level.get_line_display(),
+            "is_peoples_committee": org.is_peoples_mediation_committee,
+        },
+        "registered_organisation": case.registered_organisation.name,
+    }
+
+
+_ROLE_ORDER = {PartyRole.APPLICANT: 0, PartyRole.RESPONDENT: 1, PartyRole.THIRD_PARTY: 2, PartyRole.AGENT: 3}
+
+
+def _party(p: CaseParty) -> dict[str, Any]:
+    # Full identity numbers: these documents are served on the parties themselves (see docs/documents.md).
+    if p.person_id:
+        person = p.person
+        return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": person.name,
+                "is_person": True, "sex": person.get_sex_display() if person.sex else "",
+                "ethnicity": person.ethnicity, "id_label": _("公民身份号码"), "id_number": person.id_number or "",
+                "address": person.address, "phone": person.phone, "legal_representative": "", "agents": []}
+    employer = p.employer
+    return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": employer.name,
+            "is_person": False, "sex": "", "ethnicity": "", "id_label": _("统一社会信用代码"),
+            "id_number": employer.credit_code or "", "address": employer.address, "phone": employer.phone,
+            "legal_representative": employer.legal_representative, "agents": []}
+
+
+def parties_of(case: Case) -> list[dict[str, Any]]:
+    """Principal parties in statutory order (applicants, respondents, third parties), each with its agents."""
+    parties = sorted(case.parties.select_related("person", "employer"),
+                     key=lambda p: (_ROLE_ORDER.get(p.role, 9), p.position, p.pk))
+    rows = {p.pk: _party(p) for p in parties if p.role != PartyRole.AGENT}
+    loose: list[dict[str, Any]] = []
+    for p in parties:
+        if p.role == PartyRole.AGENT:
+            target = rows.get(p.represents_id)
+            (target["agents"] if target else loose).append(_party(p))
+    return list(rows.values()) + loose
+
+
+# --- each kind's own facts ------------------------------------------------------------------
+
+def _application(case: Case, subject: Subject) -> dict[str, Any]:
+    return {"title": _application_title(case), "oral": case.application_form == "oral"}
+
+
+def _application_title(case: Case) -> str:
+    return _("口头申请笔录") if case.application_form == "oral" else _("调解申请书")
+
+
+def _acceptance(case: Case, subject: Subject) -> dict[str, Any]:
+    return {"title": _("受理通知书")}
+
+
+def _log_doc(case: Case, subject: Subject, title: str) -> dict[str, Any]:
+    log = TransitionLog.objects.select_related("actor", "from_organisation", "to_organisation").get(
+        pk=subject.subject_id, case=case)
+    return {"title": title, "at": _local(log.at), "reason": log.reason, "actor": _who(log.actor),
+            "transition": log.transition, "from_state": log.get_from_state_display(),
+            "from_state_code": log.from_state, "organisation": (log.from_organisation or case.organisation).name}
+
+
+def _rejection(case: Case, subject: Subject) -> dict[str, Any]:
+    return _log_doc(case, subject, _("不予受理通知书"))
+
+
+def _termination(case: Case, subject: Subject) -> dict[str, Any]:
+    doc = _log_doc(case, subject, _("调解终止书"))
+    doc["nonperformance"] = doc["transition"] == "report_nonperformance"
+    agreement = case.effective_agreement() if doc["nonperformance"] else None
+    if agreement is not None:
+        doc["agreement"] = {"version": agreement.version, "effective_on": agreement.effective_on,
+                            "total": money(agreement.total_amount), "paid": money(agreement.paid_amount)}
+    return doc
+
+
+def _closure(case: Case, subject: Subject) -> dict[str, Any]:
+    doc = _log_doc(case, subject, _("结案审批表"))
+    referral = case.referrals.order_by("-referred_on", "-pk").first()
+    doc["referral"] = None if referral is None else {
+        "destination": referral.get_destination_display(), "body": referral.body,
+        "referred_on": referral.referred_on, "outcome": referral.get_outcome_display(),
+        "outcome_on": referral.outcome_on, "summary": referral.outcome_summary,
+        "amount": money(referral.outcome_amount) if referral.outcome_amount is not None else None}
+    doc["follow_ups"] = [{"visited_on": f.visited_on, "method": f.get_method_display(), "content": f.content,
+                          "satisfied": f.satisfied} for f in case.follow_ups.all()]
+    doc["sessions"] = case.sessions.count()
+    doc["archive_number"] = case.archive_number
+    return doc
+
+
+def _escalation(case: Case, subject: Subject) -> dict[str, Any]:
+    e = case.escalations.select_related("from_organisation", "to_organisation", "requested_by",
+                                        "decided_by").get(pk=subject.subject_id)
+    return {"title": _("升级呈报表"), "from_organisation": e.from_organisation.name,
+            "from_line": e.from_organisation.level.get_line_display(),
+            "to_organisation": e.to_organisation.name, "to_line": e.to_organisation.level.get_line_display(),
+            "from_state": e.get_from_state_display(), "reason": e.reason, "requested_by": _who(e.requested_by),
+            "requested_at": _local(e.requested_at), "decision": e.get_decision_display(),
+            "decided": e.decision != "pending", "decided_by": _who(e.decided_by),
+            "decided_at": _local(e.decided_at), "decision_reason": e.decision_reason}
+
+
+def _session(case: Case, subject: Subject) -> dict[str, Any]:
+    s = case.sessions.select_related("organisation", "recorded_by").prefetch_related("mediators").get(
+        pk=subject.subject_id)
+    return {"title": _("调解笔录"), "held_at": _local(s.held_at), "place": s.place,
+            "organisation": s.organisation.name, "mediators": [_who(u) for u in s.mediators.all()],
+            "attendees": s.attendees, "record": s.record, "result": s.result, "recorded_by": _who(s.recorded_by)}
+
+
+def _follow_up(case: Case, subject: Subject) -> dict[str, Any]:
+    f = case.follow_ups.select_related("recorded_by").get(pk=subject.subject_id)
+    agreement = case.effective_agreement()
+    return {"title": _("回访记录"), "visited_on": f.visited_on, "method": f.get_method_display(),
+            "contact": f.contact, "content": f.content, "satisfied": f.satisfied,
+            "recorded_by": _who(f.recorded_by),
+            "agreement": None if agreement is None else {
+                "version": agreement.version, "effective_on": agreement.effective_on,
+                "total": money(agreement.total_amount), "paid": money(agreement.paid_amount),
+                "fully_paid": agreement.is_fully_paid()}}
+
+
+def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
+    a = (case.agreements.select_related("supersedes", "drafted_by")
+         .prefetch_related("terms", "instalments", "signatures").get(pk=subject.subject_id))
+    signatures = list(a.signatures.all())
+    signed: dict[int, dict[str, Any]] = {}
+    parties = list(case.parties.select_related("person", "employer"))
+    represents = {p.pk: p.represents_id for p in parties if p.role == PartyRole.AGENT}
+    for s in signatures:
+        if s.kind == Signature.Kind.PARTY and s.party_id:
+            # An agent's signature counts for the party they represent (as agreement_missing_signatures does).
+            signed.setdefault(represents.get(s.party_id) or s.party_id, {"name": s.signer_name, "on": s.signed_on})
+    rows = [{"role": p.get_role_display(), "name": p.name, "is_person": bool(p.person_id), "signed": signed.get(p.pk)}
+            for p in sorted(parties, key=lambda p: (_ROLE_ORDER.get(p.role, 9), p.position, p.pk))
+            if p.role != PartyRole.AGENT]
+    mediator = next(({"name": s.signer_name, "on": s.signed_on} for s in signatures
+                     if s.kind == Signature.Kind.MEDIATOR), None)
+    seal = next(({"name": s.signer_name, "on": s.signed_on} for s in signatures if s.kind == Signature.Kind.SEAL),
+                None)
+    total = a.total_amount
+    return {
+        "title": _("调解协议书"), "version": a.version, "status": a.status, "status_label": a.get_status_display(),
+        "is_draft": a.status == Agreement.Status.DRAFT,
+        "is_superseded": a.status == Agreement.Status.SUPERSEDED,
+        "supersedes_version": a.supersedes.version if a.supersedes_id else None,
+        "dispute_summary": a.dispute_summary, "claims_summary": a.claims_summary, "waived": a.waived,
+        "copies": a.copies, "effective_on": a.effective_on,
+        "terms": [{"number": t.number, "text": t.text} for t in a.terms.all()],
+        "instalments": [{"number": i.number, "amount": money(i.amount), "due_on": i.due_on,
+                         "method": i.get_method_display()} for i in a.instalments.all()],
+        "total": money(total), "has_payment": total > 0,
+        "signature_rows": rows, "mediator_signature": mediator, "seal": seal,
+        "drafted_by": _who(a.drafted_by),
+    }
+
+
+_BUILDERS = {
+    DocumentKind.APPLICATION_RECORD: _application,
+    DocumentKind.ACCEPTANCE_NOTICE: _acceptance,
+    DocumentKind.REJECTION_NOTICE: _rejection,
+    DocumentKind.ESCALATION_FORM: _escalation,
+    DocumentKind.SESSION_RECORD: _session,
+    DocumentKind.AGREEMENT: _agreement,
+    DocumentKind.TERMINATION_NOTICE: _termination,
+    DocumentKind.FOLLOW_UP_RECORD: _follow_up,
+    DocumentKind.CLOSURE_APPROVAL: _closure,
+}
+
+
+def _title(case: Case, subject: Subject, doc: dict[str, Any]) -> str:
+    """The registry's title for the document (also the PDF's metadata title)."""
+    if subject.kind == DocumentKind.APPLICATION_RECORD:
+        return _application_title(case)
+    if subject.kind == DocumentKind.AGREEMENT:
+        # "协议第N版" is the agreement's own version (a correction), not the registry's version of the PDF.
+        title = subject.kind_label if doc["version"] == 1 else _("调解协议书（协议第%(version)d版）") % {
+            "version": doc["version"]}
+        return title + (_("（草稿）") if doc.get("is_draft") else "")
+    if subject.kind in (DocumentKind.SESSION_RECORD, DocumentKind.FOLLOW_UP_RECORD,
+                        DocumentKind.ESCALATION_FORM) and subject.label:
+        return f"{subject.kind_label}（{subject.label[:10]}）"
+    return subject.kind_label
+
+
+def issue_facts(case: Case, stamp: Stamp) -> dict[str, Any]:
+    return {"code": format_code(stamp.code), "raw_code": stamp.code, "verify_url": stamp.verify_url,
+            "qr": qr_data_uri(stamp.verify_url), "issued_at": _local(stamp.issued_at),
+            "issuer": case.organisation.name}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything needed to render and register one document; picklable (plain values only)."""
+
+    case_id: int
+    kind: str
+    subject_id: int
+    title: str
+    template_name: str
+    context: dict[str, Any]
+    pdf_variant: str | None
+    freezes: bool
+    code: str
+    issued_at: datetime.datetime
+    issuer: str
+
+
+def prepare(case: Case, subject: Subject, stamp: Stamp) -> Prepared:
+    """Read what ``subject``'s document shows; the result renders without touching the database."""
+    with translation.override(DOCUMENT_LANGUAGE):
+        parties = parties_of(case)
+        case_data = case_facts(case, parties)
+        if subject.kind == DocumentKind.CASE_FILE:
+            doc = case_file_facts(case)
+        else:
+            doc = _BUILDERS[subject.kind](case, subject)
+        title = _title(case, subject, doc)
+        doc["title"] = doc.get("title") or title
+        context = {"case": case_data, "parties": parties, "doc": doc, "title": title,
+                   "issue": issue_facts(case, stamp)}
+    return Prepared(case_id=case.pk, kind=subject.kind, subject_id=subject.subject_id, title=title,
+                    template_name=TEMPLATES[subject.kind], context=context,
+                    pdf_variant=VARIANTS.get(subject.kind), freezes=subject.freezes, code=stamp.code,
+                    issued_at=stamp.issued_at, issuer=context["issue"]["issuer"])
+
+
+# --- the case file ----------------------------------------------------------------------------
+
+def _timeline(case: Case, logs: list[TransitionLog]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for t in logs:
+        move = f"{t.get_from_state_display()} → {t.get_to_state_display()}"
+        if t.from_organisation_id != t.to_organisation_id and t.to_organisation_id:
+            move += f"（{t.from_organisation.display_name} → {t.to_organisation.display_name}）"
+        items.append({"at": _local(t.at), "who": _who(t.actor), "what": move, "note": t.reason})
+    for s in case.sessions.select_related("recorded_by"):
+        items.append({"at": _local(s.held_at), "who": _who(s.recorded_by), "what": _("调解"),
+                      "note": f"{s.place}{' · ' + s.result if s.result else ''}"})
+    for e in case.escalations.select_related("to_organisation", "requested_by"):
+        items.append({"at": _local(e.requested_at), "who": _who(e.requested_by),
+                      "what": _("申请升级到 %(org)s") % {"org": e.to_organisation.display_name},
+                      "note": f"{e.reason}（{e.get_decision_display()}）"})
+    for f in case.follow_ups.select_related("recorded_by"):
+        items.append({"at": _local(f.recorded_at), "who": _who(f.recorded_by), "what": _("回访"),
+                      "note": f.content})
+    for a in case.attachments.select_related("uploaded_by"):
+        items.append({"at": _local(a.uploaded_at), "who": _who(a.uploaded_by), "what": _("上传附件"),
+                      "note": a.original_name})
+    for d in case.issued_documents.select_related("author").order_by("created_at", "pk"):
+        items.append({"at": _local(d.created_at), "who": _who(d.author), "what": _("生成文书"),
+                      "note": f"{d.title} 第{d.version}版（{d.code_display}）"})
+    return sorted(items, key=lambda item: item["at"])
+
+
+def case_file_facts(case: Case) -> dict[str, Any]:
+    """Cover, index, every document of the case (rendered in full) and the timeline."""
+    logs = _logs(case)
+    registered = list(case.issued_documents.order_by("created_at", "pk"))
+    latest: dict[tuple[str, int], IssuedDocument] = {}
+    for d in registered:
+        latest[(d.kind, d.subject_id)] = d
+    sections = []
+    for subject in subjects_for(case, logs=logs):
+        if subject.kind == DocumentKind.CASE_FILE:
+            continue
+        doc = _BUILDERS[subject.kind](case, subject)
+        title = _title(case, subject, doc)
+        doc["title"] = doc.get("title") or title
+        issued = latest.get((subject.kind, subject.subject_id))
+        sections.append({"anchor": f"doc-{len(sections) + 1}", "title": title, "label": subject.label,
+                         "part": PARTS[subject.kind], "doc": doc,
+                         "registered": None if issued is None else {
+                             "code": issued.code_display, "version": issued.version, "sha256": issued.sha256}})
+    return {
+        "title": _("卷宗"),
+        "sections": sections,
+        "timeline": _timeline(case, logs),
+        "attachments": [{"name": a.original_name, "kind": a.get_kind_display(), "size": a.size,
+                         "sha256": a.sha256, "uploaded_at": _local(a.uploaded_at)}
+                        for a in case.attachments.all()],
+        "registered": [{"title": d.title, "version": d.version, "created_at": _local(d.created_at),
+                        "code": d.code_display, "sha256": d.sha256}
+                       for d in registered if d.kind != DocumentKind.CASE_FILE],
+    }

@@ -1,0 +1,169 @@
+"""Document pages: issue (POST), download, the case-file export, and public verification.
+
+Verification is public on purpose: the people holding a printed agreement or an
+e-mailed notice (a worker, an employer, a court clerk) have no account. The page
+shows only what is printed on the document anyway (case number, type, date,
+issuing organisation) plus the registered SHA-256, never a name or ID number.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mediation.documents import export as exporting
+from mediation.documents import registry, services
+from mediation.documents.codes import format_code
+from mediation.documents.forms import CodeForm, ExportForm, FileCheckForm, IssueForm
+from mediation.documents.models import DocumentKind, IssuedDocument
+from mediation.documents.render import DocumentRenderError
+from mediation.documents.selectors import documents_for_case
+from mediation.models import Agreement
+from mediation.selectors import CaseFilters, case_get_for_user
+from mediation.views.common import forbidden
+from workflows.errors import ActionNotAllowed
+
+logger = logging.getLogger(__name__)
+
+
+def _back(request: HttpRequest, case_id: int) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return reverse("case_detail", args=[case_id]) + "#documents"
+
+
+@login_required
+def case_documents(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_get_for_user(user=request.user, case_id=case_id, purpose="documents")
+    return render(request, "documents/web/case_documents.html", {"case": case, **documents_for_case(case, request.user)})
+
+
+@login_required
+@require_POST
+def issue(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_get_for_user(user=request.user, case_id=case_id, purpose="document_issue")
+    form = IssueForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("文书类型无效。"))
+        return redirect(_back(request, case.pk))
+    kind, subject_id = form.cleaned_data["kind"], form.cleaned_data["subject_id"]
+    try:
+        document = services.document_issue(case_id=case.pk, kind=kind, actor=request.user, subject_id=subject_id,
+                                           verify_base_url=request.build_absolute_uri("/"))
+    except PermissionDenied as exc:
+        return forbidden(request, str(exc) or _("您没有生成本案文书的权限。"))
+    except DocumentRenderError as exc:
+        messages.error(request, str(exc))
+    except (ActionNotAllowed, ValidationError) as exc:
+        messages.error(request, getattr(exc, "message", None) or "；".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        if getattr(document, "reused", False):
+            messages.info(request, _("调解协议已生效，其文书已冻结，不再重新生成：%(doc)s") % {"doc": document})
+        else:
+            messages.success(request, _("已生成并登记：%(doc)s") % {"doc": document})
+    return redirect(_back(request, case.pk))
+
+
+@login_required
+def download(request: HttpRequest, pk: int) -> HttpResponse:
+    document = IssuedDocument.objects.filter(pk=pk).only("case_id").first()
+    if document is None:
+        raise Http404
+    # Scope first (404 outside it, as for the case itself), then the personal-data rule.
+    case = case_get_for_user(user=request.user, case_id=document.case_id, purpose=f"document:{pk}")
+    if not services.may_download(request.user, case):
+        return forbidden(request, _("文书载有当事人完整的身份证号码等个人信息，仅承办本案的调解员和负责人可以下载。"
+                                    "您可以在案件页面查看文书登记信息，或凭验证码核验文书。"))
+    document = IssuedDocument.objects.get(pk=pk)
+    data = registry.stored_bytes(document)
+    if data is None:
+        raise Http404
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        # Never hand out altered bytes as the registered document.
+        logger.error("issued document %s failed its SHA-256 check in storage", document.pk)
+        return render(request, "mediation/forbidden.html", {
+            "message": _("文件校验失败：存储中的文件与登记的 SHA-256 不一致，已停止下载。请联系管理员。")}, status=500)
+    filename = f"{case.number}-{document.title}-v{document.version}.pdf"
+    response = FileResponse(io.BytesIO(data), as_attachment=True, filename=filename, content_type="application/pdf")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- export -----------------------------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export(request: HttpRequest) -> HttpResponse:
+    if not exporting.may_export(request.user):
+        return forbidden(request, _("只有负责人可以导出卷宗。"))
+    form = ExportForm(request.POST or request.GET or None)
+    filters = CaseFilters()
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        filters = CaseFilters(state=d["state"] or None, received_from=d["received_from"],
+                              received_to=d["received_to"])
+    cases = exporting.export_scope(request.user, filters)
+    count = cases.count()
+    limit = exporting.web_export_limit()
+    if request.method == "POST" and form.is_valid():
+        if count == 0:
+            messages.error(request, _("所选范围内没有案件。"))
+        elif count > limit:
+            messages.error(request, _("所选范围有 %(n)d 件案件，网页一次最多导出 %(limit)d 件。请缩小范围，"
+                                      "或由管理员运行 manage.py export_case_files。") % {"n": count, "limit": limit})
+        else:
+            stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+            response = StreamingHttpResponse(
+                exporting.stream_case_files(user=request.user, cases=cases.iterator(chunk_size=100),
+                                            verify_base_url=request.build_absolute_uri("/")),
+                content_type="application/zip")
+            response["Content-Disposition"] = f'attachment; filename="case-files-{stamp}.zip"'
+            response["Cache-Control"] = "private, no-store"
+            return response
+    return render(request, "documents/web/export.html", {"form": form, "count": count, "limit": limit})
+
+
+# --- public verification --------------------------------------------------------------------------
+
+def verify(request: HttpRequest) -> HttpResponse:
+    form = CodeForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        return redirect("documents:verify_code", code=format_code(form.cleaned_data["code"]))
+    return render(request, "documents/web/verify.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def verify_code(request: HttpRequest, code: str) -> HttpResponse:
+    document = registry.find_by_code(code)
+    if document is None:
+        return render(request, "documents/web/verify.html",
+                      {"form": CodeForm(initial={"code": code}), "not_found": True}, status=404)
+    check = None
+    file_form = FileCheckForm()
+    if request.method == "POST":
+        file_form = FileCheckForm(request.POST, request.FILES)
+        if file_form.is_valid():
+            upload = file_form.cleaned_data["file"]
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            check = {"sha256": digest.hexdigest(), "matches": digest.hexdigest() == document.sha256}
+    superseded = (document.kind == DocumentKind.AGREEMENT
+                  and Agreement.objects.filter(pk=document.subject_id, status=Agreement.Status.SUPERSEDED).exists())
+    return render(request, "documents/web/verify_result.html", {
+        "document": document, "kind_label": DocumentKind(document.kind).label, "check": check,
+        "file_form": file_form, "superseded": superseded})
