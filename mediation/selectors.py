@@ -112,7 +112,8 @@ def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view") -> Case
     Auditors' and administrators' reads are logged (DOMAIN.md §5).
     """
     case = (case_list_visible_to(user=user).filter(pk=case_id)
-            .select_related("organisation__level", "registered_organisation", "employer", "platform").first())
+            .select_related("organisation__level", "registered_organisation", "employer", "platform",
+                            "created_by").first())
     if case is None:
         raise Http404
     if permissions.has_role(user, Role.AUDITOR, Role.ADMINISTRATOR):

@@ -104,7 +104,9 @@ def case_detail(request, pk: int):
     attachments = list(case.attachments.select_related("uploaded_by"))
     available = lifecycle.available_transitions(case, user)
     may_work = permissions.user_may(user, "work", case)
+    registered = {"at": case.created_at, "kind": "registered", "obj": case, "who": case.created_by}
     timeline = sorted(chain(
+        [registered],
         ({"at": t.at, "kind": "transition", "obj": t, "who": t.actor} for t in transitions),
         ({"at": s.held_at, "kind": "session", "obj": s, "who": s.recorded_by} for s in sessions),
         ({"at": e.requested_at, "kind": "escalation", "obj": e, "who": e.requested_by} for e in escalations),

@@ -49,3 +49,14 @@ def test_login_page_is_chinese_by_default(client, db):
 def test_anonymous_user_is_sent_to_login(client, db):
     response = client.get(reverse("case_list"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_interface_is_chinese_whatever_the_browser_asks_until_the_user_switches(client, db):
+    page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "请使用工作账号登录" in page.content.decode() and '<html lang="zh-CN">' in page.content.decode()
+    switched = client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
+    assert switched.status_code == 302
+    page = client.get(reverse("login"))
+    assert page["Content-Language"] == "en"
+    assert '<html lang="en">' in page.content.decode()
+    assert "Sign in" in page.content.decode()  # from the English catalogue
