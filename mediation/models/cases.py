@@ -216,6 +216,17 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
         return case_deadlines(self, calendar=calendar)
 
     @property
+    def running_due(self):
+        """The stored deadline that runs in the current state (acceptance or mediation), if any."""
+        from workflows.states import WORKING_STATES
+
+        if self.state == CaseState.REGISTERED:
+            return self.acceptance_due
+        if self.state in (*WORKING_STATES, CaseState.ESCALATION_PENDING):
+            return self.mediation_due
+        return None
+
+    @property
     def is_overdue(self) -> bool:
         """Past a running acceptance or mediation deadline (the stored ones lists filter on)."""
         from workflows.clocks import local_today
