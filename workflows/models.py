@@ -114,7 +114,8 @@ class HolidayOverride(models.Model):
         ordering = ["date"]
 
     def __str__(self) -> str:
-        return f"{self.date} {'上班' if self.is_workday else '放假'}"
+        label = _("上班") if self.is_workday else _("放假")
+        return f"{self.date} {label}"
 
 
 class CalendarYear(models.Model):
