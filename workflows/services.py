@@ -124,11 +124,11 @@ def case_accept(*, case_id: int, actor: Any, expected_state: str | None = None) 
     def after(case: Case) -> None:
         case.accepted_at = timezone.now()
         _refresh_deadlines(case)
+        # Whoever accepts an unassigned case works it until a supervisor assigns someone else.
+        if not case.mediators.exists():
+            case.mediators.add(actor)
 
-    case = perform(case_id=case_id, actor=actor, name="accept", expected_state=expected_state, after=after)
-    if not case.mediators.exists():
-        case.mediators.add(actor)
-    return case
+    return perform(case_id=case_id, actor=actor, name="accept", expected_state=expected_state, after=after)
 
 
 def case_reject(*, case_id: int, actor: Any, reason: str, expected_state: str | None = None) -> Case:
@@ -148,23 +148,22 @@ def escalation_request(*, case_id: int, actor: Any, to_organisation_id: int, rea
                        expected_state: str | None = None) -> EscalationRequest:
     """Ask a supervisor of a higher organisation to take the case over."""
     created: list[EscalationRequest] = []
+    state_at_request: list[str] = []
 
     def before(case: Case) -> None:
         allowed = {o.pk for o in escalation_targets(case)}
         if to_organisation_id not in allowed:
             raise ValidationError({"to_organisation": _("只能升级到本组织的上级组织。")})
+        # A denial returns the case to exactly this state.
+        state_at_request.append(case.state)
 
     def after(case: Case) -> None:
         created.append(EscalationRequest.objects.create(
             case=case, from_organisation=case.organisation, to_organisation_id=to_organisation_id,
-            from_state=case.state_before_escalation, reason=reason.strip(), requested_by=actor))
-
-    def remember_state(case: Case) -> None:
-        before(case)
-        case.state_before_escalation = case.state
+            from_state=state_at_request[0], reason=reason.strip(), requested_by=actor))
 
     perform(case_id=case_id, actor=actor, name="request_escalation", reason=reason,
-            expected_state=expected_state, before=remember_state, after=after)
+            expected_state=expected_state, before=before, after=after)
     return created[0]
 
 
