@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 
 from mediation import permissions
-from mediation.models import Role
+from mediation.models import Case, FollowUp, Membership, Referral, Role
 from mediation.selectors import case_deadline_watchlist, case_list_visible_to, escalations_awaiting
 from workflows.clocks import local_today
-from workflows.states import CLOSABLE_STATES, OPEN_STATES, WORKING_STATES, CaseState
+from workflows.states import OPEN_STATES, WORKING_STATES, CaseState
 
 
 @login_required
@@ -43,22 +44,28 @@ def home(request):
         context["escalations"] = list(escalations_awaiting(user=user)[:10])
         context["to_assign"] = list(visible.filter(state__in=WORKING_STATES, mediators__isnull=True)
                                     .select_related("organisation", "employer").order_by("received_at")[:10])
-        context["to_close"] = list(visible.filter(state__in=CLOSABLE_STATES).filter(
-            Q(state=CaseState.PERFORMED, follow_ups__isnull=False)
-            | Q(state=CaseState.REFERRED, referrals__outcome__isnull=False) & ~Q(referrals__outcome="pending")
-            | Q(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])).distinct()
+        # Closable now (DOMAIN.md §3): a performed case with its follow-up, a referred one with
+        # its outcome, and rejected or withdrawn ones. EXISTS, not joins: no DISTINCT over the scope.
+        followed_up = Exists(FollowUp.objects.filter(case=OuterRef("pk")))
+        outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
+        context["to_close"] = list(visible.filter(
+            Q(state=CaseState.PERFORMED) & followed_up | Q(state=CaseState.REFERRED) & outcome_known
+            | Q(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN]))
             .select_related("organisation", "employer").order_by("updated_at")[:10])
         in_subtrees = Q(pk__in=[])
         for g in grants:
             if g.role == Role.SUPERVISOR:
-                in_subtrees |= Q(memberships__organisation__path__startswith=g.organisation_path)
+                in_subtrees |= Q(organisation__path__startswith=g.organisation_path)
+        # Each mediator's open cases, counted per user in a correlated subquery (no join fan-out).
+        open_cases = (Case.mediators.through.objects
+                      .filter(user_id=OuterRef("pk"), case__state__in=[
+                          *WORKING_STATES, CaseState.REGISTERED, CaseState.ESCALATION_PENDING, CaseState.SETTLED])
+                      .values("user_id").annotate(n=Count("*")).values("n"))
         context["load"] = (get_user_model().objects
-                           .filter(in_subtrees, memberships__role=Role.MEDIATOR, is_active=True)
-                           .annotate(open_cases=Count("assigned_cases", filter=Q(
-                               assigned_cases__state__in=[*WORKING_STATES, CaseState.REGISTERED,
-                                                          CaseState.ESCALATION_PENDING, CaseState.SETTLED]),
-                               distinct=True))
-                           .order_by("-open_cases", "username").distinct()[:20])
+                           .filter(pk__in=Membership.objects.filter(in_subtrees, role=Role.MEDIATOR).values("user_id"),
+                                   is_active=True)
+                           .annotate(open_cases=Coalesce(Subquery(open_cases), 0))
+                           .order_by("-open_cases", "username")[:20])
     if context["is_reader"] or context["is_supervisor"]:
         context["totals"] = visible.aggregate(
             open=Count("pk", filter=Q(state__in=OPEN_STATES)),

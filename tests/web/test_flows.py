@@ -240,3 +240,25 @@ class TestQueryCounts:
         client.get(reverse("case_detail", args=[case.pk]))
         with django_assert_max_num_queries(45):
             assert client.get(reverse("case_detail", args=[case.pk])).status_code == 200
+
+
+class TestSearch:
+    def test_search_finds_by_number_applicant_employer_and_exact_id_number_only(self, world, client):
+        from mediation.selectors import CaseFilters, case_list_visible_to
+
+        case = register(world.mediator_a, world.town_a)
+        other = register(world.mediator_a, world.town_a)
+        person = case.parties.get(role="applicant").person
+
+        def found(text):
+            return set(case_list_visible_to(user=world.mediator_a, filters=CaseFilters(query=text))
+                       .values_list("pk", flat=True))
+
+        assert found(case.number) == {case.pk}
+        assert found(person.name) >= {case.pk}
+        assert found(case.employer.name[-4:]) >= {case.pk}
+        assert found(person.id_number) == {case.pk}
+        assert case.pk not in found(person.id_number[:10])  # partial ID numbers find nothing
+        assert other.pk not in found(case.employer.name)
+        # and nothing outside the user's scope, however exact the query
+        assert not case_list_visible_to(user=world.mediator_b, filters=CaseFilters(query=person.id_number)).exists()
