@@ -27,6 +27,9 @@ def _workspace(request) -> dict[str, Any]:
                 extra_nav.append({"name": name, "url": reverse(name), "label": label})
             except NoReverseMatch:  # the page is not installed in this deployment
                 pass
+    if permissions.has_role(user, Role.SUPERVISOR):
+        extra_nav.append({"name": "documents:export", "url": reverse("documents:export"), "label": _("导出卷宗")})
+    extra_nav.append({"name": "documents:verify", "url": reverse("documents:verify"), "label": _("文书核验")})
     return {
         "roles": "、".join(str(r) for r in roles),
         "may_register": any("register_case" in g.codenames for g in grants),

@@ -169,7 +169,12 @@ COLLECTIVE_DISPUTE_MIN_WORKERS = int(os.environ.get("COLLECTIVE_DISPUTE_MIN_WORK
 DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", "3"))
 # Largest evidence file accepted (bytes).
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000  # a collective dispute may list hundreds of workers
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+# Documents: the address printed in verification QR codes (default: the issuing request's
+# own address), workers for case-file exports (default: every core), and the export cap.
+DOCUMENTS_PUBLIC_URL = os.environ.get("DOCUMENTS_PUBLIC_URL", "")
+DOCUMENTS_EXPORT_WORKERS = int(os.environ.get("DOCUMENTS_EXPORT_WORKERS", "0")) or None
+DOCUMENTS_EXPORT_MAX_CASES = int(os.environ.get("DOCUMENTS_EXPORT_MAX_CASES", "500"))  # a collective dispute may list hundreds of workers
 
 LOGGING = {
     "version": 1,

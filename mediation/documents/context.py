@@ -73,13 +73,6 @@ def money(amount: Decimal | None) -> dict[str, str]:
     return {"figures": amount_in_figures(amount), "capitals": amount_in_capitals(amount)}
 
 
-def _label(choices: Any, value: str) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
-
-
 # --- which documents a case has ------------------------------------------------------------
 
 def _logs(case: Case) -> list[TransitionLog]:
@@ -88,9 +81,11 @@ def _logs(case: Case) -> list[TransitionLog]:
 
 
 def subjects_for(case: Case, kind: str | None = None, *, logs: list[TransitionLog] | None = None) -> list[Subject]:
-    """The documents that can be issued for ``case`` now (all kinds, or one), in the case file's order."""
-    with translation.override(DOCUMENT_LANGUAGE):
-        return _subjects_for(case, kind, logs)
+    """The documents that can be issued for ``case`` now (all kinds, or one), in the case file's order.
+
+    Labels are in the active language (the case page's); ``prepare`` calls this in the document's.
+    """
+    return _subjects_for(case, kind, logs)
 
 
 def _subjects_for(case: Case, kind: str | None, logs: list[TransitionLog] | None) -> list[Subject]:

@@ -32,10 +32,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import permissions
-from mediation.documents import registry
+from mediation.documents import registry, worker
 from mediation.documents.context import Prepared
 from mediation.documents.models import DocumentKind, IssuedDocument
-from mediation.documents.render import DocumentRenderError, render_pdf
+from mediation.documents.render import DocumentRenderError
 from mediation.documents.services import document_prepare
 from mediation.models import Case, Role
 from mediation.selectors import CaseFilters, case_list_visible_to
@@ -76,18 +76,8 @@ def default_workers() -> int:
 
 # --- rendering in worker processes -------------------------------------------------------------
 
-def _init_worker() -> None:
-    # Spawned, not forked: a fork would copy the parent's database connections and
-    # Pango/fontconfig state, neither safe to share. Each worker builds its own fonts.
-    import django
-
-    django.setup()
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-
-
 def _render_job(template_name: str, context: dict[str, Any], pdf_variant: str | None) -> bytes:
-    return render_pdf(template_name, context, pdf_variant=pdf_variant)
+    return worker.render(template_name, context, pdf_variant)
 
 
 class _InlineRenderer:
@@ -111,7 +101,7 @@ class _InlineRenderer:
 class _PoolRenderer:
     def __init__(self, workers: int) -> None:
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_init_worker)
+                                        initializer=worker.init)
 
     def __enter__(self) -> "_PoolRenderer":
         return self
@@ -121,7 +111,7 @@ class _PoolRenderer:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, prepared: Prepared) -> Future:
-        return self.pool.submit(_render_job, prepared.template_name, prepared.context, prepared.pdf_variant)
+        return self.pool.submit(worker.render, prepared.template_name, prepared.context, prepared.pdf_variant)
 
 
 # --- writing the zip ----------------------------------------------------------------------------

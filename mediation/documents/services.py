@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from mediation import permissions
 from mediation.documents import registry
 from mediation.documents.codes import format_code, new_code
-from mediation.documents.context import Prepared, Stamp, Subject, find_subject, prepare
+from mediation.documents.context import Prepared, Stamp, find_subject, prepare
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import render_pdf
 from mediation.models import Case
@@ -119,7 +119,3 @@ def document_issue(*, case_id: int, kind: str, actor: Any, subject_id: int = 0,
     pdf = render_pdf(prepared.template_name, prepared.context, pdf_variant=prepared.pdf_variant)
     return registry.register(prepared, pdf, author=actor)
 
-
-def subject_of(document: IssuedDocument) -> Subject | None:
-    """The case's current subject for a registered document (None when it no longer applies)."""
-    return find_subject(document.case, document.kind, document.subject_id)

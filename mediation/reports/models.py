@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 COUNT_MEASURES: tuple[str, ...] = (
     "received", "collective", "new_form", "accepted", "rejected", "settled", "failed", "nonperformed",
     "referred", "withdrawn", "closed", "concluded_unreferred",
-    "stays_1", "stays_2", "stays_3", "stay_seconds_1", "stay_seconds_2", "stay_seconds_3",
+    "stays_1", "stays_2", "stays_3", "stay_micros_1", "stay_micros_2", "stay_micros_3",
 )
 AMOUNT_MEASURES: tuple[str, ...] = ("claimed", "agreed", "recovered")
 MEASURES: tuple[str, ...] = COUNT_MEASURES + AMOUNT_MEASURES
@@ -49,9 +49,10 @@ class MonthlyFact(models.Model):
     stays_1 = models.PositiveIntegerField(default=0)
     stays_2 = models.PositiveIntegerField(default=0)
     stays_3 = models.PositiveIntegerField(default=0)
-    stay_seconds_1 = models.BigIntegerField(default=0)
-    stay_seconds_2 = models.BigIntegerField(default=0)
-    stay_seconds_3 = models.BigIntegerField(default=0)
+    # Microseconds, summed exactly: stored sums plus live sums must equal one live sum.
+    stay_micros_1 = models.BigIntegerField(default=0)
+    stay_micros_2 = models.BigIntegerField(default=0)
+    stay_micros_3 = models.BigIntegerField(default=0)
     claimed = models.DecimalField(_("请求金额"), max_digits=18, decimal_places=2, default=0)
     agreed = models.DecimalField(_("协议金额"), max_digits=18, decimal_places=2, default=0)
     recovered = models.DecimalField(_("已履行金额"), max_digits=18, decimal_places=2, default=0)

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from mediation import forms, permissions
+from mediation.documents.selectors import documents_for_case
 from mediation.models import Agreement, CaseParty, Membership, Organisation, PartyRole, Role
 from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to, mediators_of
 from workflows import services as lifecycle
@@ -105,8 +106,10 @@ def case_detail(request, pk: int):
     available = lifecycle.available_transitions(case, user)
     may_work = permissions.user_may(user, "work", case)
     registered = {"at": case.created_at, "kind": "registered", "obj": case, "who": case.created_by}
+    documents = documents_for_case(case, user)
     timeline = sorted(chain(
         [registered],
+        documents["documents"]["timeline"],
         ({"at": t.at, "kind": "transition", "obj": t, "who": t.actor} for t in transitions),
         ({"at": s.held_at, "kind": "session", "obj": s, "who": s.recorded_by} for s in sessions),
         ({"at": e.requested_at, "kind": "escalation", "obj": e, "who": e.requested_by} for e in escalations),
@@ -121,6 +124,7 @@ def case_detail(request, pk: int):
                                                   initial={"paid_on": today, "paid_amount": inst.amount})
     action_forms = _action_forms(case, available)
     context = {
+        **documents,
         "case": case, "parties": parties, "show_personal": show_personal,
         "applicants": [p for p in parties if p.role == PartyRole.APPLICANT],
         "respondents": [p for p in parties if p.role == PartyRole.RESPONDENT],

@@ -27,6 +27,7 @@ Debian packages: ``fonts-noto-cjk`` and ``unicode-data`` to build the fonts,
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import threading
@@ -100,6 +101,13 @@ def harfbuzz_subset_available() -> bool:
 
 
 _per_thread = threading.local()
+
+
+@atexit.register
+def _release_fonts() -> None:
+    # Drop the configuration while the interpreter can still run its __del__ (which
+    # removes WeasyPrint's temporary font folder); at final teardown it cannot.
+    _per_thread.__dict__.pop("fonts", None)
 
 
 def weasyprint_fonts() -> tuple[FontConfiguration, CSS]:
