@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 # Run as a script, this file's directory comes first on sys.path, where a bench script named
-# like a standard module (bench/statistics.py) would shadow it, here and in the export's
+# like a standard module would shadow it, here and in the export's
 # spawned workers (which re-run this file). The project root is what is needed instead.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]

@@ -89,6 +89,13 @@ def overdue_q(today: datetime.date) -> Q:
             | Q(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING], mediation_due__lt=today))
 
 
+def overdue_count(queryset: QuerySet[Case], today: datetime.date) -> int:
+    """How many cases of ``queryset`` are overdue: two index-only counts rather than one OR."""
+    return (queryset.filter(state=CaseState.REGISTERED, acceptance_due__lt=today).count()
+            + queryset.filter(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING],
+                              mediation_due__lt=today).count())
+
+
 def due_soon_q(today: datetime.date, within_days: int | None = None) -> Q:
     within = settings.DUE_SOON_DAYS if within_days is None else within_days
     horizon = today + datetime.timedelta(days=within)

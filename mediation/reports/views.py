@@ -6,6 +6,7 @@ for supervisors (their subtree) and administrators (the district) only.
 """
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any, Callable
 
@@ -37,13 +38,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _readers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first; then supervisors, administrators and auditors only (403 with the reason otherwise)."""
+
+    @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not may_read_statistics(request.user):
             return forbidden(request, _("统计分析和案件台账供负责人、管理员和监督员使用。"))
         return view(request, *args, **kwargs)
 
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
     return login_required(wrapper)
 
 
@@ -77,6 +79,9 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
     """The figures of DOMAIN.md §9 over the user's scope, with charts drawn on the server."""
     form = StatisticsForm(request.GET or None, organisations=statistics_organisations(request.user))
     query = form.to_query()
+    if not form.is_bound:
+        # Show the period being counted rather than empty month boxes.
+        form.initial.update(first_month=query.first_month, last_month=query.last_month)
     stats = statistics_compute(user=request.user, query=query)
     return render(request, "reports/statistics.html", {
         "form": form, "stats": stats, "query": query, "tables": _tables(request, stats), **_charts(stats),
@@ -110,7 +115,10 @@ def _tables(request: HttpRequest, stats: Statistics) -> list[dict[str, Any]]:
 
 def _monthly(request: HttpRequest) -> tuple[MonthlyTableForm, Statistics]:
     form = MonthlyTableForm(request.GET or None, organisations=statistics_organisations(request.user))
-    stats = statistics_compute(user=request.user, query=form.to_query())
+    query = form.to_query()
+    if not form.is_bound:
+        form.initial.update(month=query.first_month)
+    stats = statistics_compute(user=request.user, query=query)
     return form, stats
 
 

@@ -344,3 +344,28 @@ def test_export_import_export_gives_the_same_ledger(world, client):
     assert all(log.imported for log in TransitionLog.objects.all())
     again = ledger.ledger_import(user=world.district_supervisor, data=original, dry_run=False)
     assert again.created == 0 and len(again.skipped) == 15
+
+
+def test_one_worker_on_two_rows_is_one_person_and_known_people_are_reused(world):
+    worker = valid_id_number()
+    known = register(world.mediator_a, world.town_a).applicants().first().person
+    data = workbook_bytes([
+        good_row(world, applicants="赵磊", applicant_ids=worker, applicant_phones="13805741111"),
+        good_row(world, applicants="赵磊、钱敏", applicant_ids=f"{worker}、{known.id_number}",
+                 applicant_phones="13805741111、13805742222"),
+    ])
+    before = Person.objects.count()
+    report = ledger.ledger_import(user=world.supervisor_a, data=data, dry_run=False)
+    assert report.ok and report.created == 2
+    assert Person.objects.count() == before + 1
+    assert Person.objects.get(id_number=worker).case_parts.count() == 2
+    assert known.case_parts.count() == 2
+
+
+def test_unknown_mediators_are_a_warning_not_an_error(world):
+    named = world.mediator_a.get_full_name()
+    data = workbook_bytes([good_row(world, mediators=f"{named}、查无此人")])
+    report = ledger.ledger_import(user=world.supervisor_a, data=data, dry_run=False)
+    assert report.ok and report.created == 1
+    assert [p.column for p in report.warnings] == ["承办调解员"] and "查无此人" in report.warnings[0].message
+    assert list(Case.objects.get().mediators.all()) == [world.mediator_a]

@@ -287,3 +287,16 @@ def test_organisations_outside_any_scope_are_not_offered(world, client):
     response = client.get(reverse("reports:statistics"))
     offered = set(response.context["form"].fields["organisation"].queryset)
     assert offered == set(Organisation.objects.filter(path__startswith=world.town_b.path))
+
+
+def test_refresh_command_reports_what_it_stored(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    build_cases(world)
+    out = StringIO()
+    call_command("refresh_statistics", stdout=out)
+    assert "统计汇总已更新" in out.getvalue()
+    stats = statistics_compute(user=world.admin, query=this_year())
+    assert stats.state is not None and stats.totals.received == Case.objects.count()

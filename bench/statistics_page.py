@@ -1,7 +1,7 @@
 """Measure the statistics page, the summary refresh and the ledger export on a real database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mediation_bench DEBUG=1 \\
-        .venv/bin/python bench/statistics.py --refresh --export 100000
+        .venv/bin/python bench/statistics_page.py --refresh --export 100000
 
 It expects a database filled by ``manage.py seed_demo`` and ``manage.py
 generate_cases --count N`` (docs/demo.md), and measures, as the district
