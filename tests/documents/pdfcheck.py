@@ -1,4 +1,4 @@
-"""Reading PDFs back in tests: text extraction, embedded fonts and missing glyphs (ideas from bench/pdf_fonts_probe.py)."""
+"""Reading PDFs back in tests and benchmarks: text extraction, embedded fonts and missing glyphs."""
 from __future__ import annotations
 
 import io
