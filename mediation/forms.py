@@ -185,10 +185,6 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class OptionalReasonForm(forms.Form):
-    reason = forms.CharField(label=_("意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-
 class ApproveEscalationForm(forms.Form):
     reason = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     mediators = forms.ModelMultipleChoiceField(label=_("指派调解员"), queryset=None, required=False,

@@ -63,14 +63,16 @@ def perform(
     name: str,
     reason: str = "",
     expected_state: str | None = None,
-    kwargs: dict[str, Any] | None = None,
+    kwargs: dict[str, Any] | Callable[[Case], dict[str, Any]] | None = None,
     before: Callable[[Case], None] | None = None,
     after: Callable[[Case], None] | None = None,
 ) -> Case:
     """Apply transition ``name`` to the case; the shared body of every lifecycle service.
 
-    ``before`` may validate against the locked case (raise to refuse); ``after``
-    updates fields in memory once the state has moved; both run inside the
+    ``kwargs`` are the transition method's arguments, or a function of the locked
+    case that returns them (for targets recorded on the case, such as the state to
+    return to). ``before`` may validate against the locked case (raise to refuse);
+    ``after`` updates fields in memory once the state has moved; all run inside the
     transaction, so whatever they write commits or rolls back with the move.
     """
     if name not in TRANSITION_NAMES:
@@ -95,7 +97,8 @@ def perform(
         if before:
             before(case)
         from_state, from_org = case.state, case.organisation_id
-        getattr(case, name)(**(kwargs or {}))
+        arguments = kwargs(case) if callable(kwargs) else (kwargs or {})
+        getattr(case, name)(**arguments)
         if after:
             after(case)
         try:
@@ -184,17 +187,10 @@ def escalation_approve(*, case_id: int, actor: Any, reason: str = "", mediators:
         pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), reason.strip()
         pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
 
-    def kwargs_for(case: Case) -> None:
-        pending = case.pending_escalation()
-        kwargs["to_line"] = pending.to_organisation.line
-
-    kwargs: dict[str, Any] = {}
     with transaction.atomic():
-        case = lock_case(case_id)
-        if case.state == CaseState.ESCALATION_PENDING:
-            kwargs_for(case)
         case = perform(case_id=case_id, actor=actor, name="approve_escalation", reason=reason,
-                       kwargs=kwargs, after=after)
+                       kwargs=lambda case: {"to_line": case.pending_escalation().to_organisation.line},
+                       after=after)
         for user in former:
             permissions.grant_case_read(user, case)
         case.mediators.clear()
@@ -208,7 +204,6 @@ def escalation_approve(*, case_id: int, actor: Any, reason: str = "", mediators:
 
 def escalation_deny(*, case_id: int, actor: Any, reason: str) -> Case:
     """Refuse the request; the case returns to the state it was in when the request was made."""
-    kwargs: dict[str, Any] = {}
 
     def after(case: Case) -> None:
         pending = case.pending_escalation()
@@ -216,13 +211,8 @@ def escalation_deny(*, case_id: int, actor: Any, reason: str) -> Case:
         pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), reason.strip()
         pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
 
-    with transaction.atomic():
-        case = lock_case(case_id)
-        pending = case.pending_escalation()
-        if pending is not None:
-            kwargs["return_to"] = pending.from_state
-        return perform(case_id=case_id, actor=actor, name="deny_escalation", reason=reason,
-                       kwargs=kwargs, after=after)
+    return perform(case_id=case_id, actor=actor, name="deny_escalation", reason=reason,
+                   kwargs=lambda case: {"return_to": case.pending_escalation().from_state}, after=after)
 
 
 def case_record_agreement(*, case_id: int, actor: Any, expected_state: str | None = None) -> Case:
@@ -316,15 +306,12 @@ def case_close(*, case_id: int, actor: Any, reason: str = "", archive_number: st
 
 def case_reopen(*, case_id: int, actor: Any, reason: str) -> Case:
     """Rare: a supervisor reopens a closed case; it returns to the state it was closed from."""
-    with transaction.atomic():
-        case = lock_case(case_id)
-        kwargs = {"return_to": case.closed_from_state} if case.closed_from_state else {}
 
-        def after(case: Case) -> None:
-            case.closed_at = None
+    def after(case: Case) -> None:
+        case.closed_at = None
 
-        return perform(case_id=case_id, actor=actor, name="reopen", reason=reason, kwargs=kwargs,
-                       after=after)
+    return perform(case_id=case_id, actor=actor, name="reopen", reason=reason,
+                   kwargs=lambda case: {"return_to": case.closed_from_state}, after=after)
 
 
 def available_transitions(case: Case, user: Any) -> list[str]:

@@ -107,10 +107,6 @@ class Organisation(models.Model):
             if self.parent.level.rank >= self.level.rank:
                 raise ValidationError({"parent": _("上级组织的层级必须高于本组织。")})
 
-    def is_within(self, other: "Organisation") -> bool:
-        """True when this organisation is ``other`` or in its subtree."""
-        return self.path.startswith(other.path)
-
     def ancestors(self) -> models.QuerySet["Organisation"]:
         ids = [int(p) for p in self.path.strip("/").split("/") if p]
         return Organisation.objects.filter(pk__in=ids).exclude(pk=self.pk).select_related("level")
