@@ -139,12 +139,42 @@ TRANSITION_NAMES: tuple[str, ...] = (
 )
 
 
+def _fsm(name: str) -> Any:
+    """django-fsm's record of one transition: the only door to the library's internals."""
+    return getattr(CaseStateMachine, name)._django_fsm
+
+
+def custom(name: str) -> dict[str, Any]:
+    """The transition's ``custom`` metadata: label, needs_reason, supervisor_only."""
+    return next(iter(_fsm(name).transitions.values())).custom
+
+
+def computed_target(name: str) -> str | None:
+    """The name of the function that computes the target (GET_STATE), or None for a fixed one."""
+    target = next(iter(_fsm(name).transitions.values())).target
+    func = getattr(target, "func", None)
+    return func.__name__ if func is not None else ("computed" if hasattr(target, "allowed_states") else None)
+
+
+def has_transition(case: Any, name: str) -> bool:
+    """Does the graph allow ``name`` from the case's current state?"""
+    return bool(_fsm(name).has_transition(case.state))
+
+
+def may_transition(case: Any, name: str, user: Any) -> bool:
+    """May ``user`` make move ``name`` from the case's current state (permission only)?"""
+    return bool(_fsm(name).has_transition_perm(case, case.state, user))
+
+
+def conditions_met(case: Any, name: str) -> bool:
+    return bool(_fsm(name).conditions_met(case, case.state))
+
+
 def graph() -> list[tuple[str, str, list[str]]]:
-    """(transition, source, possible targets) for every edge: the diagram's and the tests' source."""
+    """(transition, source, possible targets) for every edge: the diagram's source."""
     edges: list[tuple[str, str, list[str]]] = []
     for name in TRANSITION_NAMES:
-        meta = getattr(CaseStateMachine, name)._django_fsm
-        for source, tr in meta.transitions.items():
+        for source, tr in _fsm(name).transitions.items():
             target = tr.target
             targets = list(target.allowed_states) if hasattr(target, "allowed_states") else [target]
             edges.append((name, str(source), [str(t) for t in targets]))
@@ -152,14 +182,13 @@ def graph() -> list[tuple[str, str, list[str]]]:
 
 
 def transition_label(name: str) -> str:
-    meta = getattr(CaseStateMachine, name)._django_fsm
-    return next(iter(meta.transitions.values())).custom["label"]
+    return custom(name)["label"]
 
 
 def needs_reason(name: str) -> bool:
-    meta = getattr(CaseStateMachine, name)._django_fsm
-    return bool(next(iter(meta.transitions.values())).custom["needs_reason"])
+    return bool(custom(name)["needs_reason"])
 
 
-__all__ = ["CaseStateMachine", "TRANSITION_NAMES", "graph", "transition_label", "needs_reason",
+__all__ = ["CaseStateMachine", "TRANSITION_NAMES", "graph", "transition_label", "needs_reason", "custom",
+           "computed_target", "has_transition", "may_transition", "conditions_met",
            "LINE_OF_WORKING_STATE", "WITHDRAWABLE_STATES"]

@@ -15,11 +15,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition
 
 from mediation import permissions
 from mediation.models import Case, Organisation, Referral
-from workflows import clocks
+from workflows import clocks, machine
 from workflows.errors import ActionNotAllowed, ConcurrentChange
 from workflows.machine import TRANSITION_NAMES, needs_reason, transition_label
 from workflows.models import EscalationRequest, TransitionLog
@@ -27,9 +28,10 @@ from workflows.states import CaseState
 
 logger = logging.getLogger(__name__)
 
-_CONDITION_MESSAGES: dict[str, str] = {
-    "record_agreement": "调解协议尚未生效：须经双方当事人签字或盖章、调解员签字并加盖调解组织印章（劳动争议调解仲裁法第十四条）。",
-    "confirm_performance": "调解协议约定的款项尚未全部履行，不能确认履行完毕。",
+_CONDITION_MESSAGES: dict[str, Any] = {
+    "record_agreement": gettext_lazy(
+        "调解协议尚未生效：须经双方当事人签字或盖章、调解员签字并加盖调解组织印章（劳动争议调解仲裁法第十四条）。"),
+    "confirm_performance": gettext_lazy("调解协议约定的款项尚未全部履行，不能确认履行完毕。"),
 }
 
 
@@ -52,8 +54,8 @@ def condition_message(name: str, case: Case) -> str:
             return _("已履行的案件须先登记回访记录，才能结案。")
         if case.state == CaseState.REFERRED:
             return _("已转仲裁或诉讼的案件须先登记仲裁或诉讼的处理结果，才能结案（调裁诉闭环）。")
-    return _(_CONDITION_MESSAGES.get(name, "案件尚不满足“%(action)s”的条件。")) % {
-        "action": transition_label(name)}
+    message = _CONDITION_MESSAGES.get(name) or _("案件尚不满足“%(action)s”的条件。")
+    return str(message) % {"action": transition_label(name)}
 
 
 def perform(
@@ -84,15 +86,14 @@ def perform(
         if expected_state is not None and case.state != expected_state:
             raise ConcurrentChange(_("案件状态已被他人更新为“%(state)s”，请刷新页面后再操作。")
                                    % {"state": case.get_state_display()})
-        meta = getattr(case, name)._django_fsm
-        if not meta.has_transition(case.state):
+        if not machine.has_transition(case, name):
             raise ActionNotAllowed(_("案件当前状态为“%(state)s”，不能执行“%(action)s”。")
                                    % {"state": case.get_state_display(), "action": label})
-        if not meta.has_transition_perm(case, case.state, actor):
+        if not machine.may_transition(case, name, actor):
             raise PermissionDenied(_("您没有对本案件执行“%(action)s”的权限。") % {"action": label})
         if needs_reason(name) and not reason:
             raise ValidationError({"reason": _("请填写理由。")})
-        if not meta.conditions_met(case, case.state):
+        if not machine.conditions_met(case, name):
             raise ActionNotAllowed(condition_message(name, case))
         if before:
             before(case)
@@ -316,9 +317,5 @@ def case_reopen(*, case_id: int, actor: Any, reason: str) -> Case:
 
 def available_transitions(case: Case, user: Any) -> list[str]:
     """The moves this user may make on this case now (state, conditions aside, and permission)."""
-    names = []
-    for name in TRANSITION_NAMES:
-        meta = getattr(case, name)._django_fsm
-        if meta.has_transition(case.state) and meta.has_transition_perm(case, case.state, user):
-            names.append(name)
-    return names
+    return [name for name in TRANSITION_NAMES
+            if machine.has_transition(case, name) and machine.may_transition(case, name, user)]

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from mediation import forms, services
 from mediation.models import Agreement, Instalment, Referral
-from mediation.selectors import case_get_for_user, mediators_of
+from mediation.selectors import case_get_for_user
+from mediation.transitions import MOVES
 from mediation.views.common import apply_errors, case_errors
-from workflows import services as lifecycle
-from workflows.machine import TRANSITION_NAMES, needs_reason, transition_label
+from workflows.machine import TRANSITION_NAMES, transition_label
 
 
 def _form_page(request, case, title, form, status=400, **extra):
@@ -38,48 +38,13 @@ def case_transition(request, pk: int, name: str):
     expected = request.POST.get("expected_state") or None
     user = request.user
     label = transition_label(name)
-    form = None
-    if name == "request_escalation":
-        form = forms.EscalationForm(request.POST, targets=lifecycle.escalation_targets(case))
-    elif name == "refer":
-        form = forms.ReferForm(request.POST)
-    elif name == "close":
-        form = forms.CloseForm(request.POST)
-    elif needs_reason(name):
-        form = forms.ReasonForm(request.POST)
-    elif name == "approve_escalation":
-        pending = case.pending_escalation()
-        form = forms.ApproveEscalationForm(
-            request.POST, candidates=mediators_of(pending.to_organisation) if pending else None)
+    move = MOVES[name]
+    form = move.bind(case, request.POST)
     if form is not None and not form.is_valid():
         return _form_page(request, case, label, form, action=name, expected_state=expected)
-    data = form.cleaned_data if form is not None else {}
-    reason = data.get("reason", "")
-    calls = {
-        "accept": lambda: lifecycle.case_accept(case_id=pk, actor=user, expected_state=expected),
-        "reject": lambda: lifecycle.case_reject(case_id=pk, actor=user, reason=reason, expected_state=expected),
-        "request_escalation": lambda: lifecycle.escalation_request(
-            case_id=pk, actor=user, to_organisation_id=data["to_organisation"].pk, reason=reason,
-            expected_state=expected),
-        "approve_escalation": lambda: lifecycle.escalation_approve(case_id=pk, actor=user, reason=reason,
-                                                                   mediators=list(data.get("mediators") or [])),
-        "deny_escalation": lambda: lifecycle.escalation_deny(case_id=pk, actor=user, reason=reason),
-        "record_agreement": lambda: lifecycle.case_record_agreement(case_id=pk, actor=user, expected_state=expected),
-        "terminate": lambda: lifecycle.case_terminate(case_id=pk, actor=user, reason=reason, expected_state=expected),
-        "confirm_performance": lambda: lifecycle.case_confirm_performance(case_id=pk, actor=user,
-                                                                         expected_state=expected),
-        "report_nonperformance": lambda: lifecycle.case_report_nonperformance(
-            case_id=pk, actor=user, reason=reason, expected_state=expected),
-        "refer": lambda: lifecycle.case_refer(case_id=pk, actor=user, destination=data["destination"],
-                                              body=data["body"], referred_on=data["referred_on"],
-                                              note=data.get("note", ""), expected_state=expected),
-        "withdraw": lambda: lifecycle.case_withdraw(case_id=pk, actor=user, reason=reason, expected_state=expected),
-        "close": lambda: lifecycle.case_close(case_id=pk, actor=user, reason=reason,
-                                              archive_number=data.get("archive_number", ""), expected_state=expected),
-        "reopen": lambda: lifecycle.case_reopen(case_id=pk, actor=user, reason=reason),
-    }
     try:
-        calls[name]()
+        move.perform(case_id=pk, actor=user, data=form.cleaned_data if form is not None else {},
+                     expected_state=expected)
     except ValidationError as exc:
         form = form or forms.ReasonForm(request.POST)
         form.is_valid()

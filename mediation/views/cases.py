@@ -8,15 +8,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 
 from mediation import forms, permissions
 from mediation.documents.selectors import documents_for_case
 from mediation.models import Agreement, CaseParty, Membership, Organisation, PartyRole, Role
 from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to, mediators_of
+from mediation.transitions import MOVES
 from workflows import services as lifecycle
 from workflows.clocks import WorkCalendar, local_today
-from workflows.machine import needs_reason, transition_label
+from workflows.machine import conditions_met, transition_label
 from workflows.models import EscalationRequest, TransitionLog
 from workflows.states import WORKING_STATES, CaseState
 
@@ -174,29 +174,9 @@ def _candidates(case):
 
 def _action_forms(case, available):
     """One form per move this user may make now, in the order of the graph."""
-    result = []
-    for name in available:
-        ids = f"{name}_%s"
-        if name == "request_escalation":
-            form = forms.EscalationForm(targets=lifecycle.escalation_targets(case), auto_id=ids)
-        elif name == "refer":
-            form = forms.ReferForm(auto_id=ids, initial={"referred_on": local_today(),
-                                                         "body": _("宁波市奉化区劳动人事争议仲裁委员会")})
-        elif name == "close":
-            form = forms.CloseForm(auto_id=ids)
-        elif needs_reason(name):
-            form = forms.ReasonForm(auto_id=ids)
-        elif name == "approve_escalation":
-            pending = case.pending_escalation()
-            form = forms.ApproveEscalationForm(auto_id=ids, candidates=mediators_of(pending.to_organisation))
-        else:
-            form = None
-        meta = getattr(case, name)._django_fsm
-        blocked = None if meta.conditions_met(case, case.state) else lifecycle.condition_message(name, case)
-        result.append({"name": name, "label": transition_label(name), "form": form, "blocked": blocked,
-                       "danger": name in {"reject", "terminate", "withdraw", "report_nonperformance",
-                                          "deny_escalation"}})
-    return result
+    return [{"name": name, "label": transition_label(name), "form": MOVES[name].bind(case, auto_id=f"{name}_%s"),
+             "blocked": None if conditions_met(case, name) else lifecycle.condition_message(name, case),
+             "danger": MOVES[name].danger} for name in available]
 
 
 __all__ = ["case_list", "case_detail", "filters_from_request", "Membership"]

@@ -1,0 +1,80 @@
+"""Every lifecycle move as the web and the tests make it: the form that validates the
+user's input, the service that performs it, and how the form's cleaned data become the
+service's arguments. The graph itself is ``workflows.machine``; who may is ``permissions``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django import forms as django_forms
+from django.utils.translation import gettext as _
+
+from mediation import forms
+from mediation.selectors import mediators_of
+from workflows import services as lifecycle
+from workflows.clocks import local_today
+
+Data = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Move:
+    service: Callable[..., Any]
+    arguments: Callable[[Data], Data] = lambda data: {}
+    form: type[django_forms.Form] | None = None
+    form_kwargs: Callable[[Any], Data] = lambda case: {}
+    #: The service checks the state the user saw (``expected_state``) against the locked case.
+    stale_check: bool = True
+    #: Shown as a dangerous (red) action on the case page.
+    danger: bool = False
+    initial: Callable[[], Data] = dict
+
+    def bind(self, case: Any, data: Any = None, **kwargs: Any) -> django_forms.Form | None:
+        """The move's form for ``case``, bound to ``data`` (blank with its initial values when None)."""
+        if self.form is None:
+            return None
+        return self.form(data, **self.form_kwargs(case), **({"initial": self.initial()} if data is None else {}),
+                         **kwargs)
+
+    def perform(self, *, case_id: int, actor: Any, data: Data, expected_state: str | None = None) -> Any:
+        """Call the service with the cleaned data."""
+        stale = {"expected_state": expected_state} if self.stale_check else {}
+        return self.service(case_id=case_id, actor=actor, **self.arguments(data), **stale)
+
+
+def _reason(data: Data) -> Data:
+    return {"reason": data.get("reason", "")}
+
+
+def _approval_candidates(case: Any) -> Data:
+    pending = case.pending_escalation()
+    return {"candidates": mediators_of(pending.to_organisation) if pending else None}
+
+
+def _refer_initial() -> Data:
+    return {"referred_on": local_today(), "body": _("宁波市奉化区劳动人事争议仲裁委员会")}
+
+
+MOVES: dict[str, Move] = {
+    "accept": Move(lifecycle.case_accept),
+    "reject": Move(lifecycle.case_reject, _reason, forms.ReasonForm, danger=True),
+    "request_escalation": Move(
+        lifecycle.escalation_request, lambda d: {**_reason(d), "to_organisation_id": d["to_organisation"].pk},
+        forms.EscalationForm, lambda case: {"targets": lifecycle.escalation_targets(case)}),
+    "approve_escalation": Move(
+        lifecycle.escalation_approve, lambda d: {**_reason(d), "mediators": list(d.get("mediators") or [])},
+        forms.ApproveEscalationForm, _approval_candidates, stale_check=False),
+    "deny_escalation": Move(lifecycle.escalation_deny, _reason, forms.ReasonForm, stale_check=False, danger=True),
+    "record_agreement": Move(lifecycle.case_record_agreement),
+    "terminate": Move(lifecycle.case_terminate, _reason, forms.ReasonForm, danger=True),
+    "confirm_performance": Move(lifecycle.case_confirm_performance),
+    "report_nonperformance": Move(lifecycle.case_report_nonperformance, _reason, forms.ReasonForm, danger=True),
+    "refer": Move(
+        lifecycle.case_refer, lambda d: {"destination": d["destination"], "body": d["body"],
+                                         "referred_on": d["referred_on"], "note": d.get("note", "")},
+        forms.ReferForm, initial=_refer_initial),
+    "withdraw": Move(lifecycle.case_withdraw, _reason, forms.ReasonForm, danger=True),
+    "close": Move(lifecycle.case_close, lambda d: {**_reason(d), "archive_number": d.get("archive_number", "")},
+                  forms.CloseForm),
+    "reopen": Move(lifecycle.case_reopen, _reason, forms.ReasonForm, stale_check=False),
+}
