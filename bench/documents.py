@@ -188,7 +188,8 @@ def agreement_context(fill: Fill) -> dict[str, Any]:
             "seal": {"name": fill.organisation, "on": signed_on},
         },
         "issue": {"code": format_code(code), "raw_code": code, "verify_url": url, "qr": qr_data_uri(url),
-                  "issued_at": datetime.datetime(2026, 11, 20, 15, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=8))),
+                  "issued_at": datetime.datetime(2026, 11, 20, 15, 30,
+                                                 tzinfo=datetime.timezone(datetime.timedelta(hours=8))),
                   "issuer": fill.organisation},
     }
 
@@ -354,11 +355,11 @@ def time_export(user: Any, case_ids: Sequence[int], workers: int) -> ExportTimin
     target = io.BytesIO()
     cases = Case.objects.filter(pk__in=list(case_ids)).select_related(
         "organisation__level", "registered_organisation", "employer", "platform", "created_by").order_by("number")
-    cpu, jiffies, started = _cpu_seconds(), _machine_jiffies(), time.perf_counter()
+    cpu, jiffies = _cpu_seconds(), _machine_jiffies()
     summary = export_to_file(target, user=user, cases=cases.iterator(), workers=workers,
                              verify_base_url="https://tiaojie.example.cn")
     cpu = _cpu_seconds() - cpu  # the pool has shut down: its workers' time is counted
-    wall, after = time.perf_counter() - started, _machine_jiffies()
+    after = _machine_jiffies()
     busy = None
     if jiffies and after and after[1] > jiffies[1]:
         busy = (after[0] - jiffies[0]) / (after[1] - jiffies[1]) * (os.cpu_count() or 1)

@@ -28,9 +28,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sys
 import time
-import resource
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,6 +148,70 @@ def _without_numbers(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _proposed_indexes(action: str) -> None:
+    """Create or drop the proposed indexes (``action`` "keep" leaves them) and say which are present."""
+    with connection.cursor() as cursor:
+        if action != "keep":
+            for name, sql in PROPOSED_INDEXES.items():
+                cursor.execute(sql if action == "create" else f"DROP INDEX IF EXISTS {name}")
+            cursor.execute("ANALYZE mediation_case")
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'mediation_case'")
+        present = sorted(set(PROPOSED_INDEXES) & {r[0] for r in cursor.fetchall()})
+    print(f"proposed indexes present: {', '.join(present) or 'none'}")
+
+
+def _export_row(count: int, cases: int) -> tuple[str, str]:
+    """Export about ``count`` rows of the ledger; time and peak memory."""
+    user = get_user_model().objects.get(username="district_supervisor")
+    ordered = Case.objects.order_by("received_at", "pk").values_list("received_at", flat=True)
+    first = ordered.first()
+    last = ordered[min(count, cases) - 1]
+    # The export takes the case list's filters: "received in this date range" picks about N cases.
+    filters = CaseFilters(received_from=timezone.localdate(first), received_to=timezone.localdate(last))
+    small = ledger.ledger_export(user=user, filters=CaseFilters(received_to=timezone.localdate(first)),
+                                 query_string="bench warm-up")
+    small.file.close()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = ledger.ledger_export(user=user, filters=filters, query_string="bench")
+    elapsed = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    size = result.file.seek(0, 2)
+    result.file.close()
+    return (f"ledger export, {result.rows:,} rows", f"{elapsed:.1f} s ({result.rows / elapsed:,.0f} rows/s); "
+            f"{size / 1e6:.1f} MB file; peak RSS {rss_before / 1024:.0f} MB before, "
+            f"{rss_after / 1024:.0f} MB after")
+
+
+def _import_rows(count: int, cases: int) -> list[tuple[str, str]]:
+    """Export about ``count`` rows, then time a dry-run import of the file and a real one rolled back."""
+    rows: list[tuple[str, str]] = []
+    user = get_user_model().objects.get(username="district_supervisor")
+    ordered = Case.objects.order_by("received_at", "pk").values_list("received_at", flat=True)
+    last = ordered[min(count, cases) - 1]
+    exported = ledger.ledger_export(user=user, filters=CaseFilters(received_to=timezone.localdate(last)),
+                                    query_string="bench import")
+    data = exported.file.read()
+    exported.file.close()
+    started = time.perf_counter()
+    report = ledger.ledger_import(user=user, data=data, dry_run=True)
+    elapsed = time.perf_counter() - started
+    rows.append((f"ledger import check (dry run), {report.rows:,} rows",
+                 f"{elapsed:.1f} s; {len(report.errors)} problems (pending escalations cannot be imported); "
+                 f"{len(report.skipped):,} already present (counted only when there are no problems)"))
+    # The same rows imported for real as new cases (numbers blanked, pending escalations left out),
+    # inside a transaction that is rolled back: the bench database keeps its cases.
+    fresh = _without_numbers(data)
+    started = time.perf_counter()
+    with transaction.atomic():
+        report = ledger.ledger_import(user=user, data=fresh, dry_run=False)
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    rows.append((f"ledger import (written, then rolled back), {report.rows:,} rows",
+                 f"{elapsed:.1f} s ({report.created:,} cases created; {len(report.errors)} problems)"))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--refresh", action="store_true", help="rebuild the summary first and time it")
@@ -172,18 +236,10 @@ def main() -> int:
         started = time.perf_counter()
         state = statistics_refresh()
         rows.append(("refresh_statistics", f"{time.perf_counter() - started:.1f} s ({state.rows:,} summary rows)"))
-    if args.proposed_indexes != "keep":
-        if vendor != "postgresql":
-            parser.error("--proposed-indexes needs PostgreSQL")
-        with connection.cursor() as cursor:
-            for name, sql in PROPOSED_INDEXES.items():
-                cursor.execute(sql if args.proposed_indexes == "create" else f"DROP INDEX IF EXISTS {name}")
-            cursor.execute("ANALYZE mediation_case")
+    if args.proposed_indexes != "keep" and vendor != "postgresql":
+        parser.error("--proposed-indexes needs PostgreSQL")
     if vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'mediation_case'")
-            present = sorted(set(PROPOSED_INDEXES) & {r[0] for r in cursor.fetchall()})
-        print(f"proposed indexes present: {', '.join(present) or 'none'}")
+        _proposed_indexes(args.proposed_indexes)
     if args.proposed_nav:
         _simulate_proposed_nav()
     for username in USERS:
@@ -202,49 +258,9 @@ def main() -> int:
     # chunked exports that alone grows the process by tens of megabytes).
     settings.DEBUG = False
     if args.export:
-        user = get_user_model().objects.get(username="district_supervisor")
-        ordered = Case.objects.order_by("received_at", "pk").values_list("received_at", flat=True)
-        first = ordered.first()
-        last = ordered[min(args.export, cases) - 1]
-        # The export takes the case list's filters: "received in this date range" picks about N cases.
-        filters = CaseFilters(received_from=timezone.localdate(first), received_to=timezone.localdate(last))
-        small = ledger.ledger_export(user=user, filters=CaseFilters(received_to=timezone.localdate(first)),
-                                     query_string="bench warm-up")
-        small.file.close()
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        started = time.perf_counter()
-        result = ledger.ledger_export(user=user, filters=filters, query_string="bench")
-        elapsed = time.perf_counter() - started
-        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        size = result.file.seek(0, 2)
-        result.file.close()
-        rows.append((f"ledger export, {result.rows:,} rows", f"{elapsed:.1f} s ({result.rows / elapsed:,.0f} rows/s); "
-                     f"{size / 1e6:.1f} MB file; peak RSS {rss_before / 1024:.0f} MB before, "
-                     f"{rss_after / 1024:.0f} MB after"))
+        rows.append(_export_row(args.export, cases))
     if args.import_check:
-        user = get_user_model().objects.get(username="district_supervisor")
-        ordered = Case.objects.order_by("received_at", "pk").values_list("received_at", flat=True)
-        last = ordered[min(args.import_check, cases) - 1]
-        exported = ledger.ledger_export(user=user, filters=CaseFilters(received_to=timezone.localdate(last)),
-                                        query_string="bench import")
-        data = exported.file.read()
-        exported.file.close()
-        started = time.perf_counter()
-        report = ledger.ledger_import(user=user, data=data, dry_run=True)
-        elapsed = time.perf_counter() - started
-        rows.append((f"ledger import check (dry run), {report.rows:,} rows",
-                     f"{elapsed:.1f} s; {len(report.errors)} problems (pending escalations cannot be imported); "
-                     f"{len(report.skipped):,} already present (counted only when there are no problems)"))
-        # The same rows imported for real as new cases (numbers blanked, pending escalations left out),
-        # inside a transaction that is rolled back: the bench database keeps its cases.
-        fresh = _without_numbers(data)
-        started = time.perf_counter()
-        with transaction.atomic():
-            report = ledger.ledger_import(user=user, data=fresh, dry_run=False)
-            elapsed = time.perf_counter() - started
-            transaction.set_rollback(True)
-        rows.append((f"ledger import (written, then rolled back), {report.rows:,} rows",
-                     f"{elapsed:.1f} s ({report.created:,} cases created; {len(report.errors)} problems)"))
+        rows += _import_rows(args.import_check, cases)
     print()
     print("| measurement | result |")
     print("|---|---|")

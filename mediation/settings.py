@@ -174,7 +174,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 # own address), workers for case-file exports (default: every core), and the export cap.
 DOCUMENTS_PUBLIC_URL = os.environ.get("DOCUMENTS_PUBLIC_URL", "")
 DOCUMENTS_EXPORT_WORKERS = int(os.environ.get("DOCUMENTS_EXPORT_WORKERS", "0")) or None
-DOCUMENTS_EXPORT_MAX_CASES = int(os.environ.get("DOCUMENTS_EXPORT_MAX_CASES", "500"))  # a collective dispute may list hundreds of workers
+# A collective dispute may list hundreds of workers.
+DOCUMENTS_EXPORT_MAX_CASES = int(os.environ.get("DOCUMENTS_EXPORT_MAX_CASES", "500"))
 
 LOGGING = {
     "version": 1,

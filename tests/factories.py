@@ -12,7 +12,7 @@ from django.utils import timezone
 from stdnum.cn import ric, uscc
 
 from mediation import permissions
-from mediation.models import Membership, Organisation, OrganisationLevel, Role
+from mediation.models import Membership, Organisation, OrganisationLevel
 from mediation.services import ClaimInput, EmployerInput, PersonInput, Registration, case_register
 
 _serial = itertools.count(1)

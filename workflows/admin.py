@@ -21,7 +21,6 @@ from django.utils.translation import ngettext
 from mediation.admin import ReadOnlyAdminMixin
 from workflows.models import CalendarYear, DeadlineExtension, EscalationRequest, HolidayOverride, TransitionLog
 
-
 WEEKDAYS = (_("星期一"), _("星期二"), _("星期三"), _("星期四"), _("星期五"), _("星期六"), _("星期日"))
 
 

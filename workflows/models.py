@@ -95,6 +95,10 @@ class DeadlineExtension(models.Model):
         verbose_name_plural = _("调解期限延长")
         ordering = ["granted_at"]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} +{self.extra_days}"
+
+
 
 class HolidayOverride(models.Model):
     """An administrator's correction to the holiday schedule for one date.

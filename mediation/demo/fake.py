@@ -140,7 +140,7 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 def _org_code_check(body8: str) -> str:
     """GB 11714 check character of the embedded organisation code."""
-    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body8, _ORG_WEIGHTS))
+    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body8, _ORG_WEIGHTS, strict=True))
     check = 11 - total % 11
     return "X" if check == 10 else "0" if check == 11 else str(check)
 
@@ -259,15 +259,20 @@ def _yuan(value: float, step: int = 10) -> Decimal:
     return Decimal(int(round(value / step)) * step).quantize(Decimal("0.01"))
 
 
-def claims_for(rng: random.Random, wage: int, *, received: datetime.date, kind: str) -> list[FakeClaim]:
-    """One to three claims, in the categories of the dispute ``kind``."""
-    months = rng.randint(1, 6)
+def _unpaid_period(months: int, received: datetime.date) -> str:
+    """The ``months`` calendar months before the one ``received`` falls in, as a claim states them."""
     end_month = (received.replace(day=1) - datetime.timedelta(days=1))
     start_month = end_month
     for _ in range(months - 1):
         start_month = (start_month.replace(day=1) - datetime.timedelta(days=1))
-    period = (f"{end_month.year}年{end_month.month}月" if months == 1 else
-              f"{start_month.year}年{start_month.month}月至{end_month.year}年{end_month.month}月")
+    return (f"{end_month.year}年{end_month.month}月" if months == 1 else
+            f"{start_month.year}年{start_month.month}月至{end_month.year}年{end_month.month}月")
+
+
+def claims_for(rng: random.Random, wage: int, *, received: datetime.date, kind: str) -> list[FakeClaim]:
+    """One to three claims, in the categories of the dispute ``kind``."""
+    months = rng.randint(1, 6)
+    period = _unpaid_period(months, received)
     years = rng.randint(1, 12)
     out: list[FakeClaim] = []
     if kind == "wages":
@@ -288,7 +293,8 @@ def claims_for(rng: random.Random, wage: int, *, received: datetime.date, kind: 
             if rng.random() < 0.5:
                 out.append(FakeClaim("social_insurance", "支付一次性伤残就业补助金", _yuan(rng.uniform(10000, 50000))))
         else:
-            out.append(FakeClaim("social_insurance", f"补缴{years}年社会保险费或赔偿损失", _yuan(rng.uniform(3000, 40000))))
+            out.append(FakeClaim("social_insurance", f"补缴{years}年社会保险费或赔偿损失",
+                                 _yuan(rng.uniform(3000, 40000))))
     elif kind == "employment_relationship":
         out.append(FakeClaim("employment_relationship", "确认与被申请人之间存在劳动关系", Decimal("0.00")))
         out.append(FakeClaim("compensation", "支付未签订书面劳动合同的二倍工资差额",
@@ -298,7 +304,8 @@ def claims_for(rng: random.Random, wage: int, *, received: datetime.date, kind: 
         if rng.random() < 0.5:
             out.append(FakeClaim("wages", "支付休息日加班工资", _yuan(rng.uniform(1000, 9000))))
     else:
-        out.append(FakeClaim("other", rng.choice(("退还工作服押金", "退还被扣押的培训费", "出具解除劳动合同证明并办理社保转移")),
+        out.append(FakeClaim("other",
+                             rng.choice(("退还工作服押金", "退还被扣押的培训费", "出具解除劳动合同证明并办理社保转移")),
                              _yuan(rng.uniform(300, 5000))))
     return out
 

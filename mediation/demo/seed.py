@@ -401,7 +401,7 @@ class Story:
         moment = self.after(days)
         day = moment.astimezone(CHINA_TZ).date()
         instalments = [ms.InstalmentInput(amount=a, due_on=day + datetime.timedelta(days=due))
-                       for a, (_s, due) in zip(amounts, parts)]
+                       for a, (_s, due) in zip(amounts, parts, strict=True)]
         respondent = case.employer.name
         terms = [f"被申请人{respondent}于{i.due_on:%Y年%m月%d日}前支付申请人人民币{i.amount:,.2f}元"
                  f"（{'一次性付清' if len(parts) == 1 else f'第{n}期'}），以银行转账方式支付至申请人本人账户。"
@@ -571,7 +571,8 @@ def _rejected(s: Story) -> None:
     s.register("yuelin_mediator", "yuelin", kind="wages", channel="walk_in", form="oral",
                summary="申请人受雇于个人业主，在其家中从事保姆工作，因工钱结算发生争议，申请调解。",
                reasons="雇主以照顾不周为由扣减工钱。")
-    s.reject("yuelin_mediator", "双方系个人之间的雇佣（劳务）关系，不属于劳动争议调解范围；已告知申请人可向人民调解委员会申请调解或向人民法院起诉。")
+    s.reject("yuelin_mediator", "双方系个人之间的雇佣（劳务）关系，不属于劳动争议调解范围；"
+                                "已告知申请人可向人民调解委员会申请调解或向人民法院起诉。")
 
 
 def _self_resolution(s: Story) -> None:
@@ -598,7 +599,8 @@ def _joint_collective(s: Story) -> None:
                reasons="公司订单减少，自今年八月起未足额发放工资；劳动监察大队转来。")
     s.accept("yuelin_mediator", days=0.5)
     s.session("yuelin_mediator", "公司同意先行支付部分工资，其余款项待核对后再议", days=2, place="岳林街道联合调解室")
-    s.extend("yuelin_supervisor", 15, "双方于调解笔录中签字同意延长调解期限15日，以便公司核对工资清单、筹措资金。", days=6)
+    s.extend("yuelin_supervisor", 15, "双方于调解笔录中签字同意延长调解期限15日，以便公司核对工资清单、筹措资金。",
+             days=6)
     s.session("yuelin_mediator", "已核对工资清单，双方对金额无异议，付款期限待定", days=3, place="岳林街道联合调解室")
 
 
@@ -635,14 +637,15 @@ def _pending_to_district(s: Story) -> None:
     s.register("xikou_mediator", "xikou", kind="termination", channel="walk_in")
     s.accept("xikou_mediator", days=1)
     s.session("xikou_mediator", "被申请人拒绝到场，电话表示不同意支付赔偿金", days=2)
-    s.escalate("xikou_mediator", "district", "被申请人两次拒不到场，争议金额较大，申请由区职工服务中心调裁诉联动处理。", days=1)
+    s.escalate("xikou_mediator", "district", "被申请人两次拒不到场，争议金额较大，申请由区职工服务中心调裁诉联动处理。",
+               days=1)
 
 
 def _pending_to_township(s: Story) -> None:
     s.register("enterprise_mediator", "yongda", kind="termination", employer=_firm(s, "yongda"), job="焊工")
     s.accept("enterprise_mediator", days=1)
-    s.escalate("enterprise_mediator", "jinping", "申请人认为企业调委会成员与本案有利害关系，要求由街道联合调解中心调解。",
-               days=1)
+    s.escalate("enterprise_mediator", "jinping",
+               "申请人认为企业调委会成员与本案有利害关系，要求由街道联合调解中心调解。", days=1)
 
 
 def _settled(s: Story) -> None:
@@ -688,7 +691,8 @@ def _failed(s: Story) -> None:
     s.register("jinping_mediator", "jinping", kind="termination", channel="walk_in")
     s.accept("jinping_mediator", days=1)
     s.session("jinping_mediator", "被申请人不同意支付赔偿金，仅同意支付当月工资", days=3)
-    s.terminate("jinping_mediator", "被申请人拒绝接受调解方案，调解不成；已向申请人送达调解终止书，告知可申请劳动仲裁。", days=5)
+    s.terminate("jinping_mediator", "被申请人拒绝接受调解方案，调解不成；已向申请人送达调解终止书，告知可申请劳动仲裁。",
+                days=5)
 
 
 def _failed_nonperformance(s: Story) -> None:
@@ -696,8 +700,8 @@ def _failed_nonperformance(s: Story) -> None:
     s.accept("xikou_mediator", days=1)
     s.settle("xikou_mediator", ratio=0.9, parts=((0.5, 7), (0.5, 21)))
     s.pay("xikou_mediator", 1)
-    s.nonperformance("xikou_mediator", "被申请人逾期未支付第二期款项，经催告仍未履行；已告知申请人可依法申请支付令或劳动仲裁。",
-                     days=25)
+    s.nonperformance("xikou_mediator",
+                     "被申请人逾期未支付第二期款项，经催告仍未履行；已告知申请人可依法申请支付令或劳动仲裁。", days=25)
 
 
 def _referred_pending(s: Story) -> None:
@@ -787,7 +791,8 @@ def _closed_referred(s: Story) -> None:
     s.terminate("yuelin_mediator", "调解不成，已告知申请人申请劳动仲裁。", days=3)
     s.refer("yuelin_mediator", Referral.Destination.ARBITRATION, ARBITRATION_BODY, "移送仲裁，附调解笔录。", days=2)
     case = Case.objects.get(pk=s.cid)
-    s.outcome("yuelin_mediator", Referral.Outcome.AWARD, "仲裁委裁决被申请人支付违法解除劳动合同赔偿金，双方均未起诉，裁决已生效。",
+    s.outcome("yuelin_mediator", Referral.Outcome.AWARD,
+              "仲裁委裁决被申请人支付违法解除劳动合同赔偿金，双方均未起诉，裁决已生效。",
               amount=(case.amount_claimed * Decimal("0.8")).quantize(Decimal("0.01")), days=45)
     s.close("yuelin_supervisor", days=3, reason="仲裁结果已登记，闭环结案。")
 
@@ -823,7 +828,8 @@ def _closed_rider_collective(s: Story) -> None:
                summary="11名骑手反映配送服务部拖欠两个月配送费及冲单奖励，要求支付。",
                reasons="配送服务部负责人称平台结算延迟。")
     s.accept("yuelin_mediator", days=0.5)
-    s.session("yuelin_mediator", "平台方派员参加，同意督促配送服务部支付", days=2, place="岳林街道新就业形态劳动者调解工作室")
+    s.session("yuelin_mediator", "平台方派员参加，同意督促配送服务部支付", days=2,
+              place="岳林街道新就业形态劳动者调解工作室")
     s.agree("yuelin_mediator", ratio=1.0, parts=((1.0, 5),), days=1)
     s.record_agreement("yuelin_mediator")
     s.perform("yuelin_mediator")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -88,18 +89,27 @@ def subjects_for(case: Case, kind: str | None = None, *, logs: list[TransitionLo
     return _subjects_for(case, kind, logs)
 
 
+#: Documents issued once per transition log row the predicate picks.
+_FROM_LOGS: dict[str, Callable[[TransitionLog], bool]] = {
+    DocumentKind.REJECTION_NOTICE: lambda log: log.transition == "reject",
+    DocumentKind.TERMINATION_NOTICE: lambda log: log.to_state == CaseState.MEDIATION_FAILED,
+    DocumentKind.CLOSURE_APPROVAL: lambda log: log.transition == "close",
+}
+
+
 def _subjects_for(case: Case, kind: str | None, logs: list[TransitionLog] | None) -> list[Subject]:
     kinds = [kind] if kind else list(DocumentKind.values)
-    logs = _logs(case) if logs is None and any(k in kinds for k in (
-        DocumentKind.REJECTION_NOTICE, DocumentKind.TERMINATION_NOTICE, DocumentKind.CLOSURE_APPROVAL)) else logs
+    if logs is None and any(k in _FROM_LOGS for k in kinds):
+        logs = _logs(case)
     result: list[Subject] = []
     for k in kinds:
-        if k == DocumentKind.APPLICATION_RECORD:
+        if k in _FROM_LOGS:
+            picks = _FROM_LOGS[k]
+            result += [Subject(k, log.pk, f"{_local(log.at):%Y-%m-%d}") for log in logs or () if picks(log)]
+        elif k in (DocumentKind.APPLICATION_RECORD, DocumentKind.CASE_FILE):
             result.append(Subject(k, 0, ""))
         elif k == DocumentKind.ACCEPTANCE_NOTICE and case.accepted_at:
             result.append(Subject(k, 0, f"{_local(case.accepted_at):%Y-%m-%d}"))
-        elif k == DocumentKind.REJECTION_NOTICE:
-            result += [Subject(k, log.pk, f"{_local(log.at):%Y-%m-%d}") for log in logs if log.transition == "reject"]
         elif k == DocumentKind.ESCALATION_FORM:
             result += [Subject(k, e.pk, f"{_local(e.requested_at):%Y-%m-%d} → {e.to_organisation.display_name} · "
                                         f"{e.get_decision_display()}")
@@ -107,22 +117,21 @@ def _subjects_for(case: Case, kind: str | None, logs: list[TransitionLog] | None
         elif k == DocumentKind.SESSION_RECORD:
             result += [Subject(k, s.pk, f"{_local(s.held_at):%Y-%m-%d %H:%M}") for s in case.sessions.all()]
         elif k == DocumentKind.AGREEMENT:
-            frozen = set(IssuedDocument.objects.filter(case=case, kind=k, frozen=True)
-                         .values_list("subject_id", flat=True))
-            for a in case.agreements.order_by("version"):
-                label = _("第%(version)d版（%(status)s）") % {"version": a.version, "status": a.get_status_display()}
-                if a.status == Agreement.Status.SUPERSEDED and a.pk not in frozen:
-                    continue  # never printed while it was in force; it cannot be issued now
-                result.append(Subject(k, a.pk, label, freezes=a.status != Agreement.Status.DRAFT))
-        elif k == DocumentKind.TERMINATION_NOTICE:
-            result += [Subject(k, log.pk, f"{_local(log.at):%Y-%m-%d}")
-                       for log in logs if log.to_state == CaseState.MEDIATION_FAILED]
+            result += _agreement_subjects(case)
         elif k == DocumentKind.FOLLOW_UP_RECORD:
             result += [Subject(k, f.pk, f"{f.visited_on:%Y-%m-%d}") for f in case.follow_ups.all()]
-        elif k == DocumentKind.CLOSURE_APPROVAL:
-            result += [Subject(k, log.pk, f"{_local(log.at):%Y-%m-%d}") for log in logs if log.transition == "close"]
-        elif k == DocumentKind.CASE_FILE:
-            result.append(Subject(k, 0, ""))
+    return result
+
+
+def _agreement_subjects(case: Case) -> list[Subject]:
+    kind = DocumentKind.AGREEMENT
+    frozen = set(IssuedDocument.objects.filter(case=case, kind=kind, frozen=True).values_list("subject_id", flat=True))
+    result = []
+    for a in case.agreements.order_by("version"):
+        if a.status == Agreement.Status.SUPERSEDED and a.pk not in frozen:
+            continue  # never printed while it was in force; it cannot be issued now
+        label = _("第%(version)d版（%(status)s）") % {"version": a.version, "status": a.get_status_display()}
+        result.append(Subject(kind, a.pk, label, freezes=a.status != Agreement.Status.DRAFT))
     return result
 
 

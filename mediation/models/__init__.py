@@ -1,14 +1,14 @@
 from .agreements import Agreement, AgreementTerm, Instalment, Signature
 from .cases import (
-    Case,
+    ApplicationForm,
     Attachment,
+    Case,
     CaseAccessLog,
     CaseGroupObjectPermission,
     CaseNumberSequence,
     CaseUserObjectPermission,
     Category,
     Channel,
-    ApplicationForm,
     ClaimItem,
     FollowUp,
     MediationSession,

@@ -72,6 +72,10 @@ class AgreementTerm(models.Model):
         ordering = ["number"]
         constraints = [models.UniqueConstraint(fields=["agreement", "number"], name="term_number_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.number}. {self.text[:40]}"
+
+
 
 class Instalment(models.Model):
     class Method(models.TextChoices):
@@ -97,6 +101,10 @@ class Instalment(models.Model):
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="instalment_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.number}: {self.amount} / {self.due_on}"
+
+
 
 class Signature(models.Model):
     """A signature or seal on the agreement, as recorded by the mediator from the paper original."""
@@ -119,3 +127,6 @@ class Signature(models.Model):
         verbose_name = _("签字盖章")
         verbose_name_plural = _("签字盖章")
         ordering = ["signed_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.signer_name} {self.signed_on}"

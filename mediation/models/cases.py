@@ -72,6 +72,10 @@ class CaseNumberSequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "year"], name="one_sequence_per_org_year")]
 
+    def __str__(self) -> str:
+        return f"{self.organisation_id}/{self.year}: {self.last_value}"
+
+
 
 class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     number = models.CharField(_("案号"), max_length=60, unique=True)
@@ -121,7 +125,8 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     acceptance_due = models.DateField(_("受理期限"), null=True, blank=True, db_index=True)
     mediation_due = models.DateField(_("调解期限"), null=True, blank=True, db_index=True)
     deadlines_confirmed = models.BooleanField(_("期限已按确认的节假日计算"), default=True)
-    closed_from_state = models.CharField(_("结案前状态"), max_length=30, choices=CaseState.choices, blank=True, editable=False)
+    closed_from_state = models.CharField(_("结案前状态"), max_length=30, choices=CaseState.choices, blank=True,
+                                         editable=False)
     archive_number = models.CharField(_("档案号"), max_length=60, blank=True)
 
     imported = models.BooleanField(_("历史导入"), default=False)
@@ -168,6 +173,10 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             ("extend_deadline", _("延长调解期限")),
             ("view_personal_data", _("查看完整身份证号码和电话")),
             ("view_all_cases", _("查看全区案件")),
+            # Actions over a scope rather than one case (mediation/permissions.py ``scope_q``).
+            ("export_case_files", _("导出卷宗")),
+            ("read_statistics", _("查看统计和案件台账")),
+            ("import_ledger", _("导入历史台账")),
         ]
 
     def __str__(self) -> str:
@@ -286,6 +295,10 @@ class MediationSession(models.Model):
         verbose_name_plural = _("调解笔录")
         ordering = ["held_at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.held_at:%Y-%m-%d %H:%M} {self.place}"
+
+
 
 class FollowUp(models.Model):
     class Method(models.TextChoices):
@@ -307,6 +320,10 @@ class FollowUp(models.Model):
         verbose_name = _("回访记录")
         verbose_name_plural = _("回访记录")
         ordering = ["visited_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.visited_on} {self.contact}"
+
 
 
 class Referral(models.Model):
@@ -347,6 +364,10 @@ class Referral(models.Model):
         verbose_name_plural = _("移交仲裁/诉讼")
         ordering = ["referred_on", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.body} {self.referred_on}"
+
+
 
 class CaseAccessLog(models.Model):
     """Who read which case when: every view by an auditor or administrator (DOMAIN.md §5)."""
@@ -360,6 +381,10 @@ class CaseAccessLog(models.Model):
         verbose_name = _("查阅记录")
         verbose_name_plural = _("查阅记录")
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.what} {self.case_id}"
+
 
 
 class CaseUserObjectPermission(UserObjectPermissionBase):
@@ -403,3 +428,7 @@ class Attachment(models.Model):
         verbose_name_plural = _("附件")
         ordering = ["uploaded_at", "pk"]
         constraints = [models.UniqueConstraint(fields=["case", "sha256"], name="attachment_once_per_case")]
+
+    def __str__(self) -> str:
+        return self.original_name
+

@@ -73,14 +73,6 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def line(self) -> int:
-        return self.level.line
-
-    @property
-    def display_name(self) -> str:
-        return self.short_name or self.name
-
     def save(self, *args, **kwargs) -> None:
         # The path is derived data, kept right on every save (the admin included);
         # moving an organisation re-paths its whole subtree in the same transaction.
@@ -97,6 +89,14 @@ class Organisation(models.Model):
                 for child in Organisation.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
                     child.path = self.path + child.path[len(old_path):]
                     Organisation.objects.filter(pk=child.pk).update(path=child.path)
+
+    @property
+    def line(self) -> int:
+        return self.level.line
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError

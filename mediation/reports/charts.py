@@ -83,7 +83,7 @@ def trend_chart(months: Sequence[datetime.date], series: Sequence[tuple[str, Seq
         body.append(f'<rect x="{x}" y="10" width="14" height="14" rx="2" fill="{colour}"/>'
                     f'<text x="{x + 20}" y="22">{escape(label)}</text>')
         x += 40 + 15 * len(label)
-    desc = "；".join(f"{label}：" + "、".join(f"{m:%Y-%m} {_num(v)}" for m, v in zip(months, values))
+    desc = "；".join(f"{label}：" + "、".join(f"{m:%Y-%m} {_num(v)}" for m, v in zip(months, values, strict=False))
                     for label, values, _c in series)
     return _svg(width, height, title, desc, body, font_size=14)
 

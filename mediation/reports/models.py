@@ -62,6 +62,10 @@ class MonthlyFact(models.Model):
         verbose_name_plural = _("月度统计汇总")
         indexes = [models.Index(fields=["category", "month"], name="reports_fact_cat_month")]
 
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.organisation_id} {self.channel} {self.category_id or ''}"
+
+
 
 class SummaryState(models.Model):
     """The one row saying up to which case and transition the summary counts (the watermarks).
@@ -79,6 +83,10 @@ class SummaryState(models.Model):
     class Meta:
         verbose_name = _("统计汇总状态")
         verbose_name_plural = _("统计汇总状态")
+
+    def __str__(self) -> str:
+        return f"{self.refreshed_at:%Y-%m-%d %H:%M}"
+
 
 
 class ImportBatch(models.Model):
@@ -98,6 +106,10 @@ class ImportBatch(models.Model):
         verbose_name_plural = _("台账导入记录")
         ordering = ["-at"]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.filename}"
+
+
 
 class LedgerExport(models.Model):
     """Who exported which ledger: one row per export stands in for a per-case read log."""
@@ -113,3 +125,7 @@ class LedgerExport(models.Model):
         verbose_name = _("台账导出记录")
         verbose_name_plural = _("台账导出记录")
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.rows}"
+

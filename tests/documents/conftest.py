@@ -31,7 +31,8 @@ def media(settings, tmp_path):
     return Path(settings.MEDIA_ROOT)
 
 
-def rare_case(world, *, applicants=RARE_APPLICANTS, employer="宁波喆珺精密机械有限公司", terms=None, amounts=("12000.00",)):
+def rare_case(world, *, applicants=RARE_APPLICANTS, employer="宁波喆珺精密机械有限公司", terms=None,
+              amounts=("12000.00",)):
     """A case at town A with rare-character names, accepted, with an effective agreement; returns (case, agreement)."""
     data = registration(
         world.town_a,
@@ -67,7 +68,8 @@ def full_case(world):
 
     case, agreement = rare_case(world)
     ms.session_record(case_id=case.pk, actor=world.mediator_a, held_at=timezone.now(), place="锦屏街道调解室",
-                      attendees="申请人𠮷㛃、被申请人代理人林珺", record="申请人陈述：公司拖欠三个月工资。\n被申请人：同意分期支付。",
+                      attendees="申请人𠮷㛃、被申请人代理人林珺",
+                      record="申请人陈述：公司拖欠三个月工资。\n被申请人：同意分期支付。",
                       result="达成一致意见", mediators=[world.mediator_a])
     make_effective(world, case, agreement)
     ws.case_record_agreement(case_id=case.pk, actor=world.mediator_a)

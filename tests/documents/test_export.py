@@ -76,8 +76,8 @@ def test_a_case_whose_file_fails_is_reported_in_the_manifest_and_the_rest_are_ex
 
     monkeypatch.setattr(exporting, "_render_job", sometimes)
     target = io.BytesIO()
-    summary = exporting.export_to_file(target, user=world.supervisor_a, cases=exporting.export_scope(world.supervisor_a),
-                                       workers=1)
+    cases = exporting.export_scope(world.supervisor_a)
+    summary = exporting.export_to_file(target, user=world.supervisor_a, cases=cases, workers=1)
     assert (summary.exported, summary.failed) == (1, 1)
     manifest, files = read_zip(target.getvalue())
     failed = next(r for r in manifest if r["case"] == failing)

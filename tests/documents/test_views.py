@@ -49,7 +49,8 @@ class TestIssue:
         before = snapshot(case)
 
         def broken(*args, **kwargs):
-            raise DocumentRenderError("文书生成失败（documents/acceptance_notice.html：ValueError）。案件数据未作任何修改，请稍后重试或联系管理员。")
+            raise DocumentRenderError("文书生成失败（documents/acceptance_notice.html：ValueError）。"
+                                      "案件数据未作任何修改，请稍后重试或联系管理员。")
 
         monkeypatch.setattr(services, "render_pdf", broken)
         client.force_login(world.mediator_a)
@@ -124,7 +125,8 @@ class TestCasePage:
         assert [d.pk for d in context["issued"]] == [notice.pk]
         row = next(r for r in context["issuable"] if r["kind"] == K.ACCEPTANCE_NOTICE)
         assert row["latest"] == notice
-        assert context["timeline"][0]["kind"] == "document" and str(context["timeline"][0]["obj"]).startswith("受理通知书")
+        first = context["timeline"][0]
+        assert first["kind"] == "document" and str(first["obj"]).startswith("受理通知书")
         reader = documents_for_case(case, world.auditor_a)["documents"]
         assert not reader["may_issue"] and not reader["may_download"] and reader["issuable"] == []
 
@@ -173,7 +175,8 @@ class TestVerify:
 class TestTampering:
     def test_one_flipped_byte_fails_verification(self, world, notice):
         original = registry.stored_bytes(notice)
-        assert registry.check_bytes(original).matches and registry.check_bytes(original, code=notice.code_display).matches
+        assert registry.check_bytes(original).matches
+        assert registry.check_bytes(original, code=notice.code_display).matches
         tampered = flip_one_byte(notice)
         assert not registry.stored_intact(notice)
         by_code = registry.check_bytes(tampered, code=notice.verification_code)

@@ -144,7 +144,7 @@ def test_summary_plus_live_tail_gives_the_same_figures_as_all_live(world):
             assert hybrid.state is not None and live.state is None
             assert hybrid.totals.values == live.totals.values, (user, extra)
             for a, b in zip(hybrid.by_organisation + hybrid.by_line + hybrid.by_month,
-                            live.by_organisation + live.by_line + live.by_month):
+                            live.by_organisation + live.by_line + live.by_month, strict=True):
                 assert a[-1].values == b[-1].values
             assert [f.values for _c, f in hybrid.by_category] == [f.values for _c, f in live.by_category]
 
@@ -275,8 +275,9 @@ def test_monthly_table_pdf_is_a_pdf(world, client):
     response = client.get(reverse("reports:monthly_pdf"), {"month": local_today().strftime("%Y-%m")})
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
 
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert "劳资纠纷月统计表" in text.replace(" ", "")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -52,7 +51,8 @@ class TestIntake:
 
     def test_bad_id_number_is_shown_inline_and_nothing_is_saved(self, world, client):
         client.force_login(world.mediator_a)
-        response = client.post(reverse("case_intake"), intake_post(world, **{"applicants-1-id_number": "330283199001011230"}))
+        data = intake_post(world, **{"applicants-1-id_number": "330283199001011230"})
+        response = client.post(reverse("case_intake"), data)
         assert response.status_code == 400
         body = response.content.decode()
         assert "身份证号码" in body and "案件尚未保存" in body
