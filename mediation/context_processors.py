@@ -18,21 +18,20 @@ def _workspace(request) -> dict[str, Any]:
     user = request.user
     grants = permissions.grants_of(user)
     roles = sorted({Role(g.role).label for g in grants})
-    decides = any("decide_escalation" in g.codenames for g in grants)
-    reads_statistics = permissions.has_role(user, Role.SUPERVISOR, Role.ADMINISTRATOR, Role.AUDITOR)
+    decides = permissions.holds(user, "decide_escalation")
     extra_nav = []
-    if reads_statistics:
+    if permissions.holds(user, "read_statistics", "view_case"):
         for name, label in (("reports:statistics", _("统计分析")), ("reports:ledger", _("案件台账"))):
             try:
                 extra_nav.append({"name": name, "url": reverse(name), "label": label})
             except NoReverseMatch:  # the page is not installed in this deployment
                 pass
-    if permissions.has_role(user, Role.SUPERVISOR):
+    if permissions.holds(user, "export_case_files"):
         extra_nav.append({"name": "documents:export", "url": reverse("documents:export"), "label": _("导出卷宗")})
     extra_nav.append({"name": "documents:verify", "url": reverse("documents:verify"), "label": _("文书核验")})
     return {
         "roles": "、".join(str(r) for r in roles),
-        "may_register": any("register_case" in g.codenames for g in grants),
+        "may_register": permissions.holds(user, "register_case"),
         "decides_escalations": decides,
         "escalations": escalations_awaiting(user=user).count() if decides else 0,
         "overdue": overdue_count(case_list_visible_to(user=user), local_today()) if grants else 0,

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from mediation import permissions
-from mediation.models import Case, CaseAccessLog, Role
+from mediation.models import Case, CaseAccessLog
 from workflows.clocks import local_today
 from workflows.states import WORKING_STATES, CaseState
 
@@ -118,39 +118,30 @@ def case_deadline_watchlist(*, user: Any, today: datetime.date | None = None,
 def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view") -> Case:
     """One case, if the user may see it; otherwise 404, so its existence is not revealed.
 
-    Auditors' and administrators' reads are logged (DOMAIN.md §5).
+    Reads by those who do not work the case (auditors, administrators) are logged (DOMAIN.md §5).
     """
     case = (case_list_visible_to(user=user).filter(pk=case_id)
             .select_related("organisation__level", "registered_organisation", "employer", "platform",
                             "created_by").first())
     if case is None:
         raise Http404
-    if permissions.has_role(user, Role.AUDITOR, Role.ADMINISTRATOR):
+    if permissions.read_is_logged(user, case):
         CaseAccessLog.objects.create(case=case, user=user, what=purpose[:60])
     return case
 
 
 def mediators_of(organisation) -> QuerySet:
-    """Active users who may be assigned to cases of this organisation."""
-    from django.contrib.auth import get_user_model
-
-    from mediation.models import Role
-
-    return (get_user_model().objects.filter(memberships__organisation=organisation,
-                                            memberships__role__in=[Role.MEDIATOR, Role.SUPERVISOR], is_active=True)
-            .distinct().order_by("username"))
+    """Active users who may be assigned to cases of this organisation: its members who work cases."""
+    return permissions.members_holding("work_case", [organisation]).order_by("username")
 
 
 def escalations_awaiting(*, user: Any) -> QuerySet:
     """Pending escalation requests this user may decide (never their own)."""
     from workflows.models import EscalationRequest
 
-    grants = [g for g in permissions.grants_of(user) if "decide_escalation" in g.codenames]
-    if not grants:
+    q = permissions.scope_q(user, "decide_escalation", field="to_organisation")
+    if q is None:
         return EscalationRequest.objects.none()
-    q = Q(pk__in=[])
-    for g in grants:
-        q |= Q(to_organisation__path__startswith=g.organisation_path)
     return (EscalationRequest.objects.filter(q, decision=EscalationRequest.Decision.PENDING)
             .exclude(requested_by=user).select_related("case", "from_organisation", "to_organisation",
                                                        "requested_by"))

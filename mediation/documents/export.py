@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +37,7 @@ from mediation.documents.context import Prepared
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import DocumentRenderError
 from mediation.documents.services import document_prepare
-from mediation.models import Case, Role
+from mediation.models import Case
 from mediation.selectors import CaseFilters, case_list_visible_to
 from workflows.errors import ActionNotAllowed
 
@@ -48,18 +48,15 @@ MANIFEST_FIELDS = ("file", "case", "type", "sha256", "verification_code", "versi
 
 
 def may_export(user: Any) -> bool:
-    return permissions.has_role(user, Role.SUPERVISOR)
+    return permissions.holds(user, "export_case_files")
 
 
 def export_scope(user: Any, filters: CaseFilters | None = None) -> QuerySet[Case]:
-    """The cases ``user`` may export: visible to them and inside a subtree they supervise."""
-    paths = [g.organisation_path for g in permissions.grants_of(user) if g.role == Role.SUPERVISOR]
-    if not paths:
+    """The cases ``user`` may export: visible to them and where they hold ``export_case_files``."""
+    scope = permissions.scope_q(user, "export_case_files")
+    if scope is None:
         return Case.objects.none()
-    supervised = Q(pk__in=[])
-    for path in paths:
-        supervised |= Q(organisation__path__startswith=path)
-    return (case_list_visible_to(user=user, filters=filters).filter(supervised)
+    return (case_list_visible_to(user=user, filters=filters).filter(scope)
             .select_related("organisation__level", "registered_organisation", "employer", "platform", "created_by")
             .order_by("number"))
 

@@ -46,15 +46,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mediation import permissions
-from mediation.models import Case, Category, Channel, LineName, Organisation, Role
+from mediation.models import Case, Category, Channel, LineName, Organisation
 from mediation.reports.models import AMOUNT_MEASURES, MEASURES, MonthlyFact, SummaryState
 from mediation.selectors import CaseFilters, case_list_visible_to
 from workflows.clocks import CHINA_TZ, local_today
 from workflows.models import TransitionLog
 from workflows.states import WORKING_STATES, CaseState, Line
 
-#: Roles that read statistics and the ledger: the supervisors and the district (DOMAIN.md §5).
-STATISTICS_ROLES: tuple[str, ...] = (Role.SUPERVISOR, Role.ADMINISTRATOR, Role.AUDITOR)
+#: What reading figures takes: the permission, and reading the cases they count, in one grant
+#: (supervisors, administrators and auditors by default; DOMAIN.md §5).
+STATISTICS_PERMISSIONS: tuple[str, ...] = ("read_statistics", "view_case")
 
 #: transition name → the measure one such move adds to.
 EVENT_MEASURES: dict[str, str] = {
@@ -82,13 +83,9 @@ FactKey = tuple  # (month, organisation_id, channel) or (month, organisation_id,
 
 # ------------------------------------------------------------------ who, and over what
 
-def _statistics_grants(user: Any) -> list[permissions.Grant]:
-    return [g for g in permissions.grants_of(user) if g.role in STATISTICS_ROLES and "view_case" in g.codenames]
-
-
 def may_read_statistics(user: Any) -> bool:
     """Supervisors, administrators and auditors read figures and ledgers; mediators do not."""
-    return bool(_statistics_grants(user))
+    return permissions.holds(user, *STATISTICS_PERMISSIONS)
 
 
 def statistics_organisations(user: Any) -> QuerySet[Organisation]:
@@ -99,15 +96,7 @@ def statistics_organisations(user: Any) -> QuerySet[Organisation]:
     the stored summary, which knows organisations and not users, never shows more
     than the case list would.
     """
-    grants = _statistics_grants(user)
-    if not grants:
-        return Organisation.objects.none()
-    if permissions.sees_everything(user):
-        return Organisation.objects.all()
-    q = Q(pk__in=[])
-    for g in grants:
-        q |= Q(path__startswith=g.organisation_path)
-    return Organisation.objects.filter(q)
+    return permissions.organisations_where(user, *STATISTICS_PERMISSIONS)
 
 
 def statistics_roots(user: Any, organisations: Iterable[Organisation]) -> list[Organisation]:

@@ -1,14 +1,17 @@
-"""The home page: each role's work at a glance."""
+"""The home page: each role's work at a glance.
+
+Which panels a user sees follows from the permissions their groups hold (an
+administrator may change them), never from role names.
+"""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import render
 
 from mediation import permissions
-from mediation.models import Case, FollowUp, Membership, Referral, Role
+from mediation.models import Case, FollowUp, Referral
 from mediation.selectors import case_deadline_watchlist, case_list_visible_to, escalations_awaiting
 from workflows.clocks import local_today
 from workflows.states import OPEN_STATES, WORKING_STATES, CaseState
@@ -17,59 +20,56 @@ from workflows.states import OPEN_STATES, WORKING_STATES, CaseState
 @login_required
 def home(request):
     user = request.user
-    grants = permissions.grants_of(user)
     today = local_today()
     visible = case_list_visible_to(user=user)
     watch = case_deadline_watchlist(user=user, today=today)
+    assigns = permissions.scope_q(user, "assign_mediator")
+    closes = permissions.scope_q(user, "close_case")
     context = {
         "today": today,
         "overdue": list(watch["overdue"][:10]),
         "overdue_count": watch["overdue"].count(),
         "due_soon": list(watch["due_soon"][:10]),
         "due_soon_count": watch["due_soon"].count(),
-        "is_supervisor": any(g.role == Role.SUPERVISOR for g in grants),
-        "is_mediator": any(g.role == Role.MEDIATOR for g in grants),
-        "is_reader": any(g.role in (Role.ADMINISTRATOR, Role.AUDITOR) for g in grants),
-        "has_grants": bool(grants),
+        "works_cases": permissions.holds(user, "work_case"),
+        "decides_escalations": permissions.holds(user, "decide_escalation"),
+        "assigns": assigns is not None,
+        "closes": closes is not None,
+        "has_grants": bool(permissions.grants_of(user)),
     }
     mine = (visible.filter(mediators=user, state__in=OPEN_STATES)
             .select_related("organisation", "employer").order_by("acceptance_due", "mediation_due"))
     context["my_cases"] = list(mine[:15])
     context["my_count"] = mine.count()
-    # "Waiting for me": new applications in my organisation nobody has accepted yet.
-    my_orgs = [g.organisation_id for g in grants if "accept_case" in g.codenames and g.role == Role.MEDIATOR]
+    # "Waiting for me": new applications in my own office nobody has accepted yet.
+    my_orgs = permissions.own_organisation_ids(user, "accept_case")
     context["to_accept"] = list(visible.filter(state=CaseState.REGISTERED, organisation_id__in=my_orgs)
                                 .select_related("organisation", "employer").order_by("received_at")[:10])
-    if context["is_supervisor"]:
+    if context["decides_escalations"]:
         context["escalations"] = list(escalations_awaiting(user=user)[:10])
-        context["to_assign"] = list(visible.filter(state__in=WORKING_STATES, mediators__isnull=True)
+    if assigns is not None:
+        context["to_assign"] = list(visible.filter(assigns, state__in=WORKING_STATES, mediators__isnull=True)
                                     .select_related("organisation", "employer").order_by("received_at")[:10])
-        # Closable now (DOMAIN.md §3): a performed case with its follow-up, a referred one with
-        # its outcome, and rejected or withdrawn ones. EXISTS, not joins: no DISTINCT over the scope.
-        followed_up = Exists(FollowUp.objects.filter(case=OuterRef("pk")))
-        outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
-        context["to_close"] = list(visible.filter(
-            Q(state=CaseState.PERFORMED) & followed_up | Q(state=CaseState.REFERRED) & outcome_known
-            | Q(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN]))
-            .select_related("organisation", "employer").order_by("updated_at")[:10])
-        in_subtrees = Q(pk__in=[])
-        for g in grants:
-            if g.role == Role.SUPERVISOR:
-                in_subtrees |= Q(organisation__path__startswith=g.organisation_path)
         # Each mediator's open cases, counted per user in a correlated subquery (no join fan-out).
         open_cases = (Case.mediators.through.objects
                       .filter(user_id=OuterRef("pk"), case__state__in=[
                           *WORKING_STATES, CaseState.REGISTERED, CaseState.ESCALATION_PENDING, CaseState.SETTLED])
                       .values("user_id").annotate(n=Count("*")).values("n"))
-        context["load"] = (get_user_model().objects
-                           .filter(pk__in=Membership.objects.filter(in_subtrees, role=Role.MEDIATOR).values("user_id"),
-                                   is_active=True)
-                           .annotate(open_cases=Coalesce(Subquery(open_cases), 0))
+        team = permissions.members_holding("work_case", permissions.organisations_where(user, "assign_mediator"))
+        context["load"] = (team.annotate(open_cases=Coalesce(Subquery(open_cases), 0))
                            .order_by("-open_cases", "username")[:20])
-    if context["is_reader"] or context["is_supervisor"]:
+    if closes is not None:
+        # Closable now (DOMAIN.md §3): a performed case with its follow-up, a referred one with
+        # its outcome, and rejected or withdrawn ones. EXISTS, not joins: no DISTINCT over the scope.
+        followed_up = Exists(FollowUp.objects.filter(case=OuterRef("pk")))
+        outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
+        context["to_close"] = list(visible.filter(closes).filter(
+            Q(state=CaseState.PERFORMED) & followed_up | Q(state=CaseState.REFERRED) & outcome_known
+            | Q(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN]))
+            .select_related("organisation", "employer").order_by("updated_at")[:10])
+    if permissions.holds(user, "read_statistics", "view_case"):
         context["totals"] = visible.aggregate(
             open=Count("pk", filter=Q(state__in=OPEN_STATES)),
             settled=Count("pk", filter=Q(state__in=[CaseState.SETTLED, CaseState.PERFORMED])),
             all=Count("pk"))
     return render(request, "mediation/home.html", context)
-

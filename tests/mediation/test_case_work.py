@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from mediation import services as ms
@@ -13,13 +14,17 @@ from workflows.states import CaseState
 
 
 def test_supervisor_extends_the_mediation_period_with_recorded_consent(world):
-    case = case_in_state(world, CaseState.JOINT_MEDIATION)
-    before = case.mediation_due
-    ms.deadline_extend(case_id=case.pk, actor=world.supervisor_a, extra_days=10,
-                       consent_note="双方当事人于11月20日书面同意延长10日，已签字附卷")
+    # Accepted on Wednesday 2026-11-04: 15 days end on Thursday 11-19 (a working day);
+    # 15 + 10 days end on Sunday 11-29, a day off, so the period runs to Monday 11-30
+    # (民法典 arts. 201, 203).
+    with time_machine.travel(datetime.datetime(2026, 11, 4, 2, 0, tzinfo=datetime.timezone.utc), tick=False):
+        case = case_in_state(world, CaseState.JOINT_MEDIATION)
+        assert case.mediation_due == datetime.date(2026, 11, 19)
+        ms.deadline_extend(case_id=case.pk, actor=world.supervisor_a, extra_days=10,
+                           consent_note="双方当事人于11月4日书面同意延长10日，已签字附卷")
     case.refresh_from_db()
     assert case.mediation_extra_days == 10
-    assert case.mediation_due >= before + datetime.timedelta(days=10)
+    assert case.mediation_due == datetime.date(2026, 11, 30)
     assert DeadlineExtension.objects.get(case=case).granted_by == world.supervisor_a
 
 
