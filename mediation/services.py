@@ -179,14 +179,23 @@ def employer_resolve(data: EmployerInput | Employer, *, prefix: str = "employer_
                     is_platform=data.is_platform)
 
 
-def _next_sequence(organisation: Organisation, year: int) -> int:
-    """The next gapless number for the organisation and year, under a row lock."""
+def case_numbers_take(*, organisation: Organisation, year: int, count: int = 1, above: int = 0) -> range:
+    """The next ``count`` numbers of the organisation's sequence for ``year``: the one owner of case numbers.
+
+    Taken under the sequence row's lock in the caller's transaction, so a rolled-back
+    caller gives its numbers back and numbers stay gapless; concurrent callers wait for
+    the lock. ``above`` is the highest number a historical record already uses (a
+    ledger import): the numbers taken follow it, and ``count=0`` only moves the
+    sequence past it, so later registrations continue after the imported cases.
+    """
     CaseNumberSequence.objects.bulk_create(
         [CaseNumberSequence(organisation=organisation, year=year)], ignore_conflicts=True)
     seq = CaseNumberSequence.objects.select_for_update().get(organisation=organisation, year=year)
-    seq.last_value += 1
-    seq.save(update_fields=["last_value"])
-    return seq.last_value
+    first = max(seq.last_value, above) + 1
+    if first + count - 1 != seq.last_value:
+        seq.last_value = first + count - 1
+        seq.save(update_fields=["last_value"])
+    return range(first, first + count)
 
 
 def format_case_number(organisation: Organisation, year: int, seq: int) -> str:
@@ -267,7 +276,7 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
                 employer.save()
             if platform is not None and platform.pk is None:
                 platform.save()
-            seq = _next_sequence(data.organisation, received.year)
+            seq = case_numbers_take(organisation=data.organisation, year=received.year)[0]
             n_applicants = len(people)
             case = Case(
                 number=format_case_number(data.organisation, received.year, seq),

@@ -5,9 +5,9 @@ case's history in Python — the same moves, in the same order, with the same si
 effects the services would have produced — and writes whole batches with
 ``bulk_create`` inside one transaction per batch:
 
-* case numbers are taken from ``CaseNumberSequence`` under its row lock, gapless per
-  registering organisation and year, and ``last_value`` is moved on in the same
-  transaction, so a real registration afterwards continues the sequence;
+* case numbers come from ``case_numbers_take`` (``count`` at a time), gapless per
+  registering organisation and year in the batch's transaction, so a real
+  registration afterwards continues the sequence;
 * every move on the path gets its ``TransitionLog`` row (who, when, from, to, where);
 * the facts the lifecycle's conditions read are there: an effective agreement with
   signatures for settled cases, all instalments paid for performed ones, a follow-up
@@ -33,7 +33,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection, reset_queries, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from mediation.demo import fake
@@ -61,7 +61,7 @@ from mediation.models import (
     Signature,
     WorkForm,
 )
-from mediation.services import format_case_number
+from mediation.services import case_numbers_take, format_case_number
 from workflows.clocks import CHINA_TZ, WorkCalendar, stored_deadline_fields
 from workflows.models import DeadlineExtension, EscalationRequest, TransitionLog
 from workflows.states import WORKING_STATE_OF_LINE, CaseState as S
@@ -595,21 +595,16 @@ class Generator:
     def _write_batch(self, rows: list[dict], people: list[Person]) -> None:
         Person.objects.bulk_create(people)
 
-        # --- numbers, under the sequence rows' locks --------------------------------
-        keys = {(r["reg"].pk, r["year"]) for r in rows}
-        CaseNumberSequence.objects.bulk_create(
-            [CaseNumberSequence(organisation_id=o, year=y) for o, y in keys], ignore_conflicts=True)
-        q = Q(pk__in=[])
-        for o, y in keys:
-            q |= Q(organisation_id=o, year=y)
-        seqs = {(s.organisation_id, s.year): s for s in CaseNumberSequence.objects.select_for_update().filter(q)}
-        cases: list[Case] = []
+        # --- numbers: the registering organisations' next numbers, in order of receipt ---
+        waiting: dict[tuple[int, int], list[dict]] = {}
         for r in rows:  # already in order of receipt
-            seq = seqs[(r["reg"].pk, r["year"])]
-            seq.last_value += 1
-            cases.append(self._number(r, seq.last_value))
+            waiting.setdefault((r["reg"].pk, r["year"]), []).append(r)
+        for (_org, year), group in sorted(waiting.items()):  # one lock order for every writer
+            numbers = case_numbers_take(organisation=group[0]["reg"].org, year=year, count=len(group))
+            for r, seq in zip(group, numbers):
+                self._number(r, seq)
+        cases = [r["case"] for r in rows]
         Case.objects.bulk_create(cases)
-        CaseNumberSequence.objects.bulk_update(list(seqs.values()), ["last_value"])
 
         # --- everything that hangs off the case -------------------------------------
         parties, claims, cats, meds, logs, escs, exts, refs, fups, grants = [], [], [], [], [], [], [], [], [], []
