@@ -1,9 +1,14 @@
 """Records of the lifecycle: transitions, escalations, extensions, and the calendar."""
 from __future__ import annotations
 
+import datetime
+import functools
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from workflows.states import CaseState
@@ -37,6 +42,32 @@ class TransitionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.from_state} → {self.to_state}"
+
+    @classmethod
+    def build(cls, *, case: Any, transition: str, from_state: str, to_state: str, from_organisation_id: int | None,
+              to_organisation_id: int | None, actor_id: int | None, reason: Any = "",
+              at: datetime.datetime | None = None, imported: bool = False) -> TransitionLog:
+        """The one way to make a history row, unsaved: ``perform()`` saves it, bulk paths bulk-create many.
+
+        Every row names the move, both states, both organisations, who, why and when,
+        and the move is an edge of the lifecycle graph, so no path (generated data, a
+        historical import) can record a history the machine could not have made. ``at``
+        is now unless the move happened earlier; the field is ``auto_now_add``, so a bulk
+        path that keeps a historical moment must set it again after the insert (or switch
+        the stamping off while it writes).
+        """
+        if (transition, from_state, to_state) not in _lifecycle_edges():
+            raise ValueError(f"not a move of the lifecycle: {transition} {from_state} -> {to_state}")
+        return cls(case=case, transition=transition, from_state=from_state, to_state=to_state,
+                   from_organisation_id=from_organisation_id, to_organisation_id=to_organisation_id,
+                   actor_id=actor_id, reason=str(reason or "").strip(), at=at or timezone.now(), imported=imported)
+
+
+@functools.cache
+def _lifecycle_edges() -> frozenset[tuple[str, str, str]]:
+    from workflows.machine import graph  # the graph reads the machine, which is mixed into the case model
+
+    return frozenset((name, source, target) for name, source, targets in graph() for target in targets)
 
 
 class EscalationRequest(models.Model):

@@ -107,10 +107,10 @@ def perform(
         except ConcurrentTransition:
             # Only reachable when the row was not locked (a caller bypassing lock_case).
             raise ConcurrentChange(_("案件刚被他人更新，请刷新页面后再操作。")) from None
-        TransitionLog.objects.create(
+        TransitionLog.build(
             case=case, transition=name, from_state=from_state, to_state=case.state,
             from_organisation_id=from_org, to_organisation_id=case.organisation_id,
-            actor=actor, reason=reason)
+            actor_id=actor.pk, reason=reason).save()
     logger.info("case %s: %s (%s -> %s) by user %s", case.pk, name, from_state, case.state, actor.pk)
     return case
 

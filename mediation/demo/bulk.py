@@ -626,9 +626,10 @@ class Generator:
             for m in dict.fromkeys(p.mediators):
                 meds.append(MedThrough(case=case, user_id=m))
             for lg in p.logs:
-                logs.append(TransitionLog(case=case, transition=lg.name, from_state=lg.source, to_state=lg.target,
-                                          from_organisation_id=lg.from_org, to_organisation_id=lg.to_org,
-                                          actor_id=lg.actor, at=lg.at, reason=lg.reason))
+                logs.append(TransitionLog.build(
+                    case=case, transition=lg.name, from_state=lg.source, to_state=lg.target,
+                    from_organisation_id=lg.from_org, to_organisation_id=lg.to_org, actor_id=lg.actor, at=lg.at,
+                    reason=lg.reason))
             for e in p.escalations:
                 escs.append(EscalationRequest(
                     case=case, from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],

@@ -1356,11 +1356,11 @@ class _Importer:
                     outcome_summary=str(IMPORT_REASON) if done else "", outcome_recorded_by=self.user if done else None))
             # Acceptance is where a case arrives at its handling organisation (the ledger
             # does not record the escalations between), so only it crosses organisations.
-            logs += [(TransitionLog(case=case, transition=name, from_state=source, to_state=target,
-                                    from_organisation=row.registered_organisation if name == "accept"
-                                    else row.organisation, to_organisation=row.organisation, actor=self.user,
-                                    reason=str(IMPORT_REASON), imported=True), moment)
-                     for name, source, target, moment in row.steps]
+            logs += [TransitionLog.build(
+                case=case, transition=name, from_state=source, to_state=target,
+                from_organisation_id=(row.registered_organisation if name == "accept" else row.organisation).pk,
+                to_organisation_id=row.organisation.pk, actor_id=self.user.pk, reason=IMPORT_REASON, at=moment,
+                imported=True) for name, source, target, moment in row.steps]
         Case.categories.through.objects.bulk_create(category_links)
         Case.mediators.through.objects.bulk_create(mediator_links)
         ClaimItem.objects.bulk_create(claims)
@@ -1375,9 +1375,10 @@ class _Importer:
         Instalment.objects.bulk_create([Instalment(agreement=a, **i) for row, a in agreements for i in row.instalments])
         FollowUp.objects.bulk_create(follow_ups)
         Referral.objects.bulk_create(referrals)
-        created = TransitionLog.objects.bulk_create([log for log, _m in logs])
-        # ``at`` is auto_now_add: set the historical moments in a second statement.
-        for log, (_obj, moment) in zip(created, logs):
+        moments = [log.at for log in logs]
+        # ``at`` is auto_now_add: set the historical moments again in a second statement.
+        created = TransitionLog.objects.bulk_create(logs)
+        for log, moment in zip(created, moments):
             log.at = moment
         TransitionLog.objects.bulk_update(created, ["at"], batch_size=1000)
 
