@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.utils import timezone
+from django.core.exceptions import ValidationError
 
 from mediation import services as ms
 from mediation.models import Agreement, Case, PartyRole, Referral, Signature
+from mediation.transitions import MOVES
 from tests.factories import register
 from workflows import services as ws
 from workflows.states import CaseState as S
@@ -122,30 +123,19 @@ def satisfy_conditions(world, case: Case, name: str) -> None:
                                    outcome=Referral.Outcome.AWARD, outcome_on=TODAY, summary="仲裁裁决支付工资")
 
 
+#: What a user fills in: each move's form takes the fields it has (DOMAIN.md §3).
+USER_INPUT = {"reason": "依法处理", "destination": "court", "body": "奉化区人民法院", "referred_on": TODAY}
+
+
 def act(world, case: Case, name: str, actor=None) -> Case:
-    """Call the service for transition ``name`` with the arguments a user would give."""
+    """Make move ``name`` as the case page does: its form validates the input, its service acts."""
     actor = actor or (world.supervisor_a if name in {"approve_escalation", "deny_escalation"}
                       else supervisor_for(world, case))
-    reason = "依法处理"
-    calls = {
-        "accept": lambda: ws.case_accept(case_id=case.pk, actor=actor),
-        "reject": lambda: ws.case_reject(case_id=case.pk, actor=actor, reason=reason),
-        "request_escalation": lambda: ws.escalation_request(
-            case_id=case.pk, actor=actor, reason=reason,
-            to_organisation_id=(case.organisation.parent_id or case.organisation_id)),
-        "approve_escalation": lambda: ws.escalation_approve(case_id=case.pk, actor=actor),
-        "deny_escalation": lambda: ws.escalation_deny(case_id=case.pk, actor=actor, reason=reason),
-        "record_agreement": lambda: ws.case_record_agreement(case_id=case.pk, actor=actor),
-        "terminate": lambda: ws.case_terminate(case_id=case.pk, actor=actor, reason=reason),
-        "confirm_performance": lambda: ws.case_confirm_performance(case_id=case.pk, actor=actor),
-        "report_nonperformance": lambda: ws.case_report_nonperformance(case_id=case.pk, actor=actor, reason=reason),
-        "refer": lambda: ws.case_refer(case_id=case.pk, actor=actor, destination="court", body="奉化区人民法院",
-                                       referred_on=TODAY),
-        "withdraw": lambda: ws.case_withdraw(case_id=case.pk, actor=actor, reason=reason),
-        "close": lambda: ws.case_close(case_id=case.pk, actor=actor, reason=reason),
-        "reopen": lambda: ws.case_reopen(case_id=case.pk, actor=actor, reason=reason),
-    }
-    calls[name]()
+    move = MOVES[name]
+    form = move.bind(case, {**USER_INPUT, "to_organisation": case.organisation.parent_id})
+    if form is not None and not form.is_valid():
+        raise ValidationError(form.errors.as_data())
+    move.perform(case_id=case.pk, actor=actor, data=form.cleaned_data if form is not None else {})
     return Case.objects.get(pk=case.pk)
 
 
