@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from itertools import chain
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.shortcuts import render
 
 from mediation import forms, permissions
 from mediation.documents.selectors import documents_for_case
-from mediation.models import Agreement, CaseParty, Membership, Organisation, PartyRole, Role
+from mediation.models import Agreement, CaseParty, Membership, PartyRole
 from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to, mediators_of
 from mediation.transitions import MOVES
 from workflows import services as lifecycle
@@ -28,25 +27,10 @@ SORTS = {
 PAGE_SIZES = (20, 50, 100)
 
 
-def _scope_organisations(user):
-    q = permissions.visible_cases_q(user)
-    if q is None:
-        return Organisation.objects.none()
-    if permissions.sees_everything(user):
-        return Organisation.objects.filter(is_active=True)
-    paths = [g.organisation_path for g in permissions.grants_of(user)]
-    oq = Q(pk__in=[])
-    for p in paths:
-        oq |= Q(path__startswith=p)
-    return Organisation.objects.filter(oq, is_active=True)
-
-
 def filters_from_request(request):
     """The list's filter form bound to the query string, and the filters it yields."""
-    organisations = _scope_organisations(request.user)
-    mediators = (get_user_model().objects.filter(memberships__organisation__in=organisations,
-                                                 memberships__role__in=[Role.MEDIATOR, Role.SUPERVISOR])
-                 .distinct().order_by("username"))
+    organisations = permissions.organisations_where(request.user, "view_case").filter(is_active=True)
+    mediators = permissions.members_holding("work_case", organisations).order_by("username")
     form = forms.CaseFilterForm(request.GET or None, organisations=organisations, mediators=mediators)
     filters = CaseFilters()
     if form.is_bound and form.is_valid():

@@ -176,6 +176,8 @@ def agreement_edit(request, pk: int):
 
 @login_required
 def escalation_queue(request):
+    if not permissions.holds(request.user, "decide_escalation"):
+        return forbidden(request, _("升级审批由上级组织的负责人办理。"))
     items = []
     for e in escalations_awaiting(user=request.user).order_by("requested_at"):
         items.append({"e": e, "form": forms.ApproveEscalationForm(
@@ -194,6 +196,9 @@ def deadlines(request):
 def attachment_download(request, pk: int, attachment_id: int):
     case = case_get_for_user(user=request.user, case_id=pk, purpose="download")
     attachment = get_object_or_404(Attachment, pk=attachment_id, case=case)
+    if not permissions.may_see_personal_data(request.user, case):
+        # Evidence carries the parties' personal data, like the issued documents (docs/permissions.md).
+        return forbidden(request, _("证据材料载有当事人的个人信息，仅承办本案的调解员和负责人可以下载。"))
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:
