@@ -11,7 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -116,7 +116,50 @@ def parse_amount(value: Any, *, field_name: str = "amount") -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def _clean_person(data: PersonInput, *, prefix: str) -> Person:
+@dataclass
+class OnFile:
+    """People, employers and categories already on file, looked up once for a batch of registrations.
+
+    One registration looks up its own few records; a ledger import checks thousands of
+    rows, where a query per applicant would dominate. A record prepared for one
+    registration of the batch is remembered for the next, so the same worker on two
+    rows becomes one person, checked by the same rules.
+    """
+
+    people: dict[str, Person]  # by ID number
+    coded: dict[str, Employer]  # by credit code
+    named: dict[str, Employer]  # employers without a credit code, by exact name
+    categories: dict[str, Category]  # by code
+
+    @classmethod
+    def load(cls, registrations: Iterable[Registration]) -> OnFile:
+        people: list[PersonInput] = []
+        employers: list[EmployerInput] = []
+        for data in registrations:
+            people += [*data.applicants, *data.agents]
+            employers += [e for e in (data.employer, data.platform) if isinstance(e, EmployerInput)]
+        ids = {identity.normalize_id_number(p.id_number) for p in people if p.id_number}
+        codes = {identity.normalize_credit_code(e.credit_code) for e in employers if e.credit_code}
+        names = {(e.name or "").strip() for e in employers if not e.credit_code}
+        named: dict[str, Employer] = {}
+        for employer in Employer.objects.filter(name__in=names, credit_code__isnull=True).order_by("pk"):
+            named.setdefault(employer.name, employer)  # the oldest record of a name
+        return cls(people={p.id_number: p for p in Person.objects.filter(id_number__in=ids)},
+                   coded={e.credit_code: e for e in Employer.objects.filter(credit_code__in=codes)},
+                   named=named, categories={c.code: c for c in Category.objects.all()})
+
+    def remember(self, checked: CheckedRegistration) -> None:
+        for person in (*checked.people, *checked.agents):
+            if person.id_number:
+                self.people.setdefault(person.id_number, person)
+        for employer in (checked.employer, checked.platform):
+            if employer is not None and employer.credit_code:
+                self.coded.setdefault(employer.credit_code, employer)
+            elif employer is not None:
+                self.named.setdefault(employer.name, employer)
+
+
+def _clean_person(data: PersonInput, *, prefix: str, on_file: OnFile) -> Person:
     errors: dict[str, list[str]] = {}
     name = (data.name or "").strip()
     if not name:
@@ -132,7 +175,7 @@ def _clean_person(data: PersonInput, *, prefix: str) -> Person:
                 errors[key] = exc.messages
     if errors:
         raise ValidationError(errors)
-    existing = Person.objects.filter(id_number=id_number).first() if id_number else None
+    existing = on_file.people.get(id_number) if id_number else None
     if existing and existing.name != name:
         # A mistyped ID number must not quietly attach the case to someone else.
         raise ValidationError({f"{prefix}id_number": [
@@ -147,14 +190,14 @@ def _clean_person(data: PersonInput, *, prefix: str) -> Person:
                   address=(data.address or "").strip())
 
 
-def employer_resolve(data: EmployerInput | Employer, *, prefix: str = "employer_") -> Employer:
+def employer_resolve(data: EmployerInput | Employer, *, on_file: OnFile, prefix: str = "employer_") -> Employer:
     """Find the employer by credit code (or exact name when no code is given), or prepare a new one."""
     if isinstance(data, Employer):
         return data
     errors: dict[str, list[str]] = {}
     name = (data.name or "").strip()
     if not name:
-        errors[f"{prefix}name"] = [_("请填写单位名称。")]
+        errors[f"{prefix}name"] = [_("请填写被申请单位。")]
     code = identity.normalize_credit_code(data.credit_code) if data.credit_code else ""
     if code:
         try:
@@ -169,8 +212,7 @@ def employer_resolve(data: EmployerInput | Employer, *, prefix: str = "employer_
             errors[f"{prefix}phone"] = exc.messages
     if errors:
         raise ValidationError(errors)
-    existing = (Employer.objects.filter(credit_code=code).first() if code
-                else Employer.objects.filter(name=name, credit_code__isnull=True).first())
+    existing = on_file.coded.get(code) if code else on_file.named.get(name)
     if existing:
         return existing
     return Employer(name=name, credit_code=code or None, legal_representative=data.legal_representative.strip(),
@@ -202,6 +244,121 @@ def format_case_number(organisation: Organisation, year: int, seq: int) -> str:
     return settings.CASE_NUMBER_FORMAT.format(prefix=organisation.case_number_prefix, year=year, seq=seq)
 
 
+@dataclass
+class CheckedRegistration:
+    """A registration that passed every rule, with its records found on file or prepared (unsaved)."""
+
+    data: Registration
+    people: list[Person]
+    agents: list[Person]
+    employer: Employer
+    platform: Employer | None
+    categories: list[Category]
+    claims: list[ClaimItem]  # without their case yet
+
+    def new_case(self, *, year: int, seq: int, actor: Any, calendar: clocks.WorkCalendar | None = None,
+                 **fields: Any) -> Case:
+        """The unsaved case, numbered ``seq`` of ``year``; ``fields`` add to or replace what registration sets
+        (a historical import gives the state, the handling organisation and the dates the ledger records)."""
+        data, applicants = self.data, len(self.people)
+        values: dict[str, Any] = dict(
+            number=format_case_number(data.organisation, year, seq), registered_organisation=data.organisation,
+            sequence_year=year, sequence_number=seq, organisation=data.organisation, received_at=data.received_at,
+            channel=data.channel, application_form=data.application_form,
+            dispute_summary=data.dispute_summary.strip(), reasons=(data.reasons or "").strip(),
+            employer=self.employer, applicant_count=applicants,
+            is_collective=applicants >= settings.COLLECTIVE_DISPUTE_MIN_WORKERS,
+            is_new_employment_form=bool(data.is_new_employment_form or data.work_form or self.platform),
+            work_form=data.work_form, platform=self.platform,
+            amount_claimed=sum((c.amount for c in self.claims), Decimal("0")),
+            dispute_known_on=data.dispute_known_on, consultation_requested_on=data.consultation_requested_on,
+            created_by=actor if getattr(actor, "pk", None) else None)
+        case = Case(**{**values, **fields})  # the protected state field is accepted by the constructor only
+        for key, value in clocks.stored_deadline_fields(case, calendar=calendar).items():
+            setattr(case, key, value)
+        return case
+
+    def parties(self, case: Case) -> list[CaseParty]:
+        """The applicants, in the order given, and the respondent (agents need their principal's row first)."""
+        parties = [CaseParty(case=case, role=PartyRole.APPLICANT, person=p, position=i + 1)
+                   for i, p in enumerate(self.people)]
+        parties.append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer=self.employer, position=1))
+        return parties
+
+
+def _collect(errors: dict[str, list[str]], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            errors.setdefault(key, []).extend(messages)
+        return None
+
+
+def _check_case_facts(data: Registration, errors: dict[str, list[str]]) -> None:
+    from mediation.models import ApplicationForm, Channel, WorkForm
+
+    if not (data.dispute_summary or "").strip():
+        errors["dispute_summary"] = [_("请填写争议事项。")]
+    if data.channel not in Channel.values:
+        errors["channel"] = [_("请选择来源渠道。")]
+    if data.application_form not in ApplicationForm.values:
+        errors["application_form"] = [_("请选择申请方式。")]
+    if data.work_form and data.work_form not in WorkForm.values:
+        errors["work_form"] = [_("新就业形态类型无效。")]
+    if not data.applicants:
+        errors["applicants"] = [_("至少需要一名申请人。")]
+    if data.received_at is None:
+        errors["received_at"] = [_("请填写收到申请的时间。")]
+    elif data.received_at > timezone.now() + datetime.timedelta(minutes=5):
+        errors["received_at"] = [_("收到申请的时间不能晚于当前时间。")]
+
+
+def _clean_claims(claims: Sequence[ClaimInput], categories: dict[str, Category],
+                  errors: dict[str, list[str]]) -> list[ClaimItem]:
+    items: list[ClaimItem] = []
+    for i, claim in enumerate(claims):
+        amount = _collect(errors, parse_amount, claim.amount, field_name=f"claims-{i}-amount")
+        if not (claim.description or "").strip():
+            errors[f"claims-{i}-description"] = [_("请填写请求事项。")]
+        if claim.category_code and claim.category_code not in categories:
+            errors[f"claims-{i}-category"] = [_("争议类别无效。")]
+        if amount is not None:
+            items.append(ClaimItem(description=claim.description.strip(), amount=amount,
+                                   category=categories.get(claim.category_code)))
+    return items
+
+
+def registration_check(data: Registration, *, on_file: OnFile | None = None) -> CheckedRegistration:
+    """Every rule of a registration (劳动争议调解仲裁法 art. 12), checked before anything is written.
+
+    The one place these rules live: ``case_register`` and the ledger import both check
+    here. Raises one ``ValidationError`` naming every field that fails (``applicants-0-id_number``
+    …); returns the records to write.
+    """
+    on_file = on_file or OnFile.load([data])
+    errors: dict[str, list[str]] = {}
+    _check_case_facts(data, errors)
+    people = [_collect(errors, _clean_person, p, prefix=f"applicants-{i}-", on_file=on_file)
+              for i, p in enumerate(data.applicants)]
+    agents = [_collect(errors, _clean_person, p, prefix=f"agents-{i}-", on_file=on_file)
+              for i, p in enumerate(data.agents)]
+    ids = [p.id_number for p in people if p is not None and p.id_number]
+    if len(ids) != len(set(ids)):
+        errors.setdefault("applicants", []).append(_("同一申请人不能重复填写。"))
+    employer = _collect(errors, employer_resolve, data.employer, on_file=on_file)
+    platform = (_collect(errors, employer_resolve, data.platform, on_file=on_file, prefix="platform_")
+                if data.platform else None)
+    categories = [on_file.categories[c] for c in dict.fromkeys(data.categories) if c in on_file.categories]
+    if len(categories) != len(set(data.categories)):
+        errors["categories"] = [_("争议类别无效。")]
+    claims = _clean_claims(data.claims, on_file.categories, errors)
+    if errors:
+        raise ValidationError(errors)
+    return CheckedRegistration(data=data, people=people, agents=agents, employer=employer, platform=platform,
+                               categories=categories, claims=claims)
+
+
 def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | None = None,
                   imported: bool = False, import_key: str | None = None) -> Case:
     """Record an application, written or oral (劳动争议调解仲裁法 art. 12), with its parties and claims.
@@ -216,100 +373,27 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
         existing = Case.objects.filter(intake_token=intake_token).first()
         if existing:
             return existing
-
-    errors: dict[str, list[str]] = {}
-
-    def collect(fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValidationError as exc:
-            for key, messages in exc.message_dict.items():
-                errors.setdefault(key, []).extend(messages)
-            return None
-
-    if not (data.dispute_summary or "").strip():
-        errors["dispute_summary"] = [_("请填写争议事项。")]
-    from mediation.models import ApplicationForm, Channel, WorkForm
-
-    if data.channel not in Channel.values:
-        errors["channel"] = [_("请选择来源渠道。")]
-    if data.application_form not in ApplicationForm.values:
-        errors["application_form"] = [_("请选择申请方式。")]
-    if data.work_form and data.work_form not in WorkForm.values:
-        errors["work_form"] = [_("新就业形态类型无效。")]
-    if not data.applicants:
-        errors["applicants"] = [_("至少需要一名申请人。")]
-    if data.received_at is None:
-        errors["received_at"] = [_("请填写收到申请的时间。")]
-    elif data.received_at > timezone.now() + datetime.timedelta(minutes=5):
-        errors["received_at"] = [_("收到申请的时间不能晚于当前时间。")]
-    people = [collect(_clean_person, p, prefix=f"applicants-{i}-") for i, p in enumerate(data.applicants)]
-    agents = [collect(_clean_person, p, prefix=f"agents-{i}-") for i, p in enumerate(data.agents)]
-    ids = [p.id_number for p in people if p is not None and p.id_number]
-    if len(ids) != len(set(ids)):
-        errors.setdefault("applicants", []).append(_("同一申请人不能重复填写。"))
-    employer = collect(employer_resolve, data.employer)
-    platform = collect(employer_resolve, data.platform, prefix="platform_") if data.platform else None
-    categories = list(Category.objects.filter(code__in=list(data.categories)))
-    if len(categories) != len(set(data.categories)):
-        errors["categories"] = [_("争议类别无效。")]
-    category_by_code = {c.code: c for c in Category.objects.all()} if data.claims else {}
-    claims: list[ClaimItem] = []
-    for i, claim in enumerate(data.claims):
-        amount = collect(parse_amount, claim.amount, field_name=f"claims-{i}-amount")
-        if not (claim.description or "").strip():
-            errors[f"claims-{i}-description"] = [_("请填写请求事项。")]
-        if claim.category_code and claim.category_code not in category_by_code:
-            errors[f"claims-{i}-category"] = [_("争议类别无效。")]
-        if amount is not None:
-            claims.append(ClaimItem(description=claim.description.strip(), amount=amount,
-                                    category=category_by_code.get(claim.category_code)))
-    if errors:
-        raise ValidationError(errors)
-
-    received = timezone.localtime(data.received_at)
+    checked = registration_check(data)
+    year = timezone.localtime(data.received_at).year
     try:
         with transaction.atomic():
-            for p in people + agents:
+            for p in checked.people + checked.agents:
                 p.save()
-            if employer.pk is None:
-                employer.save()
-            if platform is not None and platform.pk is None:
-                platform.save()
-            seq = case_numbers_take(organisation=data.organisation, year=received.year)[0]
-            n_applicants = len(people)
-            case = Case(
-                number=format_case_number(data.organisation, received.year, seq),
-                registered_organisation=data.organisation, sequence_year=received.year, sequence_number=seq,
-                organisation=data.organisation, received_at=data.received_at, channel=data.channel,
-                application_form=data.application_form, dispute_summary=data.dispute_summary.strip(),
-                reasons=(data.reasons or "").strip(), employer=employer, applicant_count=n_applicants,
-                is_collective=n_applicants >= settings.COLLECTIVE_DISPUTE_MIN_WORKERS,
-                is_new_employment_form=bool(data.is_new_employment_form or data.work_form or platform),
-                work_form=data.work_form, platform=platform,
-                amount_claimed=sum((c.amount for c in claims), Decimal("0")),
-                dispute_known_on=data.dispute_known_on,
-                consultation_requested_on=data.consultation_requested_on,
-                created_by=actor if getattr(actor, "pk", None) else None,
-                intake_token=intake_token, imported=imported, import_key=import_key,
-            )
-            case.organisation = data.organisation
-            for key, value in clocks.stored_deadline_fields(case).items():
-                setattr(case, key, value)
+            for employer in (checked.employer, checked.platform):
+                if employer is not None and employer.pk is None:
+                    employer.save()
+            seq = case_numbers_take(organisation=data.organisation, year=year)[0]
+            case = checked.new_case(year=year, seq=seq, actor=actor, intake_token=intake_token, imported=imported,
+                                    import_key=import_key)
             case.save()
-            case.categories.set(categories)
-            for c in claims:
+            case.categories.set(checked.categories)
+            for c in checked.claims:
                 c.case = case
-            ClaimItem.objects.bulk_create(claims)
-            parties = [CaseParty(case=case, role=PartyRole.APPLICANT, person=p, position=i + 1)
-                       for i, p in enumerate(people)]
-            parties.append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer=employer, position=1))
-            CaseParty.objects.bulk_create(parties)
-            if agents:
-                applicant_party = CaseParty.objects.filter(case=case, role=PartyRole.APPLICANT).first()
-                CaseParty.objects.bulk_create([
-                    CaseParty(case=case, role=PartyRole.AGENT, person=a, represents=applicant_party,
-                              position=i + 1) for i, a in enumerate(agents)])
+            ClaimItem.objects.bulk_create(checked.claims)
+            parties = CaseParty.objects.bulk_create(checked.parties(case))
+            CaseParty.objects.bulk_create([
+                CaseParty(case=case, role=PartyRole.AGENT, person=a, represents=parties[0], position=i + 1)
+                for i, a in enumerate(checked.agents)])
     except IntegrityError:
         if intake_token:
             existing = Case.objects.filter(intake_token=intake_token).first()
