@@ -197,18 +197,23 @@ def own_organisation_ids(user: Any, codename: str) -> list[int]:
     return [g.organisation_id for g in grants_of(user) if codename in g.codenames]
 
 
-def members_holding(codename: str, organisations: Any) -> QuerySet[Any]:
-    """Active users who are members of one of ``organisations`` in a role whose group holds ``codename``.
+def memberships_holding(codename: str, organisations: Any) -> QuerySet[Membership]:
+    """Memberships of active users in one of ``organisations``, in a role whose group holds ``codename``.
 
     Whom a case can be assigned to, whose workload a supervisor sees: the members
     themselves, not the supervisors above them whose reach also covers the place.
     """
-    from django.contrib.auth import get_user_model
-
     roles = Group.objects.filter(permissions__codename=codename,
                                  permissions__content_type__app_label="mediation").values("name")
-    return (get_user_model().objects.filter(is_active=True, memberships__organisation__in=organisations,
-                                            memberships__role__in=roles).distinct())
+    return Membership.objects.filter(organisation__in=organisations, role__in=roles, user__is_active=True)
+
+
+def members_holding(codename: str, organisations: Any) -> QuerySet[Any]:
+    """The users of :func:`memberships_holding`."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(
+        pk__in=memberships_holding(codename, organisations).values("user_id"))
 
 
 def _place_of(action: str, case: "Case") -> Organisation | None:

@@ -135,6 +135,16 @@ def mediators_of(organisation) -> QuerySet:
     return permissions.members_holding("work_case", [organisation]).order_by("username")
 
 
+def mediators_by_organisation(organisation_ids: list[int]) -> dict[int, list[Any]]:
+    """:func:`mediators_of` for several organisations in one query (the escalation queue)."""
+    found: dict[int, list[Any]] = {pk: [] for pk in organisation_ids}
+    for m in (permissions.memberships_holding("work_case", organisation_ids).select_related("user")
+              .order_by("user__username")):
+        if m.user not in found[m.organisation_id]:
+            found[m.organisation_id].append(m.user)
+    return found
+
+
 def escalations_awaiting(*, user: Any) -> QuerySet:
     """Pending escalation requests this user may decide (never their own)."""
     from workflows.models import EscalationRequest

@@ -13,7 +13,12 @@ from django.utils.translation import gettext as _
 
 from mediation import forms, permissions, services
 from mediation.models import Agreement, Attachment, Case, Employer, Person
-from mediation.selectors import case_deadline_watchlist, case_get_for_user, escalations_awaiting, mediators_of
+from mediation.selectors import (
+    case_deadline_watchlist,
+    case_get_for_user,
+    escalations_awaiting,
+    mediators_by_organisation,
+)
 from mediation.views.common import apply_errors, case_errors, forbidden
 from workflows.clocks import local_today
 from workflows.states import WORKING_STATES, CaseState
@@ -178,10 +183,14 @@ def agreement_edit(request, pk: int):
 def escalation_queue(request):
     if not permissions.holds(request.user, "decide_escalation"):
         return forbidden(request, _("升级审批由上级组织的负责人办理。"))
+    pending = list(escalations_awaiting(user=request.user).order_by("requested_at"))
+    # Each approval form offers the target organisation's mediators: one query for all of them.
+    candidates = mediators_by_organisation(sorted({e.to_organisation_id for e in pending}))
     items = []
-    for e in escalations_awaiting(user=request.user).order_by("requested_at"):
-        items.append({"e": e, "form": forms.ApproveEscalationForm(
-            auto_id=f"approve{e.pk}_%s", candidates=mediators_of(e.to_organisation))})
+    for e in pending:
+        form = forms.ApproveEscalationForm(auto_id=f"approve{e.pk}_%s")
+        form.fields["mediators"].choices = [(u.pk, forms.user_label(u)) for u in candidates[e.to_organisation_id]]
+        items.append({"e": e, "form": form})
     return render(request, "mediation/escalation_queue.html", {"items": items})
 
 

@@ -60,3 +60,28 @@ def test_interface_is_chinese_whatever_the_browser_asks_until_the_user_switches(
     assert page["Content-Language"] == "en"
     assert '<html lang="en">' in page.content.decode()
     assert "Sign in" in page.content.decode()  # from the English catalogue
+
+
+def test_escalation_queue_runs_the_same_queries_for_one_request_as_for_five(world, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(world.supervisor_a)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(reverse("escalation_queue"))
+        assert page.status_code == 200
+        return len(ctx.captured_queries)
+
+    first = case_in_state(world, CaseState.ESCALATION_PENDING)
+    one = queries()
+    for _ in range(4):
+        case_in_state(world, CaseState.ESCALATION_PENDING)
+    five = queries()
+    assert one == five
+    assert five <= 12
+    page = client.get(reverse("escalation_queue")).content.decode()
+    # 锦屏's two mediators and its supervisor (who mediates too) offered on each of the five forms.
+    assert page.count('name="mediators"') == 5 * 3
+    assert first.number in page
