@@ -27,14 +27,10 @@ class Move:
     stale_check: bool = True
     #: Shown as a dangerous (red) action on the case page.
     danger: bool = False
-    initial: Callable[[], Data] = dict
 
     def bind(self, case: Any, data: Any = None, **kwargs: Any) -> django_forms.Form | None:
-        """The move's form for ``case``, bound to ``data`` (blank with its initial values when None)."""
-        if self.form is None:
-            return None
-        return self.form(data, **self.form_kwargs(case), **({"initial": self.initial()} if data is None else {}),
-                         **kwargs)
+        """The move's form for ``case``, bound to ``data`` (blank when None)."""
+        return None if self.form is None else self.form(data, **self.form_kwargs(case), **kwargs)
 
     def perform(self, *, case_id: int, actor: Any, data: Data, expected_state: str | None = None) -> Any:
         """Call the service with the cleaned data."""
@@ -51,8 +47,8 @@ def _approval_candidates(case: Any) -> Data:
     return {"candidates": mediators_of(pending.to_organisation) if pending else None}
 
 
-def _refer_initial() -> Data:
-    return {"referred_on": local_today(), "body": _("宁波市奉化区劳动人事争议仲裁委员会")}
+def _refer_initial(case: Any) -> Data:
+    return {"initial": {"referred_on": local_today(), "body": _("宁波市奉化区劳动人事争议仲裁委员会")}}
 
 
 MOVES: dict[str, Move] = {
@@ -72,7 +68,7 @@ MOVES: dict[str, Move] = {
     "refer": Move(
         lifecycle.case_refer, lambda d: {"destination": d["destination"], "body": d["body"],
                                          "referred_on": d["referred_on"], "note": d.get("note", "")},
-        forms.ReferForm, initial=_refer_initial),
+        forms.ReferForm, _refer_initial),
     "withdraw": Move(lifecycle.case_withdraw, _reason, forms.ReasonForm, danger=True),
     "close": Move(lifecycle.case_close, lambda d: {**_reason(d), "archive_number": d.get("archive_number", "")},
                   forms.CloseForm),
