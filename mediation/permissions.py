@@ -155,6 +155,13 @@ def sees_everything(user: Any) -> bool:
     return any(_reads_all(g) for g in grants_of(user))
 
 
+def may_read_cases_in_admin(user: Any) -> bool:
+    """Only district administrators (``view_all_cases``) and superusers read case records in the admin."""
+    if not (getattr(user, "is_active", False) and getattr(user, "is_staff", False)):
+        return False
+    return bool(user.is_superuser or sees_everything(user))
+
+
 def _reach_q(g: Grant, field: str) -> Q:
     """The organisations one grant reaches (``Grant.covers`` as a filter) on the relation ``field``.
 
