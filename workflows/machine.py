@@ -8,18 +8,14 @@ the one place that decides who may do what where.
 """
 from __future__ import annotations
 
+from operator import methodcaller
 from typing import Any, Callable
 
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, transition
 
-from workflows.states import (
-    CLOSABLE_STATES,
-    LINE_OF_WORKING_STATE,
-    WORKING_STATE_OF_LINE,
-    WORKING_STATES,
-    CaseState as S,
-)
+from workflows.states import CLOSABLE_STATES, LINE_OF_WORKING_STATE, WORKING_STATE_OF_LINE, WORKING_STATES
+from workflows.states import CaseState as S
 
 WITHDRAWABLE_STATES = (S.REGISTERED, *WORKING_STATES, S.ESCALATION_PENDING)
 
@@ -46,7 +42,7 @@ def _return_to(case: Any, *args: Any, return_to: str, **kwargs: Any) -> str:
     return return_to
 
 
-def _meta(label: str, *, reason: bool = False, supervisor: bool = False) -> dict[str, Any]:
+def _meta(label: Any, *, reason: bool = False, supervisor: bool = False) -> dict[str, Any]:
     return {"label": label, "needs_reason": reason, "supervisor_only": supervisor}
 
 
@@ -85,7 +81,7 @@ class CaseStateMachine:
         pass
 
     @transition(field="state", source=list(WORKING_STATES), target=S.SETTLED,
-                conditions=[lambda case: case.has_effective_agreement()],
+                conditions=[methodcaller("has_effective_agreement")],
                 permission=_permission("record_agreement"), custom=_meta(_("达成协议")))
     def record_agreement(self) -> None:
         pass
@@ -96,7 +92,7 @@ class CaseStateMachine:
         pass
 
     @transition(field="state", source=S.SETTLED, target=S.PERFORMED,
-                conditions=[lambda case: case.agreement_fully_paid()],
+                conditions=[methodcaller("agreement_fully_paid")],
                 permission=_permission("confirm_performance"), custom=_meta(_("确认履行")))
     def confirm_performance(self) -> None:
         pass
@@ -118,7 +114,7 @@ class CaseStateMachine:
         pass
 
     @transition(field="state", source=list(CLOSABLE_STATES), target=S.CLOSED,
-                conditions=[lambda case: case.ready_to_close()],
+                conditions=[methodcaller("ready_to_close")],
                 permission=_permission("close"), custom=_meta(_("结案"), supervisor=True))
     def close(self) -> None:
         pass
