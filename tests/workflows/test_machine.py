@@ -107,8 +107,17 @@ def test_reopen_returns_to_the_state_the_case_was_closed_from(world):
     assert act(world, case, "reopen").state == S.REJECTED
 
 
-@pytest.mark.parametrize("name", ["reject", "request_escalation", "deny_escalation", "terminate",
-                                  "report_nonperformance", "withdraw", "reopen"])
+NEEDS_REASON = ["reject", "request_escalation", "deny_escalation", "terminate", "report_nonperformance", "withdraw",
+                "reopen"]
+
+
+def test_every_transition_has_one_move_whose_form_asks_for_a_reason_exactly_when_one_is_needed():
+    assert set(MOVES) == set(TRANSITION_NAMES)
+    reason_fields = {name: move.form.base_fields.get("reason") for name, move in MOVES.items() if move.form}
+    assert {name for name, field in reason_fields.items() if field and field.required} == set(NEEDS_REASON)
+
+
+@pytest.mark.parametrize("name", NEEDS_REASON)
 def test_transition_that_needs_a_reason_refuses_a_blank_one(world, name):
     source = next(s for (n, s) in ALLOWED if n == name)
     case = case_in_state(world, source)
