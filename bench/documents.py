@@ -217,7 +217,9 @@ def ensure_english_catalogue() -> None:
     partial.replace(compiled)
     from django.utils.translation import trans_real
 
-    trans_real._translations = {}  # catalogues loaded before the file existed are stale
+    # Catalogues loaded before the file existed are stale. The cache is private to Django
+    # (absent from django-stubs), and there is no public way to empty it.
+    trans_real._translations = {}  # type: ignore[attr-defined]
 
 
 def render_agreement(fill: Fill) -> bytes:
@@ -378,7 +380,7 @@ def demo_database(cases: int) -> tuple[Any, list[int]]:
     seed()
     Generator(count=cases, seed=1).run()
     supervisor = (Membership.objects.filter(role=Role.SUPERVISOR, organisation__parent__isnull=True)
-                  .select_related("user").first().user)
+                  .select_related("user").get().user)
     from mediation.documents.export import export_scope
 
     ids = list(export_scope(supervisor).filter(~Q(pk__in=[])).values_list("pk", flat=True)[:cases])

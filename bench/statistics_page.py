@@ -112,7 +112,7 @@ def _simulate_proposed_nav() -> None:
 
     original = cp._workspace
 
-    def workspace(request):  # type: ignore[no-untyped-def]
+    def workspace(request):
         saved = selectors.overdue_q
         selectors.overdue_q = lambda today: Q(pk__in=[])  # the original's count becomes free
         try:

@@ -66,6 +66,8 @@ def main() -> None:
         visible = case_list_visible_to(user=user)
         n_visible = visible.count()
         sample = visible.order_by("-received_at").values_list("pk", "number", "employer__name").first()
+        if sample is None:
+            raise SystemExit(f"{username} sees no cases: generate some first (manage.py generate_cases)")
         pages = [
             ("home", "/"),
             ("case list, page 1", "/cases/"),

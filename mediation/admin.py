@@ -18,7 +18,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth import get_user_model
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
@@ -41,20 +41,15 @@ from mediation.models import (
     OrganisationLevel,
     Person,
 )
+from mediation.typing import User
 from workflows.states import WORKING_STATES
-
-User = get_user_model()
 
 admin.site.site_header = _("“360”劳动争议多元化解 管理后台")
 admin.site.site_title = _("劳动争议调解管理后台")
 admin.site.index_title = _("系统管理")
 
 
-def may_read_cases_in_admin(user: Any) -> bool:
-    """Only district administrators (``view_all_cases``) and superusers read cases in the admin."""
-    if not (getattr(user, "is_active", False) and getattr(user, "is_staff", False)):
-        return False
-    return bool(user.is_superuser or permissions.sees_everything(user))
+may_read_cases_in_admin = permissions.may_read_cases_in_admin
 
 
 class ReadOnlyAdminMixin:
@@ -107,7 +102,8 @@ class OrganisationLevelForm(forms.ModelForm):
         fields = ("name", "rank", "line")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         level = self.instance
         if level.pk is None:
             return data
@@ -143,12 +139,13 @@ class OrganisationForm(forms.ModelForm):
     def _post_clean(self) -> None:
         # Organisation.clean() reads self.level; when the level field itself failed
         # validation it is unset and clean() would raise instead of reporting.
-        if "level" in self._errors or "parent" in self._errors:
+        if "level" in self.errors or "parent" in self.errors:
             return
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # Django's private hook, not in django-stubs
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         org = self.instance
         new_level = data.get("level")
         if org.pk is None or new_level is None or new_level.pk == org.level_id:
@@ -390,7 +387,7 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # Belt and braces: even if change permission were ever granted, nothing is editable,
         # least of all ``state`` (a protected FSMField) or ``organisation`` (moved only by
         # an approved escalation).
-        return tuple(name for _title, opts in self.fieldsets for name in opts["fields"])
+        return tuple(flatten_fieldsets(self.fieldsets))
 
     @admin.display(description=_("结案前状态"))
     def closed_from(self, obj: Case) -> str:
@@ -405,6 +402,7 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             # Administrators' reads are logged like auditors' (DOMAIN.md §5).
+            assert isinstance(request.user, User)  # only signed-in staff reach an admin page
             CaseAccessLog.objects.create(case_id=int(object_id), user=request.user, what="admin_view")
         return response
 

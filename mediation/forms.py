@@ -23,10 +23,15 @@ from mediation.models import (
     WorkForm,
 )
 from mediation.services import parse_amount
+from mediation.typing import User
 from workflows.states import CaseState, Line
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def user_label(user: User) -> str:
+    return user.get_full_name() or user.get_username()
 
 
 class AmountField(forms.CharField):
@@ -47,28 +52,29 @@ class AmountField(forms.CharField):
 
 
 class CaseFilterForm(forms.Form):
-    q = forms.CharField(label=_("搜索"), required=False,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("案号、当事人、单位或完整身份证号")}))
-    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部"))] + CaseState.choices)
+    q = forms.CharField(label=_("搜索"), required=False, widget=forms.TextInput(
+        attrs={"type": "search", "placeholder": _("案号、当事人、单位或完整身份证号")}))
+    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部")), *CaseState.choices])
     line = forms.TypedChoiceField(label=_("防线"), required=False, coerce=int, empty_value=None,
-                                  choices=[("", _("全部"))] + Line.choices)
+                                  choices=[("", _("全部")), *Line.choices])
     organisation = forms.ModelChoiceField(label=_("承办组织"), required=False, queryset=Organisation.objects.none(),
                                           empty_label=_("全部"))
     category = forms.ModelChoiceField(label=_("争议类别"), required=False, queryset=Category.objects.all(),
                                       to_field_name="code", empty_label=_("全部"))
-    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部"))] + Channel.choices)
-    mediator = forms.ModelChoiceField(label=_("调解员"), required=False, queryset=None, empty_label=_("全部"))
+    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部")), *Channel.choices])
+    mediator = forms.ModelChoiceField(label=_("调解员"), required=False, queryset=User.objects.none(),
+                                      empty_label=_("全部"))
     received_from = forms.DateField(label=_("收案日期自"), required=False, widget=DATE)
     received_to = forms.DateField(label=_("至"), required=False, widget=DATE)
     overdue = forms.BooleanField(label=_("仅看超期"), required=False)
 
     def __init__(self, *args, organisations=None, mediators=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-
-        self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
-        self.fields["mediator"].queryset = mediators if mediators is not None else get_user_model().objects.none()
-        self.fields["mediator"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        if organisations is not None:
+            self.fields["organisation"].queryset = organisations
+        if mediators is not None:
+            self.fields["mediator"].queryset = mediators
+        self.fields["mediator"].label_from_instance = user_label
 
     def clean(self):
         data = super().clean()
@@ -100,7 +106,7 @@ class IntakeForm(forms.Form):
     employer_industry = forms.CharField(label=_("行业"), max_length=50, required=False)
     employer_has_union = forms.BooleanField(label=_("已建工会"), required=False)
     is_new_employment_form = forms.BooleanField(label=_("新就业形态劳动者"), required=False)
-    work_form = forms.ChoiceField(label=_("新就业形态类型"), required=False, choices=[("", "—")] + WorkForm.choices)
+    work_form = forms.ChoiceField(label=_("新就业形态类型"), required=False, choices=[("", "—"), *WorkForm.choices])
     platform_name = forms.CharField(label=_("平台或用工合作方"), max_length=200, required=False)
     platform_credit_code = forms.CharField(label=_("平台统一社会信用代码"), max_length=30, required=False)
     intake_token = forms.UUIDField(widget=forms.HiddenInput)
@@ -108,7 +114,8 @@ class IntakeForm(forms.Form):
 
     def __init__(self, *args, organisations=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
+        if organisations is not None:
+            self.fields["organisation"].queryset = organisations
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]
@@ -139,7 +146,7 @@ class IntakeForm(forms.Form):
 
 class PersonForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=50)
-    sex = forms.ChoiceField(label=_("性别"), choices=[("", "—")] + Sex.choices, required=False)
+    sex = forms.ChoiceField(label=_("性别"), choices=[("", "—"), *Sex.choices], required=False)
     id_number = forms.CharField(label=_("公民身份号码"), max_length=30, required=False)
     phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
     address = forms.CharField(label=_("住址"), max_length=200, required=False)
@@ -187,16 +194,15 @@ class ReasonForm(forms.Form):
 
 class ApproveEscalationForm(forms.Form):
     reason = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    mediators = forms.ModelMultipleChoiceField(label=_("指派调解员"), queryset=None, required=False,
+    mediators = forms.ModelMultipleChoiceField(label=_("指派调解员"), queryset=User.objects.none(), required=False,
                                                widget=forms.CheckboxSelectMultiple,
                                                help_text=_("可在批准时一并指派上级组织的调解员"))
 
     def __init__(self, *args, candidates=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-
-        self.fields["mediators"].queryset = candidates if candidates is not None else get_user_model().objects.none()
-        self.fields["mediators"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        if candidates is not None:
+            self.fields["mediators"].queryset = candidates
+        self.fields["mediators"].label_from_instance = user_label
 
 
 class EscalationForm(forms.Form):
@@ -286,13 +292,13 @@ class ReferralOutcomeForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    mediators = forms.ModelMultipleChoiceField(label=_("承办调解员"), queryset=None,
+    mediators = forms.ModelMultipleChoiceField(label=_("承办调解员"), queryset=User.objects.none(),
                                                widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, candidates=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["mediators"].queryset = candidates
-        self.fields["mediators"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        self.fields["mediators"].label_from_instance = user_label
 
 
 class ExtendForm(forms.Form):

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from mediation.models import OrganisationLevel, Role
+from mediation.models import Organisation, OrganisationLevel, Role
+from mediation.typing import User
 from tests.factories import OrganisationFactory, level, member
 
 
@@ -12,39 +13,39 @@ from tests.factories import OrganisationFactory, level, member
 class World:
     """A small district: two townships, an enterprise under the first, one user per role and place."""
 
-    district: object
-    town_a: object
-    town_b: object
-    enterprise_a: object
-    court_desk: object
-    admin: object
-    auditor_a: object
-    district_supervisor: object
-    district_mediator: object
-    supervisor_a: object
-    mediator_a: object
-    mediator_a2: object
-    supervisor_b: object
-    mediator_b: object
-    enterprise_mediator: object
-    enterprise_supervisor: object
-    court_desk_mediator: object
+    district: Organisation
+    town_a: Organisation
+    town_b: Organisation
+    enterprise_a: Organisation
+    court_desk: Organisation
+    admin: User
+    auditor_a: User
+    district_supervisor: User
+    district_mediator: User
+    supervisor_a: User
+    mediator_a: User
+    mediator_a2: User
+    supervisor_b: User
+    mediator_b: User
+    enterprise_mediator: User
+    enterprise_supervisor: User
+    court_desk_mediator: User
 
 
 @pytest.fixture
 def world(db) -> World:
-    district = OrganisationFactory(name="奉化区职工服务中心", level=level(0), case_number_prefix="奉工调")
-    town_a = OrganisationFactory(name="锦屏街道劳动争议调解中心", level=level(1), parent=district,
-                                 case_number_prefix="锦调")
-    town_b = OrganisationFactory(name="溪口镇劳动争议调解中心", level=level(1), parent=district,
-                                 case_number_prefix="溪调")
-    enterprise_a = OrganisationFactory(name="宁波甬达机械有限公司劳动争议调解委员会", level=level(3),
-                                       parent=town_a, case_number_prefix="甬达调")
+    district = OrganisationFactory.create(name="奉化区职工服务中心", level=level(0), case_number_prefix="奉工调")
+    town_a = OrganisationFactory.create(name="锦屏街道劳动争议调解中心", level=level(1), parent=district,
+                                        case_number_prefix="锦调")
+    town_b = OrganisationFactory.create(name="溪口镇劳动争议调解中心", level=level(1), parent=district,
+                                        case_number_prefix="溪调")
+    enterprise_a = OrganisationFactory.create(name="宁波甬达机械有限公司劳动争议调解委员会", level=level(3),
+                                              parent=town_a, case_number_prefix="甬达调")
     # Levels are data: here a line-3 desk inside the district centre, so that even a
     # line-3 case has somewhere higher to go.
     desk_level = OrganisationLevel.objects.create(name="区级工作站", rank=9, line=3)
-    court_desk = OrganisationFactory(name="巡回法庭工作站", level=desk_level, parent=district,
-                                     case_number_prefix="巡调")
+    court_desk = OrganisationFactory.create(name="巡回法庭工作站", level=desk_level, parent=district,
+                                            case_number_prefix="巡调")
     return World(
         district=district, town_a=town_a, town_b=town_b, enterprise_a=enterprise_a, court_desk=court_desk,
         admin=member(district, Role.ADMINISTRATOR),

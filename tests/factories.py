@@ -1,19 +1,20 @@
 """Test data builders. IDs and credit codes are generated with valid check characters."""
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import random
 from decimal import Decimal
 
 import factory
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from stdnum.cn import ric, uscc
 
 from mediation import permissions
 from mediation.models import Membership, Organisation, OrganisationLevel
 from mediation.services import ClaimInput, EmployerInput, PersonInput, Registration, case_register
+from mediation.typing import User
 
 _serial = itertools.count(1)
 TEST_PASSWORD = "pw-for-tests-2026"
@@ -36,7 +37,7 @@ def level(rank: int) -> OrganisationLevel:
     return OrganisationLevel.objects.get(rank=rank)
 
 
-class OrganisationFactory(factory.django.DjangoModelFactory):
+class OrganisationFactory(factory.django.DjangoModelFactory[Organisation]):
     class Meta:
         model = Organisation
 
@@ -45,17 +46,17 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     case_number_prefix = factory.Sequence(lambda n: f"测调{n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Sequence(lambda n: f"用户{n}")
     password = factory.django.Password(TEST_PASSWORD)
 
 
-def member(organisation: Organisation, role: str, **kwargs) -> object:
-    user = UserFactory(**kwargs)
+def member(organisation: Organisation, role: str, **kwargs) -> User:
+    user = UserFactory.create(**kwargs)
     Membership.objects.create(user=user, organisation=organisation, role=role)
     permissions.sync_role_groups(user)
     return user
@@ -63,7 +64,7 @@ def member(organisation: Organisation, role: str, **kwargs) -> object:
 
 def registration(organisation: Organisation, *, applicants: int = 1, received_at=None, claims=None,
                  employer: EmployerInput | None = None, **overrides) -> Registration:
-    data = dict(
+    data = Registration(
         organisation=organisation,
         received_at=received_at or timezone.now(),
         channel="walk_in",
@@ -77,8 +78,7 @@ def registration(organisation: Organisation, *, applicants: int = 1, received_at
         categories=["wages"],
         claims=claims if claims is not None else [ClaimInput("拖欠工资", Decimal("12000.00"), "wages")],
     )
-    data.update(overrides)
-    return Registration(**data)
+    return dataclasses.replace(data, **overrides)
 
 
 def register(actor, organisation: Organisation, **kwargs):

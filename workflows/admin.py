@@ -24,7 +24,7 @@ from workflows.models import CalendarYear, DeadlineExtension, EscalationRequest,
 WEEKDAYS = (_("星期一"), _("星期二"), _("星期三"), _("星期四"), _("星期五"), _("星期六"), _("星期日"))
 
 
-class RecomputeDeadlinesMixin:
+class RecomputeDeadlinesMixin(admin.ModelAdmin):
     """After the calendar changes, store every open case's due dates again."""
 
     def _recompute(self, request: HttpRequest) -> None:

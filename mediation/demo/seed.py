@@ -145,6 +145,7 @@ def login_rows() -> list[tuple[str, str, str, str, str]]:
     orgs = {o.key: o.name for o in ORGANISATIONS}
     rows = [(SUPERUSER.username, SUPERUSER.full_name, "超级用户（/admin/）", "—", DEMO_PASSWORD)]
     for u in USERS:
+        assert u.role and u.org  # every demo user but the superuser is a member
         rows.append((u.username, u.full_name, f"{Role(u.role).label}（{u.role}）", orgs[u.org], DEMO_PASSWORD))
     return rows
 
@@ -266,9 +267,10 @@ class Story:
         self.limit = seeder.now - datetime.timedelta(minutes=30)
         start = seeder.now - datetime.timedelta(days=scenario.days_ago)
         self.t = self._office_hours(start)
-        self.case: Case | None = None
-        self.agreement: Agreement | None = None
-        self.referral: Referral | None = None
+        # Set by register(), agree() and refer(): a step that needs one before it exists fails loudly.
+        self.case: Case
+        self.agreement: Agreement
+        self.referral: Referral
         self.wage = 6000
 
     # --- time ----------------------------------------------------------------------
@@ -691,8 +693,8 @@ def _failed(s: Story) -> None:
     s.register("jinping_mediator", "jinping", kind="termination", channel="walk_in")
     s.accept("jinping_mediator", days=1)
     s.session("jinping_mediator", "被申请人不同意支付赔偿金，仅同意支付当月工资", days=3)
-    s.terminate("jinping_mediator", "被申请人拒绝接受调解方案，调解不成；已向申请人送达调解终止书，告知可申请劳动仲裁。",
-                days=5)
+    s.terminate("jinping_mediator",
+                "被申请人拒绝接受调解方案，调解不成；已向申请人送达调解终止书，告知可申请劳动仲裁。", days=5)
 
 
 def _failed_nonperformance(s: Story) -> None:

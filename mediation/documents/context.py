@@ -23,6 +23,7 @@ from mediation.documents.codes import format_code
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, qr_data_uri
 from mediation.models import Agreement, Case, CaseParty, PartyRole, Signature
+from mediation.typing import User
 from workflows.models import TransitionLog
 from workflows.states import CaseState
 
@@ -59,7 +60,7 @@ class Stamp:
 
 # --- small conversions -------------------------------------------------------------------
 
-def _who(user: Any) -> str:
+def _who(user: User | None) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
@@ -162,8 +163,8 @@ def case_facts(case: Case, parties: list[dict[str, Any]] | None = None) -> dict[
         "is_collective": case.is_collective,
         "applicant_count": case.applicant_count,
         "work_form": case.get_work_form_display() if case.work_form else "",
-        "platform": case.platform.name if case.platform_id else "",
-        "claims": [{"description": c.description, "category": c.category.name if c.category_id else "",
+        "platform": case.platform.name if case.platform else "",
+        "claims": [{"description": c.description, "category": c.category.name if c.category else "",
                     "amount": money(c.amount)} for c in case.claims.select_related("category")],
         "amount_claimed": money(case.amount_claimed),
         "amount_agreed": money(case.amount_agreed),
@@ -186,18 +187,19 @@ def case_facts(case: Case, parties: list[dict[str, Any]] | None = None) -> dict[
     }
 
 
-_ROLE_ORDER = {PartyRole.APPLICANT: 0, PartyRole.RESPONDENT: 1, PartyRole.THIRD_PARTY: 2, PartyRole.AGENT: 3}
+_ROLE_ORDER: dict[str, int] = {PartyRole.APPLICANT: 0, PartyRole.RESPONDENT: 1, PartyRole.THIRD_PARTY: 2,
+                               PartyRole.AGENT: 3}
 
 
 def _party(p: CaseParty) -> dict[str, Any]:
     # Full identity numbers: these documents are served on the parties themselves (see docs/documents.md).
-    if p.person_id:
-        person = p.person
+    person, employer = p.person, p.employer
+    if person:
         return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": person.name,
                 "is_person": True, "sex": person.get_sex_display() if person.sex else "",
                 "ethnicity": person.ethnicity, "id_label": _("公民身份号码"), "id_number": person.id_number or "",
                 "address": person.address, "phone": person.phone, "legal_representative": "", "agents": []}
-    employer = p.employer
+    assert employer is not None  # the party_is_person_or_employer constraint
     return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": employer.name,
             "is_person": False, "sex": "", "ethnicity": "", "id_label": _("统一社会信用代码"),
             "id_number": employer.credit_code or "", "address": employer.address, "phone": employer.phone,
@@ -212,7 +214,7 @@ def parties_of(case: Case) -> list[dict[str, Any]]:
     loose: list[dict[str, Any]] = []
     for p in parties:
         if p.role == PartyRole.AGENT:
-            target = rows.get(p.represents_id)
+            target = rows.get(p.represents_id) if p.represents_id else None
             (target["agents"] if target else loose).append(_party(p))
     return list(rows.values()) + loose
 
@@ -323,7 +325,7 @@ def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
         "title": _("调解协议书"), "version": a.version, "status": a.status, "status_label": a.get_status_display(),
         "is_draft": a.status == Agreement.Status.DRAFT,
         "is_superseded": a.status == Agreement.Status.SUPERSEDED,
-        "supersedes_version": a.supersedes.version if a.supersedes_id else None,
+        "supersedes_version": a.supersedes.version if a.supersedes else None,
         "dispute_summary": a.dispute_summary, "claims_summary": a.claims_summary, "waived": a.waived,
         "copies": a.copies, "effective_on": a.effective_on,
         "terms": [{"number": t.number, "text": t.text} for t in a.terms.all()],
@@ -335,7 +337,7 @@ def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
     }
 
 
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[[Case, Subject], dict[str, Any]]] = {
     DocumentKind.APPLICATION_RECORD: _application,
     DocumentKind.ACCEPTANCE_NOTICE: _acceptance,
     DocumentKind.REJECTION_NOTICE: _rejection,
@@ -397,7 +399,7 @@ def prepare(case: Case, subject: Subject, stamp: Stamp) -> Prepared:
             doc = _BUILDERS[subject.kind](case, subject)
         title = _title(case, subject, doc)
         doc["title"] = doc.get("title") or title
-        context = {"case": case_data, "parties": parties, "doc": doc, "title": title,
+        context: dict[str, Any] = {"case": case_data, "parties": parties, "doc": doc, "title": title,
                    "issue": issue_facts(case, stamp)}
     return Prepared(case_id=case.pk, kind=subject.kind, subject_id=subject.subject_id, title=title,
                     template_name=TEMPLATES[subject.kind], context=context,
@@ -411,8 +413,9 @@ def _timeline(case: Case, logs: list[TransitionLog]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for t in logs:
         move = f"{t.get_from_state_display()} → {t.get_to_state_display()}"
-        if t.from_organisation_id != t.to_organisation_id and t.to_organisation_id:
-            move += f"（{t.from_organisation.display_name} → {t.to_organisation.display_name}）"
+        source, target = t.from_organisation, t.to_organisation
+        if source and target and source != target:
+            move += f"（{source.display_name} → {target.display_name}）"
         items.append({"at": _local(t.at), "who": _who(t.actor), "what": move, "note": t.reason})
     for s in case.sessions.select_related("recorded_by"):
         items.append({"at": _local(s.held_at), "who": _who(s.recorded_by), "what": _("调解"),
@@ -440,7 +443,7 @@ def case_file_facts(case: Case) -> dict[str, Any]:
     latest: dict[tuple[str, int], IssuedDocument] = {}
     for d in registered:
         latest[(d.kind, d.subject_id)] = d
-    sections = []
+    sections: list[dict[str, Any]] = []
     for subject in subjects_for(case, logs=logs):
         if subject.kind == DocumentKind.CASE_FILE:
             continue

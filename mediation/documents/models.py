@@ -55,6 +55,8 @@ class IssuedDocument(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                verbose_name=_("生成人"))
     created_at = models.DateTimeField(_("生成时间"), db_index=True)
+    #: Not stored: True when issuing handed back the frozen document issued before.
+    reused: bool = False
 
     class Meta:
         verbose_name = _("已生成文书")

@@ -110,6 +110,8 @@ def find_by_code(text: str) -> IssuedDocument | None:
 
 
 def stored_bytes(document: IssuedDocument) -> bytes | None:
+    if not document.file.name:
+        return None
     try:
         with default_storage.open(document.file.name, "rb") as handle:
             return handle.read()
@@ -129,7 +131,7 @@ def claimed_code(data: bytes) -> str | None:
         from pypdf import PdfReader
 
         reader = PdfReader(io.BytesIO(data))
-        keywords = str((reader.metadata or {}).get("/Keywords", ""))
+        keywords = str(reader.metadata.get("/Keywords", "") if reader.metadata else "")
         found = PRINTED_CODE.search(keywords)
         if found is None and reader.pages:
             found = PRINTED_CODE.search(re.sub(r"\s+", "", reader.pages[-1].extract_text() or ""))

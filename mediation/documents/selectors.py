@@ -7,9 +7,10 @@ from mediation.documents import services
 from mediation.documents.context import subjects_for
 from mediation.documents.models import IssuedDocument
 from mediation.models import Case
+from mediation.typing import User
 
 
-def documents_for_case(case: Case, user: Any) -> dict[str, Any]:
+def documents_for_case(case: Case, user: User) -> dict[str, Any]:
     """Context for the case page's documents card and timeline (merge it into the page's context).
 
     ``case`` must already come from ``case_get_for_user`` (scope checked). Returns

@@ -7,8 +7,6 @@ the case exactly as it was, no registry row and no file in storage.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -22,6 +20,7 @@ from mediation.documents.context import Prepared, Stamp, find_subject, prepare
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import render_pdf
 from mediation.models import Case
+from mediation.typing import User
 from workflows.errors import ActionNotAllowed
 
 #: Used when no request tells us the address the public reaches the site at (commands, exports).
@@ -45,12 +44,12 @@ def verify_url(code: str, base_url: str | None = None) -> str:
 
 # --- who may do what ------------------------------------------------------------------------
 
-def may_issue(user: Any, case: Case) -> bool:
+def may_issue(user: User, case: Case) -> bool:
     """Issuing is working the case: its mediators and supervisors in scope (DOMAIN.md §5)."""
     return permissions.may_view_case(user, case) and permissions.user_may(user, "work", case)
 
 
-def may_download(user: Any, case: Case) -> bool:
+def may_download(user: User, case: Case) -> bool:
     """Issued documents carry full identity numbers: only those who may see them download.
 
     Readers without that permission (auditors, administrators, former mediators)
@@ -60,7 +59,7 @@ def may_download(user: Any, case: Case) -> bool:
     return permissions.may_view_case(user, case) and permissions.may_see_personal_data(user, case)
 
 
-def _require_issue(actor: Any, case: Case) -> None:
+def _require_issue(actor: User, case: Case) -> None:
     if not permissions.may_view_case(actor, case):
         raise PermissionDenied(_("您无权查看该案件。"))
     if not permissions.user_may(actor, "work", case):
@@ -77,7 +76,7 @@ def _load_case(case_id: int) -> Case:
 
 # --- issuing --------------------------------------------------------------------------------------
 
-def document_prepare(*, case: Case, kind: str, actor: Any, subject_id: int = 0,
+def document_prepare(*, case: Case, kind: str, actor: User, subject_id: int = 0,
                      verify_base_url: str | None = None) -> Prepared | IssuedDocument:
     """Check and read everything the document needs; returns the frozen document when there is one."""
     if kind not in DocumentKind.values:
@@ -98,7 +97,7 @@ def document_prepare(*, case: Case, kind: str, actor: Any, subject_id: int = 0,
     return prepare(case, subject, stamp)
 
 
-def document_issue(*, case_id: int, kind: str, actor: Any, subject_id: int = 0,
+def document_issue(*, case_id: int, kind: str, actor: User, subject_id: int = 0,
                    verify_base_url: str | None = None) -> IssuedDocument:
     """Render and register one document of ``case_id``; return its registry row.
 

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +32,7 @@ from mediation.documents.render import DocumentRenderError
 from mediation.documents.selectors import documents_for_case
 from mediation.models import Agreement
 from mediation.selectors import CaseFilters, case_get_for_user
+from mediation.typing import AuthenticatedHttpRequest
 from mediation.views.common import forbidden
 from workflows.errors import ActionNotAllowed
 
@@ -46,14 +48,15 @@ def _back(request: HttpRequest, case_id: int) -> str:
 
 
 @login_required
-def case_documents(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_documents(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = case_get_for_user(user=request.user, case_id=case_id, purpose="documents")
-    return render(request, "documents/web/case_documents.html", {"case": case, **documents_for_case(case, request.user)})
+    context = {"case": case, **documents_for_case(case, request.user)}
+    return render(request, "documents/web/case_documents.html", context)
 
 
 @login_required
 @require_POST
-def issue(request: HttpRequest, case_id: int) -> HttpResponse:
+def issue(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = case_get_for_user(user=request.user, case_id=case_id, purpose="document_issue")
     form = IssueForm(request.POST)
     if not form.is_valid():
@@ -78,7 +81,7 @@ def issue(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @login_required
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     document = IssuedDocument.objects.filter(pk=pk).only("case_id").first()
     if document is None:
         raise Http404
@@ -107,7 +110,7 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     if not exporting.may_export(request.user):
         return forbidden(request, _("只有负责人可以导出卷宗。"))
     form = ExportForm(request.POST or request.GET or None)

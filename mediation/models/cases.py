@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -15,7 +16,13 @@ from workflows.states import CLOSABLE_STATES, CaseState
 
 from .parties import PartyRole
 
-AMOUNT = {"max_digits": 14, "decimal_places": 2}
+
+class _Digits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+AMOUNT: _Digits = {"max_digits": 14, "decimal_places": 2}
 
 
 class Channel(models.TextChoices):

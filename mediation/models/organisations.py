@@ -83,7 +83,7 @@ class Organisation(models.Model):
                 super().save(*args, **kwargs)
                 kwargs.pop("force_insert", None)
             old_path = self.path
-            self.path = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
+            self.path = (self.parent.path if self.parent else "/") + f"{self.pk}/"
             super().save(*args, **{k: v for k, v in kwargs.items() if k != "force_insert"})
             if old_path and old_path != self.path:
                 for child in Organisation.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
@@ -101,10 +101,11 @@ class Organisation(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        if self.parent_id and self.level_id:
-            if self.pk and self.parent.path.startswith(self.path or "\0"):
+        parent = self.parent
+        if parent and self.level_id:
+            if self.pk and parent.path.startswith(self.path or "\0"):
                 raise ValidationError({"parent": _("上级组织不能是本组织或其下级组织。")})
-            if self.parent.level.rank >= self.level.rank:
+            if parent.level.rank >= self.level.rank:
                 raise ValidationError({"parent": _("上级组织的层级必须高于本组织。")})
 
     def ancestors(self) -> models.QuerySet["Organisation"]:

@@ -105,4 +105,6 @@ class CaseParty(models.Model):
 
     @property
     def name(self) -> str:
-        return self.person.name if self.person_id else self.employer.name
+        who = self.person or self.employer
+        assert who is not None  # the party_is_person_or_employer constraint
+        return who.name

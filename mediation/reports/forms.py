@@ -20,14 +20,14 @@ _MONTH = re.compile(r"^\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*$")
 MAX_MONTHS = 36
 
 
-class MonthField(forms.CharField):
+class MonthField(forms.Field):
     """A month typed as 2026-03 (what ``<input type=month>`` sends), 2026/3 or 2026年3月."""
 
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "2026-01"})
 
     def to_python(self, value: Any) -> datetime.date | None:
-        value = super().to_python(value)
-        if value in self.empty_values:
+        value = "" if value in self.empty_values else str(value).strip()
+        if not value:
             return None
         match = _MONTH.match(value)
         if not match or not 1 <= int(match.group(2)) <= 12:
@@ -38,25 +38,39 @@ class MonthField(forms.CharField):
         return value.strftime("%Y-%m") if isinstance(value, datetime.date) else value
 
 
+class OrganisationTreeField(forms.ModelChoiceField):
+    """An organisation in the user's scope, indented under its parent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Organisation.objects.none(), required=False, empty_label=_("全部"), **kwargs)
+
+    def label_from_instance(self, obj: Organisation) -> str:
+        return "　" * max(obj.path.count("/") - 2, 0) + obj.display_name
+
+    @staticmethod
+    def limit(form: forms.Form, organisations: QuerySet[Organisation]) -> None:
+        field = form.fields["organisation"]
+        assert isinstance(field, OrganisationTreeField)
+        field.queryset = organisations.select_related("level").order_by("path")
+
+
 class StatisticsForm(forms.Form):
     first_month = MonthField(label=_("起始月份"), required=False)
     last_month = MonthField(label=_("截止月份"), required=False)
-    organisation = forms.ModelChoiceField(label=_("组织（含下级）"), required=False,
-                                          queryset=Organisation.objects.none(), empty_label=_("全部"))
+    organisation = OrganisationTreeField(label=_("组织（含下级）"))
     line = forms.TypedChoiceField(label=_("防线"), required=False, coerce=int, empty_value=None,
-                                  choices=[("", _("全部"))] + Line.choices)
-    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部"))] + Channel.choices)
+                                  choices=[("", _("全部")), *Line.choices])
+    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部")), *Channel.choices])
     category = forms.ModelChoiceField(label=_("争议类别"), required=False, queryset=Category.objects.all(),
                                       to_field_name="code", empty_label=_("全部"))
 
     def __init__(self, *args: Any, organisations: QuerySet[Organisation], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = organisations.select_related("level").order_by("path")
-        self.fields["organisation"].label_from_instance = lambda o: ("　" * max(o.path.count("/") - 2, 0)
-                                                                     + o.display_name)
+        OrganisationTreeField.limit(self, organisations)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         this_month = month_start(local_today())
         last = data.get("last_month") or this_month
         first = data.get("first_month") or add_months(last, -11)
@@ -79,14 +93,11 @@ class StatisticsForm(forms.Form):
 
 class MonthlyTableForm(forms.Form):
     month = MonthField(label=_("月份"), required=False)
-    organisation = forms.ModelChoiceField(label=_("组织（含下级）"), required=False,
-                                          queryset=Organisation.objects.none(), empty_label=_("全部"))
+    organisation = OrganisationTreeField(label=_("组织（含下级）"))
 
     def __init__(self, *args: Any, organisations: QuerySet[Organisation], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = organisations.select_related("level").order_by("path")
-        self.fields["organisation"].label_from_instance = lambda o: ("　" * max(o.path.count("/") - 2, 0)
-                                                                     + o.display_name)
+        OrganisationTreeField.limit(self, organisations)
 
     def to_query(self) -> StatisticsQuery:
         month = None

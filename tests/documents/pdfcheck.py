@@ -8,6 +8,7 @@ from typing import Any
 
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 RARE = "𠮷㛃堃喆珺"
 _BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>")
@@ -59,7 +60,9 @@ def _blank(program: bytes, mapping: dict[int, str]) -> str:
 def fonts(pdf: bytes) -> list[Font]:
     found: dict[str, Font] = {}
     for page in reader(pdf).pages:
-        for reference in page["/Resources"].get("/Font", {}).values():
+        resources = page["/Resources"].get_object()
+        assert isinstance(resources, DictionaryObject)
+        for reference in resources.get("/Font", {}).values():
             font = reference.get_object()
             name = str(font["/BaseFont"])
             if name in found:
@@ -86,5 +89,5 @@ def assert_fonts_sound(pdf: bytes) -> list[Font]:
 
 
 def xmp(pdf: bytes) -> str:
-    metadata = reader(pdf).trailer["/Root"].get("/Metadata")
+    metadata = reader(pdf).root_object.get("/Metadata")
     return metadata.get_object().get_data().decode("utf-8") if metadata is not None else ""

@@ -49,12 +49,12 @@ def build_cases(world) -> list[Case]:
     return [Case.objects.select_related("organisation__level").get(pk=c.pk) for c in cases]
 
 
-def expected(cases: list[Case], query: StatisticsQuery) -> dict[str, object]:
+def expected(cases: list[Case], query: StatisticsQuery) -> dict[str, int | Decimal]:
     """The figures of docs/statistics.md worked out case by case in Python, not by the SQL under test."""
     def in_period(moment: datetime.datetime) -> bool:
         return query.start <= moment < query.end
 
-    out: dict[str, object] = {k: 0 for k in ("received", "accepted", "rejected", "settled", "failed", "referred",
+    out: dict[str, int | Decimal] = {k: 0 for k in ("received", "accepted", "rejected", "settled", "failed", "referred",
                                              "withdrawn", "closed", "collective", "new_form", "grassroots")}
     out["claimed"] = out["agreed"] = Decimal("0")
     for case in cases:

@@ -31,25 +31,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, code: str | None, file: Path | None, all: bool, **options: Any) -> None:
         if all:
             return self._check_all()
-        if not code and not file:
-            raise CommandError("请给出验证码或 --file 文件（或 --all）。")
         if file is not None:
-            try:
-                data = file.read_bytes()
-            except OSError as exc:
-                raise CommandError(f"无法读取文件 {file}：{exc.strerror}") from None
-            check = registry.check_bytes(data, code=code)
-            if code and check.document is None:
-                raise CommandError(f"未找到验证码 {code} 对应的登记文书。")
-            if check.document is not None:
-                self._describe(check.document)
-            self.stdout.write(f"文件 SHA-256：{check.sha256}")
-            if check.matches:
-                self.stdout.write(self.style.SUCCESS("一致：文件与登记的文书完全相同。"))
-                return None
-            if check.document is None:
-                raise CommandError("不一致：没有任何登记文书的 SHA-256 与该文件相同，文件中也读不出验证码。")
-            raise CommandError("不一致：文件与登记的文书不同（可能被修改过）。")
+            return self._check_file(file, code)
+        if not code:
+            raise CommandError("请给出验证码或 --file 文件（或 --all）。")
         document = registry.find_by_code(code)
         if document is None:
             raise CommandError(f"未找到验证码 {code} 对应的登记文书。")
@@ -58,6 +43,24 @@ class Command(BaseCommand):
             raise CommandError("存储中的文件缺失或已被改动：其 SHA-256 与登记不符。")
         self.stdout.write(self.style.SUCCESS("存储中的文件完好（SHA-256 与登记一致）。"))
         return None
+
+    def _check_file(self, file: Path, code: str | None) -> None:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"无法读取文件 {file}：{exc.strerror}") from None
+        check = registry.check_bytes(data, code=code)
+        if code and check.document is None:
+            raise CommandError(f"未找到验证码 {code} 对应的登记文书。")
+        if check.document is not None:
+            self._describe(check.document)
+        self.stdout.write(f"文件 SHA-256：{check.sha256}")
+        if check.matches:
+            self.stdout.write(self.style.SUCCESS("一致：文件与登记的文书完全相同。"))
+            return
+        if check.document is None:
+            raise CommandError("不一致：没有任何登记文书的 SHA-256 与该文件相同，文件中也读不出验证码。")
+        raise CommandError("不一致：文件与登记的文书不同（可能被修改过）。")
 
     def _describe(self, document: IssuedDocument) -> None:
         self.stdout.write(
@@ -71,7 +74,7 @@ class Command(BaseCommand):
         known: set[str] = set()
         checked = 0
         for document in IssuedDocument.objects.select_related("case").order_by("pk").iterator(chunk_size=500):
-            known.add(document.file.name)
+            known.add(document.file.name or "")
             checked += 1
             data = registry.stored_bytes(document)
             if data is None:
