@@ -12,12 +12,15 @@ SYSTEM_PACKAGES := fonts-noto-cjk unicode-data libharfbuzz-subset0 gettext
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 BROWSER_PACKAGES := chromium chromium-driver
 
-.PHONY: demo test setup system-deps browser-deps venv messages fonts migrate seed serve check clean
+.PHONY: demo test test-pythons setup system-deps browser-deps venv messages fonts migrate seed serve check clean
 
 demo: setup migrate seed serve  ## set up from nothing, load demo data and serve on http://127.0.0.1:8000
 
 test: setup  ## the whole test suite (SQLite by default; DATABASE_URL=postgres://… for PostgreSQL)
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-pythons: setup  ## a smoke subset of the tests on Python 3.12 and 3.13 (those found on the machine)
+	.ci/pythons
 
 setup: system-deps venv messages fonts
 
@@ -65,9 +68,11 @@ serve: venv
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 check: venv  ## the static checks CI runs besides the tests
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	DEBUG=1 $(PY) manage.py check
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=1 $(PY) manage.py draw_states --check
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) .venv3?? var .mypy_cache .ruff_cache
