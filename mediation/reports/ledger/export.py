@@ -1,0 +1,268 @@
+"""The ledger export: the case list's cases, one row each, to a temporary .xlsx with flat memory.
+
+Cases are read in chunks as plain values with their related rows fetched per chunk;
+openpyxl's write-only workbook keeps each row only until it is written. Identity
+numbers, phones and credit codes are masked unless the reader may see them for that
+case (the permissions module's rule).
+"""
+from __future__ import annotations
+
+import datetime
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import IO, Any, Iterable, Iterator
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from mediation import identity
+from mediation.models import (
+    Agreement,
+    ApplicationForm,
+    Case,
+    CaseParty,
+    Category,
+    Channel,
+    ClaimItem,
+    FollowUp,
+    Instalment,
+    MediationSession,
+    PartyRole,
+    Referral,
+    WorkForm,
+)
+from mediation.reports.ledger.access import ledger_queryset, personal_data_checker
+from mediation.reports.ledger.cells import local_minute as _local
+from mediation.reports.ledger.columns import COLUMNS, ITEM_SEP, SEP, Outcome, _headers, outcome_of
+from mediation.reports.models import LedgerExport
+from mediation.selectors import CaseFilters
+from workflows.clocks import local_date
+from workflows.states import CaseState as S
+
+
+class _Labels:
+    """Display labels resolved once per export: ``get_FOO_display`` and lazy strings cost a translation
+    lookup each, which is a third of the time of a 100,000-row export."""
+
+    def __init__(self) -> None:
+        self.channel = {k: str(v) for k, v in Channel.choices}
+        self.application_form = {k: str(v) for k, v in ApplicationForm.choices}
+        self.work_form = {k: str(v) for k, v in WorkForm.choices}
+        self.state = {k: str(v) for k, v in S.choices}
+        self.outcome = {k: str(v) for k, v in Outcome.LABELS.items()}
+        self.method = {k: str(v) for k, v in FollowUp.Method.choices}
+        self.destination = {k: str(v) for k, v in Referral.Destination.choices}
+        self.referral_outcome = {k: str(v) for k, v in Referral.Outcome.choices}
+        self.yes, self.no = _("是"), _("否")
+        self.satisfied, self.unsatisfied = _("满意"), _("不满意")
+        self.categories = {pk: name for pk, name in Category.objects.values_list("pk", "name")}
+        self.category_order = {pk: i for i, pk in enumerate(
+            Category.objects.order_by("position", "pk").values_list("pk", flat=True))}
+
+    def yes_no(self, value: bool) -> str:
+        return self.yes if value else self.no
+
+
+@dataclass
+class _Related:
+    """What hangs off one chunk of cases, by case id: nine queries per chunk, however many rows."""
+
+    applicants: dict[int, list[tuple[str, str, str]]]
+    categories: dict[int, list[int]]
+    claims: dict[int, list[tuple[str, Decimal]]]
+    mediators: dict[int, list[tuple[str, str]]]
+    sessions: dict[int, list[datetime.datetime]]
+    instalments: dict[int, list[tuple]]
+    follow_ups: dict[int, list[tuple]]
+    referrals: dict[int, tuple]
+
+
+def _grouped(rows: Iterable[tuple]) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for case_id, *rest in rows:
+        out.setdefault(case_id, []).append(rest[0] if len(rest) == 1 else tuple(rest))
+    return out
+
+
+def _related(ids: list[int]) -> _Related:
+    mediators: dict[int, list[tuple[str, str]]] = {}
+    for case_id, username, first, last in (Case.mediators.through.objects.filter(case_id__in=ids).values_list(
+            "case_id", "user__username", "user__first_name", "user__last_name")):
+        # The same name as User.get_full_name(), or the username.
+        mediators.setdefault(case_id, []).append((username, f"{first} {last}".strip() or username))
+    agreements = dict(Agreement.objects.filter(case_id__in=ids, status=Agreement.Status.EFFECTIVE)
+                      .values_list("pk", "case_id"))
+    instalments: dict[int, list[tuple]] = {}
+    for agreement_id, *rest in (Instalment.objects.filter(agreement_id__in=list(agreements)).order_by("number")
+                                .values_list("agreement_id", "number", "amount", "due_on", "paid_on", "paid_amount")):
+        instalments.setdefault(agreements[agreement_id], []).append(tuple(rest))
+    referrals = {case_id: rest for case_id, *rest in (
+        Referral.objects.filter(case_id__in=ids).order_by("referred_on", "pk")
+        .values_list("case_id", "destination", "body", "referred_on", "outcome", "outcome_on"))}
+    return _Related(
+        applicants=_grouped(CaseParty.objects.filter(case_id__in=ids, role=PartyRole.APPLICANT, person__isnull=False)
+                            .order_by("case_id", "position", "pk")
+                            .values_list("case_id", "person__name", "person__id_number", "person__phone")),
+        categories=_grouped(Case.categories.through.objects.filter(case_id__in=ids)
+                            .values_list("case_id", "category_id")),
+        claims=_grouped(ClaimItem.objects.filter(case_id__in=ids).order_by("pk")
+                        .values_list("case_id", "description", "amount")),
+        mediators=mediators,
+        sessions=_grouped(MediationSession.objects.filter(case_id__in=ids).order_by("held_at", "pk")
+                          .values_list("case_id", "held_at")),
+        instalments=instalments,
+        follow_ups=_grouped(FollowUp.objects.filter(case_id__in=ids).order_by("visited_on", "pk")
+                            .values_list("case_id", "visited_on", "method", "satisfied")),
+        referrals=referrals,
+    )
+
+
+def ledger_records(queryset: QuerySet, *, chunk_size: int = 1000) -> Iterator[tuple[Any, _Related]]:
+    """(case row, the related rows of its chunk) for every case, ``chunk_size`` cases in memory at a time."""
+    from itertools import islice
+
+    rows = queryset.iterator(chunk_size=chunk_size)
+    while True:
+        chunk = list(islice(rows, chunk_size))
+        if not chunk:
+            return
+        related = _related([r.pk for r in chunk])
+        for r in chunk:
+            yield r, related
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def _instalment_text(number: int, amount: Decimal, due_on: datetime.date, paid_on: datetime.date | None,
+                     paid_amount: Decimal | None) -> str:
+    head = f"第{number}期 {amount:.2f}元 {due_on:%Y-%m-%d}前"
+    if paid_on:
+        return f"{head} 已于{paid_on:%Y-%m-%d}履行{(paid_amount or Decimal('0')):.2f}元"
+    return f"{head} 未履行"
+
+
+def ledger_row(case: Any, related: _Related, *, full_identity: bool, labels: _Labels) -> list[Any]:
+    """One ledger row in ``COLUMNS`` order, from a ``ledger_queryset`` row and its chunk's related rows."""
+    pk = case.pk
+    applicants = related.applicants.get(pk, [])
+    mask_id = _same if full_identity else identity.mask_id_number
+    mask_phone = _same if full_identity else identity.mask_phone
+    mask_code = _same if full_identity else identity.mask_credit_code
+    referral = related.referrals.get(pk)
+    settled = bool(case.agreement_effective_on)
+    categories = sorted(related.categories.get(pk, []), key=lambda c: labels.category_order.get(c, 0))
+    values: dict[str, Any] = {
+        "number": case.number,
+        "received_at": _local(case.received_at),
+        "channel": labels.channel.get(case.channel, case.channel),
+        "application_form": labels.application_form.get(case.application_form, case.application_form),
+        "applicants": SEP.join(name for name, _i, _p in applicants),
+        "applicant_ids": SEP.join(mask_id(i or "") for _n, i, _p in applicants) if any(
+            i for _n, i, _p in applicants) else "",
+        "applicant_phones": SEP.join(mask_phone(p or "") for _n, _i, p in applicants) if any(
+            p for _n, _i, p in applicants) else "",
+        "applicant_count": case.applicant_count,
+        "collective": labels.yes_no(case.is_collective),
+        "employer": case.employer__name,
+        "credit_code": mask_code(case.employer__credit_code or ""),
+        "legal_representative": case.employer__legal_representative,
+        "employer_address": case.employer__address,
+        "industry": case.employer__industry,
+        "has_union": labels.yes_no(case.employer__has_union),
+        "new_form": labels.yes_no(case.is_new_employment_form),
+        "work_form": labels.work_form.get(case.work_form, case.work_form) if case.work_form else "",
+        "platform": case.platform__name or "",
+        "categories": SEP.join(labels.categories.get(c, "") for c in categories),
+        "dispute_summary": case.dispute_summary,
+        "claims": ITEM_SEP.join(f"{d}：{a:.2f}元" for d, a in related.claims.get(pk, [])),
+        "amount_claimed": case.amount_claimed,
+        "line": case.organisation__level__line,
+        "organisation": case.organisation__name,
+        "registered_organisation": case.registered_organisation__name,
+        "mediators": SEP.join(name for _u, name in sorted(related.mediators.get(pk, []))),
+        "state": labels.state.get(case.state, case.state),
+        "outcome": labels.outcome[outcome_of(case.state, case.closed_from_state, case.agreement_effective_on)],
+        "accepted_at": _local(case.accepted_at),
+        "rejected_at": _local(case.rejected_at),
+        "acceptance_due": case.acceptance_due,
+        "mediation_due": case.mediation_due,
+        "extra_days": case.mediation_extra_days or None,
+        "sessions": SEP.join(f"{local_date(at):%Y-%m-%d}" for at in related.sessions.get(pk, [])),
+        "concluded_at": _local(case.concluded_at),
+        "agreement_effective_on": case.agreement_effective_on,
+        "amount_agreed": case.amount_agreed if settled or case.amount_agreed else None,
+        "instalments": ITEM_SEP.join(_instalment_text(*i) for i in related.instalments.get(pk, [])),
+        "amount_recovered": case.amount_recovered if settled or case.amount_recovered else None,
+        "follow_ups": ITEM_SEP.join(
+            f"{on:%Y-%m-%d} {labels.method.get(method, method)} "
+            f"{labels.satisfied if satisfied else labels.unsatisfied}"
+            for on, method, satisfied in related.follow_ups.get(pk, [])),
+        "referral_destination": labels.destination.get(referral[0], "") if referral else "",
+        "referral_body": referral[1] if referral else "",
+        "referred_on": referral[2] if referral else None,
+        "referral_outcome": labels.referral_outcome.get(referral[3], "") if referral else "",
+        "referral_outcome_on": referral[4] if referral else None,
+        "closed_at": _local(case.closed_at),
+        "archive_number": case.archive_number,
+    }
+    return [values[c.key] for c in COLUMNS]
+
+
+def _new_sheet(workbook: Any, title: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(title=title)
+    for i, column in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = column.width
+    sheet.freeze_panes = "B2"
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="E6EEF8")
+    header = []
+    for text in _headers():
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font, cell.fill, cell.alignment = bold, fill, Alignment(vertical="center", wrap_text=True)
+        header.append(cell)
+    sheet.append(header)
+    return sheet
+
+
+@dataclass
+class ExportResult:
+    file: IO[bytes]
+    rows: int
+    full_identity: bool
+
+
+def ledger_export(*, user: Any, filters: CaseFilters | None, query_string: str = "",
+                  chunk_size: int = 1000) -> ExportResult:
+    """Write the ledger of the cases ``user`` sees (as the case list shows them) to a temporary .xlsx.
+
+    openpyxl's write-only mode keeps each row only until it is written to the
+    sheet's temporary XML file, and the cases are read ``chunk_size`` at a time as
+    plain values with their related rows fetched per chunk, so memory does not grow
+    with the rows.
+    One ``LedgerExport`` row records who exported what (it stands in for a per-case
+    access log, which would be 100,000 rows for one export).
+    """
+    from openpyxl import Workbook
+
+    may_see = personal_data_checker(user)
+    labels = _Labels()
+    workbook = Workbook(write_only=True)
+    sheet = _new_sheet(workbook, "台账")
+    rows, any_full = 0, False
+    for case, related in ledger_records(ledger_queryset(user=user, filters=filters), chunk_size=chunk_size):
+        full = may_see.allows(case.pk, case.organisation_id, case.organisation__path)
+        any_full |= full
+        sheet.append(ledger_row(case, related, full_identity=full, labels=labels))
+        rows += 1
+    out = tempfile.TemporaryFile(suffix=".xlsx")
+    workbook.save(out)
+    out.seek(0)
+    LedgerExport.objects.create(user=user, query=query_string[:2000], rows=rows, full_identity=any_full)
+    return ExportResult(file=out, rows=rows, full_identity=any_full)
+

@@ -1,0 +1,181 @@
+"""Importing historical ledgers: every row checked as a registration, then all rows written or none.
+
+A dry run reports every problem as (row, column, message). Importing the same file
+again adds nothing: each row has a key (its case number, or its content when it has
+none) and rows whose key is already in the database are skipped.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from mediation.models import Case
+from mediation.reports.ledger.cells import text
+from mediation.reports.ledger.columns import COLUMN_BY_KEY, COLUMNS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
+from mediation.reports.ledger.forms import LedgerContext, LedgerRowForm
+from mediation.reports.ledger.writer import ledger_write
+from mediation.reports.models import ImportBatch
+from mediation.services import OnFile
+
+
+@dataclass
+class Problem:
+    row: int  # the spreadsheet's row number (the header is row 1)
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    to_create: int = 0
+    created: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, case number) already in the database
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    dry_run: bool = True
+    batch: ImportBatch | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, row: int, column: Any, message: Any) -> None:
+        self.errors.append(Problem(row, str(column), str(message)))
+
+
+def _header(key: str) -> str:
+    return str(COLUMN_BY_KEY[key].header) if key in COLUMN_BY_KEY else ""
+
+
+def _columns(header: tuple[Any, ...], report: ImportReport) -> dict[str, int]:
+    """Where each known column is (headers in Chinese, or in the reader's language)."""
+    known: dict[str, str] = {}
+    for column in COLUMNS:
+        with translation.override("zh-hans"):
+            known[str(column.header)] = column.key
+        known[str(column.header)] = column.key
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = known.get(text(name))
+        if key and key not in index:
+            index[key] = i
+    for column in COLUMNS:
+        if column.required and column.key not in index:
+            report.error(1, column.header, _("缺少必填列“%(name)s”。") % {"name": column.header})
+    return index
+
+
+def read(data: bytes, report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
+    """(spreadsheet row, {column key: cell}) for every non-empty row of the ledger sheet."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        report.error(0, "", _("文件不是有效的 Excel（.xlsx）文件。"))
+        return []
+    sheet = workbook["台账"] if "台账" in workbook.sheetnames else workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if not header:
+        report.error(1, "", _("第1行应为列名。"))
+        return []
+    index = _columns(header, report)
+    if report.errors:
+        return []
+    out = []
+    for number, values in enumerate(rows, start=2):
+        if values is None or all(v in (None, "") for v in values):
+            continue
+        out.append((number, {k: (values[i] if i < len(values) else None) for k, i in index.items()}))
+        if len(out) > MAX_IMPORT_ROWS:
+            report.error(number, "", _("一次最多导入 %(n)d 行，请分批导入。") % {"n": MAX_IMPORT_ROWS})
+            return []
+    report.rows = len(out)
+    if not out:
+        report.error(2, "", _("文件中没有案件数据。"))
+    return out
+
+
+def check(raw: list[tuple[int, dict[str, Any]]], *, context: LedgerContext,
+          report: ImportReport) -> list[LedgerRowForm]:
+    """Every row through its form: cells first, then (with the records on file looked up once) the rules."""
+    forms = [LedgerRowForm(values, line=line, context=context) for line, values in raw]
+    for form in forms:
+        form.is_valid()
+    on_file = OnFile.load(form.registration for form in forms)
+    valid = [form for form in forms if form.check(on_file)]
+    for form in forms:
+        for key, messages in form.errors.items():
+            for message in messages:
+                report.error(form.line, _header(key), message)
+        report.warnings += [Problem(form.line, _header(key), str(message)) for key, message in form.warnings]
+    return valid
+
+
+def _fresh(rows: list[LedgerRowForm], report: ImportReport) -> list[LedgerRowForm]:
+    """The rows not imported before (by key or number), each once, whose numbers are free."""
+    data = [row.cleaned_data for row in rows]
+    existing_keys = set(Case.objects.filter(import_key__in=[d["key"] for d in data]).values_list("import_key", flat=True))
+    existing_numbers = set(Case.objects.filter(number__in=[d["number"] for d in data if d["number"]])
+                           .values_list("number", flat=True))
+    seen: dict[str, int] = {}
+    fresh = []
+    for row, d in zip(rows, data, strict=True):
+        if d["key"] in existing_keys or (d["number"] and d["number"] in existing_numbers):
+            report.skipped.append((row.line, d["number"]))
+        elif d["key"] in seen:
+            report.error(row.line, _header("number") if d["number"] else "", _("与第%(n)d行重复。") % {"n": seen[d["key"]]})
+        else:
+            seen[d["key"]] = row.line
+            if d["number"] and Case.objects.filter(registered_organisation=row.checked.data.organisation,
+                                                   sequence_year=d["year"], sequence_number=d["seq"]).exists():
+                report.error(row.line, _header("number"), _("登记组织%(year)d年的第%(seq)d号已被其他案件使用。")
+                             % {"year": d["year"], "seq": d["seq"]})
+            else:
+                fresh.append(row)
+    return fresh
+
+
+def ledger_import(*, user: Any, data: bytes, filename: str = "", dry_run: bool = True) -> ImportReport:
+    """Check, and unless ``dry_run`` write, a historical ledger: all rows or none.
+
+    Rows whose case is already in the database (same case number, or for rows
+    without a number the same content) are skipped, so importing a file twice adds
+    nothing. Each problem is reported with the spreadsheet row, the column header
+    and a message in the user's language.
+    """
+    report = ImportReport(dry_run=dry_run)
+    context = LedgerContext(user)
+    if not context.orgs:
+        report.error(0, "", _("您没有导入历史台账的权限。"))
+        return report
+    if len(data) > MAX_IMPORT_BYTES:
+        report.error(0, "", _("文件过大：台账文件不能超过 %(mb)d MB。") % {"mb": MAX_IMPORT_BYTES // (1024 * 1024)})
+        return report
+    rows = check(read(data, report), context=context, report=report)
+    if report.errors:
+        return report
+    fresh = _fresh(rows, report)
+    report.to_create = len(fresh)
+    if report.errors or dry_run or not fresh:
+        return report
+    try:
+        with transaction.atomic():
+            report.created = ledger_write(fresh, user=user, calendar=context.calendar)
+            report.batch = ImportBatch.objects.create(
+                user=user, filename=filename[:200], sha256=hashlib.sha256(data).hexdigest(), rows=report.rows,
+                created=report.created, skipped=len(report.skipped))
+    except IntegrityError:
+        # Another import of the same rows committed first: nothing of ours was written.
+        report.created = 0
+        report.batch = None
+        report.error(0, "", _("导入时发现数据冲突（可能有人同时导入了相同的案件），本次未写入任何数据，请重试。"))
+    return report
