@@ -77,7 +77,8 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("number", gettext_lazy("案号"), 22, help=gettext_lazy("留空则按登记组织的案号规则新编；填写的须为“前缀〔年度〕序号号”格式")),
+    Column("number", gettext_lazy("案号"), 22,
+           help=gettext_lazy("留空则按登记组织的案号规则新编；填写的须为“前缀〔年度〕序号号”格式")),
     Column("received_at", gettext_lazy("收案时间"), 17, required=True, help=gettext_lazy("如 2025-03-01 09:30")),
     Column("channel", gettext_lazy("来源渠道"), 14, required=True),
     Column("application_form", gettext_lazy("申请方式"), 10, help=gettext_lazy("书面申请或口头申请；留空为书面申请")),
@@ -115,7 +116,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("agreement_effective_on", gettext_lazy("协议生效日期"), 11),
     Column("amount_agreed", gettext_lazy("协议金额（元）"), 13),
     Column("instalments", gettext_lazy("分期履行"), 40,
-           help=gettext_lazy("如“第1期 6000.00元 2026-12-20前 已于2026-12-18履行6000.00元；第2期 6000.00元 2027-01-20前 未履行”")),
+           help=gettext_lazy(  # noqa: E501 -- one msgid, kept whole for the translators
+               "如“第1期 6000.00元 2026-12-20前 已于2026-12-18履行6000.00元；第2期 6000.00元 2027-01-20前 未履行”")),
     Column("amount_recovered", gettext_lazy("已履行金额（元）"), 13),
     Column("follow_ups", gettext_lazy("回访"), 22, help=gettext_lazy("如“2026-12-25 电话回访 满意”")),
     Column("referral_destination", gettext_lazy("移交去向"), 18),

@@ -128,7 +128,8 @@ class LedgerRowForm(forms.Form):
             raise ValidationError(_("统一社会信用代码已打码，无法导入；请使用有权查看完整号码的账号导出的台账。"))
         return self.cleaned_data["credit_code"]
 
-    def _each(self, key: str, read: Callable[[str], Any], items: Callable[[str], list[str]] = cells.split_items) -> list:
+    def _each(self, key: str, read: Callable[[str], Any], items: Callable[[str], list[str]] = cells.split_items,
+              ) -> list:
         """Every item of a cell read by ``read``; an item it cannot read is named in the error."""
         values, problems = [], []
         for item in items(self.cleaned_data[key]):
@@ -236,9 +237,9 @@ class LedgerRowForm(forms.Form):
         people = []
         for name, id_number, phone in zip(names, ids, phones, strict=True):
             if "*" in id_number or "*" in phone:
-                self.add_error("applicant_ids" if "*" in id_number else "applicant_phones",
-                               _("%(name)s 的身份证号码或电话已打码，无法导入；请使用有权查看完整信息的账号导出的台账。")
-                               % {"name": name})
+                self.add_error("applicant_ids" if "*" in id_number else "applicant_phones", _(
+                    "%(name)s 的身份证号码或电话已打码，无法导入；"
+                    "请使用有权查看完整信息的账号导出的台账。") % {"name": name})
                 id_number = phone = ""
             people.append(services.PersonInput(name=name, id_number=id_number, phone=phone))
         return people
@@ -257,7 +258,8 @@ class LedgerRowForm(forms.Form):
         return values
 
     def _referral(self) -> dict[str, Any] | None:
-        cd, given = self.cleaned_data, {k: cells.text(self.data.get(k)) for k in ("referral_destination", "referred_on")}
+        cd = self.cleaned_data
+        given = {k: cells.text(self.data.get(k)) for k in ("referral_destination", "referred_on")}
         if not any(given.values()):
             return None
         if not given["referral_destination"]:

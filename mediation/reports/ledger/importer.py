@@ -123,7 +123,8 @@ def check(raw: list[tuple[int, dict[str, Any]]], *, context: LedgerContext,
 def _fresh(rows: list[LedgerRowForm], report: ImportReport) -> list[LedgerRowForm]:
     """The rows not imported before (by key or number), each once, whose numbers are free."""
     data = [row.cleaned_data for row in rows]
-    existing_keys = set(Case.objects.filter(import_key__in=[d["key"] for d in data]).values_list("import_key", flat=True))
+    existing_keys = set(Case.objects.filter(import_key__in=[d["key"] for d in data])
+                        .values_list("import_key", flat=True))
     existing_numbers = set(Case.objects.filter(number__in=[d["number"] for d in data if d["number"]])
                            .values_list("number", flat=True))
     seen: dict[str, int] = {}
@@ -132,7 +133,8 @@ def _fresh(rows: list[LedgerRowForm], report: ImportReport) -> list[LedgerRowFor
         if d["key"] in existing_keys or (d["number"] and d["number"] in existing_numbers):
             report.skipped.append((row.line, d["number"]))
         elif d["key"] in seen:
-            report.error(row.line, _header("number") if d["number"] else "", _("与第%(n)d行重复。") % {"n": seen[d["key"]]})
+            report.error(row.line, _header("number") if d["number"] else "",
+                         _("与第%(n)d行重复。") % {"n": seen[d["key"]]})
         else:
             seen[d["key"]] = row.line
             if d["number"] and Case.objects.filter(registered_organisation=row.checked.data.organisation,

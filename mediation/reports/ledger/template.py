@@ -21,7 +21,7 @@ def ledger_template() -> bytes:
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = "台账"
-        for i, (column, text) in enumerate(zip(COLUMNS, _headers()), start=1):
+        for i, (column, text) in enumerate(zip(COLUMNS, _headers(), strict=True), start=1):
             cell = sheet.cell(row=1, column=i, value=text)
             cell.font = Font(bold=True, color="B3261E" if column.required else "000000")
             cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -48,7 +48,7 @@ def ledger_template() -> bytes:
         notes.append(["列名", "是否必填", "说明"])
         for cell in notes[1]:
             cell.font = Font(bold=True)
-        for column, text in zip(COLUMNS, _headers()):
+        for column, text in zip(COLUMNS, _headers(), strict=True):
             if not column.importable:
                 notes.append([text, "", "导出专用，导入时忽略（由系统计算）"])
                 continue

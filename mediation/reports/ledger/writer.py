@@ -123,7 +123,8 @@ def _write_batch(rows: list[LedgerRowForm], *, user: Any, calendar: WorkCalendar
         MediationSession.mediators.through(mediationsession_id=s.pk, user_id=u.pk)
         for row, s in sessions for u in row.cleaned_data["mediators"]])
     Agreement.objects.bulk_create([a for _r, a in agreements])
-    AgreementTerm.objects.bulk_create([AgreementTerm(agreement=a, number=1, text=_("历史台账导入：协议文本见纸质卷宗。"))
+    AgreementTerm.objects.bulk_create([AgreementTerm(agreement=a, number=1,
+                                                     text=_("历史台账导入：协议文本见纸质卷宗。"))
                                        for _r, a in agreements])
     Instalment.objects.bulk_create([Instalment(agreement=a, **i) for row, a in agreements
                                     for i in row.cleaned_data["instalments"]])
