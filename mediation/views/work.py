@@ -6,7 +6,9 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.forms import ModelMultipleChoiceField
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +21,7 @@ from mediation.selectors import (
     escalations_awaiting,
     mediators_by_organisation,
 )
+from mediation.typing import AuthenticatedHttpRequest
 from mediation.views.common import apply_errors, case_errors, forbidden
 from workflows.clocks import local_today
 from workflows.states import WORKING_STATES, CaseState
@@ -45,7 +48,7 @@ def _prefixed_errors(exc: ValidationError, intake, applicants, claims, agents) -
 
 @login_required
 @case_errors
-def case_intake(request):
+def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
     organisations = permissions.organisations_user_may_register_in(request.user)
     if not organisations.exists():
         return forbidden(request, _("您没有登记案件的权限。"))
@@ -85,8 +88,9 @@ def case_intake(request):
             duplicates = _possible_duplicates(people, d)
             if duplicates and not d.get("confirm_duplicate"):
                 messages.warning(request, _("该申请人对同一用人单位已有未结案件，请核对后再次提交以确认登记。"))
-                intake.data = intake.data.copy()
-                intake.data["confirm_duplicate"] = "1"
+                confirmed = request.POST.copy()
+                confirmed["confirm_duplicate"] = "1"
+                intake.data = confirmed
             else:
                 try:
                     case = services.case_register(actor=request.user, data=data, intake_token=d["intake_token"])
@@ -132,7 +136,7 @@ def _possible_duplicates(people, d):
 
 @login_required
 @case_errors
-def agreement_edit(request, pk: int):
+def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = case_get_for_user(user=request.user, case_id=pk, purpose="work")
     if not permissions.user_may(request.user, "work", case):
         raise PermissionDenied(_("您没有办理本案件的权限。"))
@@ -180,7 +184,7 @@ def agreement_edit(request, pk: int):
 
 
 @login_required
-def escalation_queue(request):
+def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.holds(request.user, "decide_escalation"):
         return forbidden(request, _("升级审批由上级组织的负责人办理。"))
     pending = list(escalations_awaiting(user=request.user).order_by("requested_at"))
@@ -189,20 +193,22 @@ def escalation_queue(request):
     items = []
     for e in pending:
         form = forms.ApproveEscalationForm(auto_id=f"approve{e.pk}_%s")
-        form.fields["mediators"].choices = [(u.pk, forms.user_label(u)) for u in candidates[e.to_organisation_id]]
+        field = form.fields["mediators"]
+        assert isinstance(field, ModelMultipleChoiceField)
+        field.choices = [(u.pk, forms.user_label(u)) for u in candidates[e.to_organisation_id]]
         items.append({"e": e, "form": form})
     return render(request, "mediation/escalation_queue.html", {"items": items})
 
 
 @login_required
-def deadlines(request):
+def deadlines(request: AuthenticatedHttpRequest) -> HttpResponse:
     watch = case_deadline_watchlist(user=request.user)
     return render(request, "mediation/deadlines.html", {
         "overdue": watch["overdue"][:200], "due_soon": watch["due_soon"][:200], "today": local_today()})
 
 
 @login_required
-def attachment_download(request, pk: int, attachment_id: int):
+def attachment_download(request: AuthenticatedHttpRequest, pk: int, attachment_id: int) -> HttpResponseBase:
     case = case_get_for_user(user=request.user, case_id=pk, purpose="download")
     attachment = get_object_or_404(Attachment, pk=attachment_id, case=case)
     if not permissions.may_see_personal_data(request.user, case):
