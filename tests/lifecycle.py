@@ -70,12 +70,10 @@ def case_in_state(world, state: str) -> Case:
     """A case in ``state`` reached only through services, with a consistent history."""
     if state == S.REGISTERED:
         return register(world.mediator_a, world.town_a)
-    if state == S.SELF_RESOLUTION:
-        return accepted(world, world.enterprise_a)
-    if state == S.JOINT_MEDIATION:
-        return accepted(world, world.town_a)
-    if state == S.LINKED_MEDIATION:
-        return accepted(world, world.court_desk)
+    working_at = {S.SELF_RESOLUTION: world.enterprise_a, S.JOINT_MEDIATION: world.town_a,
+                  S.LINKED_MEDIATION: world.court_desk}  # one organisation of each line
+    if state in working_at:
+        return accepted(world, working_at[state])
     if state == S.ESCALATION_PENDING:
         case = accepted(world, world.enterprise_a)
         ws.escalation_request(case_id=case.pk, actor=world.enterprise_mediator,
