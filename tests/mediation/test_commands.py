@@ -195,6 +195,21 @@ def test_generate_cases_numbers_gaplessly_and_a_later_registration_continues(wor
 
 
 @pytest.mark.django_db
+def test_generated_history_rows_are_moves_of_the_lifecycle_with_every_field(world):
+    from tests.workflows.test_machine import ALLOWED  # DOMAIN.md §3, typed by hand
+
+    _run("generate_cases", count=150, seed=5, batch=60, verbosity=0)
+    logs = list(TransitionLog.objects.select_related("case"))
+    assert len(logs) > 150
+    for log in logs:
+        assert log.to_state in ALLOWED[(log.transition, log.from_state)], log
+        assert log.from_organisation_id and log.to_organisation_id and log.actor_id, log
+        assert log.case.received_at <= log.at <= timezone.now() and not log.imported
+    approvals = [log for log in logs if log.transition == "approve_escalation"]
+    assert approvals and all(log.from_organisation_id != log.to_organisation_id for log in approvals)
+
+
+@pytest.mark.django_db
 def test_generate_cases_needs_organisations_first():
     with pytest.raises(CommandError, match="seed_demo"):
         _run("generate_cases", count=10)

@@ -58,7 +58,8 @@ SAME_REFUSALS = [
      "被申请单位", "被申请单位"),
     ("no dispute", dict(dispute_summary=""), dict(dispute_summary=""), "dispute_summary", "争议事项", "争议事项"),
     ("received in the future", dict(received_at="2099-01-04 09:00"),
-     dict(received_at=datetime.datetime(2099, 1, 4, 9, 0, tzinfo=CHINA_TZ)), "received_at", "收案时间", "晚于当前时间"),
+     dict(received_at=datetime.datetime(2099, 1, 4, 9, 0, tzinfo=CHINA_TZ)), "received_at", "收案时间",
+     "晚于当前时间"),
 ]
 
 
