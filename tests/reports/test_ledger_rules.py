@@ -46,7 +46,8 @@ def _import_problems(world, **row) -> dict[str, list[str]]:
 # (what is wrong, ledger cells, the same as a registration, registration's field, ledger column, words of the rule)
 SAME_REFUSALS = [
     ("ID check digit", dict(applicants="王伟", applicant_ids=BAD_ID, applicant_phones=""),
-     dict(applicants=[PersonInput(name="王伟", id_number=BAD_ID)]), "applicants-0-id_number", "申请人身份证号", "校验位"),
+     dict(applicants=[PersonInput(name="王伟", id_number=BAD_ID)]), "applicants-0-id_number", "申请人身份证号",
+     "校验位"),
     ("credit code check character", dict(credit_code="{bad_code}"),
      dict(employer=EmployerInput(name="宁波历史机械有限公司", credit_code="{bad_code}")), "employer_credit_code",
      "统一社会信用代码", "校验位"),
