@@ -38,23 +38,23 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediation.settings")
 os.environ.setdefault("DEBUG", "1")
 
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
+import django
+from django.conf import settings
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from django.utils import timezone  # noqa: E402
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
-from mediation.models import Case  # noqa: E402
-from mediation.reports import ledger  # noqa: E402
-from mediation.reports.statistics import StatisticsQuery, statistics_compute, statistics_refresh  # noqa: E402
-from mediation.selectors import CaseFilters  # noqa: E402
-from workflows.models import TransitionLog  # noqa: E402
+from mediation.models import Case
+from mediation.reports import ledger
+from mediation.reports.statistics import StatisticsQuery, statistics_compute, statistics_refresh
+from mediation.selectors import CaseFilters
+from workflows.models import TransitionLog
 
 USERS = ("district_admin", "jinping_supervisor")
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
 
-from mediation.settings import *  # noqa: E402,F401,F403
+# Everything the project sets, then the test-only overrides below: the settings idiom.
+from mediation.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -13,5 +14,6 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="mediation-test-media-"))
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # Tests do not run collectstatic: plain static storage instead of the hashed manifest.
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+STORAGES = {**STORAGES,  # noqa: F405 -- from the star import above
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="mediation-test-static-"))
