@@ -351,7 +351,8 @@ def test_one_worker_on_two_rows_is_one_person_and_known_people_are_reused(world)
     known = register(world.mediator_a, world.town_a).applicants().first().person
     data = workbook_bytes([
         good_row(world, applicants="赵磊", applicant_ids=worker, applicant_phones="13805741111"),
-        good_row(world, applicants="赵磊、钱敏", applicant_ids=f"{worker}、{known.id_number}",
+        # The known person under their name on file (another name is refused, as registration refuses it).
+        good_row(world, applicants=f"赵磊、{known.name}", applicant_ids=f"{worker}、{known.id_number}",
                  applicant_phones="13805741111、13805742222"),
     ])
     before = Person.objects.count()

@@ -116,7 +116,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("agreement_effective_on", gettext_lazy("协议生效日期"), 11),
     Column("amount_agreed", gettext_lazy("协议金额（元）"), 13),
     Column("instalments", gettext_lazy("分期履行"), 40,
-           help=gettext_lazy(  # noqa: E501 -- one msgid, kept whole for the translators
+           help=gettext_lazy(
                "如“第1期 6000.00元 2026-12-20前 已于2026-12-18履行6000.00元；第2期 6000.00元 2027-01-20前 未履行”")),
     Column("amount_recovered", gettext_lazy("已履行金额（元）"), 13),
     Column("follow_ups", gettext_lazy("回访"), 22, help=gettext_lazy("如“2026-12-25 电话回访 满意”")),
