@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +15,7 @@ from mediation import identity
 from mediation.models import (
     ApplicationForm,
     Attachment,
+    CaseParty,
     Category,
     Channel,
     FollowUp,
@@ -32,6 +36,26 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 
 def user_label(user: User) -> str:
     return user.get_full_name() or user.get_username()
+
+
+_FieldT = TypeVar("_FieldT", bound=forms.Field)
+
+
+def field_of(form: forms.BaseForm, name: str, kind: type[_FieldT]) -> _FieldT:
+    """``form.fields[name]`` as the field class it is (``fields`` is typed as plain ``Field``)."""
+    field = form.fields[name]
+    assert isinstance(field, kind), (name, type(field))
+    return field
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return user_label(obj)
+
+
+class UsersChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return user_label(obj)
 
 
 class AmountField(forms.CharField):
@@ -62,22 +86,22 @@ class CaseFilterForm(forms.Form):
     category = forms.ModelChoiceField(label=_("争议类别"), required=False, queryset=Category.objects.all(),
                                       to_field_name="code", empty_label=_("全部"))
     channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部")), *Channel.choices])
-    mediator = forms.ModelChoiceField(label=_("调解员"), required=False, queryset=User.objects.none(),
-                                      empty_label=_("全部"))
+    mediator = UserChoiceField(label=_("调解员"), required=False, queryset=User.objects.none(), empty_label=_("全部"))
     received_from = forms.DateField(label=_("收案日期自"), required=False, widget=DATE)
     received_to = forms.DateField(label=_("至"), required=False, widget=DATE)
     overdue = forms.BooleanField(label=_("仅看超期"), required=False)
 
-    def __init__(self, *args, organisations=None, mediators=None, **kwargs):
+    def __init__(self, *args: Any, organisations: QuerySet[Organisation] | None = None,
+                 mediators: QuerySet[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if organisations is not None:
-            self.fields["organisation"].queryset = organisations
+            field_of(self, "organisation", forms.ModelChoiceField).queryset = organisations
         if mediators is not None:
-            self.fields["mediator"].queryset = mediators
-        self.fields["mediator"].label_from_instance = user_label
+            field_of(self, "mediator", UserChoiceField).queryset = mediators
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("received_from"), data.get("received_to")
         if start and end and start > end:
             raise ValidationError(_("开始日期不能晚于结束日期。"))
@@ -112,10 +136,10 @@ class IntakeForm(forms.Form):
     intake_token = forms.UUIDField(widget=forms.HiddenInput)
     confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, organisations=None, **kwargs):
+    def __init__(self, *args: Any, organisations: QuerySet[Organisation] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if organisations is not None:
-            self.fields["organisation"].queryset = organisations
+            field_of(self, "organisation", forms.ModelChoiceField).queryset = organisations
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]
@@ -194,27 +218,26 @@ class ReasonForm(forms.Form):
 
 class ApproveEscalationForm(forms.Form):
     reason = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    mediators = forms.ModelMultipleChoiceField(label=_("指派调解员"), queryset=User.objects.none(), required=False,
-                                               widget=forms.CheckboxSelectMultiple,
-                                               help_text=_("可在批准时一并指派上级组织的调解员"))
+    mediators = UsersChoiceField(label=_("指派调解员"), queryset=User.objects.none(), required=False,
+                                 widget=forms.CheckboxSelectMultiple, help_text=_("可在批准时一并指派上级组织的调解员"))
 
-    def __init__(self, *args, candidates=None, **kwargs):
+    def __init__(self, *args: Any, candidates: QuerySet[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if candidates is not None:
-            self.fields["mediators"].queryset = candidates
-        self.fields["mediators"].label_from_instance = user_label
+            field_of(self, "mediators", UsersChoiceField).queryset = candidates
 
 
 class EscalationForm(forms.Form):
     to_organisation = forms.ModelChoiceField(label=_("升级到"), queryset=Organisation.objects.none(), empty_label=None)
     reason = forms.CharField(label=_("升级理由"), widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, targets=(), **kwargs):
+    def __init__(self, *args: Any, targets: Iterable[Organisation] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         targets = list(targets)
-        self.fields["to_organisation"].queryset = Organisation.objects.filter(pk__in=[o.pk for o in targets])
+        field = field_of(self, "to_organisation", forms.ModelChoiceField)
+        field.queryset = Organisation.objects.filter(pk__in=[o.pk for o in targets])
         # Keep the nearest-first order of the targets in the select.
-        self.fields["to_organisation"].choices = [(o.pk, o.name) for o in targets]
+        field.choices = [(o.pk, o.name) for o in targets]
 
 
 class ReferForm(forms.Form):
@@ -265,9 +288,9 @@ class SignatureForm(forms.Form):
     signer_name = forms.CharField(label=_("签署人"), max_length=100, required=False)
     signed_on = forms.DateField(label=_("签署日期"), widget=DATE)
 
-    def __init__(self, *args, parties=(), **kwargs):
+    def __init__(self, *args: Any, parties: Iterable[CaseParty] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["party"].choices = [("", "—")] + [(p.pk, str(p)) for p in parties]
+        field_of(self, "party", forms.TypedChoiceField).choices = [("", "—"), *((p.pk, str(p)) for p in parties)]
 
 
 class PaymentForm(forms.Form):
@@ -292,13 +315,12 @@ class ReferralOutcomeForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    mediators = forms.ModelMultipleChoiceField(label=_("承办调解员"), queryset=User.objects.none(),
-                                               widget=forms.CheckboxSelectMultiple)
+    mediators = UsersChoiceField(label=_("承办调解员"), queryset=User.objects.none(),
+                                 widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, *args, candidates=None, **kwargs):
+    def __init__(self, *args: Any, candidates: QuerySet[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["mediators"].queryset = candidates
-        self.fields["mediators"].label_from_instance = user_label
+        field_of(self, "mediators", UsersChoiceField).queryset = candidates
 
 
 class ExtendForm(forms.Form):

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from mediation.forms import field_of
 from mediation.models import Category, Channel, Organisation
 from mediation.reports.statistics import StatisticsQuery, add_months, month_start
 from workflows.clocks import local_today
@@ -49,9 +50,8 @@ class OrganisationTreeField(forms.ModelChoiceField):
 
     @staticmethod
     def limit(form: forms.Form, organisations: QuerySet[Organisation]) -> None:
-        field = form.fields["organisation"]
-        assert isinstance(field, OrganisationTreeField)
-        field.queryset = organisations.select_related("level").order_by("path")
+        field_of(form, "organisation", OrganisationTreeField).queryset = (
+            organisations.select_related("level").order_by("path"))
 
 
 class StatisticsForm(forms.Form):

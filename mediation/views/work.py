@@ -6,7 +6,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import ModelMultipleChoiceField
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -193,8 +192,7 @@ def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     items = []
     for e in pending:
         form = forms.ApproveEscalationForm(auto_id=f"approve{e.pk}_%s")
-        field = form.fields["mediators"]
-        assert isinstance(field, ModelMultipleChoiceField)
+        field = forms.field_of(form, "mediators", forms.UsersChoiceField)
         field.choices = [(u.pk, forms.user_label(u)) for u in candidates[e.to_organisation_id]]
         items.append({"e": e, "form": form})
     return render(request, "mediation/escalation_queue.html", {"items": items})
