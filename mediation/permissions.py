@@ -42,6 +42,10 @@ ACTION_PERMISSIONS: dict[str, str] = {
     "view_personal_data": "view_personal_data",
 }
 
+#: Permissions for actions over a scope rather than on one case: held like the case
+#: permissions, they reach the grant's organisation or subtree (``scope_q``).
+SCOPE_PERMISSIONS: tuple[str, ...] = ("export_case_files", "read_statistics", "import_ledger")
+
 MEDIATOR_PERMISSIONS = (
     "register_case", "accept_case", "work_case", "request_escalation", "conclude_case",
     "withdraw_case", "view_personal_data", "view_case",

@@ -31,7 +31,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from mediation.models import Case, Role
-from mediation.permissions import ACTION_PERMISSIONS, ROLE_PERMISSIONS, SUBTREE_ROLES
+from mediation.permissions import ACTION_PERMISSIONS, ROLE_PERMISSIONS, SCOPE_PERMISSIONS, SUBTREE_ROLES
 from workflows.machine import TRANSITION_NAMES, computed_target, custom, graph, transition_label
 from workflows.states import LINE_OF_WORKING_STATE, OPEN_STATES, CaseState, Line
 
@@ -223,12 +223,12 @@ def render_permissions_section() -> str:
         out.append(f"| `{action}` | {_action_label(action, labels)} | `{codename}` | {marks} |")
     out += [
         "",
-        "### 查看",
+        "### 查看、统计与导出",
         "",
         "| 权限 | 名称 | " + " | ".join(str(r.label) for r in roles) + " |",
         "|---|---|" + "---|" * len(roles),
     ]
-    for codename in ("view_case", "view_all_cases"):
+    for codename in ("view_case", "view_all_cases", *SCOPE_PERMISSIONS):
         marks = " | ".join("✓" if codename in ROLE_PERMISSIONS.get(r, ()) else "—" for r in roles)
         out.append(f"| `{codename}` | {labels.get(codename, codename)} | {marks} |")
     out += ["", END_MARKER]
