@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import random
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,7 +65,8 @@ from mediation.models import (
 from mediation.services import case_numbers_take, format_case_number
 from workflows.clocks import CHINA_TZ, WorkCalendar, stored_deadline_fields
 from workflows.models import DeadlineExtension, EscalationRequest, TransitionLog
-from workflows.states import WORKING_STATE_OF_LINE, CaseState as S
+from workflows.states import WORKING_STATE_OF_LINE
+from workflows.states import CaseState as S
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -249,7 +251,7 @@ class Generator:
             Employer(name=e.name, credit_code=e.credit_code, legal_representative=e.legal_representative,
                      address=e.address, phone=e.phone, industry=e.industry, has_union=e.has_union,
                      has_mediation_committee=e.has_mediation_committee) for e in fresh], batch_size=2000)
-        pool += [EmployerInfo(m.pk, m.name, e.wage_range, e.jobs) for m, e in zip(made, fresh)]
+        pool += [EmployerInfo(m.pk, m.name, e.wage_range, e.jobs) for m, e in zip(made, fresh, strict=True)]
         self.employers = pool
         # Enterprise committees handle their own firm's disputes: match the firm by name.
         by_name = sorted(((e.name, e) for e in pool), key=lambda p: -len(p[0]))
@@ -286,7 +288,8 @@ class Generator:
                                   .values_list("registered_organisation_id", "sequence_year", "top")):
             if top > have.get((org_id, year), 0):
                 raise GenerationError(
-                    f"组织 {org_id} {year} 年的案号序列（{have.get((org_id, year), 0)}）落后于已有案件的最大序号（{top}），"
+                    f"组织 {org_id} {year} 年的案号序列（{have.get((org_id, year), 0)}）"
+                    f"落后于已有案件的最大序号（{top}），"
                     "请先修正 CaseNumberSequence。")
 
     # --- actors --------------------------------------------------------------------
@@ -450,7 +453,7 @@ class Generator:
         parts = [(agreed / n).quantize(Decimal("1")) for _ in range(n)]
         if n:
             parts[-1] = agreed - sum(parts[:-1])
-        instalments = [InstalmentPlan(a, effective + datetime.timedelta(days=d)) for a, d in zip(parts, dues)]
+        instalments = [InstalmentPlan(a, effective + datetime.timedelta(days=d)) for a, d in zip(parts, dues, strict=True)]
         p.agreement = dict(drafted_by=worker, drafted_at=at - datetime.timedelta(hours=1), effective_on=effective,
                            signed_at=at - datetime.timedelta(minutes=30), instalments=instalments,
                            amount=agreed, mediator=worker, applicants=applicants)
@@ -594,105 +597,97 @@ class Generator:
 
     def _write_batch(self, rows: list[dict], people: list[Person]) -> None:
         Person.objects.bulk_create(people)
-
-        # --- numbers: the registering organisations' next numbers, in order of receipt ---
+        # Numbers: the registering organisations' next numbers, in order of receipt.
         waiting: dict[tuple[int, int], list[dict]] = {}
         for r in rows:  # already in order of receipt
             waiting.setdefault((r["reg"].pk, r["year"]), []).append(r)
         for (_org, year), group in sorted(waiting.items()):  # one lock order for every writer
             numbers = case_numbers_take(organisation=group[0]["reg"].org, year=year, count=len(group))
-            for r, seq in zip(group, numbers):
+            for r, seq in zip(group, numbers, strict=True):
                 self._number(r, seq)
-        cases = [r["case"] for r in rows]
-        Case.objects.bulk_create(cases)
-
-        # --- everything that hangs off the case -------------------------------------
-        parties, claims, cats, meds, logs, escs, exts, refs, fups, grants = [], [], [], [], [], [], [], [], [], []
-        sessions, session_meds, agreements, agreement_rows = [], [], [], []
-        CatThrough, MedThrough = Case.categories.through, Case.mediators.through
-        SessionMed = MediationSession.mediators.through
-        for case, r in zip(cases, rows):
-            p: Plan = r["plan"]
-            own = [CaseParty(case=case, role=PartyRole.APPLICANT, person=person, position=i + 1)
-                   for i, person in enumerate(r["people"])]
-            own.append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk, position=1))
-            parties.extend(own)
-            r["parties"] = own
-            for c in r["claims"]:
-                claims.append(ClaimItem(case=case, category_id=self.categories.get(c.category),
-                                        description=c.description, amount=c.amount))
-            for cat in r["category_ids"]:
-                cats.append(CatThrough(case=case, category_id=cat))
-            for m in dict.fromkeys(p.mediators):
-                meds.append(MedThrough(case=case, user_id=m))
-            for lg in p.logs:
-                logs.append(TransitionLog.build(
-                    case=case, transition=lg.name, from_state=lg.source, to_state=lg.target,
-                    from_organisation_id=lg.from_org, to_organisation_id=lg.to_org, actor_id=lg.actor, at=lg.at,
-                    reason=lg.reason))
-            for e in p.escalations:
-                escs.append(EscalationRequest(
-                    case=case, from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],
-                    from_state=e["from_state"], reason=e["reason"], requested_by_id=e["requested_by"],
-                    requested_at=e["requested_at"], decision=e["decision"], decided_by_id=e["decided_by"],
-                    decided_at=e["decided_at"], decision_reason=e["decision_reason"]))
-            for x in p.extensions:
-                exts.append(DeadlineExtension(case=case, extra_days=x["extra_days"], consent_note=x["consent_note"],
-                                              granted_by_id=x["granted_by"], granted_at=x["granted_at"]))
-            for s in p.sessions:
-                host = s["org"].org
-                session = MediationSession(
-                    case=case, organisation_id=host.pk, held_at=s["held_at"],
-                    place=f"{host.short_name or host.name}调解室",
-                    attendees=f"申请人{r['people'][0].name}，被申请人{r['employer'].name}委托人",
-                    record="调解员告知双方权利义务，双方陈述事实与请求，调解员释法明理并分别做工作。",
-                    result=s["result"], recorded_by_id=s["recorded_by"], recorded_at=s["held_at"])
-                sessions.append(session)
-                session_meds.extend((session, m) for m in s["mediators"] if m)
-            if p.referral:
-                ref = p.referral
-                refs.append(Referral(
-                    case=case, destination=ref["destination"], body=ref["body"], referred_on=ref["referred_on"],
-                    referred_by_id=ref["referred_by"], note="移交调解笔录及证据材料。", outcome=ref["outcome"],
-                    outcome_on=ref.get("outcome_on"), outcome_summary=ref.get("outcome_summary", ""),
-                    outcome_recorded_by_id=ref.get("outcome_recorded_by")))
-            for f in p.followups:
-                fups.append(FollowUp(case=case, visited_on=f["visited_on"], method=f["method"],
-                                     contact=f"申请人{r['people'][0].name}", satisfied=f["satisfied"],
-                                     content="申请人确认协议款项已全部到账，对调解结果满意。" if f["satisfied"]
-                                     else "申请人确认款项到账，但对调解金额仍有意见。",
-                                     recorded_by_id=f["recorded_by"], recorded_at=f["recorded_at"]))
-            for u in p.read_grants:
-                grants.append(CaseUserObjectPermission(permission_id=self.view_case, user_id=u, content_object=case))
-            if p.agreement:
-                a = p.agreement
-                agreement = Agreement(
-                    case=case, version=1, status=Agreement.Status.EFFECTIVE, dispute_summary=case.dispute_summary,
-                    claims_summary="；".join(f"{c.description}{c.amount:,.2f}元" for c in r["claims"]),
-                    waived="申请人放弃本案其他请求。", copies=len(r["people"]) + 2, effective_on=a["effective_on"],
-                    drafted_by_id=a["drafted_by"], drafted_at=a["drafted_at"])
-                agreements.append(agreement)
-                agreement_rows.append((agreement, case, r))
-        CaseParty.objects.bulk_create(parties)  # primary keys come back: signatures and agents need them
+        cases = Case.objects.bulk_create([r["case"] for r in rows])
+        # Everything that hangs off the cases, by model, written in an order that gives each its keys.
+        out: defaultdict[Any, list] = defaultdict(list)
+        for case, r in zip(cases, rows, strict=True):
+            self._facts(case, r, out)
+            self._history(case, r, out)
+        CaseParty.objects.bulk_create(out[CaseParty])  # primary keys come back: signatures and agents need them
         CaseParty.objects.bulk_create([
             CaseParty(case=r["parties"][0].case, role=PartyRole.AGENT, person=r["agent"], position=1,
                       represents=r["parties"][0]) for r in rows if r["agent"] is not None])
-        ClaimItem.objects.bulk_create(claims)
-        CatThrough.objects.bulk_create(cats)
-        MedThrough.objects.bulk_create(meds)
-        TransitionLog.objects.bulk_create(logs)
-        EscalationRequest.objects.bulk_create(escs)
-        DeadlineExtension.objects.bulk_create(exts)
-        Referral.objects.bulk_create(refs)
-        FollowUp.objects.bulk_create(fups)
-        CaseUserObjectPermission.objects.bulk_create(grants)
-        MediationSession.objects.bulk_create(sessions)
-        SessionMed.objects.bulk_create([SessionMed(mediationsession=s, user_id=u) for s, u in session_meds])
-        Agreement.objects.bulk_create(agreements)
+        for model in (ClaimItem, Case.categories.through, Case.mediators.through, TransitionLog, EscalationRequest,
+                      DeadlineExtension, Referral, FollowUp, CaseUserObjectPermission, MediationSession):
+            model.objects.bulk_create(out[model])
+        SessionMed = MediationSession.mediators.through
+        SessionMed.objects.bulk_create([SessionMed(mediationsession=s, user_id=u) for s, u in out["session_mediators"]])
+        Agreement.objects.bulk_create([agreement for agreement, _r in out[Agreement]])
+        self._write_agreements(out[Agreement])
+
+    def _facts(self, case: Case, r: dict, out: defaultdict[Any, list]) -> None:
+        """The case's parties, claims, categories, mediators, read grants and agreement."""
+        p: Plan = r["plan"]
+        r["parties"] = [CaseParty(case=case, role=PartyRole.APPLICANT, person=person, position=i + 1)
+                        for i, person in enumerate(r["people"])]
+        r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk, position=1))
+        out[CaseParty] += r["parties"]
+        out[ClaimItem] += [ClaimItem(case=case, category_id=self.categories.get(c.category), description=c.description,
+                                     amount=c.amount) for c in r["claims"]]
+        out[Case.categories.through] += [Case.categories.through(case=case, category_id=cat)
+                                         for cat in r["category_ids"]]
+        out[Case.mediators.through] += [Case.mediators.through(case=case, user_id=m)
+                                        for m in dict.fromkeys(p.mediators)]
+        out[CaseUserObjectPermission] += [
+            CaseUserObjectPermission(permission_id=self.view_case, user_id=u, content_object=case)
+            for u in p.read_grants]
+        if p.agreement:
+            a = p.agreement
+            out[Agreement].append((Agreement(
+                case=case, version=1, status=Agreement.Status.EFFECTIVE, dispute_summary=case.dispute_summary,
+                claims_summary="；".join(f"{c.description}{c.amount:,.2f}元" for c in r["claims"]),
+                waived="申请人放弃本案其他请求。", copies=len(r["people"]) + 2, effective_on=a["effective_on"],
+                drafted_by_id=a["drafted_by"], drafted_at=a["drafted_at"]), r))
+
+    def _history(self, case: Case, r: dict, out: defaultdict[Any, list]) -> None:
+        """What happened to the case: its moves, escalations, extensions, sessions, referral and follow-ups."""
+        p: Plan = r["plan"]
+        out[TransitionLog] += [TransitionLog.build(
+            case=case, transition=lg.name, from_state=lg.source, to_state=lg.target, from_organisation_id=lg.from_org,
+            to_organisation_id=lg.to_org, actor_id=lg.actor, at=lg.at, reason=lg.reason) for lg in p.logs]
+        out[EscalationRequest] += [EscalationRequest(
+            case=case, from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],
+            from_state=e["from_state"], reason=e["reason"], requested_by_id=e["requested_by"],
+            requested_at=e["requested_at"], decision=e["decision"], decided_by_id=e["decided_by"],
+            decided_at=e["decided_at"], decision_reason=e["decision_reason"]) for e in p.escalations]
+        out[DeadlineExtension] += [DeadlineExtension(
+            case=case, extra_days=x["extra_days"], consent_note=x["consent_note"], granted_by_id=x["granted_by"],
+            granted_at=x["granted_at"]) for x in p.extensions]
+        for s in p.sessions:
+            host = s["org"].org
+            session = MediationSession(
+                case=case, organisation_id=host.pk, held_at=s["held_at"], place=f"{host.short_name or host.name}调解室",
+                attendees=f"申请人{r['people'][0].name}，被申请人{r['employer'].name}委托人",
+                record="调解员告知双方权利义务，双方陈述事实与请求，调解员释法明理并分别做工作。",
+                result=s["result"], recorded_by_id=s["recorded_by"], recorded_at=s["held_at"])
+            out[MediationSession].append(session)
+            out["session_mediators"] += [(session, m) for m in s["mediators"] if m]
+        if p.referral:
+            ref = p.referral
+            out[Referral].append(Referral(
+                case=case, destination=ref["destination"], body=ref["body"], referred_on=ref["referred_on"],
+                referred_by_id=ref["referred_by"], note="移交调解笔录及证据材料。", outcome=ref["outcome"],
+                outcome_on=ref.get("outcome_on"), outcome_summary=ref.get("outcome_summary", ""),
+                outcome_recorded_by_id=ref.get("outcome_recorded_by")))
+        out[FollowUp] += [FollowUp(
+            case=case, visited_on=f["visited_on"], method=f["method"], contact=f"申请人{r['people'][0].name}",
+            satisfied=f["satisfied"], content="申请人确认协议款项已全部到账，对调解结果满意。" if f["satisfied"]
+            else "申请人确认款项到账，但对调解金额仍有意见。", recorded_by_id=f["recorded_by"],
+            recorded_at=f["recorded_at"]) for f in p.followups]
+
+    def _write_agreements(self, agreements: list[tuple[Agreement, dict]]) -> None:
+        """Each effective agreement's terms, instalments and the signatures and seal that made it effective."""
         terms, insts, sigs = [], [], []
-        for agreement, case, r in agreement_rows:
+        for agreement, r in agreements:
             a = r["plan"].agreement
-            signed_on = a["effective_on"]
             for n, inst in enumerate(a["instalments"], 1):
                 insts.append(Instalment(agreement=agreement, number=n, amount=inst.amount, due_on=inst.due_on,
                                         paid_on=inst.paid_on, paid_amount=inst.paid_amount))
@@ -701,11 +696,10 @@ class Generator:
                     f"（{'一次性付清' if len(a['instalments']) == 1 else f'第{n}期'}）。")))
             terms.append(AgreementTerm(agreement=agreement, number=len(a["instalments"]) + 1,
                                        text="本协议履行完毕后，双方就本案劳动争议再无其他争议。"))
-            signed = dict(signed_on=signed_on, recorded_by_id=a["mediator"], recorded_at=a["signed_at"])
-            for party in r["parties"]:  # every applicant and the respondent
-                sigs.append(Signature(agreement=agreement, kind=Signature.Kind.PARTY, party=party,
-                                      signer_name=party.person.name if party.person_id else r["employer"].name,
-                                      **signed))
+            signed = dict(signed_on=a["effective_on"], recorded_by_id=a["mediator"], recorded_at=a["signed_at"])
+            sigs += [Signature(agreement=agreement, kind=Signature.Kind.PARTY, party=party, **signed,
+                               signer_name=party.person.name if party.person_id else r["employer"].name)
+                     for party in r["parties"]]  # every applicant and the respondent
             sigs.append(Signature(agreement=agreement, kind=Signature.Kind.MEDIATOR,
                                   signer_name=self.user_names.get(a["mediator"], "调解员"), **signed))
             sigs.append(Signature(agreement=agreement, kind=Signature.Kind.SEAL, signer_name=r["plan"].org.org.name,
