@@ -58,6 +58,8 @@ def case_documents(request: AuthenticatedHttpRequest, case_id: int) -> HttpRespo
 @require_POST
 def issue(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = case_get_for_user(user=request.user, case_id=case_id, purpose="document_issue")
+    if not services.may_issue(request.user, case):
+        return forbidden(request, _("只有承办组织的调解员或负责人可以生成本案文书。"))
     form = IssueForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("文书类型无效。"))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mediation import forms, services
+from mediation import forms, permissions, services
 from mediation.models import Agreement, Instalment, Referral
 from mediation.selectors import case_get_for_user
 from mediation.transitions import MOVES
 from mediation.views.common import apply_errors, case_errors
+from workflows import machine
 from workflows.machine import TRANSITION_NAMES, transition_label
 
 
@@ -39,6 +40,10 @@ def case_transition(request, pk: int, name: str):
     user = request.user
     label = transition_label(name)
     move = MOVES[name]
+    if machine.has_transition(case, name) and not machine.may_transition(case, name, user):
+        # Refused before the input is read; a move the state no longer allows (someone else
+        # was quicker) is answered by the service with what happened instead.
+        raise PermissionDenied(_("您没有对本案件执行“%(action)s”的权限。") % {"action": label})
     form = move.bind(case, request.POST)
     if form is not None and not form.is_valid():
         return _form_page(request, case, label, form, action=name, expected_state=expected)
@@ -62,14 +67,21 @@ def case_list_contains(user, pk: int) -> bool:
     return case_list_visible_to(user=user).filter(pk=pk).exists()
 
 
-def _simple(form_class, service_call, title, success, **form_kwargs):
-    """A POST view for a form whose cleaned data go to one service call."""
+def _refuse_unless(user, action: str, case) -> None:
+    """Fail closed before reading the input: without the right, the form is never looked at."""
+    if not permissions.user_may(user, action, case):
+        raise PermissionDenied(_("您没有对本案件执行此操作的权限。"))
+
+
+def _simple(form_class, service_call, title, success, action="work", **form_kwargs):
+    """A POST view for a form whose cleaned data go to one service call (which checks again, under its lock)."""
 
     @login_required
     @require_POST
     @case_errors
     def view(request, pk: int, **kwargs):
         case = case_get_for_user(user=request.user, case_id=pk, purpose="work")
+        _refuse_unless(request.user, action, case)
         form = form_class(request.POST, request.FILES, **{k: v(case) for k, v in form_kwargs.items()})
         if form.is_valid():
             try:
@@ -98,7 +110,7 @@ extend_deadline = _simple(
     forms.ExtendForm,
     lambda r, case, d: services.deadline_extend(case_id=case.pk, actor=r.user, extra_days=d["extra_days"],
                                                 consent_note=d["consent_note"]),
-    _("延长调解期限"), _("调解期限已延长。"))
+    _("延长调解期限"), _("调解期限已延长。"), action="extend_deadline")
 
 attachment_upload = _simple(
     forms.AttachmentForm,
@@ -117,7 +129,8 @@ def _candidates(case):
     return candidates(case)
 
 
-assign_mediators = _simple(forms.AssignForm, _assign, _("指派调解员"), _("已指派调解员。"), candidates=_candidates)
+assign_mediators = _simple(forms.AssignForm, _assign, _("指派调解员"), _("已指派调解员。"), action="assign_mediator",
+                           candidates=_candidates)
 
 
 def _sign(r, case, d, agreement_id):

@@ -260,3 +260,13 @@ def test_the_matrix_hides_every_case_from_both_outsiders():
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
         assert statuses["outsider"] == statuses["outside_supervisor"] == 404, name
+
+
+@pytest.mark.parametrize("name", sorted(n for n, k in MATRIX.items() if k.method == "post"))
+def test_a_refusal_comes_before_the_input_is_read(world, name):
+    """Where the matrix says 403, an empty or malformed POST is 403 too, never a form's 400."""
+    knock = MATRIX[name]
+    refused = [role for role, status in zip(ROLES, knock.statuses, strict=True) if status == 403]
+    empty = Knock(knock.statuses, method="post", setup=knock.setup, kwargs=knock.kwargs)
+    for role in refused:
+        assert _knock(world, name, empty, role, knock.setup(world)) == 403, role
