@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -201,9 +202,11 @@ class BaseRequiredFormSet(forms.BaseFormSet):
         super().clean()
         if any(self.errors):
             return
-        filled = [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
+        filled = [f for f in self.forms if f.has_changed() and not f.cleaned_data.get(DELETION_FIELD_NAME)]
         if len(filled) < self.min_num:
-            raise ValidationError(self.error_messages["too_few_forms"] % {"num": self.min_num})
+            # BaseFormSet.__init__ sets error_messages (Django 4.1+); django-stubs lacks the attribute.
+            message = self.error_messages["too_few_forms"]  # type: ignore[attr-defined]
+            raise ValidationError(message % {"num": self.min_num})
 
 
 ApplicantFormSet = forms.formset_factory(PersonForm, formset=BaseRequiredFormSet, extra=0, min_num=1,

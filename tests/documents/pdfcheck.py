@@ -91,3 +91,12 @@ def assert_fonts_sound(pdf: bytes) -> list[Font]:
 def xmp(pdf: bytes) -> str:
     metadata = reader(pdf).root_object.get("/Metadata")
     return metadata.get_object().get_data().decode("utf-8") if metadata is not None else ""
+
+
+def stored(document: Any) -> bytes:
+    """An issued document's bytes in storage; the test fails when they are missing."""
+    from mediation.documents import registry
+
+    data = registry.stored_bytes(document)
+    assert data is not None, f"{document} is missing from storage"
+    return data

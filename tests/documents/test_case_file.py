@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from mediation.documents import registry, services
+from mediation.documents import services
 from mediation.documents.models import DocumentKind
 from tests.documents import pdfcheck
 from tests.documents.conftest import full_case
@@ -19,7 +19,7 @@ def case_file(world, media):
     services.document_issue(case_id=case.pk, kind=DocumentKind.AGREEMENT, subject_id=agreement.pk,
                             actor=world.mediator_a)
     document = services.document_issue(case_id=case.pk, kind=DocumentKind.CASE_FILE, actor=world.supervisor_a)
-    return case, document, registry.stored_bytes(document)
+    return case, document, pdfcheck.stored(document)
 
 
 def test_the_case_file_is_pdf_a_3b_with_its_identification_in_xmp(case_file):
@@ -27,9 +27,10 @@ def test_the_case_file_is_pdf_a_3b_with_its_identification_in_xmp(case_file):
     assert document.pdf_variant == "pdf/a-3b"
     xmp = pdfcheck.xmp(pdf)
     assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
-    root = pdfcheck.reader(pdf).trailer["/Root"]
-    assert "/OutputIntents" in root  # the colour profile PDF/A requires
-    assert pdfcheck.reader(pdf).metadata.title.endswith("卷宗")
+    reader = pdfcheck.reader(pdf)
+    assert "/OutputIntents" in reader.root_object  # the colour profile PDF/A requires
+    assert reader.metadata is not None and reader.metadata.title is not None
+    assert reader.metadata.title.endswith("卷宗")
 
 
 def test_every_font_of_the_case_file_is_embedded_with_no_missing_glyph(case_file):

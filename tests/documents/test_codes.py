@@ -24,4 +24,5 @@ def test_something_that_cannot_be_a_code_is_refused():
 
 
 def test_the_printed_form_is_found_in_text():
-    assert PRINTED_CODE.search("验证码 7KQ2-M9XD-4HRT-0BWC 扫描").group(0) == "7KQ2-M9XD-4HRT-0BWC"
+    found = PRINTED_CODE.search("验证码 7KQ2-M9XD-4HRT-0BWC 扫描")
+    assert found is not None and found.group(0) == "7KQ2-M9XD-4HRT-0BWC"

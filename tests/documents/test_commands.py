@@ -7,8 +7,9 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
-from mediation.documents import registry, services
+from mediation.documents import services
 from mediation.documents.models import DocumentKind
+from tests.documents import pdfcheck
 from tests.lifecycle import case_in_state
 from workflows.states import CaseState as S
 
@@ -32,13 +33,13 @@ def test_a_code_resolves_to_the_registered_document(notice):
 
 def test_a_file_is_recognised_by_its_sha256(notice, tmp_path):
     copy = tmp_path / "copy.pdf"
-    copy.write_bytes(registry.stored_bytes(notice))
+    copy.write_bytes(pdfcheck.stored(notice))
     assert "一致" in run("--file", str(copy))
     assert "一致" in run(notice.code_display, "--file", str(copy))
 
 
 def test_one_flipped_byte_is_a_mismatch(notice, tmp_path):
-    data = bytearray(registry.stored_bytes(notice))
+    data = bytearray(pdfcheck.stored(notice))
     data[len(data) // 2] ^= 0x01
     copy = tmp_path / "copy.pdf"
     copy.write_bytes(bytes(data))

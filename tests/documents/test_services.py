@@ -44,7 +44,7 @@ def test_every_document_of_a_case_that_went_the_whole_way_is_issued_registered_a
     for subject in subjects:
         document = services.document_issue(case_id=case.pk, kind=subject.kind, subject_id=subject.subject_id,
                                            actor=world.supervisor_a)
-        data = registry.stored_bytes(document)
+        data = pdfcheck.stored(document)
         assert data[:5] == b"%PDF-" and registry.sha256_of(data) == document.sha256
         assert document.size == len(data) and document.author == world.supervisor_a
         assert case.number in pdfcheck.squeezed(data)
@@ -79,13 +79,13 @@ def test_a_draft_agreement_can_be_printed_for_signing_and_is_not_frozen(world, m
     draft = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=agreement.pk,
                                     actor=world.mediator_a)
     assert not draft.frozen and "草稿" in draft.title
-    text = pdfcheck.squeezed(registry.stored_bytes(draft))
+    text = pdfcheck.squeezed(pdfcheck.stored(draft))
     assert "草稿：经双方当事人签名或者盖章" in text
     make_effective(world, case, agreement)
     effective = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=agreement.pk,
                                         actor=world.mediator_a)
     assert effective.frozen and effective.version == 2 and "草稿" not in effective.title
-    assert "草稿" not in pdfcheck.squeezed(registry.stored_bytes(effective))
+    assert "草稿" not in pdfcheck.squeezed(pdfcheck.stored(effective))
 
 
 def test_a_corrected_agreement_gets_its_own_frozen_pdf_and_the_old_one_stays(world, media):
@@ -97,7 +97,7 @@ def test_a_corrected_agreement_gets_its_own_frozen_pdf_and_the_old_one_stays(wor
     new_pdf = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=new.pk, actor=world.mediator_a)
     assert new_pdf.frozen and old_pdf.frozen and new_pdf.pk != old_pdf.pk
     assert "协议第2版" in new_pdf.title
-    assert "系对第1版的更正" in pdfcheck.squeezed(registry.stored_bytes(new_pdf))
+    assert "系对第1版的更正" in pdfcheck.squeezed(pdfcheck.stored(new_pdf))
     # The superseded version can still be asked for: it is the frozen PDF, never a new render.
     again = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=old.pk, actor=world.mediator_a)
     assert again.pk == old_pdf.pk
@@ -119,7 +119,7 @@ def test_a_former_mediator_who_kept_read_access_may_not_issue(world, media):
                                 subject_id=case.escalations.get().pk)
     form = services.document_issue(case_id=case.pk, kind=K.ESCALATION_FORM, actor=world.mediator_a,
                                    subject_id=case.escalations.get().pk)
-    text = pdfcheck.squeezed(registry.stored_bytes(form))
+    text = pdfcheck.squeezed(pdfcheck.stored(form))
     assert "已批准" in text and "企业内部协商未果" in text
 
 
@@ -177,7 +177,7 @@ def test_rare_characters_and_markup_in_the_data_come_out_as_themselves(world, me
     make_effective(world, case, agreement)
     document = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=agreement.pk,
                                        actor=world.mediator_a)
-    pdf = registry.stored_bytes(document)
+    pdf = pdfcheck.stored(document)
     text = pdfcheck.squeezed(pdf)
     for needle in (case.number, "𠮷㛃", "<script>alert(1)</script>", "宁波喆珺精密机械有限公司", "陈喆",
                    "被申请人支付<b>全部</b>工资&补偿。", "¥10,000.10", "人民币壹万元壹角", "¥0.05", "人民币伍分",

@@ -41,7 +41,7 @@ class TestIssue:
         document = IssuedDocument.objects.get()
         assert document.author == world.mediator_a and document.kind == K.ACCEPTANCE_NOTICE
         # The QR code and printed link point at the site the request came to.
-        text = pdfcheck.squeezed(registry.stored_bytes(document))
+        text = pdfcheck.squeezed(pdfcheck.stored(document))
         assert f"http://testserver/documents/verify/{document.code_display}/" in text
 
     def test_a_failed_render_shows_a_clear_chinese_message_and_changes_nothing(self, world, client, media, monkeypatch):
@@ -96,7 +96,7 @@ class TestDownload:
         client.force_login(world.supervisor_a)
         response = client.get(reverse("documents:download", args=[notice.pk]))
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-        assert b"".join(response.streaming_content) == registry.stored_bytes(notice)
+        assert b"".join(response.streaming_content) == pdfcheck.stored(notice)
         assert "attachment" in response["Content-Disposition"]
 
     def test_readers_without_the_personal_data_permission_get_a_reason_not_the_file(self, world, client, notice):
@@ -163,7 +163,7 @@ class TestVerify:
 
     def test_uploading_the_registered_file_matches_and_a_tampered_copy_does_not(self, world, client, notice):
         url = reverse("documents:verify_code", args=[notice.code_display])
-        good = registry.stored_bytes(notice)
+        good = pdfcheck.stored(notice)
         response = client.post(url, {"file": SimpleUploadedFile("copy.pdf", good, "application/pdf")})
         assert "上传的文件与登记的文书完全一致" in response.content.decode()
         bad = bytearray(good)
@@ -174,7 +174,7 @@ class TestVerify:
 
 class TestTampering:
     def test_one_flipped_byte_fails_verification(self, world, notice):
-        original = registry.stored_bytes(notice)
+        original = pdfcheck.stored(notice)
         assert registry.check_bytes(original).matches
         assert registry.check_bytes(original, code=notice.code_display).matches
         tampered = flip_one_byte(notice)

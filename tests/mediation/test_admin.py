@@ -235,7 +235,7 @@ def _user_form(user, memberships: list[dict], initial: int = 0) -> dict:
 
 
 def test_a_membership_added_through_the_user_admin_puts_the_user_in_the_role_group(admin_client, world):
-    user = UserFactory()
+    user = UserFactory.create()
     assert not user.groups.exists()
 
     response = admin_client.post(
@@ -249,7 +249,7 @@ def test_a_membership_added_through_the_user_admin_puts_the_user_in_the_role_gro
 
 
 def test_the_user_admin_cannot_put_someone_in_a_role_group_without_a_membership(admin_client, world):
-    user = UserFactory()
+    user = UserFactory.create()
     data = _user_form(user, [])
     data["groups"] = [Group.objects.get(name="supervisor").pk]
 
@@ -274,7 +274,7 @@ def test_removing_the_last_membership_through_the_user_admin_takes_the_group_awa
 
 
 def test_the_membership_admin_keeps_groups_in_line(admin_client, world):
-    user = UserFactory()
+    user = UserFactory.create()
 
     admin_client.post(reverse("admin:mediation_membership_add"),
                       {"user": user.pk, "organisation": world.town_a.pk, "role": Role.AUDITOR, "phone": ""})

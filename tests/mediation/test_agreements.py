@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ def test_agreement_takes_effect_only_with_every_signature_and_the_seal(world):
     agreement = ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="工资",
                                    terms=["支付工资"], instalments=[ms.InstalmentInput("1000", TODAY)])
     parties = list(case.parties.all())
-    steps = [dict(kind=Signature.Kind.PARTY, party_id=p.pk) for p in parties]
+    steps: list[dict[str, Any]] = [dict(kind=Signature.Kind.PARTY, party_id=p.pk) for p in parties]
     steps += [dict(kind=Signature.Kind.MEDIATOR), dict(kind=Signature.Kind.SEAL)]
     for i, step in enumerate(steps):
         ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, signed_on=TODAY, **step)

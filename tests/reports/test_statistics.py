@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import datetime
+import io
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+from pypdf import PdfReader
 
 from mediation.models import Case, Organisation
 from mediation.reports.statistics import (
@@ -143,8 +148,9 @@ def test_summary_plus_live_tail_gives_the_same_figures_as_all_live(world):
             live = statistics_compute(user=user, query=query, use_summary=False)
             assert hybrid.state is not None and live.state is None
             assert hybrid.totals.values == live.totals.values, (user, extra)
-            for a, b in zip(hybrid.by_organisation + hybrid.by_line + hybrid.by_month,
-                            live.by_organisation + live.by_line + live.by_month, strict=True):
+            hybrid_rows: list[tuple[Any, ...]] = [*hybrid.by_organisation, *hybrid.by_line, *hybrid.by_month]
+            live_rows: list[tuple[Any, ...]] = [*live.by_organisation, *live.by_line, *live.by_month]
+            for a, b in zip(hybrid_rows, live_rows, strict=True):
                 assert a[-1].values == b[-1].values
             assert [f.values for _c, f in hybrid.by_category] == [f.values for _c, f in live.by_category]
 
@@ -241,11 +247,13 @@ def test_anonymous_users_are_sent_to_log_in(client, db):
     assert response.status_code == 302 and "login" in response["Location"]
 
 
+def _active_sheet(xlsx: bytes) -> Worksheet:
+    sheet = load_workbook(io.BytesIO(xlsx)).active
+    assert isinstance(sheet, Worksheet)
+    return sheet
+
+
 def test_monthly_table_page_excel_and_pdf(world, client):
-    import io
-
-    from openpyxl import load_workbook
-
     build_cases(world)
     month = local_today().strftime("%Y-%m")
     client.force_login(world.admin)
@@ -253,7 +261,7 @@ def test_monthly_table_page_excel_and_pdf(world, client):
     assert page.status_code == 200
     assert "劳资纠纷月统计表" in page.content.decode() and world.town_b.display_name in page.content.decode()
     xlsx = client.get(reverse("reports:monthly_xlsx"), {"month": month})
-    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    sheet = _active_sheet(xlsx.content)
     assert sheet["A1"].value == "劳资纠纷月统计表"
     rows = {row[1]: row for row in sheet.iter_rows(min_row=5, values_only=True) if row[1]}
     total = rows["合计"]
@@ -264,7 +272,7 @@ def test_monthly_table_page_excel_and_pdf(world, client):
     assert rows[world.town_b.display_name][2] == 2
     # A township supervisor's table has their township's units only.
     client.force_login(world.supervisor_b)
-    own = load_workbook(io.BytesIO(client.get(reverse("reports:monthly_xlsx"), {"month": month}).content)).active
+    own = _active_sheet(client.get(reverse("reports:monthly_xlsx"), {"month": month}).content)
     labels = [row[1] for row in own.iter_rows(min_row=5, values_only=True) if row[1]]
     assert world.town_a.display_name not in labels and "合计" in labels
 
@@ -275,10 +283,6 @@ def test_monthly_table_pdf_is_a_pdf(world, client):
     response = client.get(reverse("reports:monthly_pdf"), {"month": local_today().strftime("%Y-%m")})
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
-    import io
-
-    from pypdf import PdfReader
-
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert "劳资纠纷月统计表" in text.replace(" ", "")
 
