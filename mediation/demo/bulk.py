@@ -338,114 +338,129 @@ class Generator:
     # --- planning ------------------------------------------------------------------
     def plan(self, received_at: datetime.datetime, reg: OrgInfo, applicants: int,
              amount_claimed: Decimal) -> Plan:
-        rng, now = self.rng, self.now
+        """One case's history up to now. Each step below returns the moment the case moves on from,
+        or None when its history ends there (the random draws keep their order: a seed reproduces)."""
         p = Plan(received_at=received_at, reg=reg, org=reg, registrar=self.worker(reg), last_at=received_at)
-        t = received_at
+        t = self._acceptance(p, received_at)
+        if t is not None:
+            t = self._escalation(p, self._extension(p, self._session(p, t)))
+        if t is not None:
+            self._conclusion(p, t, applicants, amount_claimed)
+        return p
 
-        def move(name: str, target: str, at: datetime.datetime, actor: int | None, reason: str = "",
-                 to_org: OrgInfo | None = None) -> None:
-            to = to_org or p.org
-            p.logs.append(Log(name, p.state, target, p.org.pk, to.pk, actor, at, reason))
-            p.state, p.org, p.last_at = target, to, at
+    def _move(self, p: Plan, name: str, target: str, at: datetime.datetime, actor: int | None, reason: str = "",
+              to_org: OrgInfo | None = None) -> None:
+        to = to_org or p.org
+        p.logs.append(Log(name, p.state, target, p.org.pk, to.pk, actor, at, reason))
+        p.state, p.org, p.last_at = target, to, at
 
-        def due(at: datetime.datetime) -> bool:
-            return at <= now
-
-        # --- acceptance -----------------------------------------------------------------
+    def _acceptance(self, p: Plan, t: datetime.datetime) -> datetime.datetime | None:
+        rng = self.rng
         r = rng.random()
         if r < 0.03:
             at = self.later(t, 0.1, 3)
-            if not due(at):
-                return p
-            p.rejected_at = at
-            move("reject", S.REJECTED, at, self.worker(p.org), rng.choice((
-                "不属于劳动争议调解受理范围。", "申请人已就同一争议申请劳动仲裁，不予受理。",
-                "被申请人明确拒绝调解，不予受理并告知申请人申请仲裁。")))
-            return self._maybe_close(p, 0.85)
+            if at <= self.now:
+                p.rejected_at = at
+                self._move(p, "reject", S.REJECTED, at, self.worker(p.org), rng.choice((
+                    "不属于劳动争议调解受理范围。", "申请人已就同一争议申请劳动仲裁，不予受理。",
+                    "被申请人明确拒绝调解，不予受理并告知申请人申请仲裁。")))
+                self._maybe_close(p, 0.85)
+            return None
         if r < 0.05:
             at = self.later(t, 0.2, 4)
-            if not due(at):
-                return p
-            p.concluded_at = at
-            move("withdraw", S.WITHDRAWN, at, self.worker(p.org), "被申请人已主动支付，申请人撤回申请。")
-            return self._maybe_close(p, 0.85)
+            if at <= self.now:
+                p.concluded_at = at
+                self._move(p, "withdraw", S.WITHDRAWN, at, self.worker(p.org), "被申请人已主动支付，申请人撤回申请。")
+                self._maybe_close(p, 0.85)
+            return None
         if r < 0.06:
-            return p  # never accepted: overdue once the acceptance period has passed
+            return None  # never accepted: overdue once the acceptance period has passed
         at = self.later(t, 0.05, 3) if rng.random() < 0.9 else self.later(t, 3, 8)
-        if not due(at):
-            return p
+        if at > self.now:
+            return None
         acceptor = self.worker(p.org)
         p.accepted_at = at
-        move("accept", WORKING_STATE_OF_LINE[p.org.line], at, acceptor)
+        self._move(p, "accept", WORKING_STATE_OF_LINE[p.org.line], at, acceptor)
         p.mediators = [acceptor] if acceptor else []
-        t = at
+        return at
 
-        # --- sessions, an extension, maybe an escalation ------------------------------
-        t = self._session(p, t)
-        if rng.random() < 0.03:
+    def _extension(self, p: Plan, t: datetime.datetime) -> datetime.datetime:
+        if self.rng.random() < 0.03:
             at = self.later(t, 1, 8)
             boss = self.boss(p.org)
-            if due(at) and boss:
-                extra = rng.choice((5, 7, 10, 15))
+            if at <= self.now and boss:
+                extra = self.rng.choice((5, 7, 10, 15))
                 p.extensions.append(dict(extra_days=extra, granted_by=boss, granted_at=at,
                                          consent_note="双方当事人在调解笔录上签字同意延长调解期限。"))
                 p.extra_days += extra
                 t = at
-        if p.org.ancestors and rng.random() < 0.12:
-            target = next((a for a in p.org.ancestors if a.line > p.org.line), p.org.ancestors[0])
-            requester = self.worker(p.org)
-            decider = self.boss(target, exclude=requester)
-            at = self.later(t, 0.5, 6)
-            if requester and decider and due(at):
-                esc = dict(from_org=p.org.pk, to_org=target.pk, from_state=p.state, requested_by=requester,
-                           requested_at=at, reason="案情复杂、争议金额较大，申请上一级调解组织调解。",
-                           decision=EscalationRequest.Decision.PENDING, decided_by=None, decided_at=None,
-                           decision_reason="")
-                p.escalations.append(esc)
-                back_to = p.state
-                move("request_escalation", S.ESCALATION_PENDING, at, requester, esc["reason"])
-                t = at
-                r = rng.random()
-                at = self.later(t, 0.3, 4)
-                if r < 0.04 or not due(at):
-                    return p  # still waiting for a supervisor
-                if r < 0.07:
-                    esc.update(decision=EscalationRequest.Decision.CANCELLED, decided_at=at,
-                               decision_reason="申请人撤回调解申请")
-                    p.concluded_at = at
-                    move("withdraw", S.WITHDRAWN, at, requester, "双方自行和解，申请人撤回调解申请。")
-                    return self._maybe_close(p, 0.85)
-                if r < 0.75:
-                    esc.update(decision=EscalationRequest.Decision.APPROVED, decided_by=decider, decided_at=at,
-                               decision_reason="同意升级。")
-                    p.read_grants.update(u for u in (*p.mediators, requester) if u)
-                    move("approve_escalation", WORKING_STATE_OF_LINE[target.line], at, decider, "同意升级。",
-                         to_org=target)
-                    p.mediators = [m for m in [self.worker(target)] if m]  # assigned by the supervisor
-                else:
-                    esc.update(decision=EscalationRequest.Decision.DENIED, decided_by=decider, decided_at=at,
-                               decision_reason="案情清楚，由原调解组织继续调解。")
-                    move("deny_escalation", back_to, at, decider, esc["decision_reason"])
-                t = at
-                t = self._session(p, t)
+        return t
 
-        # --- the outcome of mediation --------------------------------------------------
+    def _escalation(self, p: Plan, t: datetime.datetime) -> datetime.datetime | None:
+        if not (p.org.ancestors and self.rng.random() < 0.12):
+            return t
+        target = next((a for a in p.org.ancestors if a.line > p.org.line), p.org.ancestors[0])
+        requester = self.worker(p.org)
+        decider = self.boss(target, exclude=requester)
+        at = self.later(t, 0.5, 6)
+        if not (requester and decider and at <= self.now):
+            return t
+        esc = dict(from_org=p.org.pk, to_org=target.pk, from_state=p.state, requested_by=requester,
+                   requested_at=at, reason="案情复杂、争议金额较大，申请上一级调解组织调解。",
+                   decision=EscalationRequest.Decision.PENDING, decided_by=None, decided_at=None,
+                   decision_reason="")
+        p.escalations.append(esc)
+        back_to = p.state
+        self._move(p, "request_escalation", S.ESCALATION_PENDING, at, requester, esc["reason"])
+        t = at
+        r = self.rng.random()
+        at = self.later(t, 0.3, 4)
+        if r < 0.04 or at > self.now:
+            return None  # still waiting for a supervisor
+        if r < 0.07:
+            esc.update(decision=EscalationRequest.Decision.CANCELLED, decided_at=at,
+                       decision_reason="申请人撤回调解申请")
+            p.concluded_at = at
+            self._move(p, "withdraw", S.WITHDRAWN, at, requester, "双方自行和解，申请人撤回调解申请。")
+            self._maybe_close(p, 0.85)
+            return None
+        if r < 0.75:
+            esc.update(decision=EscalationRequest.Decision.APPROVED, decided_by=decider, decided_at=at,
+                       decision_reason="同意升级。")
+            p.read_grants.update(u for u in (*p.mediators, requester) if u)
+            self._move(p, "approve_escalation", WORKING_STATE_OF_LINE[target.line], at, decider, "同意升级。",
+                       to_org=target)
+            p.mediators = [m for m in [self.worker(target)] if m]  # assigned by the supervisor
+        else:
+            esc.update(decision=EscalationRequest.Decision.DENIED, decided_by=decider, decided_at=at,
+                       decision_reason="案情清楚，由原调解组织继续调解。")
+            self._move(p, "deny_escalation", back_to, at, decider, esc["decision_reason"])
+        return self._session(p, at)
+
+    def _conclusion(self, p: Plan, t: datetime.datetime, applicants: int, amount_claimed: Decimal) -> None:
+        rng = self.rng
         r = rng.random()
         at = self.later(t, 1, 14) if rng.random() < 0.85 else self.later(t, 14, 40)
-        if r < 0.055 or not due(at):
-            return p  # still being worked (overdue once the mediation period has passed)
+        if r < 0.055 or at > self.now:
+            return  # still being worked (overdue once the mediation period has passed)
         worker = self.worker(p.org)
         if r < 0.11:
             p.concluded_at = at
-            move("withdraw", S.WITHDRAWN, at, worker, "双方自行和解，申请人撤回调解申请。")
-            return self._maybe_close(p, 0.85)
-        if r < 0.25:
+            self._move(p, "withdraw", S.WITHDRAWN, at, worker, "双方自行和解，申请人撤回调解申请。")
+            self._maybe_close(p, 0.85)
+        elif r < 0.25:
             p.concluded_at = at
-            move("terminate", S.MEDIATION_FAILED, at, worker, rng.choice((
+            self._move(p, "terminate", S.MEDIATION_FAILED, at, worker, rng.choice((
                 "被申请人拒绝接受调解方案，调解不成。", "双方分歧较大，调解不成，已告知申请仲裁。",
                 "法定调解期限届满未达成协议，终止调解。")))
-            return self._refer(p, at)
-        # settled: an effective agreement (drafted, signed, sealed) then the move
+            self._refer(p, at)
+        else:
+            self._settle(p, at, worker, applicants, amount_claimed)
+
+    def _settle(self, p: Plan, at: datetime.datetime, worker: int | None, applicants: int,
+                amount_claimed: Decimal) -> None:
+        """An effective agreement (drafted, signed, sealed), then the move, then performance."""
+        rng = self.rng
         agreed = (amount_claimed * Decimal(str(round(rng.uniform(0.55, 1.0), 2)))).quantize(Decimal("1"))
         effective = at.astimezone(CHINA_TZ).date()
         n = rng.choices((1, 2, 3), weights=(60, 28, 12))[0] if agreed > 0 else 0
@@ -453,48 +468,56 @@ class Generator:
         parts = [(agreed / n).quantize(Decimal("1")) for _ in range(n)]
         if n:
             parts[-1] = agreed - sum(parts[:-1])
-        instalments = [InstalmentPlan(a, effective + datetime.timedelta(days=d)) for a, d in zip(parts, dues, strict=True)]
+        instalments = [InstalmentPlan(a, effective + datetime.timedelta(days=d))
+                       for a, d in zip(parts, dues, strict=True)]
         p.agreement = dict(drafted_by=worker, drafted_at=at - datetime.timedelta(hours=1), effective_on=effective,
                            signed_at=at - datetime.timedelta(minutes=30), instalments=instalments,
                            amount=agreed, mediator=worker, applicants=applicants)
         p.concluded_at, p.amount_agreed, p.effective_on = at, agreed, effective
-        move("record_agreement", S.SETTLED, at, worker)
-        t = at
-        # performance, instalment by instalment
+        self._move(p, "record_agreement", S.SETTLED, at, worker)
         defaults = rng.random() < 0.07
+        t = self._payments(p, at, instalments, defaults)
+        if all(i.paid_on for i in instalments) and not defaults:
+            self._performed(p, t)
+        elif defaults:
+            last_due = instalments[-1].due_on if instalments else effective
+            at = self.later(datetime.datetime.combine(last_due, datetime.time(1), datetime.timezone.utc), 5, 20)
+            if at <= self.now:
+                self._move(p, "report_nonperformance", S.MEDIATION_FAILED, at, self.worker(p.org),
+                           "被申请人逾期未履行调解协议，经催告仍未履行。")
+                self._refer(p, at)
+        # otherwise settled, instalments still running
+
+    def _payments(self, p: Plan, t: datetime.datetime, instalments: list[InstalmentPlan],
+                  defaults: bool) -> datetime.datetime:
+        """Performance, instalment by instalment; a defaulting respondent misses the last one."""
         for i, inst in enumerate(instalments):
             paid_at = self.later(datetime.datetime.combine(inst.due_on, datetime.time(1), datetime.timezone.utc),
                                  -3, 0.5)
             paid_at = max(paid_at, t + datetime.timedelta(minutes=10))
-            if defaults and i == len(instalments) - 1 or not due(paid_at):
+            if defaults and i == len(instalments) - 1 or paid_at > self.now:
                 break
             inst.paid_on, inst.paid_amount = paid_at.astimezone(CHINA_TZ).date(), inst.amount
             p.amount_recovered += inst.amount
             p.last_at = t = paid_at
-        if all(i.paid_on for i in instalments) and not defaults:
-            at = self.later(t, 0, 2)
-            if not due(at):
-                return p
-            move("confirm_performance", S.PERFORMED, at, self.worker(p.org))
-            t = at
-            at = self.later(t, 3, 15)
-            if rng.random() > 0.92 or not due(at):
-                return p
-            p.followups.append(dict(visited_on=at.astimezone(CHINA_TZ).date(), recorded_at=at,
-                                    method=rng.choice((FollowUp.Method.PHONE, FollowUp.Method.PHONE,
-                                                       FollowUp.Method.VISIT)),
-                                    recorded_by=self.worker(p.org), satisfied=rng.random() < 0.96))
-            p.last_at = at
-            return self._maybe_close(p, 0.95)
-        if defaults:
-            last_due = instalments[-1].due_on if instalments else effective
-            at = self.later(datetime.datetime.combine(last_due, datetime.time(1), datetime.timezone.utc), 5, 20)
-            if not due(at):
-                return p
-            move("report_nonperformance", S.MEDIATION_FAILED, at, self.worker(p.org),
-                 "被申请人逾期未履行调解协议，经催告仍未履行。")
-            return self._refer(p, at)
-        return p  # settled, instalments still running
+        return t
+
+    def _performed(self, p: Plan, t: datetime.datetime) -> None:
+        rng = self.rng
+        at = self.later(t, 0, 2)
+        if at > self.now:
+            return
+        self._move(p, "confirm_performance", S.PERFORMED, at, self.worker(p.org))
+        t = at
+        at = self.later(t, 3, 15)
+        if rng.random() > 0.92 or at > self.now:
+            return
+        p.followups.append(dict(visited_on=at.astimezone(CHINA_TZ).date(), recorded_at=at,
+                                method=rng.choice((FollowUp.Method.PHONE, FollowUp.Method.PHONE,
+                                                   FollowUp.Method.VISIT)),
+                                recorded_by=self.worker(p.org), satisfied=rng.random() < 0.96))
+        p.last_at = at
+        self._maybe_close(p, 0.95)
 
     def _session(self, p: Plan, t: datetime.datetime) -> datetime.datetime:
         rng = self.rng
