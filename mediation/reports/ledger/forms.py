@@ -34,7 +34,7 @@ from mediation.reports.ledger import cells
 from mediation.reports.ledger.access import import_organisations
 from mediation.reports.ledger.cells import Cell, ChoiceCell
 from mediation.reports.ledger.columns import COLUMN_BY_KEY, SEP, Outcome
-from mediation.reports.ledger.history import HistoryError, history_of
+from mediation.reports.ledger.history import history_of
 from workflows.clocks import CHINA_TZ, WorkCalendar, local_date
 from workflows.states import CaseState as S
 
@@ -317,8 +317,8 @@ class LedgerRowForm(forms.Form):
                 state=cd["state"], outcome=cd["outcome"], organisation=cd["organisation"],
                 registered_organisation=self.registration.organisation, received_at=self.registration.received_at,
                 times={key: cd[key] for key in TIMES}, referral=cd["referral"], instalments=cd["instalments"])
-        except HistoryError as exc:
-            self.add_error(exc.column, exc.message)
+        except ValidationError as exc:
+            self.add_error(None, exc)
             return False
         self._agreement()
         self._check_facts()

@@ -7,9 +7,10 @@ each move timed by the ledger's dates and never before the move it follows.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from collections import namedtuple
 from typing import Any, Callable
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from mediation.models import Organisation
@@ -19,31 +20,13 @@ from workflows.clocks import CHINA_TZ
 from workflows.states import CLOSABLE_STATES, WORKING_STATE_OF_LINE, WORKING_STATES
 from workflows.states import CaseState as S
 
-
-class HistoryError(Exception):
-    """The row's state, outcome and dates do not make a history; ``column`` is the column to correct."""
-
-    def __init__(self, column: str, message: str) -> None:
-        super().__init__(message)
-        self.column, self.message = column, message
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    source: str
-    target: str
-    at: datetime.datetime
+Step = namedtuple("Step", "name source target at")  # one move, at a moment
 
 
 _IMPLIED_OUTCOME = {S.REGISTERED: Outcome.PENDING, S.REJECTED: Outcome.REJECTED, S.SETTLED: Outcome.SETTLED,
                     S.PERFORMED: Outcome.PERFORMED, S.WITHDRAWN: Outcome.WITHDRAWN,
                     S.MEDIATION_FAILED: Outcome.FAILED, S.REFERRED: Outcome.FAILED}
 _AGREED = (Outcome.SETTLED, Outcome.PERFORMED, Outcome.NONPERFORMED)
-
-
-def _header(key: str) -> str:
-    return str(COLUMN_BY_KEY[key].header)
 
 
 class _Walk:
@@ -60,14 +43,15 @@ class _Walk:
     def at(self, key: str, what: str) -> datetime.datetime:
         value = self.times.get(key)
         if value is None:
-            raise HistoryError(key, _("状态为“%(state)s”、处理结果为“%(outcome)s”的案件须填写%(what)s。")
-                               % {"state": S(self.state).label, "outcome": Outcome.LABELS[self.outcome], "what": what})
+            raise ValidationError({key: _("状态为“%(state)s”、处理结果为“%(outcome)s”的案件须填写%(what)s。")
+                               % {"state": S(self.state).label, "outcome": Outcome.LABELS[self.outcome], "what": what}})
         return value
 
     def go(self, name: str, target: str, moment: datetime.datetime, key: str) -> None:
         if moment < self.moment:
-            raise HistoryError(key, _("%(col)s不能早于前一环节的时间（%(prev)s）。")
-                               % {"col": _header(key), "prev": f"{local_minute(self.moment):%Y-%m-%d %H:%M}"})
+            previous = f"{local_minute(self.moment):%Y-%m-%d %H:%M}"
+            raise ValidationError({key: _("%(col)s不能早于前一环节的时间（%(prev)s）。")
+                                   % {"col": COLUMN_BY_KEY[key].header, "prev": previous}})
         self.steps.append(Step(name, self.current, target, moment))
         self.current, self.moment = target, moment
 
@@ -110,14 +94,14 @@ class _Walk:
 
     def refer(self) -> None:
         if self.referral is None:
-            raise HistoryError("referral_destination", _("已转仲裁/诉讼的案件须填写移交去向和移交日期。"))
+            raise ValidationError({"referral_destination": _("已转仲裁/诉讼的案件须填写移交去向和移交日期。")})
         self.go("refer", S.REFERRED, self.on_day(self.referral["referred_on"]), "referred_on")
 
     def close(self) -> str:
         closed_from = self.current
         if closed_from not in CLOSABLE_STATES:
-            raise HistoryError("outcome", _("处理结果为“%(outcome)s”的案件不能结案。")
-                               % {"outcome": Outcome.LABELS[self.outcome]})
+            raise ValidationError({"outcome": _("处理结果为“%(outcome)s”的案件不能结案。")
+                               % {"outcome": Outcome.LABELS[self.outcome]}})
         self.go("close", S.CLOSED, self.at("closed_at", _("结案时间")), "closed_at")
         return closed_from
 
@@ -129,11 +113,11 @@ _RECIPES: dict[str, Callable[[_Walk, str], None]] = {
 def _outcome(state: str, outcome: str, referral: dict[str, Any] | None) -> str:
     """The outcome given, or the one the state implies; a closed case must say (or show by a referral)."""
     if state == S.ESCALATION_PENDING:
-        raise HistoryError("state", _("待审批升级的案件不能导入：请先审批，再按审批后的状态导入。"))
+        raise ValidationError({"state": _("待审批升级的案件不能导入：请先审批，再按审批后的状态导入。")})
     if outcome:
         return outcome
     if state == S.CLOSED and referral is None:
-        raise HistoryError("outcome", _("已结案的案件请填写处理结果。"))
+        raise ValidationError({"outcome": _("已结案的案件请填写处理结果。")})
     return Outcome.FAILED if state == S.CLOSED else _IMPLIED_OUTCOME.get(state, Outcome.IN_MEDIATION)
 
 
@@ -144,26 +128,27 @@ def history_of(*, state: str, outcome: str, organisation: Organisation, register
 
     Returns (the state a closed case was closed from, the moves). Moves the ledger has
     no time for take the nearest time it has (confirming performance: the last payment;
-    reporting non-performance: the referral or the closure). Raises ``HistoryError``.
+    reporting non-performance: the referral or the closure). Refusals name the column to correct.
     """
     referred = state == S.REFERRED or (state == S.CLOSED and referral is not None
                                         and outcome in ("", Outcome.FAILED, Outcome.NONPERFORMED))
     outcome = _outcome(state, outcome, referral)
     working = WORKING_STATE_OF_LINE[organisation.level.line]
     if state in WORKING_STATES and state != working:
-        raise HistoryError("state", _("承办组织“%(org)s”属于第%(n)d道防线，在办案件的状态应为“%(state)s”。")
-                           % {"org": organisation.name, "n": organisation.level.line, "state": S(working).label})
+        raise ValidationError({"state": _("承办组织“%(org)s”属于第%(n)d道防线，在办案件的状态应为“%(state)s”。")
+                           % {"org": organisation.name, "n": organisation.level.line, "state": S(working).label}})
     walk = _Walk(state=state, outcome=outcome, received_at=received_at, times=times, referral=referral,
                  instalments=instalments)
     _RECIPES.get(outcome, _Walk.accepted)(walk, working)
     if referred and outcome not in _RECIPES:
         walk.refer()
     if referral is not None and not referred:
-        raise HistoryError("referral_destination", _("填写了移交去向，但状态既不是“已转仲裁/诉讼”，也不是由其结案。"))
+        raise ValidationError({"referral_destination": _(
+            "填写了移交去向，但状态既不是“已转仲裁/诉讼”，也不是由其结案。")})
     if organisation.pk != registered_organisation.pk and not any(s.name == "accept" for s in walk.steps):
-        raise HistoryError("registered_organisation", _("未受理的案件，登记组织应与承办组织相同。"))
+        raise ValidationError({"registered_organisation": _("未受理的案件，登记组织应与承办组织相同。")})
     closed_from = walk.close() if state == S.CLOSED else ""
     if walk.current != state:
-        raise HistoryError("outcome", _("状态“%(state)s”与处理结果“%(outcome)s”不一致。")
-                           % {"state": S(state).label, "outcome": Outcome.LABELS[outcome]})
+        raise ValidationError({"outcome": _("状态“%(state)s”与处理结果“%(outcome)s”不一致。")
+                           % {"state": S(state).label, "outcome": Outcome.LABELS[outcome]}})
     return closed_from, walk.steps
