@@ -126,8 +126,8 @@ class OnFile:
     rows becomes one person, checked by the same rules.
     """
 
-    people: dict[str, Person]  # by ID number
-    coded: dict[str, Employer]  # by credit code
+    people: dict[str | None, Person]  # by ID number
+    coded: dict[str | None, Employer]  # by credit code
     named: dict[str, Employer]  # employers without a credit code, by exact name
     categories: dict[str, Category]  # by code
 

@@ -310,7 +310,7 @@ class Generator:
     # --- time ----------------------------------------------------------------------
     def received_times(self) -> list[datetime.datetime]:
         """Receipt moments over the last ``days`` days, in office hours, fewer at weekends; sorted."""
-        rng, out = self.rng, []
+        rng, out = self.rng, list[datetime.datetime]()
         horizon = self.now - datetime.timedelta(hours=1)
         start = horizon - datetime.timedelta(days=self.days)
         span = (horizon - start).total_seconds()
@@ -411,7 +411,7 @@ class Generator:
                    decision_reason="")
         p.escalations.append(esc)
         back_to = p.state
-        self._move(p, "request_escalation", S.ESCALATION_PENDING, at, requester, esc["reason"])
+        self._move(p, "request_escalation", S.ESCALATION_PENDING, at, requester, str(esc["reason"]))
         t = at
         r = self.rng.random()
         at = self.later(t, 0.3, 4)
@@ -434,7 +434,7 @@ class Generator:
         else:
             esc.update(decision=EscalationRequest.Decision.DENIED, decided_by=decider, decided_at=at,
                        decision_reason="案情清楚，由原调解组织继续调解。")
-            self._move(p, "deny_escalation", back_to, at, decider, esc["decision_reason"])
+            self._move(p, "deny_escalation", back_to, at, decider, str(esc["decision_reason"]))
         return self._session(p, at)
 
     def _conclusion(self, p: Plan, t: datetime.datetime, applicants: int, amount_claimed: Decimal) -> None:
@@ -534,7 +534,7 @@ class Generator:
 
     def _maybe_close(self, p: Plan, probability: float) -> Plan:
         rng = self.rng
-        at = self.later(p.last_at, 1, 10)
+        at = self.later(p.last_at or p.received_at, 1, 10)
         closer = self.boss(p.org)
         if closer is None or rng.random() > probability or at > self.now:
             return p
@@ -855,7 +855,7 @@ def explicit_timestamps() -> Iterator[None]:
     saved = []
     for model, names in _TIMESTAMP_FIELDS:
         for name in names:
-            f = model._meta.get_field(name)
+            f: Any = model._meta.get_field(name)  # a DateTimeField: the names above are timestamps
             saved.append((f, f.auto_now, f.auto_now_add))
             f.auto_now = f.auto_now_add = False
     try:

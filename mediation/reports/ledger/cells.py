@@ -55,7 +55,8 @@ def to_datetime(value: Any) -> datetime.datetime | None:
             return datetime.datetime.strptime(text(value), fmt).replace(tzinfo=CHINA_TZ)
         except ValueError:
             pass
-    return datetime.datetime.combine(to_date(value), datetime.time.min, tzinfo=CHINA_TZ)
+    day = to_date(value)  # a date without a time: its start
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=CHINA_TZ) if day else None
 
 
 def to_date(value: Any) -> datetime.date | None:
@@ -142,7 +143,8 @@ class Cell(forms.Field):
         try:
             return self.read(value)
         except (ValueError, ValidationError) as exc:
-            raise ValidationError(self.invalid or exc.messages[0]) from None
+            said = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+            raise ValidationError(self.invalid or said) from None
 
 
 def to_bool(value: Any) -> bool:

@@ -97,7 +97,7 @@ def _related(ids: list[int]) -> _Related:
     for agreement_id, *rest in (Instalment.objects.filter(agreement_id__in=list(agreements)).order_by("number")
                                 .values_list("agreement_id", "number", "amount", "due_on", "paid_on", "paid_amount")):
         instalments.setdefault(agreements[agreement_id], []).append(tuple(rest))
-    referrals = {case_id: rest for case_id, *rest in (
+    referrals = {case_id: tuple(rest) for case_id, *rest in (
         Referral.objects.filter(case_id__in=ids).order_by("referred_on", "pk")
         .values_list("case_id", "destination", "body", "referred_on", "outcome", "outcome_on"))}
     return _Related(

@@ -108,12 +108,13 @@ class LedgerRowForm(forms.Form):
                                       joiner="”“")
     referral_outcome = ChoiceCell(Referral.Outcome.choices, gettext_lazy("仲裁/诉讼结果无效；可选：%(all)s。"))
 
+    registration: services.Registration  # what the cells say, made in ``clean``
+    checked: services.CheckedRegistration  # the same, as registration checked it, made in ``check``
+
     def __init__(self, data: dict[str, Any], *, line: int, context: LedgerContext) -> None:
         super().__init__(data)
         self.line, self.context = line, context
         self.warnings: list[tuple[str, str]] = []
-        self.registration: services.Registration | None = None
-        self.checked: services.CheckedRegistration | None = None
 
     # --- cells that hold more than one value ---------------------------------------------
     def clean_organisation(self) -> Organisation:
@@ -213,7 +214,9 @@ class LedgerRowForm(forms.Form):
             claims = [services.ClaimInput(description=_("请求金额（历史台账）"), amount=cd["amount_claimed"])]
         platform = cd.get("platform", "")
         self.registration = services.Registration(
-            organisation=self._registered(), received_at=cd.get("received_at"), channel=cd.get("channel", ""),
+            # A refused organisation or time is None here: the rules report the time, the form the organisation.
+            organisation=self._registered(), received_at=cd.get("received_at"),  # type: ignore[arg-type]
+            channel=cd.get("channel", ""),
             application_form=cd.get("application_form") or ApplicationForm.WRITTEN,
             dispute_summary=cd.get("dispute_summary", ""), applicants=applicants, claims=claims,
             employer=services.EmployerInput(
@@ -263,7 +266,9 @@ class LedgerRowForm(forms.Form):
         if not any(given.values()):
             return None
         if not given["referral_destination"]:
-            self.add_error("referral_destination", self.fields["referral_destination"].refusal(""))
+            destinations = self.fields["referral_destination"]
+            assert isinstance(destinations, ChoiceCell)
+            self.add_error("referral_destination", destinations.refusal(""))
         if not given["referred_on"]:
             self.add_error("referred_on", _("请填写移交日期。"))
         destination = cd.get("referral_destination")

@@ -23,9 +23,10 @@ from workflows.states import CaseState as S
 Step = namedtuple("Step", "name source target at")  # one move, at a moment
 
 
-_IMPLIED_OUTCOME = {S.REGISTERED: Outcome.PENDING, S.REJECTED: Outcome.REJECTED, S.SETTLED: Outcome.SETTLED,
-                    S.PERFORMED: Outcome.PERFORMED, S.WITHDRAWN: Outcome.WITHDRAWN,
-                    S.MEDIATION_FAILED: Outcome.FAILED, S.REFERRED: Outcome.FAILED}
+_IMPLIED_OUTCOME: dict[str, str] = {
+    S.REGISTERED: Outcome.PENDING, S.REJECTED: Outcome.REJECTED, S.SETTLED: Outcome.SETTLED,
+    S.PERFORMED: Outcome.PERFORMED, S.WITHDRAWN: Outcome.WITHDRAWN, S.MEDIATION_FAILED: Outcome.FAILED,
+    S.REFERRED: Outcome.FAILED}
 _AGREED = (Outcome.SETTLED, Outcome.PERFORMED, Outcome.NONPERFORMED)
 
 
@@ -37,7 +38,8 @@ class _Walk:
                  instalments: list[dict[str, Any]]) -> None:
         self.state, self.outcome, self.times = state, outcome, times
         self.referral, self.instalments = referral, instalments
-        self.current, self.moment = S.REGISTERED, received_at
+        self.current: str = S.REGISTERED
+        self.moment = received_at
         self.steps: list[Step] = []
 
     def at(self, key: str, what: str) -> datetime.datetime:
@@ -71,8 +73,8 @@ class _Walk:
         self.go("reject", S.REJECTED, self.at("rejected_at", _("不予受理时间")), "rejected_at")
 
     def withdrawn(self, working: str) -> None:
-        if self.times.get("accepted_at"):
-            self.go("accept", working, self.times["accepted_at"], "accepted_at")
+        if accepted := self.times.get("accepted_at"):
+            self.go("accept", working, accepted, "accepted_at")
         self.go("withdraw", S.WITHDRAWN, self.at("concluded_at", _("调解终结时间（撤回时间）")), "concluded_at")
 
     def pending(self, working: str) -> None:

@@ -217,8 +217,15 @@ def _case(row: LedgerRowForm, *, user: Any, calendar: WorkCalendar) -> Case:
 def _write_batch(rows: list[LedgerRowForm], *, user: Any, calendar: WorkCalendar) -> None:
     _new_records(rows)
     cases = Case.objects.bulk_create([_case(row, user=user, calendar=calendar) for row in rows])
-    category_links, mediator_links, claims, parties, sessions, agreements = [], [], [], [], [], []
-    follow_ups, referrals, logs = [], [], []
+    category_links: list[Any] = []
+    mediator_links: list[Any] = []
+    claims: list[ClaimItem] = []
+    parties: list[CaseParty] = []
+    sessions: list[tuple[LedgerRowForm, MediationSession]] = []
+    agreements: list[tuple[LedgerRowForm, Agreement]] = []
+    follow_ups: list[FollowUp] = []
+    referrals: list[Referral] = []
+    logs: list[TransitionLog] = []
     for row, case in zip(rows, cases, strict=True):
         cd, registration, organisation = row.cleaned_data, row.checked, row.cleaned_data["organisation"]
         category_links += [Case.categories.through(case_id=case.pk, category_id=c.pk) for c in registration.categories]

@@ -19,7 +19,7 @@ def ledger_template() -> bytes:
 
     with translation.override("zh-hans"):
         workbook = Workbook()
-        sheet = workbook.active
+        sheet = workbook.worksheets[0]
         sheet.title = "台账"
         for i, (column, text) in enumerate(zip(COLUMNS, _headers(), strict=True), start=1):
             cell = sheet.cell(row=1, column=i, value=text)
