@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,61 +218,50 @@ def _case(row: LedgerRowForm, *, user: Any, calendar: WorkCalendar) -> Case:
 def _write_batch(rows: list[LedgerRowForm], *, user: Any, calendar: WorkCalendar) -> None:
     _new_records(rows)
     cases = Case.objects.bulk_create([_case(row, user=user, calendar=calendar) for row in rows])
-    category_links: list[Any] = []
-    mediator_links: list[Any] = []
-    claims: list[ClaimItem] = []
-    parties: list[CaseParty] = []
-    sessions: list[tuple[LedgerRowForm, MediationSession]] = []
-    agreements: list[tuple[LedgerRowForm, Agreement]] = []
-    follow_ups: list[FollowUp] = []
-    referrals: list[Referral] = []
-    logs: list[TransitionLog] = []
+    out: defaultdict[Any, list] = defaultdict(list)  # what hangs off the cases, by model
     for row, case in zip(rows, cases, strict=True):
         cd, registration, organisation = row.cleaned_data, row.checked, row.cleaned_data["organisation"]
-        category_links += [Case.categories.through(case_id=case.pk, category_id=c.pk) for c in registration.categories]
-        mediator_links += [Case.mediators.through(case_id=case.pk, user_id=u.pk) for u in cd["mediators"]]
+        out[Case.categories.through] += [Case.categories.through(case_id=case.pk, category_id=c.pk)
+                                         for c in registration.categories]
+        out[Case.mediators.through] += [Case.mediators.through(case_id=case.pk, user_id=u.pk) for u in cd["mediators"]]
         for claim in registration.claims:
             claim.case = case
-        claims += registration.claims
-        parties += registration.parties(case)
-        sessions += [(row, MediationSession(
+        out[ClaimItem] += registration.claims
+        out[CaseParty] += registration.parties(case)
+        sessions = [MediationSession(
             case=case, organisation=organisation,
             held_at=datetime.datetime.combine(day, datetime.time(9, 0), tzinfo=CHINA_TZ),
             place=organisation.address or organisation.name, attendees=_("见纸质卷宗"),
-            record=_("历史台账导入：调解笔录见纸质卷宗。"), recorded_by=user)) for day in cd["sessions"]]
+            record=_("历史台账导入：调解笔录见纸质卷宗。"), recorded_by=user) for day in cd["sessions"]]
+        out[MediationSession] += sessions
+        out["session_mediators"] += [(session, u) for session in sessions for u in cd["mediators"]]
         if cd["agreement_effective_on"]:
             # An effective version without signatures: the paper original in the file holds them.
-            agreements.append((row, Agreement(
-                case=case, status=Agreement.Status.EFFECTIVE, dispute_summary=case.dispute_summary,
-                effective_on=cd["agreement_effective_on"], drafted_by=user)))
-        follow_ups += [FollowUp(case=case, contact=_("见纸质卷宗"), content=str(IMPORT_REASON), recorded_by=user, **f)
-                       for f in cd["follow_ups"]]
+            out[Agreement].append(Agreement(case=case, status=Agreement.Status.EFFECTIVE, drafted_by=user,
+                                            dispute_summary=case.dispute_summary,
+                                            effective_on=cd["agreement_effective_on"]))
+            out["instalments"] += [(out[Agreement][-1], i) for i in cd["instalments"]]
+        out[FollowUp] += [FollowUp(case=case, contact=_("见纸质卷宗"), content=str(IMPORT_REASON), recorded_by=user,
+                                   **f) for f in cd["follow_ups"]]
         if cd["referral"]:
-            referrals.append(_referral(cd["referral"], case, user))
+            out[Referral].append(_referral(cd["referral"], case, user))
         # Acceptance is where a case arrives at its handling organisation (the ledger
         # does not record the escalations between), so only it crosses organisations.
-        logs += [TransitionLog.build(
+        out[TransitionLog] += [TransitionLog.build(
             case=case, transition=step.name, from_state=step.source, to_state=step.target,
             from_organisation_id=(registration.data.organisation if step.name == "accept" else organisation).pk,
             to_organisation_id=organisation.pk, actor_id=user.pk, reason=IMPORT_REASON, at=step.at,
             imported=True) for step in cd["steps"]]
-    Case.categories.through.objects.bulk_create(category_links)
-    Case.mediators.through.objects.bulk_create(mediator_links)
-    ClaimItem.objects.bulk_create(claims)
-    CaseParty.objects.bulk_create(parties)
-    MediationSession.objects.bulk_create([s for _r, s in sessions])
-    MediationSession.mediators.through.objects.bulk_create([
-        MediationSession.mediators.through(mediationsession_id=s.pk, user_id=u.pk)
-        for row, s in sessions for u in row.cleaned_data["mediators"]])
-    Agreement.objects.bulk_create([a for _r, a in agreements])
-    AgreementTerm.objects.bulk_create([AgreementTerm(agreement=a, number=1,
-                                                     text=_("历史台账导入：协议文本见纸质卷宗。"))
-                                       for _r, a in agreements])
-    Instalment.objects.bulk_create([Instalment(agreement=a, **i) for row, a in agreements
-                                    for i in row.cleaned_data["instalments"]])
-    FollowUp.objects.bulk_create(follow_ups)
-    Referral.objects.bulk_create(referrals)
-    _write_history(logs)
+    for model in (Case.categories.through, Case.mediators.through, ClaimItem, CaseParty, MediationSession,
+                  Agreement, FollowUp, Referral):
+        model.objects.bulk_create(out[model])
+    SessionMediator = MediationSession.mediators.through
+    SessionMediator.objects.bulk_create([SessionMediator(mediationsession_id=s.pk, user_id=u.pk)
+                                         for s, u in out["session_mediators"]])
+    text = _("历史台账导入：协议文本见纸质卷宗。")
+    AgreementTerm.objects.bulk_create([AgreementTerm(agreement=a, number=1, text=text) for a in out[Agreement]])
+    Instalment.objects.bulk_create([Instalment(agreement=a, **i) for a, i in out["instalments"]])
+    _write_history(out[TransitionLog])
 
 
 def _referral(r: dict[str, Any], case: Case, user: Any) -> Referral:
