@@ -8,7 +8,7 @@ effects the services would have produced — and writes whole batches with
 * case numbers come from ``case_numbers_take`` (``count`` at a time), gapless per
   registering organisation and year in the batch's transaction, so a real
   registration afterwards continues the sequence;
-* every move on the path gets its ``TransitionLog`` row (who, when, from, to, where);
+* every move on the path gets its ``TransitionLog`` row from ``TransitionLog.build``;
 * the facts the lifecycle's conditions read are there: an effective agreement with
   signatures for settled cases, all instalments paid for performed ones, a follow-up
   before a performed case is closed, a recorded outcome before a referred one is;
