@@ -14,7 +14,6 @@ from mediation import permissions
 from mediation.models import Case, Person
 from mediation.reports import ledger
 from mediation.reports.models import ImportBatch, LedgerExport
-from mediation.selectors import CaseFilters, case_list_visible_to
 from tests.factories import register, valid_credit_code, valid_id_number
 from tests.lifecycle import case_in_state, satisfy_conditions
 from workflows import services as ws
@@ -66,7 +65,8 @@ def good_row(world, **overrides) -> dict[str, Any]:
         "number": "", "received_at": "2025-03-03 09:30", "channel": "来访", "application_form": "口头申请",
         "applicants": "王伟、李娜", "applicant_ids": f"{valid_id_number()}、{valid_id_number()}",
         "applicant_phones": "13805741234、13905742345", "employer": "宁波历史机械有限公司",
-        "credit_code": valid_credit_code(), "has_union": "否", "new_form": "否", "categories": "劳动报酬、经济补偿/赔偿金",
+        "credit_code": valid_credit_code(), "has_union": "否", "new_form": "否",
+        "categories": "劳动报酬、经济补偿/赔偿金",
         "dispute_summary": "拖欠2025年1月至2月工资", "claims": "拖欠工资：8000.00元；经济补偿：2000.00元",
         "amount_claimed": 10000, "organisation": world.town_a.name, "state": "已结案", "outcome": "达成协议，已履行",
         "accepted_at": "2025-03-04 10:00", "concluded_at": "2025-03-10 15:00", "agreement_effective_on": "2025-03-10",
@@ -185,7 +185,8 @@ def test_a_good_historical_ledger_is_imported_with_its_outcome(world):
         good_row(world),
         good_row(world, number="锦调〔2025〕0007号", state="已转仲裁/诉讼", outcome="调解不成",
                  instalments="", amount_agreed=None, amount_recovered=None, agreement_effective_on=None,
-                 follow_ups="", closed_at=None, referral_destination="劳动人事争议仲裁委员会", referred_on="2025-03-12"),
+                 follow_ups="", closed_at=None, referral_destination="劳动人事争议仲裁委员会",
+                 referred_on="2025-03-12"),
         good_row(world, organisation=world.enterprise_a.name, state="企业内部化解", outcome="调解中",
                  concluded_at=None, agreement_effective_on=None, amount_agreed=None, instalments="",
                  amount_recovered=None, follow_ups="", closed_at=None, sessions="2025-03-05、2025-03-07"),
@@ -211,7 +212,7 @@ def test_a_good_historical_ledger_is_imported_with_its_outcome(world):
         assert logs and all(log.imported for log in logs)
         assert all((log.transition, log.from_state, log.to_state) in allowed for log in logs)
         assert logs[0].from_state == S.REGISTERED and logs[-1].to_state == case.state
-        assert all(a.at <= b.at for a, b in zip(logs, logs[1:]))
+        assert all(a.at <= b.at for a, b in zip(logs, logs[1:], strict=False))
         assert logs[0].at.year == 2025  # the history keeps the ledger's dates, not the import's
     assert [log.transition for log in closed.transitions.order_by("at", "pk")] == [
         "accept", "record_agreement", "confirm_performance", "close"]
@@ -291,7 +292,8 @@ def test_only_supervisors_and_administrators_import(world, client):
 def _upload(data: bytes, name: str = "台账.xlsx"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return SimpleUploadedFile(name, data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return SimpleUploadedFile(
+        name, data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def test_import_through_the_page_checks_then_imports(world, client):
