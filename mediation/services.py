@@ -24,6 +24,7 @@ from mediation import identity, permissions
 from mediation.models import (
     Agreement,
     AgreementTerm,
+    Attachment,
     Case,
     CaseNumberSequence,
     CaseParty,
@@ -593,7 +594,8 @@ def agreement_correct(*, case_id: int, actor: Any) -> Agreement:
     return new
 
 
-def instalment_record_payment(*, instalment_id: int, actor: Any, paid_on: datetime.date, paid_amount: Any) -> Instalment:
+def instalment_record_payment(*, instalment_id: int, actor: Any, paid_on: datetime.date,
+                              paid_amount: Any) -> Instalment:
     amount = parse_amount(paid_amount, field_name="paid_amount")
     with transaction.atomic():
         inst = Instalment.objects.select_related("agreement").get(pk=instalment_id)
@@ -733,7 +735,7 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
-def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, description: str = "") -> "Attachment":
+def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, description: str = "") -> Attachment:
     """Store an uploaded file on the case with its SHA-256; refuse unknown types and oversize files.
 
     The bytes go to storage first and the row second; if the row cannot be written
@@ -743,8 +745,6 @@ def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, descript
 
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
-
-    from mediation.models import Attachment
 
     if kind not in Attachment.Kind.values:
         raise ValidationError({"kind": _("请选择附件类别。")})
@@ -757,7 +757,8 @@ def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, descript
     head = upload.read(8192)
     content_type = sniff_content_type(head)
     if content_type is None:
-        raise ValidationError({"file": _("只能上传 PDF、图片（JPG/PNG等）或 Office 文档；该文件的内容不属于这些类型。")})
+        raise ValidationError({"file": _(
+            "只能上传 PDF、图片（JPG/PNG等）或 Office 文档；该文件的内容不属于这些类型。")})
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():
