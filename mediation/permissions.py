@@ -208,15 +208,17 @@ def own_organisation_ids(user: Any, codename: str) -> list[int]:
     return [g.organisation_id for g in grants_of(user) if codename in g.codenames]
 
 
-def memberships_holding(codename: str, organisations: Any) -> QuerySet[Membership]:
-    """Memberships of active users in one of ``organisations``, in a role whose group holds ``codename``.
+def memberships_holding(codename: str, organisations: Any, *, active_only: bool = True) -> QuerySet[Membership]:
+    """Memberships in one of ``organisations``, in a role whose group holds ``codename``.
 
     Whom a case can be assigned to, whose workload a supervisor sees: the members
     themselves, not the supervisors above them whose reach also covers the place.
+    ``active_only=False`` also finds people who have left (names in historical ledgers).
     """
     roles = Group.objects.filter(permissions__codename=codename,
                                  permissions__content_type__app_label="mediation").values("name")
-    return Membership.objects.filter(organisation__in=organisations, role__in=roles, user__is_active=True)
+    found = Membership.objects.filter(organisation__in=organisations, role__in=roles)
+    return found.filter(user__is_active=True) if active_only else found
 
 
 def members_holding(codename: str, organisations: Any) -> QuerySet[Any]:

@@ -18,16 +18,14 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mediation import services
+from mediation import permissions, services
 from mediation.models import (
     ApplicationForm,
     Category,
     Channel,
     FollowUp,
-    Membership,
     Organisation,
     Referral,
-    Role,
     WorkForm,
 )
 from mediation.reports.ledger import cells
@@ -65,7 +63,7 @@ class LedgerContext:
         self.categories = list(Category.objects.all())
         self.calendar = WorkCalendar.from_db()
         self.people: dict[int, dict[str, Any]] = {}
-        for m in (Membership.objects.filter(organisation__in=self.orgs, role__in=[Role.MEDIATOR, Role.SUPERVISOR])
+        for m in (permissions.memberships_holding("work_case", self.orgs, active_only=False)
                   .select_related("user")):
             names = self.people.setdefault(m.organisation_id, {})
             names[m.user.get_full_name() or m.user.get_username()] = m.user
