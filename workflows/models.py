@@ -17,7 +17,7 @@ from workflows.states import CaseState
 class TransitionLog(models.Model):
     """One row for every state change, written in the same transaction as the change."""
 
-    case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="transitions",
+    case = models.ForeignKey("mediation.Case", on_delete=models.PROTECT, related_name="transitions",
                              verbose_name=_("案件"))
     transition = models.CharField(_("操作"), max_length=40)
     from_state = models.CharField(_("原状态"), max_length=30, choices=CaseState.choices)
@@ -77,7 +77,7 @@ class EscalationRequest(models.Model):
         DENIED = "denied", _("未批准")
         CANCELLED = "cancelled", _("已撤销")
 
-    case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="escalations",
+    case = models.ForeignKey("mediation.Case", on_delete=models.PROTECT, related_name="escalations",
                              verbose_name=_("案件"))
     from_organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT,
                                           related_name="escalations_out", verbose_name=_("呈报组织"))
@@ -112,7 +112,7 @@ class EscalationRequest(models.Model):
 class DeadlineExtension(models.Model):
     """An extension of the mediation period, which needs both parties' consent (人社部令第17号)."""
 
-    case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="extensions",
+    case = models.ForeignKey("mediation.Case", on_delete=models.PROTECT, related_name="extensions",
                              verbose_name=_("案件"))
     extra_days = models.PositiveSmallIntegerField(_("延长天数"))
     consent_note = models.TextField(_("双方同意情况"),

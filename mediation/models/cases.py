@@ -284,7 +284,7 @@ class ClaimItem(models.Model):
 
 
 class MediationSession(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("案件"))
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="sessions", verbose_name=_("案件"))
     organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT, related_name="+",
                                      verbose_name=_("主持组织"))
     held_at = models.DateTimeField(_("调解时间"))
@@ -313,7 +313,7 @@ class FollowUp(models.Model):
         VISIT = "visit", _("上门回访")
         WECHAT = "wechat", _("微信回访")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("案件"))
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_ups", verbose_name=_("案件"))
     visited_on = models.DateField(_("回访日期"))
     method = models.CharField(_("回访方式"), max_length=10, choices=Method.choices)
     contact = models.CharField(_("回访对象"), max_length=100)
@@ -350,7 +350,7 @@ class Referral(models.Model):
         WITHDRAWN = "withdrawn", _("当事人撤回")
         NOT_ACCEPTED = "not_accepted", _("不予受理")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="referrals", verbose_name=_("案件"))
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referrals", verbose_name=_("案件"))
     destination = models.CharField(_("移交去向"), max_length=20, choices=Destination.choices)
     body = models.CharField(_("接收机构"), max_length=100)
     referred_on = models.DateField(_("移交日期"))
@@ -379,7 +379,7 @@ class Referral(models.Model):
 class CaseAccessLog(models.Model):
     """Who read which case when: every view by an auditor or administrator (DOMAIN.md §5)."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_log")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="access_log")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
     what = models.CharField(max_length=60, default="view")
