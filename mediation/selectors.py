@@ -74,7 +74,7 @@ def search_q(text: str) -> Q:
     text = text.strip()
     q = (Q(number__icontains=text)
          | Q(employer_id__in=Employer.objects.filter(name__icontains=text).values("pk"))
-         | Q(pk__in=CaseParty.objects.filter(person__name__icontains=text).values("case_id")))
+         | Q(pk__in=CaseParty.objects.filter(name__icontains=text).values("case_id")))
     compact = normalize_id_number(text)
     if len(compact) == 18:
         # Exact match only: a partial ID number is no way to look people up.

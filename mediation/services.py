@@ -160,7 +160,24 @@ class OnFile:
                 self.named.setdefault(employer.name, employer)
 
 
-def _clean_person(data: PersonInput, *, prefix: str, on_file: OnFile) -> Person:
+@dataclass(frozen=True)
+class Entered:
+    """A person as given for one case, with the record on file the ID number points to."""
+
+    person: Person
+    name: str
+    sex: str
+    phone: str
+    address: str
+    #: On file under another name (a typo, or another office's record the user cannot see).
+    other_name_on_file: bool = False
+
+    def party(self, **fields: Any) -> CaseParty:
+        return CaseParty.of_person(self.person, name=self.name, sex=self.sex, phone=self.phone,
+                                   address=self.address, **fields)
+
+
+def _clean_person(data: PersonInput, *, prefix: str, on_file: OnFile) -> Entered:
     errors: dict[str, list[str]] = {}
     name = (data.name or "").strip()
     if not name:
@@ -177,18 +194,24 @@ def _clean_person(data: PersonInput, *, prefix: str, on_file: OnFile) -> Person:
     if errors:
         raise ValidationError(errors)
     existing = on_file.people.get(id_number) if id_number else None
-    if existing and existing.name != name:
-        # A mistyped ID number must not quietly attach the case to someone else.
-        raise ValidationError({f"{prefix}id_number": [
-            _("该身份证号码已登记在另一姓名下，请核对姓名和号码。")]})
-    if existing:
-        # The same person again: keep their record, fill in what was missing.
-        existing.phone = existing.phone or phone
-        existing.address = existing.address or data.address
-        existing.sex = existing.sex or data.sex
-        return existing
-    return Person(name=name, id_number=id_number or None, phone=phone, sex=data.sex or "",
-                  address=(data.address or "").strip())
+    sex, address = data.sex or "", (data.address or "").strip()
+    # The record on file is only the identity the ID number names; what another office
+    # recorded about the person is never copied into this case, nor changed by it.
+    person = existing or Person(name=name, id_number=id_number or None, phone=phone, sex=sex, address=address)
+    return Entered(person, name, sex, phone, address,
+                   other_name_on_file=existing is not None and existing.name != name)
+
+
+def _check_names_on_file(entered: Sequence[Entered | None], prefix: str, may_see: Callable[[Person], bool],
+                         errors: dict[str, list[str]]) -> None:
+    """An ID number on file under another name is refused where the user can see that record
+    (or it came from the same batch): a mistyped ID number must not quietly attach the case to
+    someone else. Where the user cannot see it, saying so would confirm that the number is on
+    file in another office (and the case keeps the name given here)."""
+    for i, e in enumerate(entered):
+        if e is not None and e.other_name_on_file and (e.person.pk is None or may_see(e.person)):
+            errors.setdefault(f"{prefix}{i}-id_number", []).append(
+                _("该身份证号码已登记在另一姓名下，请核对姓名和号码。"))
 
 
 def employer_resolve(data: EmployerInput | Employer, *, on_file: OnFile, prefix: str = "employer_") -> Employer:
@@ -250,12 +273,20 @@ class CheckedRegistration:
     """A registration that passed every rule, with its records found on file or prepared (unsaved)."""
 
     data: Registration
-    people: list[Person]
-    agents: list[Person]
+    applicants: list[Entered]
+    agents_entered: list[Entered]
     employer: Employer
     platform: Employer | None
     categories: list[Category]
     claims: list[ClaimItem]  # without their case yet
+
+    @property
+    def people(self) -> list[Person]:
+        return [e.person for e in self.applicants]
+
+    @property
+    def agents(self) -> list[Person]:
+        return [e.person for e in self.agents_entered]
 
     def new_case(self, *, year: int, seq: int, actor: Any, calendar: clocks.WorkCalendar | None = None,
                  **fields: Any) -> Case:
@@ -281,10 +312,14 @@ class CheckedRegistration:
 
     def parties(self, case: Case) -> list[CaseParty]:
         """The applicants, in the order given, and the respondent (agents need their principal's row first)."""
-        parties = [CaseParty(case=case, role=PartyRole.APPLICANT, person=p, position=i + 1)
-                   for i, p in enumerate(self.people)]
-        parties.append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer=self.employer, position=1))
+        parties = [e.party(case=case, role=PartyRole.APPLICANT, position=i + 1)
+                   for i, e in enumerate(self.applicants)]
+        parties.append(CaseParty.of_employer(self.employer, case=case, role=PartyRole.RESPONDENT, position=1))
         return parties
+
+    def agent_parties(self, principal: CaseParty) -> list[CaseParty]:
+        return [e.party(case=principal.case, role=PartyRole.AGENT, represents=principal, position=i + 1)
+                for i, e in enumerate(self.agents_entered)]
 
 
 def _collect(errors: dict[str, list[str]], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -330,12 +365,14 @@ def _clean_claims(claims: Sequence[ClaimInput], categories: dict[str, Category],
     return items
 
 
-def registration_check(data: Registration, *, on_file: OnFile | None = None) -> CheckedRegistration:
+def registration_check(data: Registration, *, on_file: OnFile | None = None,
+                       may_see: Callable[[Person], bool] | None = None) -> CheckedRegistration:
     """Every rule of a registration (劳动争议调解仲裁法 art. 12), checked before anything is written.
 
     The one place these rules live: ``case_register`` and the ledger import both check
     here. Raises one ``ValidationError`` naming every field that fails (``applicants-0-id_number``
-    …); returns the records to write.
+    …); returns the records to write. ``may_see`` tells whether the registering user may
+    see a person on file (their cases); without it every such record counts as seen.
     """
     on_file = on_file or OnFile.load([data])
     errors: dict[str, list[str]] = {}
@@ -344,7 +381,10 @@ def registration_check(data: Registration, *, on_file: OnFile | None = None) -> 
               for i, p in enumerate(data.applicants)]
     agents = [_collect(errors, _clean_person, p, prefix=f"agents-{i}-", on_file=on_file)
               for i, p in enumerate(data.agents)]
-    ids = [p.id_number for p in people if p is not None and p.id_number]
+    seen = may_see or (lambda person: True)
+    _check_names_on_file(people, "applicants-", seen, errors)
+    _check_names_on_file(agents, "agents-", seen, errors)
+    ids = [p.person.id_number for p in people if p is not None and p.person.id_number]
     if len(ids) != len(set(ids)):
         errors.setdefault("applicants", []).append(_("同一申请人不能重复填写。"))
     employer = _collect(errors, employer_resolve, data.employer, on_file=on_file)
@@ -356,8 +396,8 @@ def registration_check(data: Registration, *, on_file: OnFile | None = None) -> 
     claims = _clean_claims(data.claims, on_file.categories, errors)
     if errors:
         raise ValidationError(errors)
-    return CheckedRegistration(data=data, people=people, agents=agents, employer=employer, platform=platform,
-                               categories=categories, claims=claims)
+    return CheckedRegistration(data=data, applicants=people, agents_entered=agents, employer=employer,
+                               platform=platform, categories=categories, claims=claims)
 
 
 def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | None = None,
@@ -371,10 +411,10 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
     if not imported and not permissions.user_may_register_in(actor, data.organisation):
         raise PermissionDenied(_("您不能在该组织登记案件。"))
     if intake_token:
-        existing = Case.objects.filter(intake_token=intake_token).first()
+        existing = _registered_with(intake_token, actor)
         if existing:
             return existing
-    checked = registration_check(data)
+    checked = registration_check(data, may_see=people_seen_by(actor))
     year = timezone.localtime(data.received_at).year
     try:
         with transaction.atomic():
@@ -392,12 +432,10 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
                 c.case = case
             ClaimItem.objects.bulk_create(checked.claims)
             parties = CaseParty.objects.bulk_create(checked.parties(case))
-            CaseParty.objects.bulk_create([
-                CaseParty(case=case, role=PartyRole.AGENT, person=a, represents=parties[0], position=i + 1)
-                for i, a in enumerate(checked.agents)])
+            CaseParty.objects.bulk_create(checked.agent_parties(parties[0]))
     except IntegrityError:
         if intake_token:
-            existing = Case.objects.filter(intake_token=intake_token).first()
+            existing = _registered_with(intake_token, actor)
             if existing:
                 return existing
         raise
@@ -405,10 +443,37 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
     return case
 
 
-def open_cases_between(*, person_ids: Iterable[int], employer: Employer) -> list[Case]:
-    """Open cases where one of these people is an applicant against this employer (duplicate warning)."""
+def _registered_with(intake_token: uuid.UUID, actor: Any) -> Case | None:
+    """The case an intake form already made, if this user sent it: the same form twice is one case.
+
+    Someone else's token (replayed, or guessed) is refused without a word about that case.
+    """
+    existing = Case.objects.filter(intake_token=intake_token).first()
+    if existing is None:
+        return None
+    if existing.created_by_id != getattr(actor, "pk", None):
+        raise ValidationError({"intake_token": _("该登记表已经提交过，请重新打开登记页面。")})
+    return existing
+
+
+def people_seen_by(user: Any) -> Callable[[Person], bool]:
+    """Whether ``user`` may see a person on file: a party to a case the user may read."""
+    visible = permissions.visible_cases_q(user)
+
+    def seen(person: Person) -> bool:
+        return visible is not None and Case.objects.filter(visible, parties__person=person).exists()
+
+    return seen
+
+
+def open_cases_between(*, user: Any, person_ids: Iterable[int], employer: Employer) -> list[Case]:
+    """Open cases the user may read where one of these people is an applicant against this employer
+    (the duplicate warning: cases outside the user's scope are never named)."""
+    visible = permissions.visible_cases_q(user)
+    if visible is None:
+        return []
     return list(Case.objects.filter(
-        state__in=OPEN_STATES, employer=employer, parties__role=PartyRole.APPLICANT,
+        visible, state__in=OPEN_STATES, employer=employer, parties__role=PartyRole.APPLICANT,
         parties__person_id__in=list(person_ids)).distinct())
 
 
@@ -508,8 +573,8 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
         agreement.save()
         AgreementTerm.objects.bulk_create(
             [AgreementTerm(agreement=agreement, number=i + 1, text=t) for i, t in enumerate(terms)])
-        for inst in parsed:
-            inst.agreement = agreement
+        for instalment in parsed:
+            instalment.agreement = agreement
         Instalment.objects.bulk_create(parsed)
     return agreement
 
@@ -545,7 +610,8 @@ def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: dat
             raise ActionNotAllowed(_("协议已生效，不能再修改签章。"))
         party = None
         if kind == Signature.Kind.PARTY:
-            party = case.parties.filter(pk=party_id).select_related("person", "employer").first()
+            party = (case.parties.filter(pk=party_id).select_related("person", "employer").first()
+                     if party_id is not None else None)
             if party is None:
                 raise ValidationError({"party": _("请选择签字或盖章的当事人。")})
             if agreement.signatures.filter(kind=kind, party=party).exists():

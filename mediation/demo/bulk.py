@@ -636,8 +636,8 @@ class Generator:
             self._history(case, r, out)
         CaseParty.objects.bulk_create(out[CaseParty])  # primary keys come back: signatures and agents need them
         CaseParty.objects.bulk_create([
-            CaseParty(case=r["parties"][0].case, role=PartyRole.AGENT, person=r["agent"], position=1,
-                      represents=r["parties"][0]) for r in rows if r["agent"] is not None])
+            _person_party(r["agent"], case=r["parties"][0].case, role=PartyRole.AGENT, position=1,
+                          represents=r["parties"][0]) for r in rows if r["agent"] is not None])
         for model in (ClaimItem, Case.categories.through, Case.mediators.through, TransitionLog, EscalationRequest,
                       DeadlineExtension, Referral, FollowUp, CaseUserObjectPermission, MediationSession):
             model.objects.bulk_create(out[model])
@@ -649,9 +649,10 @@ class Generator:
     def _facts(self, case: Case, r: dict, out: defaultdict[Any, list]) -> None:
         """The case's parties, claims, categories, mediators, read grants and agreement."""
         p: Plan = r["plan"]
-        r["parties"] = [CaseParty(case=case, role=PartyRole.APPLICANT, person=person, position=i + 1)
+        r["parties"] = [_person_party(person, case=case, role=PartyRole.APPLICANT, position=i + 1)
                         for i, person in enumerate(r["people"])]
-        r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk, position=1))
+        r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
+                                      name=r["employer"].name, position=1))
         out[CaseParty] += r["parties"]
         out[ClaimItem] += [ClaimItem(case=case, category_id=self.categories.get(c.category), description=c.description,
                                      amount=c.amount) for c in r["claims"]]
@@ -721,7 +722,7 @@ class Generator:
                                        text="本协议履行完毕后，双方就本案劳动争议再无其他争议。"))
             signed = dict(signed_on=a["effective_on"], recorded_by_id=a["mediator"], recorded_at=a["signed_at"])
             sigs += [Signature(agreement=agreement, kind=Signature.Kind.PARTY, party=party, **signed,
-                               signer_name=party.person.name if party.person_id else r["employer"].name)
+                               signer_name=party.name)
                      for party in r["parties"]]  # every applicant and the respondent
             sigs.append(Signature(agreement=agreement, kind=Signature.Kind.MEDIATOR,
                                   signer_name=self.user_names.get(a["mediator"], "调解员"), **signed))
@@ -863,3 +864,9 @@ def explicit_timestamps() -> Iterator[None]:
     finally:
         for f, auto_now, auto_now_add in saved:
             f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def _person_party(person: Person, **fields: Any) -> CaseParty:
+    """A generated person's part in a case, with the details the generator gave them."""
+    return CaseParty.of_person(person, name=person.name, sex=person.sex, phone=person.phone,
+                               address=person.address, **fields)

@@ -447,12 +447,12 @@ class Story:
     def followup(self, by: str, days: float = 10, satisfied: bool = True, content: str = "") -> None:
         moment = self.after(days)
         case = Case.objects.get(pk=self.cid)
-        first = case.applicants().select_related("person").first()
+        first = case.applicants().first()
         with clock_at(moment):
             ms.followup_record(
                 case_id=self.cid, actor=self.user(by), visited_on=moment.astimezone(CHINA_TZ).date(),
                 method=self.rng.choice([FollowUp.Method.PHONE, FollowUp.Method.PHONE, FollowUp.Method.VISIT]),
-                contact=f"申请人{first.person.name}",
+                contact=f"申请人{first.name}",
                 content=content or "申请人确认协议约定款项已全部到账，对调解结果表示满意，双方已无争议。",
                 satisfied=satisfied)
 

@@ -195,10 +195,11 @@ def _party(p: CaseParty) -> dict[str, Any]:
     # Full identity numbers: these documents are served on the parties themselves (see docs/documents.md).
     person, employer = p.person, p.employer
     if person:
-        return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": person.name,
-                "is_person": True, "sex": person.get_sex_display() if person.sex else "",
+        # The details given for this case (CaseParty), never what another case recorded about the person.
+        return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": p.name,
+                "is_person": True, "sex": p.get_sex_display() if p.sex else "",
                 "ethnicity": person.ethnicity, "id_label": _("公民身份号码"), "id_number": person.id_number or "",
-                "address": person.address, "phone": person.phone, "legal_representative": "", "agents": []}
+                "address": p.address, "phone": p.phone, "legal_representative": "", "agents": []}
     assert employer is not None  # the party_is_person_or_employer constraint
     return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": employer.name,
             "is_person": False, "sex": "", "ethnicity": "", "id_label": _("统一社会信用代码"),

@@ -71,7 +71,13 @@ class PartyRole(models.TextChoices):
 
 
 class CaseParty(models.Model):
-    """A person or an employer taking part in one case."""
+    """A person or an employer taking part in one case.
+
+    The name, sex, phone and address are the ones given for this case: they belong to
+    the case (and to the office that took them down), not to the person on file, whom
+    other offices' cases share through the ID number. Nothing another office recorded
+    is ever shown on this case.
+    """
 
     case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="parties",
                              verbose_name=_("案件"))
@@ -83,6 +89,10 @@ class CaseParty(models.Model):
     represents = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
                                    related_name="agents", verbose_name=_("被代理人"))
     position = models.PositiveSmallIntegerField(_("顺序"), default=1)
+    name = models.CharField(_("姓名或名称"), max_length=200)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True, validators=[identity.validate_phone])
+    address = models.CharField(_("住址"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("当事人")
@@ -104,7 +114,15 @@ class CaseParty(models.Model):
         return f"{self.get_role_display()}：{self.name}"
 
     @property
-    def name(self) -> str:
-        who = self.person or self.employer
-        assert who is not None  # the party_is_person_or_employer constraint
-        return who.name
+    def masked_phone(self) -> str:
+        return identity.mask_phone(self.phone)
+
+    @classmethod
+    def of_person(cls, person: Person, *, name: str, sex: str = "", phone: str = "", address: str = "",
+                  **fields: object) -> CaseParty:
+        """A person's part in a case, with the details given for this case."""
+        return cls(person=person, name=name, sex=sex, phone=phone, address=address, **fields)
+
+    @classmethod
+    def of_employer(cls, employer: Employer, **fields: object) -> CaseParty:
+        return cls(employer=employer, name=employer.name, **fields)

@@ -84,7 +84,7 @@ def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
                                                 is_platform=True) if d["platform_name"].strip() else None,
                 dispute_known_on=d["dispute_known_on"],
             )
-            duplicates = _possible_duplicates(people, d)
+            duplicates = _possible_duplicates(request.user, people, d)
             if duplicates and not d.get("confirm_duplicate"):
                 messages.warning(request, _("该申请人对同一用人单位已有未结案件，请核对后再次提交以确认登记。"))
                 confirmed = request.POST.copy()
@@ -120,7 +120,7 @@ def _live(formset):
             yield form
 
 
-def _possible_duplicates(people, d):
+def _possible_duplicates(user, people, d):
     ids = [p.id_number for p in people if p.id_number]
     person_ids = list(Person.objects.filter(id_number__in=ids).values_list("pk", flat=True))
     if not person_ids:
@@ -130,7 +130,7 @@ def _possible_duplicates(people, d):
                 else Employer.objects.filter(name=d["employer_name"].strip()).first())
     if employer is None:
         return []
-    return services.open_cases_between(person_ids=person_ids, employer=employer)
+    return services.open_cases_between(user=user, person_ids=person_ids, employer=employer)
 
 
 @login_required

@@ -103,7 +103,7 @@ def _related(ids: list[int]) -> _Related:
     return _Related(
         applicants=_grouped(CaseParty.objects.filter(case_id__in=ids, role=PartyRole.APPLICANT, person__isnull=False)
                             .order_by("case_id", "position", "pk")
-                            .values_list("case_id", "person__name", "person__id_number", "person__phone")),
+                            .values_list("case_id", "name", "person__id_number", "phone")),
         categories=_grouped(Case.categories.through.objects.filter(case_id__in=ids)
                             .values_list("case_id", "category_id")),
         claims=_grouped(ClaimItem.objects.filter(case_id__in=ids).order_by("pk")

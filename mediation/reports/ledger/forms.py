@@ -60,6 +60,7 @@ class LedgerContext:
         for o in self.orgs:
             for name in {o.name, o.short_name} - {""}:
                 self.org_by_name.setdefault(name, []).append(o)
+        self.may_see = services.people_seen_by(user)
         self.categories = list(Category.objects.all())
         self.calendar = WorkCalendar.from_db()
         self.people: dict[int, dict[str, Any]] = {}
@@ -307,7 +308,8 @@ class LedgerRowForm(forms.Form):
         """True when the row may be written; every problem is in ``errors`` (by column key)."""
         refused = set(self.errors)  # a cell that could not be read is reported once, for what it is
         try:
-            self.checked = services.registration_check(self.registration, on_file=on_file)
+            self.checked = services.registration_check(self.registration, on_file=on_file,
+                                                       may_see=self.context.may_see)
         except ValidationError as exc:
             self._file(exc, refused)
             return False
