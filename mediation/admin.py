@@ -26,7 +26,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from mediation import identity, permissions
+from mediation import identity, permissions, services
 from mediation.models import (
     Agreement,
     Case,
@@ -207,8 +207,25 @@ def _sync_users(users: set[Any]) -> None:
         permissions.sync_role_groups(user)
 
 
+class MembershipForm(forms.ModelForm):
+    """Refuses a membership for an account the editing user may not change (their own, a superuser's)."""
+
+    editor: Any = None
+
+    class Meta:
+        model = Membership
+        fields = ("user", "organisation", "role", "phone")
+
+    def clean_user(self) -> Any:
+        user = self.cleaned_data.get("user")
+        if user is not None and not permissions.may_change_account(self.editor, user):
+            raise forms.ValidationError(_("您不能修改自己或超级管理员的岗位。"))
+        return user
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipForm
     list_display = ("user", "user_full_name", "organisation", "role", "phone")
     list_filter = ("role", "organisation__level")
     search_fields = ("user__username", "user__first_name", "user__last_name", "organisation__name")
@@ -218,6 +235,18 @@ class MembershipAdmin(admin.ModelAdmin):
     @admin.display(description=_("姓名"))
     def user_full_name(self, obj: Membership) -> str:
         return obj.user.get_full_name()
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type("MembershipFormFor", (form,), {"editor": request.user})
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and (
+            obj is None or permissions.may_change_account(request.user, obj.user))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and (
+            obj is None or permissions.may_change_account(request.user, obj.user))
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         previous_user_id = form.initial.get("user") if change else None
@@ -245,6 +274,16 @@ class MembershipInline(admin.TabularInline):
     verbose_name = _("岗位")
     verbose_name_plural = _("岗位（角色与组织）")
 
+    # ``obj`` is the account being edited: one's own memberships are read only.
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) and permissions.may_change_account(request.user, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and permissions.may_change_account(request.user, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and permissions.may_change_account(request.user, obj)
+
 
 # Re-register the auth User admin with the memberships inline.
 if admin.site.is_registered(User):
@@ -258,6 +297,21 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("memberships__organisation")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        # Superuser and staff rights, groups and single permissions are the server operators' to give.
+        return [(name, {**options, "fields": tuple(f for f in options["fields"]
+                                                   if f not in permissions.ACCOUNT_RIGHTS)})
+                for name, options in fieldsets]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and permissions.may_change_account(request.user, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and permissions.may_change_account(request.user, obj)
 
     @admin.display(description=_("岗位"))
     def roles(self, obj: Any) -> str:
@@ -273,37 +327,82 @@ class UserAdmin(DjangoUserAdmin):
 # --- people and employers -----------------------------------------------------------
 
 
-class PersonForm(forms.ModelForm):
+class CorrectionForm(forms.ModelForm):
+    """A correction of a record on file: any change needs a reason, and goes through
+    ``services.record_correct``, which keeps the old and new values on the record."""
+
+    reason = forms.CharField(label=_("更正理由"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("更正姓名、证件号码等登记信息时必填，将与更正前后的内容一并留存。"))
+
+    def corrections(self) -> dict[str, Any]:
+        on_file = {f.name for f in self.instance._meta.fields}
+        return {f: self.cleaned_data[f] for f in self.changed_data if f in on_file and f in self.cleaned_data}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk and self.corrections() and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", _("更正登记信息须写明理由。"))
+        return cleaned
+
+
+class CorrectionAdmin(admin.ModelAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        on_file = type(obj).objects.get(pk=obj.pk)
+        services.record_correct(record=on_file, actor=request.user, reason=form.cleaned_data["reason"],
+                                changes=form.corrections())
+
+
+class PersonForm(CorrectionForm):
+    id_number = forms.CharField(label=_("更正后的公民身份号码"), required=False, max_length=30,
+                                help_text=_("留空则不变。登记的号码在此只显示部分。"))
+
     class Meta:
         model = Person
-        fields = ("name", "sex", "id_number", "phone", "address", "ethnicity")
+        fields = ("name", "sex", "ethnicity", "id_number")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["id_number"] = ""  # never put the full number into the page
 
     def clean_id_number(self) -> str | None:
         value = self.cleaned_data.get("id_number")
-        return identity.normalize_id_number(value) if value else None
+        if not value:
+            return self.instance.id_number  # unchanged
+        number = identity.normalize_id_number(value)
+        identity.validate_id_number(number)
+        return number
 
-    def clean_phone(self) -> str:
-        value = self.cleaned_data.get("phone") or ""
-        return identity.normalize_phone(value) if value else ""
+    def corrections(self) -> dict[str, Any]:
+        changes = super().corrections()
+        if changes.get("id_number") == self.instance.id_number:
+            changes.pop("id_number")
+        return changes
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(CorrectionAdmin):
+    """People on file. Their details as given in a case belong to that case; here only the
+    identity is kept, shown masked, and corrected for a reason (docs/permissions.md)."""
+
     form = PersonForm
-    list_display = ("name", "sex", "masked_id_number_display", "masked_phone_display")
+    list_display = ("name", "sex", "masked_id_number_display")
     search_fields = ("name",)
     list_filter = ("sex",)
+    readonly_fields = ("masked_id_number_display",)
+    fields = ("name", "sex", "ethnicity", "masked_id_number_display", "id_number", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # people come onto the file through a registration
 
     @admin.display(description=_("公民身份号码"))
     def masked_id_number_display(self, obj: Person) -> str:
         return obj.masked_id_number
 
-    @admin.display(description=_("联系电话"))
-    def masked_phone_display(self, obj: Person) -> str:
-        return obj.masked_phone
 
-
-class EmployerForm(forms.ModelForm):
+class EmployerForm(CorrectionForm):
     class Meta:
         model = Employer
         fields = ("name", "credit_code", "legal_representative", "address", "phone", "industry",
@@ -315,7 +414,7 @@ class EmployerForm(forms.ModelForm):
 
 
 @admin.register(Employer)
-class EmployerAdmin(admin.ModelAdmin):
+class EmployerAdmin(CorrectionAdmin):
     form = EmployerForm
     list_display = ("name", "masked_credit_code_display", "legal_representative", "industry",
                     "has_union", "has_mediation_committee", "is_platform")

@@ -365,3 +365,26 @@ def sync_role_groups(user: Any) -> None:
     user.groups.remove(*[g for g in groups if g.name not in roles])
     user.groups.add(*[g for g in groups if g.name in roles])
     forget_grants(user)
+
+
+#: Account rights only the server's operators give (``createsuperuser`` on the server; a
+#: superuser in the admin): never an administrator, who could otherwise raise their own.
+ACCOUNT_RIGHTS: tuple[str, ...] = ("is_superuser", "is_staff", "groups", "user_permissions")
+
+
+def may_change_account(actor: Any, account: Any) -> bool:
+    """May ``actor`` change ``account`` (its details, its memberships) in the admin?
+
+    Administrators manage other people's accounts; nobody but a superuser changes their
+    own memberships or rights, or anything about a superuser's account.
+    """
+    if not _active(actor):
+        return False
+    if actor.is_superuser:
+        return True
+    return account is None or (account.pk != actor.pk and not account.is_superuser)
+
+
+def may_correct_records(actor: Any, model: type) -> bool:
+    """Correcting a person's or an employer's record on file: the administrators' model permission."""
+    return _active(actor) and actor.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")
