@@ -316,9 +316,9 @@ def _summary_facts(query: StatisticsQuery, organisation_ids: list[int], *, by_ca
     facts: dict[FactKey, dict[str, Any]] = defaultdict(_empty)
     if by_category:
         measures = [m for m in MEASURES if not m.startswith("stay")]
-        rows = qs.values("organisation_id", "category_id").annotate(**{m: Sum(m) for m in measures}).order_by()
-        rows = ({**row, "m": None, "channel": None} for row in rows)
-        _add_rows(facts, rows, ("organisation_id", "channel", "category_id"), measures)
+        grouped = qs.values("organisation_id", "category_id").annotate(**{m: Sum(m) for m in measures}).order_by()
+        keyed = ({**row, "m": None, "channel": None} for row in grouped)
+        _add_rows(facts, keyed, ("organisation_id", "channel", "category_id"), measures)
         return facts
     keys = ("organisation_id", "channel")
     rows = qs.annotate(m=F("month")).values("m", *keys).annotate(**{m: Sum(m) for m in MEASURES}).order_by()
@@ -341,6 +341,10 @@ class Figures:
             self.values[k] += v
         if grassroots_line:
             self.grassroots += values["concluded_unreferred"]
+
+    def add_overdue(self, n: int) -> None:
+        """Count ``n`` more overdue cases (rows with an overdue column start at 0)."""
+        self.overdue = (self.overdue or 0) + n
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("values")
@@ -446,6 +450,106 @@ def _scoped_cases(user: Any, query: StatisticsQuery, organisation_ids: list[int]
     return case_list_visible_to(user=user, filters=filters).filter(organisation_id__in=organisation_ids)
 
 
+def _facts(query: StatisticsQuery, cases: QuerySet[Case], state: SummaryState | None, organisation_ids: list[int],
+           *, by_category: bool) -> dict[FactKey, dict[str, Any]]:
+    """The query's facts: counted live above the summary's watermarks, plus the stored rows below them."""
+    case_mark = state.case_watermark if state else 0
+    log_mark = state.log_watermark if state else 0
+    facts = compute_facts(cases=cases.filter(pk__gt=case_mark),
+                          logs=TransitionLog.objects.filter(case__in=cases, pk__gt=log_mark),
+                          start=query.start, end=query.end, by_category=by_category, stays=not by_category)
+    if state is not None and organisation_ids:
+        for key, values in _summary_facts(query, organisation_ids, by_category=by_category).items():
+            target = facts[key]
+            for k, v in values.items():
+                target[k] += v
+    return facts
+
+
+def _overdue_counts(cases: QuerySet[Case], today: datetime.date) -> dict[tuple[int, str], int]:
+    """Open cases past their deadline today, by (organisation id, channel)."""
+    overdue: dict[tuple[int, str], int] = defaultdict(int)
+    for part in _overdue_parts(today):
+        for row in cases.filter(part).values("organisation_id", "channel").annotate(n=Count("pk")).order_by():
+            overdue[(row["organisation_id"], row["channel"])] += row["n"]
+    return overdue
+
+
+@dataclass
+class _Placement:
+    """Where an organisation's figures go: its group row, its line, and whether that line is grassroots."""
+
+    by_id: dict[int, Organisation]
+    groups: list[OrganisationGroup]
+    group_of: dict[int, OrganisationGroup | None]
+    grassroots: dict[int, bool]
+
+    @classmethod
+    def of(cls, roots: list[Organisation], organisations: list[Organisation]) -> _Placement:
+        groups = organisation_groups(roots, organisations)
+        return cls(
+            by_id={o.pk: o for o in organisations},
+            groups=groups,
+            group_of={o.pk: next((g for g in groups if g.contains(o)), None) for o in organisations},
+            grassroots={o.pk: o.level.line in (Line.WORKPLACE, Line.JOINT) for o in organisations},
+        )
+
+
+@dataclass
+class _Tables:
+    """The rows being added up: the totals, and one row per month, organisation group, line and channel."""
+
+    totals: Figures
+    months: dict[datetime.date, Figures]
+    org_rows: dict[int, Figures]  # by id() of the OrganisationGroup
+    lines: dict[int, Figures]
+    channels: dict[str, Figures]
+
+    @classmethod
+    def empty(cls, query: StatisticsQuery, groups: list[OrganisationGroup]) -> _Tables:
+        return cls(totals=Figures(), months={m: Figures() for m in query.months},
+                   org_rows={id(g): Figures() for g in groups}, lines={n: Figures() for n in LINES},
+                   channels={c: Figures() for c in Channel.values})
+
+    def add_facts(self, facts: Mapping[FactKey, Mapping[str, Any]], placement: _Placement) -> None:
+        for (month, org_id, channel), values in facts.items():
+            org = placement.by_id.get(org_id)
+            if org is None:
+                continue
+            group = placement.group_of.get(org_id)
+            for target in (self.totals, self.months.get(month), self.lines.get(org.level.line),
+                           self.channels.get(channel), self.org_rows.get(id(group)) if group else None):
+                if target is not None:
+                    target.add(values, grassroots_line=placement.grassroots[org_id])
+
+    def add_overdue(self, overdue: Mapping[tuple[int, str], int], placement: _Placement) -> None:
+        # Months have no overdue column: their rows keep None.
+        for target in (self.totals, *self.org_rows.values(), *self.lines.values(), *self.channels.values()):
+            target.overdue = 0
+        for (org_id, channel), n in overdue.items():
+            org = placement.by_id.get(org_id)
+            if org is None:
+                continue
+            self.totals.add_overdue(n)
+            self.lines[org.level.line].add_overdue(n)
+            if channel in self.channels:
+                self.channels[channel].add_overdue(n)
+            group = placement.group_of.get(org_id)
+            if group:
+                self.org_rows[id(group)].add_overdue(n)
+
+
+def _category_figures(category_facts: Mapping[FactKey, Mapping[str, Any]], categories: list[Category],
+                      placement: _Placement) -> dict[int, Figures]:
+    """Figures per category id (a case with several categories counts under each)."""
+    by_category = {c.pk: Figures() for c in categories}
+    for key, values in category_facts.items():
+        org_id, category_id = key[1], key[3]  # (month, organisation, channel, category)
+        if org_id in placement.by_id and category_id in by_category:
+            by_category[category_id].add(values, grassroots_line=placement.grassroots[org_id])
+    return by_category
+
+
 def statistics_compute(*, user: Any, query: StatisticsQuery, today: datetime.date | None = None,
                        use_summary: bool = True) -> Statistics:
     """All the figures of the statistics page for ``user``'s scope (DOMAIN.md §9).
@@ -457,79 +561,28 @@ def statistics_compute(*, user: Any, query: StatisticsQuery, today: datetime.dat
     counted, organisations, roots = _scope(user, query)
     org_ids = [o.pk for o in counted]
     state = summary_state() if use_summary else None
-    case_mark = state.case_watermark if state else 0
-    log_mark = state.log_watermark if state else 0
 
     main_cases = _scoped_cases(user, query, org_ids, with_category=True)
     all_category_cases = _scoped_cases(user, query, org_ids, with_category=False)
-    if query.category:
-        category_cases = main_cases
-    else:
-        category_cases = all_category_cases
+    category_cases = main_cases if query.category else all_category_cases
 
-    facts = compute_facts(cases=main_cases.filter(pk__gt=case_mark),
-                          logs=TransitionLog.objects.filter(case__in=main_cases, pk__gt=log_mark),
-                          start=query.start, end=query.end)
-    category_facts = compute_facts(cases=category_cases.filter(pk__gt=case_mark),
-                                   logs=TransitionLog.objects.filter(case__in=category_cases, pk__gt=log_mark),
-                                   start=query.start, end=query.end, by_category=True, stays=False)
-    if state is not None and org_ids:
-        for target, stored in ((facts, _summary_facts(query, org_ids, by_category=False)),
-                               (category_facts, _summary_facts(query, org_ids, by_category=True))):
-            for key, values in stored.items():
-                for k, v in values.items():
-                    target[key][k] += v
+    facts = _facts(query, main_cases, state, org_ids, by_category=False)
+    category_facts = _facts(query, category_cases, state, org_ids, by_category=True)
 
-    overdue: dict[tuple[int, str], int] = defaultdict(int)
-    for part in _overdue_parts(today):
-        for row in main_cases.filter(part).values("organisation_id", "channel").annotate(n=Count("pk")).order_by():
-            overdue[(row["organisation_id"], row["channel"])] += row["n"]
-
-    by_id = {o.pk: o for o in organisations}
-    groups = organisation_groups(roots, organisations)
-    group_of: dict[int, OrganisationGroup | None] = {
-        o.pk: next((g for g in groups if g.contains(o)), None) for o in organisations}
-    grassroots_org = {o.pk: o.level.line in (Line.WORKPLACE, Line.JOINT) for o in organisations}
-
-    totals = Figures()
-    months = {m: Figures() for m in query.months}
-    org_rows = {id(g): Figures() for g in groups}
-    lines = {n: Figures() for n in LINES}
-    channels = {c: Figures() for c in Channel.values}
-    for (month, org_id, channel), values in facts.items():
-        org = by_id.get(org_id)
-        if org is None:
-            continue
-        gr = grassroots_org[org_id]
-        for target in (totals, months.get(month), lines.get(org.level.line), channels.get(channel),
-                       org_rows.get(id(group_of[org_id])) if group_of.get(org_id) else None):
-            if target is not None:
-                target.add(values, grassroots_line=gr)
-    for target in (totals, *org_rows.values(), *lines.values(), *channels.values()):
-        target.overdue = 0
-    for (org_id, channel), n in overdue.items():
-        org = by_id.get(org_id)
-        if org is None:
-            continue
-        totals.overdue += n
-        lines[org.level.line].overdue += n
-        if channel in channels:
-            channels[channel].overdue += n
-        if group_of.get(org_id):
-            org_rows[id(group_of[org_id])].overdue += n
+    placement = _Placement.of(roots, organisations)
+    tables = _Tables.empty(query, placement.groups)
+    tables.add_facts(facts, placement)
+    tables.add_overdue(_overdue_counts(main_cases, today), placement)
 
     categories = list(Category.objects.all())
-    by_category = {c.pk: Figures() for c in categories}
-    for (month, org_id, channel, category_id), values in category_facts.items():
-        if org_id in by_id and category_id in by_category:
-            by_category[category_id].add(values, grassroots_line=grassroots_org[org_id])
+    by_category = _category_figures(category_facts, categories, placement)
 
     line_names = dict(LineName.objects.values_list("number", "name"))
     return Statistics(
-        query=query, totals=totals, by_month=[(m, months[m]) for m in query.months],
-        by_organisation=[(g, org_rows[id(g)]) for g in groups],
-        by_line=[(n, line_names.get(n) or str(Line(n).label), lines[n]) for n in LINES],
-        by_channel=[(c, str(label), channels[c]) for c, label in Channel.choices],
+        query=query, totals=tables.totals, by_month=[(m, tables.months[m]) for m in query.months],
+        by_organisation=[(g, tables.org_rows[id(g)]) for g in placement.groups],
+        by_line=[(n, line_names.get(n) or str(Line(n).label), tables.lines[n]) for n in LINES],
+        by_channel=[(c, str(label), tables.channels[c]) for c, label in Channel.choices],
         by_category=[(c, by_category[c.pk]) for c in categories
                      if not query.category or c.code == query.category],
         state=state, today=today, organisations=counted, roots=roots,
