@@ -86,8 +86,8 @@ class _InlineRenderer:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def submit(self, prepared: Prepared) -> Future:
-        future: Future = Future()
+    def submit(self, prepared: Prepared) -> Future[bytes]:
+        future: Future[bytes] = Future()
         try:
             future.set_result(_render_job(prepared.template_name, prepared.context, prepared.pdf_variant))
         except Exception as exc:
@@ -107,7 +107,7 @@ class _PoolRenderer:
         # Also on a client that hung up mid-stream: drop what was not started yet.
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, prepared: Prepared) -> Future:
+    def submit(self, prepared: Prepared) -> Future[bytes]:
         return self.pool.submit(worker.render, prepared.template_name, prepared.context, prepared.pdf_variant)
 
 
@@ -164,14 +164,16 @@ def write_case_files(archive: zipfile.ZipFile, *, user: Any, cases: Iterable[Cas
     kind_label = str(DocumentKind.CASE_FILE.label)
     # Enough work queued to keep every worker busy while finished files are registered.
     window = max(2, workers * 3)
-    pending: deque[tuple[Case, Prepared | None, Future | Exception]] = deque()
+    # Each case with its render job (what was prepared, and the PDF to come), or why it has none.
+    pending: deque[tuple[Case, tuple[Prepared, Future[bytes]] | Exception]] = deque()
 
-    def finish(case: Case, prepared: Prepared | None, outcome: Future | Exception) -> ExportRow:
+    def finish(case: Case, job: tuple[Prepared, Future[bytes]] | Exception) -> ExportRow:
         row = ExportRow(file="", case=case.number, type=kind_label)
         try:
-            if isinstance(outcome, Exception):
-                raise outcome
-            pdf = outcome.result()
+            if isinstance(job, Exception):
+                raise job
+            prepared, future = job
+            pdf = future.result()
             document = registry.register(prepared, pdf, author=user)
         except (PermissionDenied, ActionNotAllowed, ValidationError, DocumentRenderError) as exc:
             row.status = _("未导出：%(reason)s") % {"reason": "；".join(getattr(exc, "messages", None) or [str(exc)])}
@@ -192,9 +194,11 @@ def write_case_files(archive: zipfile.ZipFile, *, user: Any, cases: Iterable[Cas
             try:
                 prepared = document_prepare(case=case, kind=DocumentKind.CASE_FILE, actor=user,
                                             verify_base_url=verify_base_url)
-                pending.append((case, prepared, renderer.submit(prepared)))
+                # Only agreements freeze: a case file is always prepared anew, never a stored document.
+                assert isinstance(prepared, Prepared)
+                pending.append((case, (prepared, renderer.submit(prepared))))
             except (PermissionDenied, ActionNotAllowed, ValidationError) as exc:
-                pending.append((case, None, exc))
+                pending.append((case, exc))
             while len(pending) >= window:
                 yield finish(*pending.popleft())
         while pending:

@@ -13,8 +13,8 @@ from typing import Any, Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -30,6 +30,7 @@ from mediation.reports.statistics import (
     statistics_organisations,
 )
 from mediation.selectors import case_list_visible_to
+from mediation.typing import AuthenticatedHttpRequest
 from mediation.views.cases import filters_from_request
 from mediation.views.common import forbidden
 from workflows.clocks import local_today
@@ -37,11 +38,11 @@ from workflows.clocks import local_today
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _readers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _readers_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Log in first; then supervisors, administrators and auditors only (403 with the reason otherwise)."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not may_read_statistics(request.user):
             return forbidden(request, _("统计分析和案件台账供负责人、管理员和监督员使用。"))
         return view(request, *args, **kwargs)
@@ -106,7 +107,8 @@ def _tables(request: HttpRequest, stats: Statistics) -> list[dict[str, Any]]:
             {"label": label, "f": f} for _c, label, f in stats.by_channel]},
         {"title": _("按月份"), "dimension": _("月份"), "overdue": False, "rows": [
             {"label": f"{m:%Y-%m}", "f": f} for m, f in stats.by_month]},
-        {"title": _("按争议类别"), "dimension": _("争议类别"), "overdue": False, "note": _("一件案件可有多个类别。"), "rows": [
+        {"title": _("按争议类别"), "dimension": _("争议类别"), "overdue": False,
+         "note": _("一件案件可有多个类别。"), "rows": [
             {"label": c.name, "f": f} for c, f in stats.by_category]},
     ]
 
@@ -154,6 +156,7 @@ def monthly_table_xlsx(request: HttpRequest) -> HttpResponse:
     columns, rows = context["columns"], context["rows"]
     workbook = Workbook()
     sheet = workbook.active
+    assert sheet is not None  # a new Workbook always has its one worksheet
     sheet.title = _("月统计表")
     width = len(columns) + 2
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
@@ -173,7 +176,7 @@ def monthly_table_xlsx(request: HttpRequest) -> HttpResponse:
         is_total = r == 4 + len(rows)
         sheet.cell(row=r, column=1, value="" if is_total else r - 4).border = border
         sheet.cell(row=r, column=2, value=label).border = border
-        for c, ((_k, _h, kind), value) in enumerate(zip(columns, values), start=3):
+        for c, ((_k, _h, kind), value) in enumerate(zip(columns, values, strict=True), start=3):
             cell = sheet.cell(row=r, column=c, value=value)
             cell.border = border
             if kind == "pct":
@@ -183,8 +186,10 @@ def monthly_table_xlsx(request: HttpRequest) -> HttpResponse:
             if is_total:
                 cell.font = Font(bold=True)
     foot = 6 + len(rows)
-    sheet.cell(row=foot, column=1, value=_("说明：收案以收到申请时间计；受理、调解成功、调解不成、撤回、转仲裁/诉讼以该操作的时间计；"
-                                           "调解成功率＝调解成功÷（调解成功＋调解不成）；基层化解率＝在第一、二道防线调解终结且未转仲裁/诉讼的件数÷调解终结件数。"))
+    sheet.cell(row=foot, column=1, value=_(
+        "说明：收案以收到申请时间计；受理、调解成功、调解不成、撤回、转仲裁/诉讼以该操作的时间计；"
+        "调解成功率＝调解成功÷（调解成功＋调解不成）；"
+        "基层化解率＝在第一、二道防线调解终结且未转仲裁/诉讼的件数÷调解终结件数。"))
     sheet.cell(row=foot + 2, column=1, value=_("填表人：　　　　审核人：　　　　填报日期：%(d)s")
                % {"d": f"{context['today']:%Y-%m-%d}"})
     sheet.column_dimensions["A"].width = 6
@@ -227,7 +232,7 @@ def _attachment(filename: str) -> str:
 
 # --------------------------------------------------------------------------------- ledger
 
-def _ledger_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _ledger_context(request: AuthenticatedHttpRequest, **extra: Any) -> dict[str, Any]:
     form, filters = filters_from_request(request)
     count = case_list_visible_to(user=request.user, filters=filters).count()
     may_import = ledger.may_import(request.user)
@@ -241,14 +246,14 @@ def _ledger_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 @_readers_only
 @require_GET
-def ledger_page(request: HttpRequest) -> HttpResponse:
+def ledger_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The ledger: the case list's filters, an export of exactly those cases, and the import."""
     return render(request, "reports/ledger.html", _ledger_context(request))
 
 
 @_readers_only
 @require_GET
-def ledger_export(request: HttpRequest) -> HttpResponse:
+def ledger_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The .xlsx ledger of the case list's cases for this query string, streamed from a temporary file."""
     form, filters = filters_from_request(request)
     if form.is_bound and not form.is_valid():
@@ -273,7 +278,7 @@ def ledger_template(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def ledger_import(request: HttpRequest) -> HttpResponse:
+def ledger_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Check (``action=check``) or import (``action=import``) a historical ledger; all rows or none."""
     if not ledger.may_import(request.user):
         return forbidden(request, _("只有负责人和管理员可以导入历史台账。"))

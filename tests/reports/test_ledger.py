@@ -36,6 +36,7 @@ def export_rows(client, user, query: dict[str, Any] | None = None) -> list[tuple
     assert response.streaming
     data = b"".join(response.streaming_content)
     sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == HEADERS
     return rows[1:]
@@ -51,6 +52,7 @@ def workbook_bytes(rows: list[dict[str, Any]]) -> bytes:
     """A ledger file with the template's headers and these rows (by column key)."""
     book = Workbook()
     sheet = book.active
+    assert sheet is not None
     sheet.title = "台账"
     sheet.append(HEADERS)
     for row in rows:
@@ -267,7 +269,9 @@ def test_missing_columns_and_non_excel_files_are_refused(world):
     report = ledger.ledger_import(user=world.supervisor_a, data=b"not a spreadsheet", dry_run=True)
     assert not report.ok and "xlsx" in report.errors[0].message
     book = Workbook()
-    book.active.append(["案号", "申请人"])
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["案号", "申请人"])
     out = io.BytesIO()
     book.save(out)
     report = ledger.ledger_import(user=world.supervisor_a, data=out.getvalue(), dry_run=True)
