@@ -1,6 +1,7 @@
 """The case list and the case page."""
 from __future__ import annotations
 
+import datetime
 from itertools import chain
 
 from django.contrib.auth.decorators import login_required
@@ -10,7 +11,7 @@ from django.shortcuts import render
 
 from mediation import forms, permissions
 from mediation.documents.selectors import documents_for_case
-from mediation.models import Agreement, CaseParty, Membership, PartyRole
+from mediation.models import Agreement, CaseParty, Instalment, Membership, PartyRole
 from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to, mediators_of
 from mediation.transitions import MOVES
 from workflows import services as lifecycle
@@ -102,10 +103,6 @@ def case_detail(request, pk: int):
     ), key=lambda item: item["at"], reverse=True)
     draft = next((a for a in agreements if a.status == Agreement.Status.DRAFT), None)
     effective = next((a for a in agreements if a.status == Agreement.Status.EFFECTIVE), None)
-    if effective is not None:
-        for inst in effective.instalments.all():
-            inst.payment_form = forms.PaymentForm(auto_id=f"pay{inst.pk}_%s",
-                                                  initial={"paid_on": today, "paid_amount": inst.amount})
     action_forms = _action_forms(case, available)
     context = {
         **documents,
@@ -118,6 +115,7 @@ def case_detail(request, pk: int):
         "mediators": list(case.mediators.all()),
         "deadlines": case.deadlines(calendar=calendar), "today": today,
         "timeline": timeline, "agreements": agreements, "draft": draft, "effective": effective,
+        "agreement_instalments": _agreement_instalments(agreements, effective, today),
         "sessions": sessions, "follow_ups": follow_ups, "referrals": referrals, "attachments": attachments,
         "escalations": escalations, "pending_escalation": next(
             (e for e in escalations if e.decision == EscalationRequest.Decision.PENDING), None),
@@ -142,6 +140,18 @@ def case_detail(request, pk: int):
                                         initial={"mediators": case.mediators.all()}),
     }
     return render(request, "mediation/case_detail.html", context)
+
+
+def _agreement_instalments(agreements: list[Agreement], effective: Agreement | None, today: datetime.date,
+                           ) -> list[tuple[Agreement, list[tuple[Instalment, forms.PaymentForm | None]]]]:
+    """Each agreement with its instalments; those of the effective one come with the form recording a payment."""
+    def payment_form(instalment: Instalment) -> forms.PaymentForm:
+        # Its own id prefix: the page holds one such form per instalment.
+        return forms.PaymentForm(auto_id=f"pay{instalment.pk}_%s",
+                                 initial={"paid_on": today, "paid_amount": instalment.amount})
+
+    return [(a, [(i, payment_form(i) if a is effective else None) for i in a.instalments.all()])
+            for a in agreements]
 
 
 def _missing(draft):
