@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from mediation import services as ms
-from mediation.models import Agreement, Case, PartyRole, Referral, Signature
+from mediation.models import Agreement, Case, Organisation, PartyRole, Referral, Signature
 from mediation.transitions import MOVES
 from tests.factories import register
 from workflows import services as ws
@@ -70,7 +70,8 @@ def case_in_state(world, state: str) -> Case:
     """A case in ``state`` reached only through services, with a consistent history."""
     if state == S.REGISTERED:
         return register(world.mediator_a, world.town_a)
-    working_at = {S.SELF_RESOLUTION: world.enterprise_a, S.JOINT_MEDIATION: world.town_a,
+    # Keyed by str: ``state`` may be a plain value (CaseState members hash and compare as their values).
+    working_at: dict[str, Organisation] = {S.SELF_RESOLUTION: world.enterprise_a, S.JOINT_MEDIATION: world.town_a,
                   S.LINKED_MEDIATION: world.court_desk}  # one organisation of each line
     if state in working_at:
         return accepted(world, working_at[state])

@@ -43,7 +43,8 @@ def _assert_histories_replay(cases) -> None:
     for log in TransitionLog.objects.filter(case__in=cases).order_by("at", "pk"):
         logs[log.case_id].append(log)
     for case in cases:
-        state, at = CaseState.REGISTERED, case.received_at
+        state: str = CaseState.REGISTERED
+        at = case.received_at
         for log in logs[case.pk]:
             assert log.from_state == state, (case.number, [(x.transition, x.to_state) for x in logs[case.pk]])
             assert at <= log.at <= now, (case.number, log.transition)
@@ -124,8 +125,10 @@ def test_seed_demo_builds_every_state_through_the_services_and_is_idempotent():
     assert all(c.received_at <= timezone.now() for c in demo_cases)
     assert len({c.received_at.date() for c in demo_cases}) > 20  # spread over months, not one day
     for person in Person.objects.exclude(id_number=None):
+        assert person.id_number is not None
         ric.validate(person.id_number)
     for employer in Employer.objects.exclude(credit_code=None):
+        assert employer.credit_code is not None
         uscc.validate(employer.credit_code)
 
     # Every demo login works, and each user's groups are their roles.
@@ -170,8 +173,10 @@ def test_generate_cases_numbers_gaplessly_and_a_later_registration_continues(wor
     assert {CaseState.CLOSED, CaseState.SETTLED, CaseState.PERFORMED} <= states and len(states) >= 7
     assert Case.objects.filter(is_new_employment_form=True, platform__isnull=False).exists()
     for person in Person.objects.exclude(id_number=None):
+        assert person.id_number is not None
         ric.validate(person.id_number)
     for employer in Employer.objects.exclude(credit_code=None):
+        assert employer.credit_code is not None
         uscc.validate(employer.credit_code)
     # Deadlines are stored as the services would store them.
     from workflows.clocks import WorkCalendar, stored_deadline_fields

@@ -481,8 +481,9 @@ def test_stored_fields_are_unconfirmed_when_the_mediation_date_leans_on_the_fall
 
 @pytest.mark.django_db
 def test_registered_case_received_before_national_day_is_overdue_only_after_the_holiday(world):
-    import time_machine
     from zoneinfo import ZoneInfo
+
+    import time_machine
 
     from mediation.selectors import case_deadline_watchlist
     from tests.factories import register
@@ -508,8 +509,9 @@ def test_registered_case_received_before_national_day_is_overdue_only_after_the_
 
 @pytest.mark.django_db
 def test_case_received_on_2026_12_30_gets_an_unconfirmed_deadline_and_no_error(world):
-    import time_machine
     from zoneinfo import ZoneInfo
+
+    import time_machine
 
     from tests.factories import register
 

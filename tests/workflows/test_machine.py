@@ -59,6 +59,7 @@ def test_allowed_transition_moves_the_case_and_logs_it(world, name, source):
     assert after.state != source or name == "reopen"
     log = TransitionLog.objects.filter(case=case).order_by("-pk").first()
     assert after.transitions.count() == logs_before + 1
+    assert log is not None
     assert (log.transition, log.from_state, log.to_state) == (name, source, after.state)
     assert log.actor_id is not None
 
@@ -159,7 +160,8 @@ def test_referred_case_cannot_close_until_the_outcome_is_recorded(world):
     case = case_in_state(world, S.REFERRED)
     with pytest.raises(ActionNotAllowed, match="闭环"):
         act(world, case, "close")
-    assert case.refresh_from_db() is None and case.state == S.REFERRED
+    case.refresh_from_db()
+    assert case.state == S.REFERRED
 
 
 def test_confirm_performance_needs_every_instalment_paid(world):
