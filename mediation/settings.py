@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "workflows",
     "mediation.documents",
     "mediation.reports",
+    "mediation.demo",  # only the seed_demo marker: --reset refuses databases it did not create
 ]
 
 MIDDLEWARE = [

@@ -12,7 +12,9 @@ behind the services' back.
 Idempotent: organisations, users and memberships are looked up before they are
 created, and each demo case carries a fixed ``intake_token`` (uuid5 of its key), so
 a case that exists is skipped. ``wipe_demo`` removes the demo district and all its
-cases (``seed_demo --reset``).
+cases (``seed_demo --reset``). Both work only in a database that seed_demo created: the
+demo is built only where there is no organisation yet, and a marker row
+(``mediation.demo.models.DemoInstallation``) records it; without that marker both refuse.
 """
 from __future__ import annotations
 
@@ -240,9 +242,11 @@ class Seeder:
 
     def run(self) -> None:
         with transaction.atomic():
+            check_demo_database()
             self.organisations()
             self.accounts()
             self.enterprise_firms()
+            mark_demo_database(self.orgs["district"])
         self.cases()
 
 
@@ -888,14 +892,57 @@ def demo_exists() -> bool:
         username__in=[u.username for u in USERS]).exists()
 
 
+class NotDemoDatabase(RuntimeError):
+    """The database holds organisations or accounts that seed_demo did not create."""
+
+
+def check_demo_database() -> None:
+    """Raise ``NotDemoDatabase`` unless seed_demo may write to (or wipe) this database.
+
+    It may where its marker (``DemoInstallation``) says it created the demo district, and
+    in a database without any organisation or demo account yet. A database whose district
+    merely has the demo's name, or that holds other organisations, is refused.
+    """
+    from django.db import DatabaseError
+
+    from mediation.demo.models import DemoInstallation
+
+    try:
+        marker = DemoInstallation.objects.first()
+        district = demo_district()
+        others = Organisation.objects.exists()
+    except DatabaseError:
+        raise RuntimeError("演示数据标记表不存在：请先运行 manage.py migrate。") from None
+    if marker is None and (demo_exists() or others):
+        name = district.name if district is not None else Organisation.objects.order_by("pk").first() or "演示账号"
+        raise NotDemoDatabase(
+            f"拒绝执行：这个数据库不是 seed_demo 建立的演示库（没有演示数据标记），"
+            f"其中已有组织或账号（如“{name}”），可能是正在使用的数据库。"
+            "演示数据只能建在空数据库中，--reset 只删除 seed_demo 自己建立的演示区。未做任何修改。")
+    if marker is not None and district is not None and marker.district_id not in (None, district.pk):
+        raise NotDemoDatabase(f"拒绝执行：组织“{district.name}”不是 seed_demo 建立的演示区"
+                              "（演示数据标记指向另一个组织）。未做任何修改。")
+
+
+def mark_demo_database(district: Organisation) -> None:
+    """Record that seed_demo created ``district``: the one database ``--reset`` may wipe."""
+    from mediation.demo.models import DemoInstallation
+
+    marker = DemoInstallation.objects.first() or DemoInstallation()
+    if marker.district_id != district.pk:
+        marker.district = district
+        marker.save()
+
+
 def wipe_demo(stdout: Any = None) -> dict[str, int]:
     """Delete the demo district's organisations, every case in them (generated ones too), and the demo users.
 
     People and employers left without any case are deleted as well. The superuser
-    ``admin`` is kept.
+    ``admin`` is kept. Refuses (``NotDemoDatabase``) a database that seed_demo did not create.
     """
     from mediation.models import CaseNumberSequence
 
+    check_demo_database()
     counts: dict[str, int] = {}
     district = demo_district()
     with transaction.atomic():
@@ -953,5 +1000,5 @@ def seed(*, stdout: Any = None, now: datetime.datetime | None = None) -> Seeder:
     return seeder
 
 
-__all__ = ["DEMO_PASSWORD", "ORGANISATIONS", "SCENARIOS", "USERS", "Seeder", "case_token", "demo_exists",
-           "login_rows", "seed", "wipe_demo"]
+__all__ = ["DEMO_PASSWORD", "ORGANISATIONS", "SCENARIOS", "USERS", "NotDemoDatabase", "Seeder", "case_token",
+           "check_demo_database", "demo_exists", "login_rows", "mark_demo_database", "seed", "wipe_demo"]

@@ -3,6 +3,8 @@
     DEBUG=1 python manage.py seed_demo            # idempotent: a second run adds nothing
     DEBUG=1 python manage.py seed_demo --reset    # wipe the demo district first, then seed again
 
+Both refuse a database that seed_demo did not create (see ``mediation.demo.seed.check_demo_database``).
+
 See docs/demo.md for the logins and what the cases show.
 """
 from __future__ import annotations
@@ -29,6 +31,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, reset: bool = False, interactive: bool = True, verbosity: int = 1, **options) -> None:
         started = time.monotonic()
+        if reset:
+            try:
+                demo.check_demo_database()  # before asking: a real database is refused, not offered for deletion
+            except RuntimeError as exc:
+                raise CommandError(str(exc)) from None
         if reset and demo.demo_exists():
             if interactive:
                 answer = input("这将删除演示区（奉化区职工服务中心及其下级组织）的全部案件和演示账号。继续吗？[y/N] ")
@@ -38,6 +45,8 @@ class Command(BaseCommand):
                 counts = demo.wipe_demo()
             except ProtectedError as exc:
                 raise CommandError(f"无法删除演示数据：仍有记录引用它们（{exc.args[0]}）。未做任何修改。") from None
+            except RuntimeError as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"已删除演示数据：{counts}")
         try:
             with _quiet_services(verbosity < 2):
