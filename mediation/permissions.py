@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from mediation.models.organisations import Membership, Organisation, Role
 
@@ -385,6 +385,23 @@ def may_change_account(actor: Any, account: Any) -> bool:
     return account is None or (account.pk != actor.pk and not account.is_superuser)
 
 
-def may_correct_records(actor: Any, model: type) -> bool:
+def may_correct_records(actor: Any, model: type[Model]) -> bool:
     """Correcting a person's or an employer's record on file: the administrators' model permission."""
     return _active(actor) and actor.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")
+
+
+def may_read_audit(user: Any, *, everything: bool = False) -> bool:
+    """May ``user`` read the audit trail (``audit.read_audit``: auditors and administrators)?
+
+    What they read is the events of cases they may see (:func:`visible_cases_q`) and
+    their own. With ``everything``: may they read all of it, events without a case
+    (logins, the admin's edits) included? The district's readers may (a role holding
+    ``read_audit`` at the root of the tree), and superusers.
+    """
+    if not _active(user) or not user.has_perm("audit.read_audit"):
+        return False
+    if not everything or user.is_superuser:
+        return True
+    roots = {g.role for g in grants_of(user) if g.organisation_path.count("/") == 2}
+    return Group.objects.filter(name__in=roots, permissions__codename="read_audit",
+                                permissions__content_type__app_label="audit").exists()

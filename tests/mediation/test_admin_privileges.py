@@ -89,6 +89,7 @@ def test_correcting_a_person_needs_a_reason_and_leaves_the_cases_own_record(worl
     case = register(world.mediator_a, world.town_a)
     party = CaseParty.objects.get(case=case, person__isnull=False)
     person, given = party.person, party.name
+    assert person is not None
     url = reverse("admin:mediation_person_change", args=[person.pk])
     form = {"name": "王大明", "sex": "", "ethnicity": "", "id_number": "", "reason": ""}
     refused = administrator.post(url, form)

@@ -76,7 +76,9 @@ def test_a_worker_registered_again_elsewhere_shows_only_what_that_office_took_do
     assert WORKER_ID in page  # 溪口's mediator sees the number they typed in full
     assert PHONE_AT_JINPING not in page and ADDRESS_AT_JINPING not in page
     application = documents.document_issue(case_id=mine.pk, kind="application_record", actor=world.mediator_b)
-    text = squeezed(documents.registry.stored_bytes(application))
+    stored = documents.registry.stored_bytes(application)
+    assert stored is not None
+    text = squeezed(stored)
     assert "王建军" in text
     assert PHONE_AT_JINPING not in text and ADDRESS_AT_JINPING.replace(" ", "") not in text
     # 锦屏's case keeps what 锦屏 took down.
