@@ -517,7 +517,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _damaged("清单不是本系统的备份清单")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise BackupError(f"备份格式版本 {manifest.get('format_version')} 不受支持（本程序为 {FORMAT_VERSION}）。")
+        raise BackupError(f"备份格式版本 {manifest.get('format_version')} 不受支持（本程序为 {FORMAT_VERSION}）。"
+                          "未做任何修改。")
     if manifest.get("digest") != manifest_digest(manifest):
         raise _damaged("清单内容与其摘要不符（清单被改动过）")
     files = manifest.get("files")
