@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk unicode-data libharfbuzz-subset0 gettext
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 BROWSER_PACKAGES := chromium chromium-driver
 
-.PHONY: demo test test-pythons setup system-deps browser-deps venv messages fonts migrate seed serve check clean
+.PHONY: demo test test-pythons setup system-deps browser-deps venv messages fonts migrate seed serve check clean backup restore
 
 demo: setup migrate seed serve  ## set up from nothing, load demo data and serve on http://127.0.0.1:8000
 
@@ -59,6 +59,13 @@ migrate: venv
 
 seed: venv
 	DEBUG=1 $(PY) manage.py seed_demo
+
+backup: venv  ## one archive of the database and the stored files (docs/operations.md); BACKUP_OUTPUT=… to choose
+	$(PY) manage.py backup $(if $(BACKUP_OUTPUT),--output $(BACKUP_OUTPUT))
+
+restore: venv  ## ARCHIVE=… into an empty database and media root (docs/operations.md)
+	@test -n "$(ARCHIVE)" || { echo "Usage: make restore ARCHIVE=path/to/mediation-….tar.gz"; exit 1; }
+	$(PY) manage.py restore $(ARCHIVE)
 
 serve: venv
 	@echo ""
