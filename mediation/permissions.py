@@ -405,3 +405,23 @@ def may_read_audit(user: Any, *, everything: bool = False) -> bool:
     roots = {g.role for g in grants_of(user) if g.organisation_path.count("/") == 2}
     return Group.objects.filter(name__in=roots, permissions__codename="read_audit",
                                 permissions__content_type__app_label="audit").exists()
+
+
+#: Holding any of these makes a second factor (TOTP) compulsory at login: deciding for
+#: others (escalations, closing, reopening, assigning, deadlines), reading across a scope
+#: (figures, the ledger, every case) or bulk import and export. The default groups give
+#: them to supervisors, administrators and auditors, never to mediators (docs/security.md).
+SECOND_FACTOR_PERMISSIONS = frozenset({
+    "decide_escalation", "close_case", "reopen_case", "assign_mediator", "extend_deadline",
+    "view_all_cases", "read_statistics", "export_case_files", "import_ledger",
+})
+
+
+def needs_second_factor(user: Any) -> bool:
+    """Must ``user`` sign in with a second factor? Staff (the admin site) always; otherwise a grant
+    holding one of :data:`SECOND_FACTOR_PERMISSIONS`. Whether it is enforced is ``OTP_REQUIRED``."""
+    if not _active(user):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return any(g.codenames & SECOND_FACTOR_PERMISSIONS for g in grants_of(user))
