@@ -24,6 +24,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
+from mediation import backup
 from tests.operations.data import make_case, tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,6 +179,27 @@ def test_backup_names_the_formats_it_writes(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the reference data (levels)
+def test_a_failed_backup_leaves_no_archive_behind(world, settings, tmp_path, monkeypatch) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    make_case(world.town_a, world.mediator_a)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backup, "_add_media", disk_full)
+    out = tmp_path / "backups"
+    with pytest.raises(OSError, match="No space"):
+        backup.create_backup(out / "mediation.tar.gz")
+    assert list(out.iterdir()) == []  # neither the archive, nor its temporary file, nor the dump
+
+    monkeypatch.undo()
+    result = backup.create_backup(out / "mediation.tar.gz")
+    assert [p.name for p in out.iterdir()] == ["mediation.tar.gz"] and result.manifest["media"]["files"] == 3
+    with pytest.raises(backup.BackupError, match="已存在"):
+        backup.create_backup(out / "mediation.tar.gz")
+
+
 # --------------------------------------------------------------------- PostgreSQL
 
 def _fingerprints(cursor, names: list[str]) -> dict[str, tuple[int, str]]:
@@ -208,7 +230,7 @@ def empty_database() -> Iterator[str]:
 
 @pytest.mark.postgres
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the reference data (levels)
 def test_a_postgresql_round_trip_restores_every_row_and_file(world, settings, tmp_path, empty_database) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     make_case(world.town_a, world.mediator_a)
