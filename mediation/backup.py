@@ -442,6 +442,7 @@ def _add_media(tar: tarfile.TarFile, media: Media, referenced: set[str],
                started: datetime.datetime) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     files: list[dict[str, Any]] = []
     skipped: list[str] = []
+    vanished: set[str] = set()
     present = media.names()
     for name in present:
         modified = media.modified(name)
@@ -451,11 +452,12 @@ def _add_media(tar: tarfile.TarFile, media: Media, referenced: set[str],
         try:
             with media.open(name) as handle:
                 files.append(_add(tar, MEDIA_PREFIX + name, handle, media.size(name), modified))
-        except FileNotFoundError:
+        except FileNotFoundError:  # deleted while the backup ran
             if name in referenced:
-                raise BackupError(f"备份过程中文件 {name} 被删除，请重新备份。") from None
-            skipped.append(name)
-    missing = sorted(referenced - set(present))
+                vanished.add(name)
+            else:
+                skipped.append(name)
+    missing = sorted((referenced - set(present)) | vanished)
     return files, skipped, missing
 
 
@@ -521,6 +523,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
                           "未做任何修改。")
     if manifest.get("digest") != manifest_digest(manifest):
         raise _damaged("清单内容与其摘要不符（清单被改动过）")
+    if not all(isinstance(manifest.get(key), dict) for key in ("database", "media", "project")):
+        raise _damaged("清单缺少数据库、文件或版本信息")
     files = manifest.get("files")
     if not isinstance(files, list) or not files:
         raise _damaged("清单中没有文件列表")
@@ -652,6 +656,9 @@ def check_restorable(manifest: dict[str, Any], conn: BaseDatabaseWrapper, media:
                           "只能恢复到同一种数据库。未做任何修改。")
     if conn.vendor not in _RESTORERS:
         raise BackupError(f"不支持的数据库引擎：{conn.settings_dict['ENGINE']}。")
+    database_file = manifest["database"].get("file")
+    if database_file != DATABASE_FILES[conn.vendor] or database_file not in {f["path"] for f in manifest["files"]}:
+        raise _damaged(f"清单中的数据库文件不正确：{database_file!r}")
     tables = database_tables(conn)
     if tables:
         shown = "、".join(tables[:3]) + ("等" if len(tables) > 3 else "")
@@ -682,7 +689,11 @@ def restore_backup(archive: Path, *, using: str = "default", pg_bindir: Path | N
         conn.close()
         names = [f["path"][len(MEDIA_PREFIX):] for f in manifest["files"] if f["path"].startswith(MEDIA_PREFIX)]
         log(f"恢复 {len(names)} 个文件……")
-        _place_media(media, staging / "media", names)
+        try:
+            _place_media(media, staging / "media", names)
+        except OSError as exc:
+            raise BackupError(f"数据库已恢复，但存储的文件未能全部放入媒体目录（{exc}）。请清空数据库和媒体目录，"
+                              "排除问题后重新恢复。") from None
     return RestoreResult(manifest, len(names), conn.vendor)
 
 

@@ -6,7 +6,9 @@ backs up the test database and restores into a new, empty database made for the 
 """
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import shutil
 import sqlite3
@@ -171,6 +173,36 @@ def test_one_changed_byte_in_a_compressed_archive_is_refused(archives: Archives,
     result = target.run("restore", tampered)
     assert result.returncode != 0 and "未做任何修改" in result.stderr, result.stderr
     assert_untouched(target)
+
+
+def _forge(path: Path, manifest: dict, members: dict[str, bytes]) -> None:
+    manifest["digest"] = backup.manifest_digest(manifest)
+    with tarfile.open(path, "w") as tar:
+        for name, data in {**members, "manifest.json": json.dumps(manifest).encode()}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_forged_archives_are_refused_before_extraction(archives: Archives, tmp_path: Path) -> None:
+    with tarfile.open(archives.tar) as tar:
+        member = tar.extractfile("manifest.json")
+        assert member is not None
+        genuine = json.loads(member.read())
+    evil = b"not a document"
+    entry = {"size": len(evil), "sha256": hashlib.sha256(evil).hexdigest()}
+    for name in ("media/../../escaped", "/etc/escaped", "other/file"):  # outside the staging directory / layout
+        forged = {**genuine, "files": [*genuine["files"], {"path": name, **entry}]}
+        _forge(tmp_path / "forged.tar", forged, {})
+        with pytest.raises(backup.BackupError, match="不安全或未知的路径"):
+            backup.read_manifest(tmp_path / "forged.tar")
+    # A member the manifest does not list.
+    _forge(tmp_path / "extra.tar", dict(genuine), {"media/extra": evil})
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    with pytest.raises(backup.BackupError, match="不在清单中"):
+        backup.extract_verified(tmp_path / "extra.tar", backup.read_manifest(tmp_path / "extra.tar"), staging)
+    assert not (tmp_path / "escaped").exists()
 
 
 def test_backup_names_the_formats_it_writes(tmp_path: Path) -> None:
