@@ -17,6 +17,8 @@ from workflows.clocks import local_today
 from workflows.states import Line
 
 _MONTH = re.compile(r"^\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*$")
+#: The earliest year figures are asked for (historical ledgers go back to the 2000s).
+FIRST_YEAR = 2000
 #: The longest period one page adds up: three years of months keeps the charts legible.
 MAX_MONTHS = 36
 
@@ -33,7 +35,11 @@ class MonthField(forms.Field):
         match = _MONTH.match(value)
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise ValidationError(_("请按“2026-01”的格式填写月份。"))
-        return datetime.date(int(match.group(1)), int(match.group(2)), 1)
+        year, latest = int(match.group(1)), local_today().year + 1
+        if not FIRST_YEAR <= year <= latest:
+            # Far years would run the month arithmetic past the calendar (year 0, year 10000).
+            raise ValidationError(_("月份须在 %(first)d 年至 %(last)d 年之间。") % {"first": FIRST_YEAR, "last": latest})
+        return datetime.date(year, int(match.group(2)), 1)
 
     def prepare_value(self, value: Any) -> Any:
         return value.strftime("%Y-%m") if isinstance(value, datetime.date) else value

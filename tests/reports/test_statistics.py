@@ -305,3 +305,12 @@ def test_refresh_command_reports_what_it_stored(world):
     assert "统计汇总已更新" in out.getvalue()
     stats = statistics_compute(user=world.admin, query=this_year())
     assert stats.state is not None and stats.totals.received == Case.objects.count()
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0000-01", "1899-05", "2026-13", "abc", "2026-00"])
+def test_a_month_outside_the_calendar_is_a_form_error_not_a_server_error(world, client, month):
+    client.force_login(world.district_supervisor)
+    for name, key in (("reports:statistics", "last_month"), ("reports:statistics", "first_month"),
+                      ("reports:monthly", "month"), ("reports:monthly_xlsx", "month")):
+        response = client.get(reverse(name), {key: month})
+        assert response.status_code < 500, (name, key)
