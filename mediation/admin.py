@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import PasswordSetByAdministratorMixin
 from mediation import identity, permissions, services
 from mediation.models import (
     Agreement,
@@ -291,7 +292,7 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PasswordSetByAdministratorMixin, DjangoUserAdmin):
     inlines = (MembershipInline,)
     list_display = ("username", "first_name", "last_name", "is_active", "is_staff", "roles")
 

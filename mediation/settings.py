@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -63,6 +64,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "guardian",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "accounts",
     "mediation",
     "workflows",
     "mediation.documents",
@@ -75,12 +81,17 @@ MIDDLEWARE = [
     # Static files from the application itself: union intranets often have no separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.gate.IdleSessionMiddleware",
     "mediation.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.gate.AccountGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mediation.urls"
@@ -119,6 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before the password is checked
+    # (axes.backends.AxesStandaloneBackend, skipped by authenticate() calls without a request).
+    "accounts.backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -127,7 +141,8 @@ ANONYMOUS_USER_NAME = None  # no anonymous user row: nobody unauthenticated sees
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "accounts.validators.MinimumLengthValidator",  # Django's, with its message in Chinese
+     "OPTIONS": {"min_length": int(os.environ.get("PASSWORD_MIN_LENGTH", "12"))}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -135,6 +150,32 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Accounts (docs/security.md, 账户与登录) -------------------------------------
+# Lockout (django-axes): this many failures for one username, or from one address, lock
+# that username or address for LOGIN_LOCKOUT_MINUTES; every failure meanwhile starts the
+# wait again. An administrator unlocks in the admin (访问尝试) or with
+# `manage.py axes_reset_username <name>` / `axes_reset_ip <address>`.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
+# Behind a reverse proxy: how many proxies' X-Forwarded-For entries to trust (unset: REMOTE_ADDR only).
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("LOGIN_PROXY_COUNT", "0")) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT
+                                     else ("REMOTE_ADDR",))
+# Login events go on the audit trail; axes keeps only the failure counters it needs.
+AXES_DISABLE_ACCESS_LOG = True
+# Sessions end after SESSION_IDLE_MINUTES without a request (accounts.gate.IdleSessionMiddleware
+# renews the expiry while the user works) and when the browser closes.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Second factor (django-otp): required of those mediation.permissions.needs_second_factor names
+# (supervisors, administrators, auditors, staff), optional for mediators. On unless DEBUG, so
+# that `make demo` (DEBUG=1) keeps its plain demo logins; OTP_REQUIRED=1 turns it on there too.
+OTP_REQUIRED = _env_bool("OTP_REQUIRED", not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "劳动争议调解")
 
 LANGUAGE_CODE = "zh-hans"
 # Each language is named in itself, as a language switcher should show it.

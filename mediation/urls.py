@@ -9,6 +9,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cases/", cases.case_list, name="case_list"),
     path("cases/new/", work.case_intake, name="case_intake"),

@@ -17,3 +17,6 @@ CSRF_COOKIE_SECURE = False
 STORAGES = {**STORAGES,  # noqa: F405 -- from the star import above
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="mediation-test-static-"))
+# The second factor is compulsory in production; tests that are not about it sign in without
+# one (tests/accounts/ turn it on).
+OTP_REQUIRED = False

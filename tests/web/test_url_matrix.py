@@ -136,6 +136,13 @@ MATRIX: dict[str, Knock] = {
     "home": Knock(PAGE_FOR_ALL),
     "login": Knock(PUBLIC),
     "logout": Knock((302,) * 8, method="post"),
+    # One's own password and second factor. Nobody here has a device yet, so there is
+    # nothing to verify (back to the work) and no recovery codes (sent to set one up).
+    "password_change": Knock(PAGE_FOR_ALL),
+    "password_change_done": Knock(PAGE_FOR_ALL),
+    "otp_setup": Knock(PAGE_FOR_ALL),
+    "otp_verify": Knock((302,) * 8),
+    "otp_recovery_codes": Knock((302,) * 8),
     "set_language": Knock((302,) * 8, method="post", data=lambda world, made: {"language": "en", "next": "/"}),
     "case_list": Knock(PAGE_FOR_ALL),
     "deadlines": Knock(PAGE_FOR_ALL),
