@@ -81,7 +81,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(self.style.WARNING("本版本没有 verify_audit 命令，跳过审计日志核验。"))
         for name, arguments in checks:
-            self.stdout.write(f"运行 {name} {' '.join(arguments)} ……")
+            self.stdout.write(f"运行 {' '.join([name, *arguments])} ……")
             try:
                 call_command(name, *arguments, stdout=self.stdout, stderr=self.stderr, verbosity=verbosity)
             except CommandError as exc:
