@@ -336,3 +336,13 @@ def test_a_login_without_a_request_is_not_counted_but_one_over_http_is(world):
     for _ in range(5):
         login(Client(), world.mediator_a, "wrong", ip="10.3.0.1")
     assert login(Client(), world.mediator_a, ip="10.3.0.2").status_code == 429
+
+
+def test_the_account_pages_are_in_english_for_those_who_chose_it(world):
+    from django.conf import settings
+
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(world.mediator_a)
+    assert "Change password" in client.get(reverse("password_change")).content.decode()
+    assert "Two-factor authentication" in client.get(reverse("otp_setup")).content.decode()
