@@ -5,7 +5,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountProfile, require_password_change
 
@@ -26,10 +28,25 @@ class PasswordSetByAdministratorMixin:
             require_password_change(users.get())
         return response
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)  # type: ignore[misc]
+        if self.has_change_permission(request):  # type: ignore[attr-defined]
+            actions["require_password_change"] = (
+                _require_password_change, "require_password_change", REQUIRE_CHANGE_LABEL)
+        return actions
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
         if not change and obj.has_usable_password():
             require_password_change(obj)
+
+
+REQUIRE_CHANGE_LABEL = _("下次登录须修改密码")
+
+
+def _require_password_change(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> None:
+    for user in queryset:
+        require_password_change(user)
 
 
 @admin.register(AccountProfile)

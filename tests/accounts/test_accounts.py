@@ -346,3 +346,21 @@ def test_the_account_pages_are_in_english_for_those_who_chose_it(world):
     client.force_login(world.mediator_a)
     assert "Change password" in client.get(reverse("password_change")).content.decode()
     assert "Two-factor authentication" in client.get(reverse("otp_setup")).content.decode()
+
+
+def test_a_user_created_in_the_admin_or_flagged_there_must_change_their_password(world, admin_client):
+    from django.contrib.auth import get_user_model
+
+    created = admin_client.post(reverse("admin:auth_user_add"), {
+        "username": "new_mediator", "password1": "Temporary-2026-y", "password2": "Temporary-2026-y",
+        "usable_password": "true", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    assert created.status_code == 302, created.context["adminform"].form.errors
+    user = get_user_model().objects.get(username="new_mediator")
+    assert AccountProfile.objects.get(user=user).must_change_password
+    flagged = admin_client.post(reverse("admin:auth_user_changelist"), {
+        "action": "require_password_change", "_selected_action": [world.mediator_b.pk]})
+    assert flagged.status_code == 302
+    assert AccountProfile.objects.get(user=world.mediator_b).must_change_password
+    client = Client()
+    login(client, world.mediator_b)
+    assert client.get(reverse("home"))["Location"].startswith(reverse("password_change"))
