@@ -77,7 +77,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request whose declared body is too large is answered 413 before anything reads it.
+    "mediation.http_security.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Static files from the application itself: union intranets often have no separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages for a signed-in user carry personal data: never stored by browsers or proxies.
+    "mediation.http_security.NoStoreForUsersMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.gate.AccountGateMiddleware",
@@ -218,6 +223,47 @@ DOCUMENTS_PUBLIC_URL = os.environ.get("DOCUMENTS_PUBLIC_URL", "")
 DOCUMENTS_EXPORT_WORKERS = int(os.environ.get("DOCUMENTS_EXPORT_WORKERS", "0")) or None
 # A collective dispute may list hundreds of workers.
 DOCUMENTS_EXPORT_MAX_CASES = int(os.environ.get("DOCUMENTS_EXPORT_MAX_CASES", "500"))
+
+# --- HTTP security (docs/security.md, HTTP 安全 / HTTP) ----------------------------
+# HTTPS only, unless DEBUG: plain-HTTP requests are redirected and browsers told (HSTS) to
+# use HTTPS for a year. Behind a reverse proxy that terminates TLS, SECURE_PROXY_SSL_HEADER=1
+# trusts its X-Forwarded-Proto header (the proxy must set it and drop any the client sent).
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
+if _env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# An intranet host is not on the browsers' HSTS preload list and is never submitted to it:
+# the preload flag is a choice (SECURE_HSTS_PRELOAD=1), not a missing setting.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Content-Security-Policy (django-csp): no inline script or style anywhere; the pages load
+# only app.css and app.js from the application's own address.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Request size: a request declaring a body larger than REQUEST_MAX_BYTES is refused (413)
+# before it is read, for everyone. The largest legitimate bodies are an evidence file
+# (ATTACHMENT_MAX_BYTES) and a ledger import (20 MB), plus the form around them.
+REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(max(ATTACHMENT_MAX_BYTES, 20 * 1024 * 1024)
+                                                                 + 5 * 1024 * 1024)))
+# Form fields other than files (a collective dispute's party formset is the largest).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploaded files above this size go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LOGGING = {
     "version": 1,

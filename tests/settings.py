@@ -20,3 +20,5 @@ STATIC_ROOT = Path(tempfile.mkdtemp(prefix="mediation-test-static-"))
 # The second factor is compulsory in production; tests that are not about it sign in without
 # one (tests/accounts/ turn it on).
 OTP_REQUIRED = False
+# The test client speaks plain HTTP.
+SECURE_SSL_REDIRECT = False

@@ -29,6 +29,11 @@
       if (del) { del.checked = true; r.hidden = true; } else { r.remove(); }
     }
   });
+  // Selects that act at once (the language switch): no inline handlers under the CSP.
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest("select[data-autosubmit]");
+    if (select && select.form) { select.form.submit(); }
+  });
   // Block a second submit of the same form (the server also refuses duplicates).
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -1,0 +1,51 @@
+"""HTTP-level protections that hold for every view (docs/security.md, HTTP 安全 / HTTP).
+
+``RequestSizeLimitMiddleware`` comes first in MIDDLEWARE: a request that declares a body
+larger than ``REQUEST_MAX_BYTES`` is answered 413 before anything (session, CSRF, the view)
+reads ``request.body`` or ``request.POST``. ``NoStoreForUsersMiddleware`` marks every
+response to a signed-in user ``Cache-Control: no-store, private`` unless the view chose its
+own caching: those pages, downloads and exports carry personal data.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+
+def too_large_response() -> HttpResponse:
+    """The 413 page: standalone (no session or user is known yet), in the product's look."""
+    limit_mb = settings.REQUEST_MAX_BYTES // (1024 * 1024)
+    body = render_to_string("413.html", {"limit_mb": limit_mb})
+    response = HttpResponse(body, status=413)
+    # The unread body would otherwise be taken as the next request on this connection.
+    response["Connection"] = "close"
+    return response
+
+
+class RequestSizeLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0  # Django treats an unreadable length as an empty body
+        if declared > settings.REQUEST_MAX_BYTES:
+            return too_large_response()
+        return self.get_response(request)
+
+
+class NoStoreForUsersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store, private"
+        return response
