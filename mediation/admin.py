@@ -28,6 +28,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import PasswordSetByAdministratorMixin
 from mediation import identity, permissions, services
+from mediation.audit import log as audit
+from mediation.audit.adminlog import AuditedAdmin
 from mediation.models import (
     Agreement,
     Case,
@@ -83,7 +85,7 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(LineName)
-class LineNameAdmin(admin.ModelAdmin):
+class LineNameAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ("number", "name", "description")
     list_display_links = ("name",)
     ordering = ("number",)
@@ -124,7 +126,7 @@ class OrganisationLevelForm(forms.ModelForm):
 
 
 @admin.register(OrganisationLevel)
-class OrganisationLevelAdmin(admin.ModelAdmin):
+class OrganisationLevelAdmin(AuditedAdmin, admin.ModelAdmin):
     form = OrganisationLevelForm
     list_display = ("rank", "name", "line")
     list_display_links = ("name",)
@@ -159,7 +161,7 @@ class OrganisationForm(forms.ModelForm):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedAdmin, admin.ModelAdmin):
     form = OrganisationForm
     list_display = ("tree_name", "level", "line_display", "parent", "case_number_prefix",
                     "is_peoples_mediation_committee", "is_active")
@@ -187,7 +189,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ("position", "code", "name")
     list_display_links = ("name",)
     search_fields = ("code", "name")
@@ -225,7 +227,7 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin, admin.ModelAdmin):
     form = MembershipForm
     list_display = ("user", "user_full_name", "organisation", "role", "phone")
     list_filter = ("role", "organisation__level")
@@ -292,7 +294,7 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class UserAdmin(PasswordSetByAdministratorMixin, DjangoUserAdmin):
+class UserAdmin(AuditedAdmin, PasswordSetByAdministratorMixin, DjangoUserAdmin):
     inlines = (MembershipInline,)
     list_display = ("username", "first_name", "last_name", "is_active", "is_staff", "roles")
 
@@ -346,7 +348,7 @@ class CorrectionForm(forms.ModelForm):
         return cleaned
 
 
-class CorrectionAdmin(admin.ModelAdmin):
+class CorrectionAdmin(AuditedAdmin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:
             super().save_model(request, obj, form, change)
@@ -504,6 +506,7 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             # Administrators' reads are logged like auditors' (DOMAIN.md §5).
             assert isinstance(request.user, User)  # only signed-in staff reach an admin page
             CaseAccessLog.objects.create(case_id=int(object_id), user=request.user, what="admin_view")
+            audit.record(actor=request.user, action="case.read", case=int(object_id), new={"purpose": "admin_view"})
         return response
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from mediation import permissions
+from mediation.audit import log as audit
 from mediation.models import Case, CaseAccessLog
 from workflows.clocks import local_today
 from workflows.states import WORKING_STATES, CaseState
@@ -127,6 +128,7 @@ def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view") -> Case
         raise Http404
     if permissions.read_is_logged(user, case):
         CaseAccessLog.objects.create(case=case, user=user, what=purpose[:60])
+        audit.record(actor=user, action="case.read", obj=case, new={"purpose": purpose[:60]})
     return case
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import identity, permissions
+from mediation.audit import log as audit
 from mediation.models import (
     Agreement,
     AgreementTerm,
@@ -433,6 +434,9 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
             ClaimItem.objects.bulk_create(checked.claims)
             parties = CaseParty.objects.bulk_create(checked.parties(case))
             CaseParty.objects.bulk_create(checked.agent_parties(parties[0]))
+            audit.record(actor=actor, action="case.register", obj=case, new={
+                **audit.snapshot(case), "applicants": [e.name for e in checked.applicants],
+                "agents": [e.name for e in checked.agents_entered], "employer": checked.employer.name})
     except IntegrityError:
         if intake_token:
             existing = _registered_with(intake_token, actor)
@@ -521,6 +525,9 @@ def record_correct(*, record: Person | Employer, actor: Any, reason: str, change
         except ValidationError as exc:
             raise ValidationError({k: v for k, v in exc.message_dict.items() if k in diff} or exc.messages) from None
         locked.save(update_fields=list(diff))
+        audit.record(actor=actor, action="record.correct", obj=locked, reason=reason,
+                     old={k: audit.masked(k, old) for k, (old, _new) in diff.items()},
+                     new={k: audit.masked(k, new) for k, (_old, new) in diff.items()})
     logger.info("%s %s corrected by user %s: %s", type(record).__name__, record.pk, getattr(actor, "pk", None),
                 ", ".join(sorted(diff)))
     return diff
@@ -560,6 +567,8 @@ def session_record(*, case_id: int, actor: Any, held_at: datetime.datetime, plac
             attendees=attendees.strip(), record=record.strip(), result=(result or "").strip(),
             recorded_by=actor)
         session.mediators.set(list(mediators) or [actor])
+        audit.record(actor=actor, action="session.record", obj=session, case=case, new={
+            **audit.snapshot(session), "mediators": sorted(u.get_username() for u in session.mediators.all())})
     return session
 
 
@@ -608,6 +617,7 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
             if case.has_effective_agreement():
                 raise ActionNotAllowed(_("本案已有生效的调解协议，不能再起草；如需更正，请建立更正版本。"))
         n_parties = case.parties.exclude(role=PartyRole.AGENT).count()
+        was = _agreement_values(agreement) if agreement is not None else None
         if agreement is None:
             last = case.agreements.order_by("-version").first()
             agreement = Agreement(case=case, version=(last.version + 1) if last else 1, drafted_by=actor)
@@ -625,7 +635,21 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
         for instalment in parsed:
             instalment.agreement = agreement
         Instalment.objects.bulk_create(parsed)
+        now = _agreement_values(agreement)
+        old, new = audit.changes(was, now) if was is not None else (None, now)
+        audit.record(actor=actor, action="agreement.draft", obj=agreement, case=case, old=old, new=new)
     return agreement
+
+
+def _agreement_values(agreement: Agreement) -> dict[str, Any]:
+    """An agreement with its terms and instalments, as the audit trail records it."""
+    return {
+        **audit.field_values(agreement, ("version", "status", "dispute_summary", "claims_summary", "waived",
+                                         "copies", "supersedes", "effective_on")),
+        "terms": list(agreement.terms.order_by("number").values_list("text", flat=True)),
+        "instalments": [audit.snapshot(i, ("number", "amount", "due_on", "method", "paid_on", "paid_amount"))
+                        for i in agreement.instalments.order_by("number")],
+    }
 
 
 def agreement_missing_signatures(agreement: Agreement) -> list[str]:
@@ -670,8 +694,9 @@ def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: dat
             signer_name = signer_name.strip() or case.organisation.name
         else:
             signer_name = signer_name.strip() or actor.get_full_name() or actor.get_username()
-        Signature.objects.create(agreement=agreement, kind=kind, party=party, signer_name=signer_name,
-                                 signed_on=signed_on, recorded_by=actor)
+        signature = Signature.objects.create(agreement=agreement, kind=kind, party=party, signer_name=signer_name,
+                                             signed_on=signed_on, recorded_by=actor)
+        status = agreement.status
         if not agreement_missing_signatures(agreement):
             if agreement.supersedes_id:
                 # First retire the version it corrects: only one version is ever effective.
@@ -683,6 +708,9 @@ def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: dat
                 case.amount_agreed = agreement.total_amount
                 case.agreement_effective_on = agreement.effective_on
                 case.save(update_fields=["amount_agreed", "agreement_effective_on", "updated_at"])
+        audit.record(actor=actor, action="signature.record", obj=signature, case=case, old={"status": status},
+                     new={**audit.snapshot(signature, ("agreement", "kind", "party", "signer_name", "signed_on")),
+                          "status": agreement.status, "effective_on": agreement.effective_on})
     return agreement
 
 
@@ -706,6 +734,8 @@ def agreement_correct(*, case_id: int, actor: Any) -> Agreement:
         Instalment.objects.bulk_create([Instalment(agreement=new, number=i.number, amount=i.amount,
                                                    due_on=i.due_on, method=i.method)
                                         for i in current.instalments.all()])
+        audit.record(actor=actor, action="agreement.correct", obj=new, case=case,
+                     old={"effective_version": current.version}, new=_agreement_values(new))
     return new
 
 
@@ -719,10 +749,15 @@ def instalment_record_payment(*, instalment_id: int, actor: Any, paid_on: dateti
         if inst.agreement.status != Agreement.Status.EFFECTIVE:
             raise ActionNotAllowed(_("协议尚未生效，不能登记履行。"))
         _require_state(case, [CaseState.SETTLED], _("登记履行情况"))
+        paid, recovered = ("paid_on", "paid_amount"), ("amount_recovered",)
+        was = {**audit.field_values(inst, paid), **audit.field_values(case, recovered)}
         inst.paid_on, inst.paid_amount = paid_on, amount
         inst.save(update_fields=["paid_on", "paid_amount"])
         case.amount_recovered = inst.agreement.instalments.aggregate(s=Sum("paid_amount"))["s"] or Decimal("0")
         case.save(update_fields=["amount_recovered", "updated_at"])
+        old, new = audit.changes(was, {**audit.field_values(inst, paid), **audit.field_values(case, recovered)})
+        audit.record(actor=actor, action="instalment.payment", obj=inst, case=case, old=old,
+                     new={**new, "number": inst.number})
     return inst
 
 
@@ -742,8 +777,11 @@ def followup_record(*, case_id: int, actor: Any, visited_on: datetime.date, meth
         case = lock_case(case_id)
         _require(actor, "work", case)
         _require_state(case, [CaseState.SETTLED, CaseState.PERFORMED], _("登记回访"))
-        return FollowUp.objects.create(case=case, visited_on=visited_on, method=method, contact=contact.strip(),
-                                       content=content.strip(), satisfied=satisfied, recorded_by=actor)
+        follow_up = FollowUp.objects.create(case=case, visited_on=visited_on, method=method,
+                                            contact=contact.strip(), content=content.strip(), satisfied=satisfied,
+                                            recorded_by=actor)
+        audit.record(actor=actor, action="followup.record", obj=follow_up, case=case, new=audit.snapshot(follow_up))
+        return follow_up
 
 
 def referral_record_outcome(*, referral_id: int, actor: Any, outcome: str, outcome_on: datetime.date,
@@ -759,10 +797,13 @@ def referral_record_outcome(*, referral_id: int, actor: Any, outcome: str, outco
         case = lock_case(referral.case_id)
         _require(actor, "work", case)
         _require_state(case, [CaseState.REFERRED], _("登记仲裁或诉讼结果"))
+        was = audit.field_values(referral)
         referral.outcome, referral.outcome_on = outcome, outcome_on
         referral.outcome_summary, referral.outcome_amount = summary.strip(), parsed
         referral.outcome_recorded_by = actor
         referral.save()
+        old, new = audit.changes(was, audit.field_values(referral))
+        audit.record(actor=actor, action="referral.outcome", obj=referral, case=case, old=old, new=new)
     return referral
 
 
@@ -776,7 +817,10 @@ def mediators_assign(*, case_id: int, actor: Any, mediators: Sequence[Any]) -> C
             if not permissions.user_may(user, "work", case):
                 raise ValidationError({"mediators": _("%(name)s 不是承办组织的调解员。")
                                        % {"name": user.get_full_name() or user.get_username()}})
+        was = sorted(u.get_username() for u in case.mediators.all())
         case.mediators.set(mediators)
+        audit.record(actor=actor, action="case.mediators", obj=case, old={"mediators": was},
+                     new={"mediators": sorted(u.get_username() for u in mediators)})
     return case
 
 
@@ -793,11 +837,16 @@ def deadline_extend(*, case_id: int, actor: Any, extra_days: int, consent_note: 
         _require_state(case, (*WORKING_STATES, CaseState.ESCALATION_PENDING), _("延长调解期限"))
         extension = DeadlineExtension.objects.create(case=case, extra_days=extra_days,
                                                      consent_note=consent_note.strip(), granted_by=actor)
+        deadline_fields = ("mediation_extra_days", "acceptance_due", "mediation_due", "deadlines_confirmed")
+        was = audit.field_values(case, deadline_fields)
         case.mediation_extra_days += extra_days
         for key, value in clocks.stored_deadline_fields(case).items():
             setattr(case, key, value)
         case.save(update_fields=["mediation_extra_days", "acceptance_due", "mediation_due",
                                  "deadlines_confirmed", "updated_at"])
+        old, new = audit.changes(was, audit.field_values(case, deadline_fields))
+        audit.record(actor=actor, action="case.extend_deadline", obj=extension, case=case, old=old,
+                     new={**new, "extra_days": extra_days}, reason=extension.consent_note)
     return extension
 
 
@@ -893,6 +942,8 @@ def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, descript
         with transaction.atomic():
             attachment.file.name = stored_name
             attachment.save()
+            audit.record(actor=actor, action="attachment.add", obj=attachment, case=case, new=audit.snapshot(
+                attachment, ("kind", "description", "original_name", "content_type", "size", "sha256")))
     except Exception:
         default_storage.delete(stored_name)
         raise

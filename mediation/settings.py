@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "workflows",
     "mediation.documents",
     "mediation.reports",
+    "mediation.audit",
     "mediation.demo",  # only the seed_demo marker: --reset refuses databases it did not create
 ]
 
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     # Pages for a signed-in user carry personal data: never stored by browsers or proxies.
     "mediation.http_security.NoStoreForUsersMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "mediation.audit.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.gate.AccountGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

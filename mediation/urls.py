@@ -30,6 +30,7 @@ urlpatterns = [
     path("deadlines/", work.deadlines, name="deadlines"),
     path("documents/", include("mediation.documents.urls")),
     path("reports/", include("mediation.reports.urls")),
+    path("audit/", include("mediation.audit.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -19,12 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from mediation.admin import ReadOnlyAdminMixin
+from mediation.audit.adminlog import AuditedAdmin
 from workflows.models import CalendarYear, DeadlineExtension, EscalationRequest, HolidayOverride, TransitionLog
 
 WEEKDAYS = (_("星期一"), _("星期二"), _("星期三"), _("星期四"), _("星期五"), _("星期六"), _("星期日"))
 
 
-class RecomputeDeadlinesMixin(admin.ModelAdmin):
+class RecomputeDeadlinesMixin(AuditedAdmin, admin.ModelAdmin):
     """After the calendar changes, store every open case's due dates again."""
 
     def _recompute(self, request: HttpRequest) -> None:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition
 
 from mediation import permissions
+from mediation.audit import log as audit
 from mediation.models import Case, Organisation, Referral
 from workflows import clocks, machine
 from workflows.errors import ActionNotAllowed, ConcurrentChange
@@ -83,6 +84,7 @@ def perform(
     label = transition_label(name)
     with transaction.atomic():
         case = lock_case(case_id)
+        was = audit.field_values(case)
         if expected_state is not None and case.state != expected_state:
             raise ConcurrentChange(_("案件状态已被他人更新为“%(state)s”，请刷新页面后再操作。")
                                    % {"state": case.get_state_display()})
@@ -111,6 +113,8 @@ def perform(
             case=case, transition=name, from_state=from_state, to_state=case.state,
             from_organisation_id=from_org, to_organisation_id=case.organisation_id,
             actor_id=actor.pk, reason=reason).save()
+        old, new = audit.changes(was, audit.field_values(case))
+        audit.record(actor=actor, action=f"case.{name}", obj=case, old=old, new=new, reason=reason)
     logger.info("case %s: %s (%s -> %s) by user %s", case.pk, name, from_state, case.state, actor.pk)
     return case
 
@@ -200,6 +204,9 @@ def escalation_approve(*, case_id: int, actor: Any, reason: str = "", mediators:
                 raise ValidationError({"mediators": _("%(name)s 不是承办组织的调解员。")
                                        % {"name": user.get_full_name() or user.get_username()}})
         case.mediators.set(mediators)
+        audit.record(actor=actor, action="case.mediators", obj=case,
+                     old={"mediators": sorted(u.get_username() for u in former[:-1])},
+                     new={"mediators": sorted(u.get_username() for u in mediators)})
     return case
 
 

@@ -154,8 +154,15 @@ def field_values(obj: Any, fields: Iterable[str] | None = None) -> dict[str, Any
     """The instance's concrete field values (foreign keys by id), as they are: compare these, log
     their :func:`masked` forms (two ID numbers can share a mask)."""
     wanted = set(fields) if fields is not None else None
-    return {field.name: field.value_from_object(obj) for field in obj._meta.concrete_fields
+    return {field.name: _as_stored(field, field.value_from_object(obj)) for field in obj._meta.concrete_fields
             if field.name not in SKIPPED_FIELDS and (wanted is None or field.name in wanted)}
+
+
+def _as_stored(field: Any, value: Any) -> Any:
+    # An amount computed in memory (Decimal("6000")) is logged as the column keeps it ("6000.00").
+    if isinstance(field, models.DecimalField) and isinstance(value, decimal.Decimal) and value.is_finite():
+        return value.quantize(decimal.Decimal(1).scaleb(-field.decimal_places))
+    return value
 
 
 def snapshot(obj: Any, fields: Iterable[str] | None = None) -> dict[str, Any]:
@@ -233,12 +240,19 @@ def record(*, actor: Any, action: str, obj: Any = None, case: Any = None, old: A
         case_id=case_id, case_number=case_number[:80], old=plain(old), new=plain(new),
         reason=scrub(str(reason or "")).strip(), request_id=info.request_id if info else "",
         ip=info.ip if info else "")
-    with transaction.atomic():
-        _lock_chain()
-        event.prev_hash = AuditEvent.objects.order_by("-pk").values_list("hash", flat=True).first() or GENESIS
-        event.hash = row_hash(event)
-        event.save(force_insert=True)
+    if transaction.get_connection().in_atomic_block:
+        _append(event)  # the caller's transaction holds the chain's lock until it ends
+    else:
+        with transaction.atomic():
+            _append(event)
     return event
+
+
+def _append(event: AuditEvent) -> None:
+    _lock_chain()
+    event.prev_hash = AuditEvent.objects.order_by("-pk").values_list("hash", flat=True).first() or GENESIS
+    event.hash = row_hash(event)
+    event.save(force_insert=True)
 
 
 @dataclass(frozen=True)

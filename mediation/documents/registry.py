@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from mediation.audit import log as audit
 from mediation.documents.codes import PRINTED_CODE, normalize_code
 from mediation.documents.context import Prepared
 from mediation.documents.models import IssuedDocument
@@ -78,6 +79,8 @@ def register(prepared: Prepared, pdf: bytes, *, author: Any) -> IssuedDocument:
                 sha256=sha256_of(pdf), verification_code=prepared.code, pdf_variant=prepared.pdf_variant or "",
                 frozen=prepared.freezes, author=author, created_at=prepared.issued_at,
                 issuer=prepared.issuer[:200])
+            audit.record(actor=author, action="document.issue", obj=document, case=prepared.case_id, new=audit.snapshot(
+                document, ("kind", "subject_id", "version", "title", "sha256", "verification_code", "frozen")))
     except IntegrityError:
         _delete_quietly(stored)
         # Two issues of the same effective agreement raced past the check: the first one wins.

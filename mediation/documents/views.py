@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from mediation.audit import log as audit
 from mediation.documents import export as exporting
 from mediation.documents import registry, services
 from mediation.documents.codes import format_code
@@ -101,6 +102,7 @@ def download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
         logger.error("issued document %s failed its SHA-256 check in storage", document.pk)
         return render(request, "mediation/forbidden.html", {
             "message": _("文件校验失败：存储中的文件与登记的 SHA-256 不一致，已停止下载。请联系管理员。")}, status=500)
+    audit.record(actor=request.user, action="document.download", obj=document, case=case)
     filename = f"{case.number}-{document.title}-v{document.version}.pdf"
     response = FileResponse(io.BytesIO(data), as_attachment=True, filename=filename, content_type="application/pdf")
     response["X-Content-Type-Options"] = "nosniff"
@@ -131,6 +133,8 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
             messages.error(request, _("所选范围有 %(n)d 件案件，网页一次最多导出 %(limit)d 件。请缩小范围，"
                                       "或由管理员运行 manage.py export_case_files。") % {"n": count, "limit": limit})
         else:
+            audit.record(actor=request.user, action="export.case_files", new={
+                "cases": count, "filters": form.cleaned_data})
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
             response = StreamingHttpResponse(
                 exporting.stream_case_files(user=request.user, cases=cases.iterator(chunk_size=100),

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from mediation.audit import log as audit
 from mediation.reports import charts, ledger
 from mediation.reports.forms import LedgerImportForm, MonthlyTableForm, StatisticsForm
 from mediation.reports.models import ImportBatch
@@ -199,6 +200,7 @@ def monthly_table_xlsx(request: HttpRequest) -> HttpResponse:
     sheet.row_dimensions[4].height = 32
     out = io.BytesIO()
     workbook.save(out)
+    audit.record(actor=request.user, action="export.monthly_xlsx", new={"query": request.GET.urlencode()[:500]})
     response = HttpResponse(out.getvalue(), content_type=XLSX)
     response["Content-Disposition"] = _attachment(f"劳资纠纷月统计表-{context['stats'].query.first_month:%Y-%m}.xlsx")
     return response
@@ -218,6 +220,7 @@ def monthly_table_pdf(request: HttpRequest) -> HttpResponse:
         pdf = render_pdf("reports/monthly_pdf.html", plain)
     except DocumentRenderError as exc:
         return render(request, "mediation/forbidden.html", {"message": str(exc)}, status=503)
+    audit.record(actor=request.user, action="export.monthly_pdf", new={"query": request.GET.urlencode()[:500]})
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = _attachment(f"劳资纠纷月统计表-{context['stats'].query.first_month:%Y-%m}.pdf")
     return response

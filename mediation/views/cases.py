@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.shortcuts import render
 
 from mediation import forms, permissions
+from mediation.audit import log as audit
 from mediation.documents.selectors import documents_for_case
 from mediation.models import Agreement, CaseParty, Instalment, Membership, PartyRole
 from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to, mediators_of
@@ -60,6 +61,11 @@ def case_list(request):
                                      .select_related("person").order_by("position"), to_attr="applicant_parties"))
           .order_by(order, "-pk"))
     page = Paginator(qs, per_page).get_page(request.GET.get("page"))
+    if filters.query:
+        # A search reads personal data (names, an ID number): on the trail, the number masked.
+        text, by_id_number = audit.mask_search(filters.query)
+        audit.record(actor=request.user, action="case.search",
+                     new={"query": text, "id_number": by_id_number, "results": page.paginator.count})
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import forms, permissions, services
+from mediation.audit import log as audit
 from mediation.models import Agreement, Attachment, Case, Employer, Person
 from mediation.selectors import (
     case_deadline_watchlist,
@@ -216,6 +217,7 @@ def attachment_download(request: AuthenticatedHttpRequest, pk: int, attachment_i
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
+    audit.record(actor=request.user, action="attachment.download", obj=attachment, case=case)
     response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)
     response["X-Content-Type-Options"] = "nosniff"

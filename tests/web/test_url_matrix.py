@@ -41,6 +41,7 @@ PERSONAL_DATA_GET = (302, 200, 200, 200, 403, 403, 404, 404)  # files that carry
 FIGURES = (302, 403, 200, 200, 200, 200, 403, 200)  # supervisors, administrators, auditors
 IMPORT = (302, 403, 200, 200, 403, 200, 403, 200)  # supervisors and administrators
 SUPERVISORS_ONLY = (302, 403, 200, 200, 403, 403, 403, 200)
+AUDIT_READERS = (302, 403, 403, 403, 200, 200, 403, 403)  # auditors and administrators (read_audit)
 PUBLIC = (200, 200, 200, 200, 200, 200, 200, 200)
 
 
@@ -201,6 +202,11 @@ MATRIX: dict[str, Knock] = {
     "reports:ledger_template": Knock(IMPORT),
     # 溪口's supervisor may import, but not 锦屏's cases: the file is refused row by row (400).
     "reports:ledger_import": Knock(IMPORT[:-1] + (400,), method="post", setup=_ledger, data=_ledger_file),
+    # The audit trail is read by auditors and administrators; one case's extract is a read of
+    # that case, so outside the reader's scope it does not exist (404), inside it needs read_audit.
+    "audit:log": Knock(AUDIT_READERS),
+    "audit:case_extract": Knock((302, 403, 403, 403, 200, 200, 404, 404), setup=_case(S.REGISTERED),
+                                kwargs=lambda made: {"case_id": made["case"].pk}),
 }
 
 #: Namespaces with their own permission system, tested where they are built.
@@ -263,7 +269,7 @@ def test_the_matrix_hides_every_case_from_both_outsiders():
     """Every row that knocks on a case says 404 for the other township's mediator and supervisor
     (who holds every right there): a row edited to 403 would reveal that the case exists."""
     case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs and n != "documents:verify_code"]
-    assert len(case_rows) == 16
+    assert len(case_rows) == 17
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
         assert statuses["outsider"] == statuses["outside_supervisor"] == 404, name

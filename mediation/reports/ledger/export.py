@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import IO, Any, Iterable, Iterator
 
@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from mediation import identity
+from mediation.audit import log as audit
 from mediation.models import (
     Agreement,
     ApplicationForm,
@@ -237,6 +238,14 @@ class ExportResult:
     full_identity: bool
 
 
+def _masked_filters(filters: CaseFilters | None) -> dict[str, Any]:
+    """The filters of an export as the audit trail keeps them: an ID number searched for, masked."""
+    values = asdict(filters) if filters is not None else {}
+    if values.get("query"):
+        values["query"], values["id_number"] = audit.mask_search(values["query"])
+    return {k: v for k, v in values.items() if v not in (None, "", False)}
+
+
 def ledger_export(*, user: Any, filters: CaseFilters | None, query_string: str = "",
                   chunk_size: int = 1000) -> ExportResult:
     """Write the ledger of the cases ``user`` sees (as the case list shows them) to a temporary .xlsx.
@@ -264,5 +273,7 @@ def ledger_export(*, user: Any, filters: CaseFilters | None, query_string: str =
     workbook.save(out)
     out.seek(0)
     LedgerExport.objects.create(user=user, query=query_string[:2000], rows=rows, full_identity=any_full)
+    audit.record(actor=user, action="export.ledger", new={
+        "rows": rows, "full_identity": any_full, "filters": _masked_filters(filters)})
     return ExportResult(file=out, rows=rows, full_identity=any_full)
 

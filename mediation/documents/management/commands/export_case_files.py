@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from mediation.audit import log as audit
 from mediation.documents import export as exporting
 from mediation.selectors import CaseFilters
 from workflows.states import CaseState
@@ -73,6 +74,9 @@ class Command(BaseCommand):
             partial.unlink(missing_ok=True)  # never leave a half-written archive behind
             raise
         partial.replace(out)
+        audit.record(actor=account, action="export.case_files", new={
+            "cases": summary.exported, "failed": summary.failed, "file": str(out),
+            "filters": {"state": state, "received_from": received_from, "received_to": received_to}})
         rate = summary.exported / summary.seconds if summary.seconds else 0
         self.stdout.write(self.style.SUCCESS(
             f"已导出 {summary.exported} 份卷宗到 {out}（{summary.failed} 件未导出），"
