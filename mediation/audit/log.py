@@ -33,6 +33,8 @@ LOCK_KEY = 0x6175646974
 #: Fields never logged: they change on their own (timestamps) or hold a secret.
 SKIPPED_FIELDS = frozenset({"updated_at", "last_login"})
 SECRET_FIELDS = frozenset({"password"})
+#: Fields kept exactly as they are: digests and codes, whose digit runs are no phone numbers.
+VERBATIM_FIELDS = frozenset({"sha256", "hash", "prev_hash", "verification_code"})
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 # Long digit runs in free text: mobile numbers, resident ID numbers (15 or 18 characters),
@@ -134,7 +136,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): v if k in VERBATIM_FIELDS and isinstance(v, str) else plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [plain(v) for v in value]
     return scrub(str(value))
@@ -144,6 +146,8 @@ def masked(name: str, value: Any) -> Any:
     """One field's value as logged: secrets never, identifiers masked, the rest plain."""
     if name in SECRET_FIELDS:
         return "******" if value else ""
+    if name in VERBATIM_FIELDS and isinstance(value, str):
+        return value
     mask = _FIELD_MASKS.get(name)
     if mask is not None and isinstance(value, str):
         return mask(value)

@@ -378,3 +378,14 @@ def test_amounts_stay_exact_in_the_trail(world):
                        instalments=[ms.InstalmentInput(amount=Decimal("12345.67"), due_on=TODAY)])
 
     assert one("agreement.draft").new["instalments"][0]["amount"] == "12345.67"
+
+
+def test_digests_are_kept_whole_while_numbers_in_text_are_masked(world):
+    from mediation.audit import record
+
+    digest = "2bc3f1ce1ba5ea6cb7d632ba61608181106e3debb420dd0abb71ee7fd39f043e"  # an 11-digit run inside
+    event = record(actor=world.mediator_a, action="test.event", new={"sha256": digest, "note": "电话13805741234"},
+                   reason="身份证330283199001011234")
+
+    assert event.new == {"sha256": digest, "note": "电话138****1234"}
+    assert event.reason == "身份证330***********1234"
