@@ -38,7 +38,8 @@ class MonthField(forms.Field):
         year, latest = int(match.group(1)), local_today().year + 1
         if not FIRST_YEAR <= year <= latest:
             # Far years would run the month arithmetic past the calendar (year 0, year 10000).
-            raise ValidationError(_("月份须在 %(first)d 年至 %(last)d 年之间。") % {"first": FIRST_YEAR, "last": latest})
+            raise ValidationError(_("月份须在 %(first)d 年至 %(last)d 年之间。")
+                                  % {"first": FIRST_YEAR, "last": latest})
         return datetime.date(year, int(match.group(2)), 1)
 
     def prepare_value(self, value: Any) -> Any:
