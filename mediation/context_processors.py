@@ -29,6 +29,8 @@ def _workspace(request) -> dict[str, Any]:
     if permissions.holds(user, "export_case_files"):
         extra_nav.append({"name": "documents:export", "url": reverse("documents:export"), "label": _("导出卷宗")})
     extra_nav.append({"name": "documents:verify", "url": reverse("documents:verify"), "label": _("文书核验")})
+    if permissions.may_read_audit(user):
+        extra_nav.append({"name": "audit:log", "url": reverse("audit:log"), "label": _("审计日志")})
     return {
         "roles": "、".join(str(r) for r in roles),
         "may_register": permissions.holds(user, "register_case"),

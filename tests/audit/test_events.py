@@ -291,6 +291,9 @@ def test_exports_are_recorded_with_the_search_text_masked(world):
     assert ledger.new["rows"] == 0
     assert one("export.monthly_xlsx").actor_id == world.supervisor_a.pk
     assert number not in text_of_trail()
+    from mediation.reports.models import LedgerExport
+
+    assert number not in LedgerExport.objects.get().query
 
 
 # --- logins ---------------------------------------------------------------------------------------

@@ -127,3 +127,8 @@ def test_a_correction_made_in_the_admin_reaches_the_district_not_the_townships(w
 
     assert events_visible_to(world.admin).filter(action="record.correct").exists()
     assert not events_visible_to(world.auditor_a).filter(action="record.correct").exists()
+
+
+def test_the_navigation_offers_the_trail_to_its_readers_only(world):
+    assert reverse("audit:log") in _client(world.auditor_a).get(reverse("home")).content.decode()
+    assert reverse("audit:log") not in _client(world.supervisor_a).get(reverse("home")).content.decode()

@@ -272,7 +272,9 @@ def ledger_export(*, user: Any, filters: CaseFilters | None, query_string: str =
     out = tempfile.TemporaryFile(suffix=".xlsx")
     workbook.save(out)
     out.seek(0)
-    LedgerExport.objects.create(user=user, query=query_string[:2000], rows=rows, full_identity=any_full)
+    # An ID number searched for is kept masked here too, as on the audit trail.
+    LedgerExport.objects.create(user=user, query=audit.scrub(query_string)[:2000], rows=rows,
+                                full_identity=any_full)
     audit.record(actor=user, action="export.ledger", new={
         "rows": rows, "full_identity": any_full, "filters": _masked_filters(filters)})
     return ExportResult(file=out, rows=rows, full_identity=any_full)
