@@ -392,3 +392,17 @@ def test_digests_are_kept_whole_while_numbers_in_text_are_masked(world):
 
     assert event.new == {"sha256": digest, "note": "电话138****1234"}
     assert event.reason == "身份证330***********1234"
+
+
+def test_a_password_set_in_the_admin_is_recorded_without_the_password(world, administrator):
+    target = UserFactory.create()
+    secret = "Another-long-Pa55word!"
+
+    response = administrator.post(reverse("admin:auth_user_password_change", args=[target.pk]), {
+        "password1": secret, "password2": secret, "usable_password": "true"})
+
+    assert response.status_code == 302
+    event = one("admin.change", object_type="auth.user", object_id=str(target.pk))
+    assert event.actor_id == world.admin.pk
+    assert secret not in text_of_trail()
+    assert target.password not in text_of_trail()
