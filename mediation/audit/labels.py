@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "export.monthly_xlsx": _("导出月统计表（Excel）"),
     "export.monthly_pdf": _("导出月统计表（PDF）"),
     "audit.extract": _("导出审计记录"),
+    "import.ledger": _("导入历史台账"),
     "record.correct": _("更正登记信息"),
     "admin.add": _("后台新增"),
     "admin.change": _("后台修改"),

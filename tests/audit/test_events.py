@@ -3,6 +3,7 @@ personal data in clear (DOMAIN.md §5; issue 9 item 6)."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from django.urls import reverse
 from mediation import services as ms
 from mediation.audit.models import AuditEvent
 from mediation.models import Membership, Person, Referral, Role, Signature
-from tests.factories import TEST_PASSWORD, UserFactory, register, valid_id_number
+from tests.factories import TEST_PASSWORD, UserFactory, register, registration, valid_id_number
 from tests.lifecycle import TODAY, case_in_state, effective_agreement
 from workflows import services as ws
 from workflows.errors import ActionNotAllowed
@@ -81,9 +82,6 @@ def test_a_refused_move_writes_nothing(world):
 
 def test_registration_is_recorded_with_the_id_number_and_phone_masked(world):
     number = valid_id_number()
-    case = register(world.mediator_a, world.town_a)
-    from tests.factories import registration
-
     data = registration(world.town_a)
     data.applicants[0].id_number = number
     case = ms.case_register(actor=world.mediator_a, data=data)
@@ -237,7 +235,7 @@ def test_a_case_page_read_by_someone_who_does_not_work_it_is_recorded(world):
 
 def test_a_search_by_id_number_is_recorded_masked(world):
     number = valid_id_number()
-    data = __import__("tests.factories", fromlist=["registration"]).registration(world.town_a)
+    data = registration(world.town_a)
     data.applicants[0].id_number = number
     ms.case_register(actor=world.mediator_a, data=data)
     client = Client()
@@ -406,3 +404,19 @@ def test_a_password_set_in_the_admin_is_recorded_without_the_password(world, adm
     assert event.actor_id == world.admin.pk
     assert secret not in text_of_trail()
     assert target.password not in text_of_trail()
+
+
+
+def test_a_ledger_import_is_recorded_as_one_batch(world):
+    from mediation.reports import ledger
+    from tests.reports.test_ledger import good_row, workbook_bytes
+
+    data = workbook_bytes([good_row(world), good_row(world, number="锦调〔2025〕0002号")])
+
+    report = ledger.ledger_import(user=world.supervisor_a, data=data, filename="2025年台账.xlsx", dry_run=False)
+
+    assert report.created == 2
+    event = one("import.ledger")
+    assert event.actor_id == world.supervisor_a.pk
+    assert event.new == {"filename": "2025年台账.xlsx", "sha256": hashlib.sha256(data).hexdigest(),
+                         "rows": 2, "created": 2, "skipped": 0}

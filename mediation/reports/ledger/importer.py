@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from mediation.audit import log as audit
 from mediation.models import (
     Agreement,
     AgreementTerm,
@@ -310,6 +311,8 @@ def ledger_import(*, user: Any, data: bytes, filename: str = "", dry_run: bool =
             report.batch = ImportBatch.objects.create(
                 user=user, filename=filename[:200], sha256=hashlib.sha256(data).hexdigest(), rows=report.rows,
                 created=report.created, skipped=len(report.skipped))
+            audit.record(actor=user, action="import.ledger", obj=report.batch, new=audit.snapshot(
+                report.batch, ("filename", "sha256", "rows", "created", "skipped")))
     except IntegrityError:
         # Another import of the same rows committed first: nothing of ours was written.
         report.created = 0
