@@ -22,6 +22,7 @@ from mediation.audit.log import record
 from mediation.audit.models import AuditEvent
 from mediation.audit.selectors import events_search, events_visible_to
 from mediation.selectors import case_get_for_user
+from mediation.spreadsheets import text_cell
 from mediation.typing import AuthenticatedHttpRequest
 from mediation.views.common import forbidden
 
@@ -59,12 +60,7 @@ def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _text_cell(sheet: Any, row: int, column: int, value: Any) -> None:
     """A string cell, never a formula: openpyxl takes "=…" for a formula unless told it is text."""
-    cell = sheet.cell(row=row, column=column)
-    if isinstance(value, str):
-        cell.value = value
-        cell.data_type = "s"
-    else:
-        cell.value = value
+    text_cell(sheet.cell(row=row, column=column), value)
 
 
 @login_required

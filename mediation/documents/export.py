@@ -39,6 +39,7 @@ from mediation.documents.render import DocumentRenderError
 from mediation.documents.services import document_prepare
 from mediation.models import Case
 from mediation.selectors import CaseFilters, case_list_visible_to
+from mediation.spreadsheets import csv_text
 from workflows.errors import ActionNotAllowed
 
 logger = logging.getLogger(__name__)
@@ -208,7 +209,8 @@ def write_case_files(archive: zipfile.ZipFile, *, user: Any, cases: Iterable[Cas
     writer = csv.writer(text)
     writer.writerow(MANIFEST_FIELDS)
     for row in summary.rows:
-        writer.writerow([row.file, row.case, row.type, row.sha256, row.verification_code, row.version, row.status])
+        writer.writerow([csv_text(v) for v in (row.file, row.case, row.type, row.sha256, row.verification_code,
+                                               row.version, row.status)])
     # UTF-8 with a byte-order mark: Excel, which most offices open CSV files with, then reads the Chinese right.
     archive.writestr(MANIFEST_NAME, text.getvalue().encode("utf-8-sig"), compress_type=zipfile.ZIP_DEFLATED)
     summary.seconds = time.perf_counter() - started

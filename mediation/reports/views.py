@@ -31,6 +31,7 @@ from mediation.reports.statistics import (
     statistics_organisations,
 )
 from mediation.selectors import case_list_visible_to
+from mediation.spreadsheets import no_formulas
 from mediation.typing import AuthenticatedHttpRequest
 from mediation.views.cases import filters_from_request
 from mediation.views.common import forbidden
@@ -199,6 +200,7 @@ def monthly_table_xlsx(request: HttpRequest) -> HttpResponse:
         sheet.column_dimensions[get_column_letter(i)].width = 12
     sheet.row_dimensions[4].height = 32
     out = io.BytesIO()
+    no_formulas(workbook)  # organisation names come from the administrators' data
     workbook.save(out)
     audit.record(actor=request.user, action="export.monthly_xlsx", new={"query": request.GET.urlencode()[:500]})
     response = HttpResponse(out.getvalue(), content_type=XLSX)

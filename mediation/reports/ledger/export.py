@@ -38,6 +38,7 @@ from mediation.reports.ledger.cells import local_minute as _local
 from mediation.reports.ledger.columns import COLUMNS, ITEM_SEP, SEP, Outcome, _headers, outcome_of
 from mediation.reports.models import LedgerExport
 from mediation.selectors import CaseFilters
+from mediation.spreadsheets import text_row
 from workflows.clocks import local_date
 from workflows.states import CaseState as S
 
@@ -267,7 +268,7 @@ def ledger_export(*, user: Any, filters: CaseFilters | None, query_string: str =
     for case, related in ledger_records(ledger_queryset(user=user, filters=filters), chunk_size=chunk_size):
         full = may_see.allows(case.pk, case.organisation_id, case.organisation__path)
         any_full |= full
-        sheet.append(ledger_row(case, related, full_identity=full, labels=labels))
+        sheet.append(text_row(sheet, ledger_row(case, related, full_identity=full, labels=labels)))
         rows += 1
     out = tempfile.TemporaryFile(suffix=".xlsx")
     workbook.save(out)
