@@ -12,6 +12,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 
 
@@ -49,3 +50,8 @@ class NoStoreForUsersMiddleware:
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store, private"
         return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (missing or stale CSRF token): the product's 403 page, not Django's English one."""
+    return render(request, "403.html", status=403)

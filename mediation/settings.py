@@ -240,6 +240,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A form refused for a missing or stale CSRF token gets the product's 403 page.
+CSRF_FAILURE_VIEW = "mediation.http_security.csrf_failure"
 # An intranet host is not on the browsers' HSTS preload list and is never submitted to it:
 # the preload flag is a choice (SECURE_HSTS_PRELOAD=1), not a missing setting.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]

@@ -248,3 +248,13 @@ def test_the_500_page_needs_neither_the_database_nor_a_request():
     # No database fixture: any query here would fail the test.
     html = render_to_string("500.html")
     assert "系统出错" in html and "mediation/app.css" in html
+
+
+def test_a_refused_form_gets_the_chinese_403_page(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.mediator_a)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "无权访问" in html and "刷新后重试" in html
+    assert "mediation/app.css" in html
