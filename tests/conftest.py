@@ -61,3 +61,16 @@ def world(db) -> World:
         enterprise_supervisor=member(enterprise_a, Role.SUPERVISOR),
         court_desk_mediator=member(court_desk, Role.MEDIATOR),
     )
+
+
+@pytest.fixture
+def administrator(world):
+    """A client signed in as the district administrator as demo and production set them up:
+    staff, in the administrator role."""
+    from django.test import Client
+
+    world.admin.is_staff = True
+    world.admin.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(world.admin)
+    return client

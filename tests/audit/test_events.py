@@ -316,15 +316,6 @@ def test_login_logout_and_a_failed_login_are_recorded_without_the_password(world
 
 # --- the admin ------------------------------------------------------------------------------------
 
-@pytest.fixture
-def administrator(world) -> Client:
-    world.admin.is_staff = True
-    world.admin.save(update_fields=["is_staff"])
-    client = Client()
-    client.force_login(world.admin)
-    return client
-
-
 def test_a_membership_edited_in_the_admin_records_old_and_new_values(world, administrator):
     newcomer = UserFactory.create()
     administrator.post(reverse("admin:mediation_membership_add"), {

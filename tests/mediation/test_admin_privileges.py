@@ -2,9 +2,7 @@
 or to themselves (least privilege), and how records on file are corrected."""
 from __future__ import annotations
 
-import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 from django.urls import reverse
 
 from mediation.models import CaseParty, Membership, Person, Role
@@ -12,16 +10,6 @@ from tests.factories import UserFactory, register, valid_id_number
 from tests.mediation.test_admin import _user_form
 
 User = get_user_model()
-
-
-@pytest.fixture
-def administrator(world) -> Client:
-    """The district administrator as demo and production set them up: staff, in the administrator role."""
-    world.admin.is_staff = True
-    world.admin.save(update_fields=["is_staff"])
-    client = Client()
-    client.force_login(world.admin)
-    return client
 
 
 def test_an_administrator_cannot_make_anyone_a_superuser_or_staff(world, administrator):
