@@ -174,6 +174,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if 
                                      else ("REMOTE_ADDR",))
 # Login events go on the audit trail; axes keeps only the failure counters it needs.
 AXES_DISABLE_ACCESS_LOG = True
+# No start-up banner on every management command.
+AXES_VERBOSE = False
 # Sessions end after SESSION_IDLE_MINUTES without a request (accounts.gate.IdleSessionMiddleware
 # renews the expiry while the user works) and when the browser closes.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
