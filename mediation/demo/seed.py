@@ -947,7 +947,7 @@ def wipe_demo(stdout: Any = None) -> dict[str, int]:
     district = demo_district()
     with transaction.atomic():
         if district is not None:
-            org_ids = list(Organisation.objects.filter(path__startswith=district.path).values_list("pk", flat=True))
+            org_ids = list(district.subtree().values_list("pk", flat=True))
             cases = Case.objects.filter(Q(organisation_id__in=org_ids) | Q(registered_organisation_id__in=org_ids))
             case_ids = cases.values("pk")
             # PROTECT references go first (records that would otherwise keep a case alive, such

@@ -86,7 +86,7 @@ class Organisation(models.Model):
             self.path = (self.parent.path if self.parent else "/") + f"{self.pk}/"
             super().save(*args, **{k: v for k, v in kwargs.items() if k != "force_insert"})
             if old_path and old_path != self.path:
-                for child in Organisation.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
+                for child in self.subtree(old_path).exclude(pk=self.pk):
                     child.path = self.path + child.path[len(old_path):]
                     Organisation.objects.filter(pk=child.pk).update(path=child.path)
 
@@ -107,6 +107,13 @@ class Organisation(models.Model):
                 raise ValidationError({"parent": _("上级组织不能是本组织或其下级组织。")})
             if parent.level.rank >= self.level.rank:
                 raise ValidationError({"parent": _("上级组织的层级必须高于本组织。")})
+
+    def subtree(self, path: str | None = None) -> models.QuerySet["Organisation"]:
+        """This organisation and everything below it (materialised path); ``path`` for a former place.
+
+        The tree's own structure; who may act where is ``mediation.permissions.scope_q``.
+        """
+        return Organisation.objects.filter(path__startswith=path or self.path)
 
     def ancestors(self) -> models.QuerySet["Organisation"]:
         ids = [int(p) for p in self.path.strip("/").split("/") if p]
