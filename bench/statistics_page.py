@@ -141,7 +141,7 @@ def _without_numbers(data: bytes) -> bytes:
     sheet = book.create_sheet("台账")
     sheet.append(header)
     for row in rows:
-        if row[state] != "待审批升级":
+        if row[state] != "待审批提级":
             sheet.append([None if i == number else v for i, v in enumerate(row)])
     out = io.BytesIO()
     book.save(out)

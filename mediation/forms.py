@@ -231,8 +231,8 @@ class ApproveEscalationForm(forms.Form):
 
 
 class EscalationForm(forms.Form):
-    to_organisation = forms.ModelChoiceField(label=_("升级到"), queryset=Organisation.objects.none(), empty_label=None)
-    reason = forms.CharField(label=_("升级理由"), widget=forms.Textarea(attrs={"rows": 3}))
+    to_organisation = forms.ModelChoiceField(label=_("提级到"), queryset=Organisation.objects.none(), empty_label=None)
+    reason = forms.CharField(label=_("提级理由"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, targets: Iterable[Organisation] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -62,21 +62,21 @@ class CaseStateMachine:
 
     @transition(field="state", source=list(WORKING_STATES), target=S.ESCALATION_PENDING,
                 permission=_permission("request_escalation"),
-                custom=_meta(_("申请升级"), reason=True))
+                custom=_meta(_("申请提级"), reason=True))
     def request_escalation(self) -> None:
         pass
 
     @transition(field="state", source=S.ESCALATION_PENDING,
                 target=GET_STATE(_target_of_approval, states=list(WORKING_STATES)),
                 permission=_permission("approve_escalation"),
-                custom=_meta(_("批准升级"), supervisor=True))
+                custom=_meta(_("批准提级"), supervisor=True))
     def approve_escalation(self, *, to_line: int) -> None:
         pass
 
     @transition(field="state", source=S.ESCALATION_PENDING,
                 target=GET_STATE(_return_to, states=list(WORKING_STATES)),
                 permission=_permission("deny_escalation"),
-                custom=_meta(_("不予升级"), reason=True, supervisor=True))
+                custom=_meta(_("不予提级"), reason=True, supervisor=True))
     def deny_escalation(self, *, return_to: str) -> None:
         pass
 

@@ -83,8 +83,8 @@ class EscalationRequest(models.Model):
                                           related_name="escalations_out", verbose_name=_("呈报组织"))
     to_organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT,
                                         related_name="escalations_in", verbose_name=_("上报至"))
-    from_state = models.CharField(_("升级前状态"), max_length=30, choices=CaseState.choices)
-    reason = models.TextField(_("升级理由"))
+    from_state = models.CharField(_("提级前状态"), max_length=30, choices=CaseState.choices)
+    reason = models.TextField(_("提级理由"))
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      related_name="+", verbose_name=_("申请人"))
     requested_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
@@ -96,8 +96,8 @@ class EscalationRequest(models.Model):
     decision_reason = models.TextField(_("审批意见"), blank=True)
 
     class Meta:
-        verbose_name = _("升级呈报")
-        verbose_name_plural = _("升级呈报")
+        verbose_name = _("提级呈报")
+        verbose_name_plural = _("提级呈报")
         ordering = ["-requested_at", "-pk"]
         constraints = [
             # At most one open request per case: a second one would race the first.

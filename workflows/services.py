@@ -161,7 +161,7 @@ def escalation_request(*, case_id: int, actor: Any, to_organisation_id: int, rea
     def before(case: Case) -> None:
         allowed = {o.pk for o in escalation_targets(case)}
         if to_organisation_id not in allowed:
-            raise ValidationError({"to_organisation": _("只能升级到本组织的上级组织。")})
+            raise ValidationError({"to_organisation": _("只能提级到本组织的上级组织。")})
         # A denial returns the case to exactly this state.
         state_at_request.append(case.state)
 

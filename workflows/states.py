@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 class CaseState(models.TextChoices):
     REGISTERED = "registered", _("已登记")
     REJECTED = "rejected", _("不予受理")
-    SELF_RESOLUTION = "self_resolution", _("企业内部化解")
+    SELF_RESOLUTION = "self_resolution", _("企业自主化解")
     JOINT_MEDIATION = "joint_mediation", _("联合调解")
     LINKED_MEDIATION = "linked_mediation", _("调裁诉联动")
-    ESCALATION_PENDING = "escalation_pending", _("待审批升级")
+    ESCALATION_PENDING = "escalation_pending", _("待审批提级")
     SETTLED = "settled", _("已达成协议")
     PERFORMED = "performed", _("已履行")
     MEDIATION_FAILED = "mediation_failed", _("调解不成")

@@ -426,9 +426,9 @@ class Generator:
             return None
         if r < 0.75:
             esc.update(decision=EscalationRequest.Decision.APPROVED, decided_by=decider, decided_at=at,
-                       decision_reason="同意升级。")
+                       decision_reason="同意提级。")
             p.read_grants.update(u for u in (*p.mediators, requester) if u)
-            self._move(p, "approve_escalation", WORKING_STATE_OF_LINE[target.line], at, decider, "同意升级。",
+            self._move(p, "approve_escalation", WORKING_STATE_OF_LINE[target.line], at, decider, "同意提级。",
                        to_org=target)
             p.mediators = [m for m in [self.worker(target)] if m]  # assigned by the supervisor
         else:

@@ -473,7 +473,7 @@ class Story:
         self.do(days, ws.escalation_request, case_id=self.cid, actor=self.user(by),
                 to_organisation_id=self.s.orgs[to].pk, reason=reason)
 
-    def approve(self, by: str, reason: str = "同意升级。", days: float = 1) -> None:
+    def approve(self, by: str, reason: str = "同意提级。", days: float = 1) -> None:
         self.do(days, ws.escalation_approve, case_id=self.cid, actor=self.user(by), reason=reason)
 
     def deny(self, by: str, reason: str, days: float = 1) -> None:
@@ -848,15 +848,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("registered-overdue", 12, "已登记：超过受理期限", _registered_overdue),
     Scenario("registered-consultation", 2.5, "已登记：企业内部协商请求", _registered_consultation),
     Scenario("rejected", 20, "不予受理：劳务关系", _rejected),
-    Scenario("self-resolution", 6, "企业内部化解", _self_resolution),
-    Scenario("self-resolution-overdue", 32, "企业内部化解：超过调解期限", _self_resolution_overdue),
+    Scenario("self-resolution", 6, "企业自主化解", _self_resolution),
+    Scenario("self-resolution-overdue", 32, "企业自主化解：超过调解期限", _self_resolution_overdue),
     Scenario("joint", 9, "联合调解", _joint),
     Scenario("joint-collective", 27, "联合调解：集体争议（12人）并延长期限", _joint_collective),
     Scenario("joint-rider", 6, "联合调解：外卖骑手", _joint_rider),
     Scenario("linked", 11, "调裁诉联动：法院委派", _linked),
-    Scenario("linked-escalated", 40, "调裁诉联动：镇街升级至区（已批准）", _linked_escalated),
-    Scenario("pending-district", 9, "待审批升级：溪口镇→区", _pending_to_district),
-    Scenario("pending-township", 6, "待审批升级：企业→锦屏街道", _pending_to_township),
+    Scenario("linked-escalated", 40, "调裁诉联动：镇街提级至区（已批准）", _linked_escalated),
+    Scenario("pending-district", 9, "待审批提级：溪口镇→区", _pending_to_district),
+    Scenario("pending-township", 6, "待审批提级：企业→锦屏街道", _pending_to_township),
     Scenario("settled", 22, "已达成协议：分两期，已付一期", _settled),
     Scenario("settled-enterprise", 10, "已达成协议：企业调委会", _settled_enterprise),
     Scenario("settled-courier", 45, "已达成协议：快递员（新就业形态）三期", _settled_courier),
@@ -867,10 +867,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("referred-pending", 24, "已转仲裁：等待结果", _referred_pending),
     Scenario("referred-outcome", 70, "已转诉讼：支付令已登记", _referred_outcome),
     Scenario("withdrawn", 15, "已撤回：受理前", _withdrawn),
-    Scenario("withdrawn-pending", 16, "已撤回：升级审批中撤回", _withdrawn_pending),
+    Scenario("withdrawn-pending", 16, "已撤回：提级审批中撤回", _withdrawn_pending),
     Scenario("closed-performed", 120, "已结案：履行完毕（三期）", _closed_performed),
-    Scenario("closed-denied", 100, "已结案：升级未获批准后调解成功", _closed_denied),
-    Scenario("closed-escalated", 92, "已结案：企业升级至街道后调解成功", _closed_escalated),
+    Scenario("closed-denied", 100, "已结案：提级未获批准后调解成功", _closed_denied),
+    Scenario("closed-escalated", 92, "已结案：企业提级至街道后调解成功", _closed_escalated),
     Scenario("closed-rejected", 64, "已结案：不予受理", _closed_rejected),
     Scenario("closed-withdrawn", 55, "已结案：撤回", _closed_withdrawn),
     Scenario("closed-referred", 150, "已结案：仲裁裁决后闭环", _closed_referred),

@@ -274,7 +274,7 @@ def _closure(case: Case, subject: Subject) -> dict[str, Any]:
 def _escalation(case: Case, subject: Subject) -> dict[str, Any]:
     e = case.escalations.select_related("from_organisation", "to_organisation", "requested_by",
                                         "decided_by").get(pk=subject.subject_id)
-    return {"title": _("升级呈报表"), "from_organisation": e.from_organisation.name,
+    return {"title": _("提级呈报表"), "from_organisation": e.from_organisation.name,
             "from_line": e.from_organisation.level.get_line_display(),
             "to_organisation": e.to_organisation.name, "to_line": e.to_organisation.level.get_line_display(),
             "from_state": e.get_from_state_display(), "reason": e.reason, "requested_by": _who(e.requested_by),
@@ -423,7 +423,7 @@ def _timeline(case: Case, logs: list[TransitionLog]) -> list[dict[str, Any]]:
                       "note": f"{s.place}{' · ' + s.result if s.result else ''}"})
     for e in case.escalations.select_related("to_organisation", "requested_by"):
         items.append({"at": _local(e.requested_at), "who": _who(e.requested_by),
-                      "what": _("申请升级到 %(org)s") % {"org": e.to_organisation.display_name},
+                      "what": _("申请提级到 %(org)s") % {"org": e.to_organisation.display_name},
                       "note": f"{e.reason}（{e.get_decision_display()}）"})
     for f in case.follow_ups.select_related("recorded_by"):
         items.append({"at": _local(f.recorded_at), "who": _who(f.recorded_by), "what": _("回访"),

@@ -21,7 +21,7 @@ class DocumentKind(models.TextChoices):
     APPLICATION_RECORD = "application_record", _("调解申请书")
     ACCEPTANCE_NOTICE = "acceptance_notice", _("受理通知书")
     REJECTION_NOTICE = "rejection_notice", _("不予受理通知书")
-    ESCALATION_FORM = "escalation_form", _("升级呈报表")
+    ESCALATION_FORM = "escalation_form", _("提级呈报表")
     SESSION_RECORD = "session_record", _("调解笔录")
     AGREEMENT = "agreement", _("调解协议书")
     TERMINATION_NOTICE = "termination_notice", _("调解终止书")

@@ -91,6 +91,8 @@ class Instalment(models.Model):
     paid_on = models.DateField(_("实际履行日期"), null=True, blank=True)
     paid_amount = models.DecimalField(_("实际履行金额"), null=True, blank=True,
                                       validators=[MinValueValidator(Decimal("0"))], **AMOUNT)
+    #: Why a payment differs from what the instalment asked (more than outstanding, a correction …).
+    payment_note = models.CharField(_("履行说明"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("分期履行")

@@ -49,6 +49,25 @@ class WorkForm(models.TextChoices):
     OTHER = "other", _("其他新就业形态")
 
 
+class ConsultationSide(models.TextChoices):
+    WORKER = "worker", _("劳动者一方")
+    EMPLOYER = "employer", _("用人单位一方")
+
+
+class ConsultationOutcome(models.TextChoices):
+    PENDING = "pending", _("等待答复")
+    AGREED = "agreed", _("同意协商")
+    REFUSED = "refused", _("拒绝协商")
+    NO_REPLY = "no_reply", _("逾期未答复，视为不愿协商")
+    SETTLED = "settled", _("协商一致，达成和解协议")
+    FAILED = "failed", _("协商不成")
+
+
+class Consent(models.TextChoices):
+    CONSENTED = "consented", _("同意调解")
+    REFUSED = "refused", _("不同意调解")
+
+
 class Category(models.Model):
     """A dispute category (劳动报酬, 社会保险 …); an administrator may add more."""
 
@@ -105,8 +124,11 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     employer = models.ForeignKey("mediation.Employer", on_delete=models.PROTECT, related_name="cases",
                                  verbose_name=_("被申请单位"))
     applicant_count = models.PositiveIntegerField(_("申请人数"), default=0)
+    #: Workers with the common claim, listed or not (劳动争议调解仲裁法 art. 7): 30 workers may
+    #: be represented by 3 applicants. Never fewer than the listed applicants.
+    workers_involved = models.PositiveIntegerField(_("涉及劳动者人数"), default=0)
     is_collective = models.BooleanField(_("集体争议"), default=False, db_index=True,
-                                        help_text=_("劳动者一方在10人以上时自动标记"))
+                                        help_text=_("涉及劳动者10人以上时自动标记（劳动争议调解仲裁法第七条）"))
     is_new_employment_form = models.BooleanField(_("新就业形态"), default=False, db_index=True)
     work_form = models.CharField(_("新就业形态类型"), max_length=20, choices=WorkForm.choices, blank=True)
     platform = models.ForeignKey("mediation.Employer", on_delete=models.PROTECT, null=True, blank=True,
@@ -120,7 +142,20 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
 
     dispute_known_on = models.DateField(_("知道或应当知道权利被侵害之日"), null=True, blank=True,
                                         help_text=_("用于计算仲裁时效（劳动争议调解仲裁法第二十七条）"))
+    # Consultation (协商) before mediation, 人社部令第17号: the request, the other side's reply
+    # within 5 days (none is taken as refusing), and how it ended.
     consultation_requested_on = models.DateField(_("提出协商日期"), null=True, blank=True)
+    consultation_requested_by = models.CharField(_("提出协商的一方"), max_length=12,
+                                                 choices=ConsultationSide.choices, blank=True)
+    consultation_replied_on = models.DateField(_("对方答复日期"), null=True, blank=True)
+    consultation_outcome = models.CharField(_("协商结果"), max_length=12, choices=ConsultationOutcome.choices,
+                                            blank=True)
+    consultation_note = models.TextField(_("协商情况"), blank=True)
+    # Mediation is voluntary (人社部令第17号): the respondents' consent, recorded at acceptance.
+    respondent_consent = models.CharField(_("被申请人是否同意调解"), max_length=10, choices=Consent.choices,
+                                          blank=True)
+    consent_recorded_on = models.DateField(_("征询意见日期"), null=True, blank=True)
+    consent_note = models.CharField(_("征询情况"), max_length=200, blank=True)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
     rejected_at = models.DateTimeField(_("不予受理时间"), null=True, blank=True)
     concluded_at = models.DateTimeField(_("调解终结时间"), null=True, blank=True)
@@ -170,8 +205,8 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             ("register_case", _("登记案件")),
             ("accept_case", _("受理或不予受理")),
             ("work_case", _("办理案件：调解笔录、协议、回访、转交")),
-            ("request_escalation", _("申请升级")),
-            ("decide_escalation", _("审批升级")),
+            ("request_escalation", _("申请提级")),
+            ("decide_escalation", _("审批提级")),
             ("conclude_case", _("达成协议、终止调解、确认履行")),
             ("withdraw_case", _("登记撤回")),
             ("close_case", _("结案")),

@@ -54,12 +54,18 @@ class Organisation(models.Model):
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
                                related_name="children", verbose_name=_("上级组织"))
     case_number_prefix = models.CharField(
-        _("案号前缀"), max_length=20, help_text=_("如“奉工调”，案号形如 奉工调〔2026〕0001号"))
+        _("案号前缀"), max_length=20, unique=True,
+        error_messages={"unique": _("该案号前缀已被其他组织使用，请换一个。")}, help_text=_("如“奉工调”，案号形如 奉工调〔2026〕0001号"))
     is_peoples_mediation_committee = models.BooleanField(
         _("人民调解委员会"), default=False,
         help_text=_("人民调解委员会达成的协议可在生效后30日内申请司法确认（人民调解法第三十三条）"))
     address = models.CharField(_("地址"), max_length=200, blank=True)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    #: An enterprise committee mediates its own enterprise's disputes; a regional or industry
+    #: committee the small firms assigned to it (DOMAIN.md §4, parties and consent).
+    served_employers = models.ManyToManyField(
+        "mediation.Employer", blank=True, related_name="committees", verbose_name=_("所服务的企业"),
+        help_text=_("企业或片区调解委员会只受理这些企业的劳动争议"))
     is_active = models.BooleanField(_("启用"), default=True)
     # Materialised path ("/1/4/17/") so that "this organisation and its subtree" is
     # one indexed prefix match, however deep the tree.

@@ -70,6 +70,19 @@ class PartyRole(models.TextChoices):
     THIRD_PARTY = "third_party", _("第三人")
 
 
+class RespondentCapacity(models.TextChoices):
+    """Why a respondent answers for the claim: labour dispatch (劳动争议调解仲裁法 art. 22,
+    劳务派遣单位 and 用工单位 are 共同当事人), platform work (the station operator and the platform
+    or its cooperation company), contracting, or another jointly liable party."""
+
+    EMPLOYER = "employer", _("用人单位")
+    DISPATCH_AGENCY = "dispatch_agency", _("劳务派遣单位")
+    HOST_EMPLOYER = "host_employer", _("用工单位")
+    PLATFORM = "platform", _("平台企业或用工合作企业")
+    CONTRACTOR = "contractor", _("发包或承包单位")
+    JOINTLY_LIABLE = "jointly_liable", _("其他共同责任方")
+
+
 class CaseParty(models.Model):
     """A person or an employer taking part in one case.
 
@@ -93,6 +106,10 @@ class CaseParty(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True, validators=[identity.validate_phone])
     address = models.CharField(_("住址"), max_length=200, blank=True)
+    #: A respondent's capacity (blank for everyone else).
+    capacity = models.CharField(_("责任身份"), max_length=20, choices=RespondentCapacity.choices, blank=True)
+    #: An applicant elected by the workers to represent them (劳动争议调解仲裁法 art. 7).
+    is_representative = models.BooleanField(_("推举的代表"), default=False)
 
     class Meta:
         verbose_name = _("当事人")
@@ -103,6 +120,10 @@ class CaseParty(models.Model):
                 condition=(Q(person__isnull=False, employer__isnull=True)
                            | Q(person__isnull=True, employer__isnull=False)),
                 name="party_is_person_or_employer"),
+            models.CheckConstraint(condition=Q(role="respondent") | Q(capacity=""),
+                                   name="capacity_only_for_respondents"),
+            models.CheckConstraint(condition=Q(role="applicant") | Q(is_representative=False),
+                                   name="representatives_are_applicants"),
             models.UniqueConstraint(fields=["case", "role", "person"], condition=Q(person__isnull=False),
                                     name="person_once_per_role"),
             models.UniqueConstraint(fields=["case", "role", "employer"], condition=Q(employer__isnull=False),

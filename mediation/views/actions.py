@@ -56,7 +56,7 @@ def case_transition(request, pk: int, name: str):
         apply_errors(form, exc)
         return _form_page(request, case, label, form, action=name, expected_state=expected)
     if name == "approve_escalation" and not case_list_contains(user, pk):
-        messages.success(request, _("已批准升级。"))
+        messages.success(request, _("已批准提级。"))
         return redirect("escalation_queue")
     return _done(request, case, _("已完成：%(action)s。") % {"action": label})
 

@@ -186,7 +186,7 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.holds(request.user, "decide_escalation"):
-        return forbidden(request, _("升级审批由上级组织的负责人办理。"))
+        return forbidden(request, _("提级审批由上级组织的负责人办理。"))
     pending = list(escalations_awaiting(user=request.user).order_by("requested_at"))
     # Each approval form offers the target organisation's mediators: one query for all of them.
     candidates = mediators_by_organisation(sorted({e.to_organisation_id for e in pending}))

@@ -107,7 +107,7 @@ def test_case_journey_from_oral_application_to_closure(world, as_user, live_serv
     page.wait_for_selector(".badge.state-self_resolution")
     submit_action(page, "记录一次调解", {"#session_held_at": "2026-11-20T10:00", "#session_attendees": "双方当事人",
                                     "#session_record": "双方分歧较大，企业无法一次支付。"})
-    panel = page.locator("details.action", has=page.locator("summary", has_text="申请升级"))
+    panel = page.locator("details.action", has=page.locator("summary", has_text="申请提级"))
     panel.locator("summary").click()
     assert panel.locator("#request_escalation_to_organisation").input_value() == str(world.town_a.pk)
     panel.locator("#request_escalation_reason").fill("企业内部协商未果，需镇街联合调解")
@@ -117,9 +117,9 @@ def test_case_journey_from_oral_application_to_closure(world, as_user, live_serv
 
     # 2. The township supervisor approves it from the queue.
     supervisor = as_user(world.supervisor_a)
-    supervisor.click("nav >> text=升级审批")
+    supervisor.click("nav >> text=提级审批")
     shot(supervisor, "04-escalation-queue")
-    supervisor.click("button:has-text('批准升级')")
+    supervisor.click("button:has-text('批准提级')")
     supervisor.wait_for_load_state()
     case.refresh_from_db()
     assert case.state == CaseState.JOINT_MEDIATION and case.organisation == world.town_a

@@ -189,7 +189,7 @@ def test_a_good_historical_ledger_is_imported_with_its_outcome(world):
                  instalments="", amount_agreed=None, amount_recovered=None, agreement_effective_on=None,
                  follow_ups="", closed_at=None, referral_destination="劳动人事争议仲裁委员会",
                  referred_on="2025-03-12"),
-        good_row(world, organisation=world.enterprise_a.name, state="企业内部化解", outcome="调解中",
+        good_row(world, organisation=world.enterprise_a.name, state="企业自主化解", outcome="调解中",
                  concluded_at=None, agreement_effective_on=None, amount_agreed=None, instalments="",
                  amount_recovered=None, follow_ups="", closed_at=None, sessions="2025-03-05、2025-03-07"),
     ])

@@ -149,7 +149,7 @@ def test_every_imported_history_row_has_the_fields_the_builder_guarantees(world)
     data = workbook_bytes([
         good_row(world),
         good_row(world, organisation=world.enterprise_a.name, registered_organisation=world.town_a.name,
-                 state="企业内部化解", outcome="调解中", concluded_at=None, agreement_effective_on=None,
+                 state="企业自主化解", outcome="调解中", concluded_at=None, agreement_effective_on=None,
                  amount_agreed=None, instalments="", amount_recovered=None, follow_ups="", closed_at=None),
     ])
     assert ledger.ledger_import(user=world.supervisor_a, data=data, dry_run=False).created == 2

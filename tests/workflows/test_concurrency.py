@@ -64,7 +64,7 @@ def test_two_supervisors_approving_the_same_escalation_one_wins(world):
     assert holding.wait(10)
 
     def approve(user):
-        return ws.escalation_approve(case_id=case.pk, actor=user, reason="同意升级")
+        return ws.escalation_approve(case_id=case.pk, actor=user, reason="同意提级")
 
     results: list[object] = []
     approver = threading.Thread(target=lambda: results.extend(
@@ -79,7 +79,7 @@ def test_two_supervisors_approving_the_same_escalation_one_wins(world):
     losses = [r for r in results if isinstance(r, Exception)]
     assert len(wins) == 1 and len(losses) == 1, results
     assert isinstance(losses[0], ActionNotAllowed)
-    assert "不能执行“批准升级”" in str(losses[0])
+    assert "不能执行“批准提级”" in str(losses[0])
     assert TransitionLog.objects.filter(case=case, transition="approve_escalation").count() == 1
     case.refresh_from_db()
     assert case.state == CaseState.JOINT_MEDIATION and case.organisation == world.town_a

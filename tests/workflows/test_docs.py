@@ -57,7 +57,7 @@ def test_the_hand_written_permissions_prose_is_kept(tmp_path):
     assert text.startswith("# 权限\n\n手写的说明。\n\n")
     assert text.endswith(f"{END_MARKER}\n\n结尾说明。\n")
     assert "旧表格" not in text
-    assert "| `approve_escalation` | 批准升级 | `decide_escalation` | — | ✓ | — | — |" in text
+    assert "| `approve_escalation` | 批准提级 | `decide_escalation` | — | ✓ | — | — |" in text
 
 
 def test_the_dot_file_draws_every_edge_of_the_graph_and_nothing_else():
@@ -80,11 +80,11 @@ def test_the_mermaid_diagram_draws_every_edge_and_labels_every_state_in_chinese(
 
 def test_computed_targets_are_drawn_to_every_allowed_state_and_say_how():
     block = (DOCS / "states.md").read_text(encoding="utf-8")
-    for target, label in [("self_resolution", "企业内部化解"), ("joint_mediation", "联合调解"),
+    for target, label in [("self_resolution", "企业自主化解"), ("joint_mediation", "联合调解"),
                           ("linked_mediation", "调裁诉联动")]:
         assert f"registered --> {target} : 受理（按承办组织所属防线" in block
-        assert f"escalation_pending --> {target} : 批准升级（按升级目标组织所属防线" in block
-        assert f"escalation_pending --> {target} : 不予升级（返回申请升级前的状态：{label}）" in block
+        assert f"escalation_pending --> {target} : 批准提级（按提级目标组织所属防线" in block
+        assert f"escalation_pending --> {target} : 不予提级（返回申请提级前的状态：{label}）" in block
     assert "closed --> performed : 重新开启（返回结案前的状态：已履行）" in block
 
 

@@ -42,11 +42,11 @@ GENERATED_NOTE = "由 `python manage.py draw_states` 根据 `{source}` 生成，
 #: How a computed (GET_STATE) target is chosen, keyed by the target function's name.
 COMPUTED_TARGET_NOTES: dict[str, Any] = {
     "_target_of_accept": _("按承办组织所属防线"),
-    "_target_of_approval": _("按升级目标组织所属防线"),
+    "_target_of_approval": _("按提级目标组织所属防线"),
     "_return_to": _("返回原状态"),
 }
 RETURN_NOTES: dict[str, Any] = {
-    "deny_escalation": _("返回申请升级前的状态"),
+    "deny_escalation": _("返回申请提级前的状态"),
     "reopen": _("返回结案前的状态"),
 }
 PERMISSION_LABELS: dict[str, Any] = {"view_case": _("查看案件")}
@@ -137,7 +137,7 @@ def render_states_markdown() -> str:
         "规则来源：DOMAIN.md §3；由谁办理见 [permissions.md](permissions.md)。",
         "",
         "目标状态在运行时确定的流转（`GET_STATE`）对每个可能的目标各画一条边，并在括号里说明如何确定：",
-        "受理、批准升级按组织所属防线进入该防线的办理状态；不予升级、重新开启返回案件离开时记录的原状态。",
+        "受理、批准提级按组织所属防线进入该防线的办理状态；不予提级、重新开启返回案件离开时记录的原状态。",
         "",
         "```mermaid",
         "stateDiagram-v2",

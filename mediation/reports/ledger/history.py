@@ -115,7 +115,7 @@ _RECIPES: dict[str, Callable[[_Walk, str], None]] = {
 def _outcome(state: str, outcome: str, referral: dict[str, Any] | None) -> str:
     """The outcome given, or the one the state implies; a closed case must say (or show by a referral)."""
     if state == S.ESCALATION_PENDING:
-        raise ValidationError({"state": _("待审批升级的案件不能导入：请先审批，再按审批后的状态导入。")})
+        raise ValidationError({"state": _("待审批提级的案件不能导入：请先审批，再按审批后的状态导入。")})
     if outcome:
         return outcome
     if state == S.CLOSED and referral is None:
