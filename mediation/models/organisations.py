@@ -55,7 +55,8 @@ class Organisation(models.Model):
                                related_name="children", verbose_name=_("上级组织"))
     case_number_prefix = models.CharField(
         _("案号前缀"), max_length=20, unique=True,
-        error_messages={"unique": _("该案号前缀已被其他组织使用，请换一个。")}, help_text=_("如“奉工调”，案号形如 奉工调〔2026〕0001号"))
+        error_messages={"unique": _("该案号前缀已被其他组织使用，请换一个。")},
+        help_text=_("如“奉工调”，案号形如 奉工调〔2026〕0001号"))
     is_peoples_mediation_committee = models.BooleanField(
         _("人民调解委员会"), default=False,
         help_text=_("人民调解委员会达成的协议可在生效后30日内申请司法确认（人民调解法第三十三条）"))
