@@ -59,6 +59,8 @@ class PersonInput:
     phone: str = ""
     sex: str = ""
     address: str = ""
+    #: An applicant elected by the workers to represent them (劳动争议调解仲裁法 art. 7).
+    is_representative: bool = False
 
 
 @dataclass
@@ -72,6 +74,14 @@ class EmployerInput:
     has_union: bool = False
     has_mediation_committee: bool = False
     is_platform: bool = False
+
+
+@dataclass
+class RespondentInput:
+    """A further respondent beside the principal one (``Registration.employer``), in its capacity."""
+
+    employer: EmployerInput | Employer
+    capacity: str = "jointly_liable"
 
 
 @dataclass
@@ -99,6 +109,14 @@ class Registration:
     dispute_known_on: datetime.date | None = None
     consultation_requested_on: datetime.date | None = None
     agents: Sequence[PersonInput] = field(default_factory=list)
+    #: The principal respondent's capacity (``RespondentCapacity``): the employer, or in a
+    #: dispatch case the dispatch agency or the host employer.
+    employer_capacity: str = "employer"
+    #: Joint respondents beside the principal one (劳动争议调解仲裁法 art. 22); ``platform``, when
+    #: given, is a respondent too, in the platform capacity.
+    other_respondents: Sequence[RespondentInput] = ()
+    #: Workers with the common claim (art. 7); None means the listed applicants are all of them.
+    workers_involved: int | None = None
 
 
 def parse_amount(value: Any, *, field_name: str = "amount") -> Decimal:
