@@ -29,6 +29,8 @@ ACTION_PERMISSIONS: dict[str, str] = {
     "request_escalation": "request_escalation",
     "approve_escalation": "decide_escalation",
     "deny_escalation": "decide_escalation",
+    # Cancelling a pending request: its requester alone (see ``user_may``).
+    "cancel_escalation": "request_escalation",
     "record_agreement": "conclude_case",
     "terminate": "conclude_case",
     "confirm_performance": "conclude_case",
@@ -229,6 +231,30 @@ def members_holding(codename: str, organisations: Any) -> QuerySet[Any]:
         pk__in=memberships_holding(codename, organisations).values("user_id"))
 
 
+def escalation_deciders(organisation: Organisation, *, exclude: Any = None) -> QuerySet[Any]:
+    """The users who may decide an escalation into ``organisation``, ``exclude`` (the requester) left out.
+
+    The rule of ``user_may`` for ``approve_escalation`` as a query: an active user with a
+    membership, in an active organisation, in a role whose group holds ``decide_escalation``,
+    that covers the target (its subtree for supervisors and the other subtree roles, the
+    organisation itself for the others). Per-case grants never decide escalations.
+    """
+    from django.contrib.auth import get_user_model
+
+    roles = set(Group.objects.filter(permissions__codename="decide_escalation",
+                                     permissions__content_type__app_label="mediation")
+                .values_list("name", flat=True))
+    parts = [p for p in organisation.path.split("/") if p]
+    above = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+    covering = Membership.objects.filter(
+        Q(organisation_id=organisation.pk) | Q(organisation__path__in=above, role__in=roles & SUBTREE_ROLES),
+        role__in=roles, organisation__is_active=True, user__is_active=True)
+    users = get_user_model().objects.filter(pk__in=covering.values("user_id"), is_active=True)
+    if exclude is not None:
+        users = users.exclude(pk=exclude.pk)
+    return users.order_by("last_name", "first_name", "username")
+
+
 def _place_of(action: str, case: "Case") -> Organisation | None:
     """Where an action happens: approving an escalation happens at its target organisation."""
     if action in {"approve_escalation", "deny_escalation"}:
@@ -253,6 +279,11 @@ def user_may(user: Any, action: str, case: "Case") -> bool:
         pending = case.pending_escalation()
         # Nobody decides their own request, whatever else they hold.
         if pending is None or pending.requested_by_id == user.pk:
+            return False
+    if action == "cancel_escalation":
+        pending = case.pending_escalation()
+        # Only the one who asked takes the request back (a supervisor denies it instead).
+        if pending is None or pending.requested_by_id != user.pk:
             return False
     place = _place_of(action, case)
     if place is None:

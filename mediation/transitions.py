@@ -61,6 +61,7 @@ MOVES: dict[str, Move] = {
         lifecycle.escalation_approve, lambda d: {**_reason(d), "mediators": list(d.get("mediators") or [])},
         forms.ApproveEscalationForm, _approval_candidates, stale_check=False),
     "deny_escalation": Move(lifecycle.escalation_deny, _reason, forms.ReasonForm, stale_check=False, danger=True),
+    "cancel_escalation": Move(lifecycle.escalation_cancel, _reason, forms.ReasonForm),
     "record_agreement": Move(lifecycle.case_record_agreement),
     "terminate": Move(lifecycle.case_terminate, _reason, forms.ReasonForm, danger=True),
     "confirm_performance": Move(lifecycle.case_confirm_performance),

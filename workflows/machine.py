@@ -80,6 +80,13 @@ class CaseStateMachine:
     def deny_escalation(self, *, return_to: str) -> None:
         pass
 
+    @transition(field="state", source=S.ESCALATION_PENDING,
+                target=GET_STATE(_return_to, states=list(WORKING_STATES)),
+                permission=_permission("cancel_escalation"),
+                custom=_meta(_("撤回提级申请"), reason=True))
+    def cancel_escalation(self, *, return_to: str) -> None:
+        pass
+
     @transition(field="state", source=list(WORKING_STATES), target=S.SETTLED,
                 conditions=[methodcaller("has_effective_agreement")],
                 permission=_permission("record_agreement"), custom=_meta(_("达成协议")))
@@ -129,7 +136,7 @@ class CaseStateMachine:
 
 #: Every transition's name, in the order the graph declares them.
 TRANSITION_NAMES: tuple[str, ...] = (
-    "accept", "reject", "request_escalation", "approve_escalation", "deny_escalation",
+    "accept", "reject", "request_escalation", "approve_escalation", "deny_escalation", "cancel_escalation",
     "record_agreement", "terminate", "confirm_performance", "report_nonperformance",
     "refer", "withdraw", "close", "reopen",
 )

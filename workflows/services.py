@@ -20,7 +20,7 @@ from django_fsm import ConcurrentTransition
 
 from mediation import permissions
 from mediation.audit import log as audit
-from mediation.models import Case, Organisation, Referral
+from mediation.models import Case, Consent, Organisation, Referral
 from workflows import clocks, machine
 from workflows.errors import ActionNotAllowed, ConcurrentChange
 from workflows.machine import TRANSITION_NAMES, needs_reason, transition_label
@@ -126,25 +126,74 @@ def _refresh_deadlines(case: Case) -> None:
 
 # --- the moves ------------------------------------------------------------------
 
-def case_accept(*, case_id: int, actor: Any, expected_state: str | None = None) -> Case:
-    """Accept within 3 working days of receipt (人社部令第17号); the organisation's line picks the state."""
+def _check_consent_date(case: Case, on: datetime.date, field: str) -> None:
+    """The respondents were asked after the application arrived and not later than today."""
+    received_on = clocks.local_date(case.received_at)
+    if on > clocks.local_today():
+        raise ValidationError({field: _("征询被申请人意见的日期不能晚于今天。")})
+    if on < received_on:
+        raise ValidationError({field: _("征询被申请人意见的日期不能早于收到调解申请的日期（%(received)s）。")
+                               % {"received": received_on.isoformat()}})
+
+
+def case_accept(*, case_id: int, actor: Any, expected_state: str | None = None,
+                consented_on: datetime.date | None = None, consent_note: str = "") -> Case:
+    """Accept within 3 working days of receipt (人社部令第17号); the organisation's line picks the state.
+
+    Mediation is voluntary: the committee accepts a dispute within its scope when both
+    sides agree to mediation (企业劳动争议协商调解规定, 人社部令第17号). ``consented_on`` and
+    ``consent_note`` record when and how the respondents agreed; the case page's form
+    requires them. Callers that have no such record — the historical ledger import, the
+    demo and bulk generators — leave them out and the case shows no consent on record
+    (docs/states.md, "Consent at acceptance").
+    """
+    consent_note = (consent_note or "").strip()
+    reason = ""
+    if consented_on is not None:
+        if not consent_note:
+            raise ValidationError({"consent_note": _("请说明征询被申请人意见的方式和情况。")})
+        reason = _("被申请人同意调解（%(on)s，%(how)s）") % {"on": consented_on.isoformat(), "how": consent_note}
+
+    def before(case: Case) -> None:
+        if consented_on is not None:
+            _check_consent_date(case, consented_on, "consent_recorded_on")
 
     def after(case: Case) -> None:
         case.accepted_at = timezone.now()
         _refresh_deadlines(case)
+        if consented_on is not None:
+            case.respondent_consent = Consent.CONSENTED
+            case.consent_recorded_on, case.consent_note = consented_on, consent_note[:200]
         # Whoever accepts an unassigned case works it until a supervisor assigns someone else.
         if not case.mediators.exists():
             case.mediators.add(actor)
 
-    return perform(case_id=case_id, actor=actor, name="accept", expected_state=expected_state, after=after)
+    return perform(case_id=case_id, actor=actor, name="accept", reason=reason, expected_state=expected_state,
+                   before=before, after=after)
 
 
-def case_reject(*, case_id: int, actor: Any, reason: str, expected_state: str | None = None) -> Case:
+def case_reject(*, case_id: int, actor: Any, reason: str, expected_state: str | None = None,
+                respondent_refused_on: datetime.date | None = None) -> Case:
+    """Not accepted, with the reason; a notice goes to the applicant.
+
+    ``respondent_refused_on``: the respondents said on that day that they do not agree to
+    mediation. Mediation is voluntary (人社部令第17号), so the application is not accepted;
+    the refusal is recorded on the case and the rejection notice says so and points the
+    applicant to the arbitration commission.
+    """
+
+    def before(case: Case) -> None:
+        if respondent_refused_on is not None:
+            _check_consent_date(case, respondent_refused_on, "refused_on")
+
     def after(case: Case) -> None:
         case.rejected_at = timezone.now()
+        if respondent_refused_on is not None:
+            case.respondent_consent = Consent.REFUSED
+            case.consent_recorded_on, case.consent_note = respondent_refused_on, reason.strip()[:200]
 
     return perform(case_id=case_id, actor=actor, name="reject", reason=reason,
-                   expected_state=expected_state, after=after)
+                   expected_state=expected_state, before=before, after=after)
 
 
 def escalation_targets(case: Case) -> list[Organisation]:
@@ -223,6 +272,20 @@ def escalation_deny(*, case_id: int, actor: Any, reason: str) -> Case:
                    kwargs=lambda case: {"return_to": case.pending_escalation().from_state}, after=after)
 
 
+def escalation_cancel(*, case_id: int, actor: Any, reason: str, expected_state: str | None = None) -> Case:
+    """The requester takes their own pending request back; the case returns to where it was."""
+
+    def after(case: Case) -> None:
+        pending = case.pending_escalation()
+        pending.decision = EscalationRequest.Decision.CANCELLED
+        pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), reason.strip()
+        pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
+
+    return perform(case_id=case_id, actor=actor, name="cancel_escalation", reason=reason,
+                   expected_state=expected_state,
+                   kwargs=lambda case: {"return_to": case.pending_escalation().from_state}, after=after)
+
+
 def case_record_agreement(*, case_id: int, actor: Any, expected_state: str | None = None) -> Case:
     """Working → settled, only once the agreement is effective (劳动争议调解仲裁法 art. 14)."""
 
@@ -287,9 +350,9 @@ def case_withdraw(*, case_id: int, actor: Any, reason: str, expected_state: str 
         pending = case.pending_escalation()
         if pending is not None:
             pending.decision = EscalationRequest.Decision.CANCELLED
-            pending.decided_at = timezone.now()
+            pending.decided_by, pending.decided_at = actor, timezone.now()
             pending.decision_reason = _("申请人撤回调解申请")
-            pending.save(update_fields=["decision", "decided_at", "decision_reason"])
+            pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
         case.concluded_at = timezone.now()
 
     return perform(case_id=case_id, actor=actor, name="withdraw", reason=reason,

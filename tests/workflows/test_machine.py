@@ -22,6 +22,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     **{("request_escalation", w): {S.ESCALATION_PENDING} for w in WORKING},
     ("approve_escalation", S.ESCALATION_PENDING): set(WORKING),  # the target organisation's line
     ("deny_escalation", S.ESCALATION_PENDING): set(WORKING),  # back to where the request was made
+    ("cancel_escalation", S.ESCALATION_PENDING): set(WORKING),  # the requester takes it back: same
     **{("record_agreement", w): {S.SETTLED} for w in WORKING},
     **{("terminate", w): {S.MEDIATION_FAILED} for w in WORKING},
     ("confirm_performance", S.SETTLED): {S.PERFORMED},
@@ -108,8 +109,8 @@ def test_reopen_returns_to_the_state_the_case_was_closed_from(world):
     assert act(world, case, "reopen").state == S.REJECTED
 
 
-NEEDS_REASON = ["reject", "request_escalation", "deny_escalation", "terminate", "report_nonperformance", "withdraw",
-                "reopen"]
+NEEDS_REASON = ["reject", "request_escalation", "deny_escalation", "cancel_escalation", "terminate",
+                "report_nonperformance", "withdraw", "reopen"]
 
 
 def test_every_transition_has_one_move_whose_form_asks_for_a_reason_exactly_when_one_is_needed():
@@ -123,7 +124,8 @@ def test_transition_that_needs_a_reason_refuses_a_blank_one(world, name):
     source = next(s for (n, s) in ALLOWED if n == name)
     case = case_in_state(world, source)
     before = snapshot(case)
-    actor = world.supervisor_a if name == "deny_escalation" else supervisor_for(world, case)
+    actor = {"deny_escalation": world.supervisor_a,
+             "cancel_escalation": world.enterprise_mediator}.get(name) or supervisor_for(world, case)
     with pytest.raises(ValidationError) as excinfo:
         MOVES[name].perform(case_id=case.pk, actor=actor, data={"reason": "  " if name == "reject" else "",
                                                                  "to_organisation": case.organisation.parent})
@@ -180,3 +182,33 @@ def test_withdrawing_a_case_waiting_for_escalation_cancels_the_request(world):
     case = case_in_state(world, S.ESCALATION_PENDING)
     act(world, case, "withdraw", actor=world.enterprise_mediator)
     assert case.escalations.get().decision == "cancelled"
+
+
+def test_the_requester_cancels_a_pending_escalation_back_to_where_it_was(world):
+    """Issue 10 §4: the requester takes the request back; the case returns to the state it was
+    requested from, at its organisation, and the request is recorded as cancelled by them, with the reason."""
+    case = case_in_state(world, S.ESCALATION_PENDING)  # requested by the enterprise mediator, to town_a
+    after = MOVES["cancel_escalation"].perform(case_id=case.pk, actor=world.enterprise_mediator,
+                                               data={"reason": "企业已同意继续协商"},
+                                               expected_state=S.ESCALATION_PENDING)
+    assert (after.state, after.organisation) == (S.SELF_RESOLUTION, world.enterprise_a)
+    request = case.escalations.get()
+    assert (request.decision, request.decided_by, request.decision_reason) == (
+        "cancelled", world.enterprise_mediator, "企业已同意继续协商")
+    assert request.decided_at is not None
+    log = after.transitions.order_by("-pk").first()
+    assert (log.transition, log.from_state, log.to_state, log.reason) == (
+        "cancel_escalation", S.ESCALATION_PENDING, S.SELF_RESOLUTION, "企业已同意继续协商")
+    assert act(world, after, "request_escalation").state == S.ESCALATION_PENDING  # it may be asked again
+
+
+@pytest.mark.parametrize("who", ["supervisor_a", "enterprise_supervisor", "district_supervisor"])
+def test_nobody_but_the_requester_cancels_an_escalation_request(world, who):
+    """Issue 10 §4: cancelling is the requester's; a supervisor denies instead (and gives reasons)."""
+    from django.core.exceptions import PermissionDenied
+
+    case = case_in_state(world, S.ESCALATION_PENDING)
+    before = snapshot(case)
+    with pytest.raises(PermissionDenied, match="撤回提级申请"):
+        act(world, case, "cancel_escalation", actor=getattr(world, who))
+    assert snapshot(case) == before

@@ -17,7 +17,7 @@ SOURCE = {
     "record_agreement": S.JOINT_MEDIATION, "confirm_performance": S.SETTLED,
     "report_nonperformance": S.SETTLED, "refer": S.MEDIATION_FAILED,
     "approve_escalation": S.ESCALATION_PENDING, "deny_escalation": S.ESCALATION_PENDING,
-    "close": S.REJECTED, "reopen": S.CLOSED,
+    "close": S.REJECTED, "reopen": S.CLOSED, "cancel_escalation": S.ESCALATION_PENDING,
 }
 MEDIATOR_WORK = {"accept", "reject", "withdraw", "request_escalation", "terminate", "record_agreement",
                  "confirm_performance", "report_nonperformance", "refer"}
@@ -28,6 +28,8 @@ ACTORS = ["mediator_a", "supervisor_a", "district_supervisor", "district_mediato
 
 
 def expected_allowed(name: str, actor: str) -> bool:
+    if name == "cancel_escalation":
+        return actor == "enterprise_mediator"  # whoever made the request (case_in_state's), nobody else
     if actor in {"supervisor_a", "district_supervisor"}:
         return True  # the case's (or the escalation target's) organisation is in their subtree
     if actor == "mediator_a":

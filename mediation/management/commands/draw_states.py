@@ -16,8 +16,8 @@ would be generated (CI runs it; ``tests/workflows/test_docs.py`` too).
 
 Transitions whose target is computed (``GET_STATE``) are drawn with an edge to every
 allowed target: ``accept`` and ``approve_escalation`` go to the working state of the
-handling (or target) organisation's line; ``deny_escalation`` and ``reopen`` go back to
-the state recorded when the case left it, and their edges say so.
+handling (or target) organisation's line; ``deny_escalation``, ``cancel_escalation`` and
+``reopen`` go back to the state recorded when the case left it, and their edges say so.
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ COMPUTED_TARGET_NOTES: dict[str, Any] = {
 }
 RETURN_NOTES: dict[str, Any] = {
     "deny_escalation": _("返回申请提级前的状态"),
+    "cancel_escalation": _("返回申请提级前的状态"),
     "reopen": _("返回结案前的状态"),
 }
 PERMISSION_LABELS: dict[str, Any] = {"view_case": _("查看案件")}
@@ -137,7 +138,7 @@ def render_states_markdown() -> str:
         "规则来源：DOMAIN.md §3；由谁办理见 [permissions.md](permissions.md)。",
         "",
         "目标状态在运行时确定的流转（`GET_STATE`）对每个可能的目标各画一条边，并在括号里说明如何确定：",
-        "受理、批准提级按组织所属防线进入该防线的办理状态；不予提级、重新开启返回案件离开时记录的原状态。",
+        "受理、批准提级按组织所属防线进入该防线的办理状态；不予提级、撤回提级申请、重新开启返回案件离开时记录的原状态。",
         "",
         "```mermaid",
         "stateDiagram-v2",

@@ -1,0 +1,52 @@
+"""Escalation without dead ends, through the web (issue 10 §4): cancelling one's own request,
+who may decide, the losing decision, and the applicant's withdrawal kept apart from them."""
+from __future__ import annotations
+
+from django.urls import reverse
+
+from tests.factories import member
+from tests.lifecycle import case_in_state, snapshot
+from workflows.states import CaseState as S
+
+CANCEL = "撤回提级申请"
+
+
+def transition(case, name):
+    return reverse("case_transition", args=[case.pk, name])
+
+
+class TestCancelOwnRequest:
+    def test_the_requester_sees_the_cancel_action_and_takes_the_request_back(self, world, client):
+        case = case_in_state(world, S.ESCALATION_PENDING)  # asked by the enterprise mediator
+        client.force_login(world.enterprise_mediator)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        assert CANCEL in page and transition(case, "cancel_escalation") in page
+        response = client.post(transition(case, "cancel_escalation"),
+                               {"reason": "企业同意继续协商", "expected_state": S.ESCALATION_PENDING})
+        assert response.status_code == 302
+        case.refresh_from_db()
+        assert case.state == S.SELF_RESOLUTION
+        request = case.escalations.get()
+        assert (request.decision, request.decided_by) == ("cancelled", world.enterprise_mediator)
+
+    def test_another_mediator_of_the_same_committee_neither_sees_nor_may_cancel_it(self, world, client):
+        """Only the requester takes a request back (a colleague would undo someone else's decision): 403."""
+        case = case_in_state(world, S.ESCALATION_PENDING)
+        colleague = member(world.enterprise_a, "mediator")
+        client.force_login(colleague)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        assert transition(case, "cancel_escalation") not in page and CANCEL not in page
+        before = snapshot(case)
+        response = client.post(transition(case, "cancel_escalation"),
+                               {"reason": "撤回", "expected_state": S.ESCALATION_PENDING})
+        assert response.status_code == 403
+        assert snapshot(case) == before
+
+    def test_a_blank_reason_is_refused_and_changes_nothing(self, world, client):
+        case = case_in_state(world, S.ESCALATION_PENDING)
+        client.force_login(world.enterprise_mediator)
+        before = snapshot(case)
+        response = client.post(transition(case, "cancel_escalation"),
+                               {"reason": " ", "expected_state": S.ESCALATION_PENDING})
+        assert response.status_code == 400
+        assert snapshot(case) == before
