@@ -1,6 +1,7 @@
 """The ledger: exported like the case list, masked by permission, imported all-or-nothing and idempotently."""
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 from typing import Any
@@ -11,10 +12,11 @@ from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
 from mediation import permissions
-from mediation.models import Case, Person
+from mediation.models import Case, CaseParty, PartyRole, Person
 from mediation.reports import ledger
 from mediation.reports.models import ImportBatch, LedgerExport
-from tests.factories import register, valid_credit_code, valid_id_number
+from mediation.services import EmployerInput, RespondentInput, case_register
+from tests.factories import register, registration, valid_credit_code, valid_id_number
 from tests.lifecycle import case_in_state, satisfy_conditions
 from workflows import services as ws
 from workflows.machine import graph
@@ -189,7 +191,9 @@ def test_a_good_historical_ledger_is_imported_with_its_outcome(world):
                  instalments="", amount_agreed=None, amount_recovered=None, agreement_effective_on=None,
                  follow_ups="", closed_at=None, referral_destination="劳动人事争议仲裁委员会",
                  referred_on="2025-03-12"),
+        # An enterprise committee's own enterprise (DOMAIN.md §4).
         good_row(world, organisation=world.enterprise_a.name, state="企业自主化解", outcome="调解中",
+                 employer="宁波甬达机械有限公司", credit_code=world.enterprise_a.served_employers.get().credit_code,
                  concluded_at=None, agreement_effective_on=None, amount_agreed=None, instalments="",
                  amount_recovered=None, follow_ups="", closed_at=None, sessions="2025-03-05、2025-03-07"),
     ])
@@ -320,6 +324,26 @@ class _Rollback(Exception):
     pass
 
 
+def dispatch_case(world) -> Case:
+    """A dispatched worker's claim against the dispatch agency and the host employer, 共同当事人
+    under 劳动争议调解仲裁法 art. 22."""
+    host = world.enterprise_a.served_employers.get()
+    return register(world.mediator_a, world.town_a, employer=EmployerInput(
+        name="宁波甬派人力资源有限公司", credit_code=valid_credit_code()), employer_capacity="dispatch_agency",
+        other_respondents=[RespondentInput(EmployerInput(name=host.name, credit_code=host.credit_code),
+                                           "host_employer")])
+
+
+def represented_case(world) -> Case:
+    """Thirty couriers with one claim, three of them listed and elected as representatives (art. 7)."""
+    data = registration(world.town_a, applicants=3, workers_involved=30, is_new_employment_form=True,
+                        work_form="courier", platform=EmployerInput(name="甬城即时配送平台", is_platform=True))
+    names = ("代表甲", "代表乙", "代表丙")
+    data = dataclasses.replace(data, applicants=[dataclasses.replace(p, name=n, is_representative=True)
+                                                 for p, n in zip(data.applicants, names, strict=True)])
+    return case_register(actor=world.mediator_a, data=data)
+
+
 def test_export_import_export_gives_the_same_ledger(world, client):
     """Export everything, go back to an empty case base, import the file, export again: the same rows."""
     with pytest.raises(_Rollback):
@@ -337,19 +361,32 @@ def test_export_import_export_gives_the_same_ledger(world, client):
                                   is_new_employment_form=True, work_form="courier")
             ws.case_accept(case_id=collective.pk, actor=world.mediator_b)
             ws.case_withdraw(case_id=collective.pk, actor=world.mediator_b, reason="已自行和解")
+            dispatch = dispatch_case(world)
+            ws.case_accept(case_id=dispatch.pk, actor=world.mediator_a)
+            represented = represented_case(world)
             original = export_bytes(client, world.district_supervisor)
             before = export_rows(client, world.district_supervisor)
             raise _Rollback
     assert not Case.objects.exists()
     report = ledger.ledger_import(user=world.district_supervisor, data=original, dry_run=False)
     assert report.ok, report.errors
-    assert report.created == len(before) == 15
+    assert report.created == len(before) == 17
     after = export_rows(client, world.district_supervisor)
     key = COL["number"]
     assert sorted(after, key=lambda r: r[key]) == sorted(before, key=lambda r: r[key])
+    # The two new kinds of case came back as they were: both respondents in their capacities,
+    # the representatives and the workers they speak for (art. 22, art. 7).
+    dispatch = Case.objects.get(number=dispatch.number)
+    assert [(p.employer.name, p.capacity) for p in dispatch.parties.filter(role=PartyRole.RESPONDENT)
+            .order_by("position")] == [("宁波甬派人力资源有限公司", "dispatch_agency"),
+                                       ("宁波甬达机械有限公司", "host_employer")]
+    represented = Case.objects.get(number=represented.number)
+    assert (represented.workers_involved, represented.applicant_count, represented.is_collective) == (30, 3, True)
+    assert set(represented.parties.filter(is_representative=True).values_list("name", flat=True)) == {
+        "代表甲", "代表乙", "代表丙"}
     assert all(log.imported for log in TransitionLog.objects.all())
     again = ledger.ledger_import(user=world.district_supervisor, data=original, dry_run=False)
-    assert again.created == 0 and len(again.skipped) == 15
+    assert again.created == 0 and len(again.skipped) == 17
 
 
 def test_one_worker_on_two_rows_is_one_person_and_known_people_are_reused(world):
@@ -376,3 +413,94 @@ def test_unknown_mediators_are_a_warning_not_an_error(world):
     assert report.ok and report.created == 1
     assert [p.column for p in report.warnings] == ["承办调解员"] and "查无此人" in report.warnings[0].message
     assert list(Case.objects.get().mediators.all()) == [world.mediator_a]
+
+
+# ----------------------------------------------- several respondents, representatives, workers involved
+
+def test_joint_respondents_representatives_and_workers_involved_are_exported(world, client):
+    """Art. 22: the dispatch agency is the principal respondent, the host employer a further one in its
+    capacity; art. 7: 3 representatives listed for 30 workers. The platform keeps its own column."""
+    dispatch, represented = dispatch_case(world), represented_case(world)
+    host = world.enterprise_a.served_employers.get()
+    full = {r[COL["number"]]: r for r in export_rows(client, world.supervisor_a)}
+    masked = {r[COL["number"]]: r for r in export_rows(client, world.auditor_a)}
+    row = full[dispatch.number]
+    assert (row[COL["employer"]], row[COL["employer_capacity"]]) == ("宁波甬派人力资源有限公司", "劳务派遣单位")
+    assert row[COL["other_respondents"]] == f"宁波甬达机械有限公司（用工单位，{host.credit_code}）"
+    assert (masked[dispatch.number][COL["other_respondents"]]
+            == f"宁波甬达机械有限公司（用工单位，{host.masked_credit_code}）")
+    assert (row[COL["workers_involved"]], row[COL["collective"]], row[COL["representatives"]] or "") == (1, "否", "")
+    row = full[represented.number]
+    assert row[COL["representatives"]] == "代表甲、代表乙、代表丙"
+    assert (row[COL["applicant_count"]], row[COL["workers_involved"]], row[COL["collective"]]) == (3, 30, "是")
+    assert (row[COL["employer_capacity"]], row[COL["platform"]]) == ("用人单位", "甬城即时配送平台")
+    assert not row[COL["other_respondents"]]  # the platform is not listed twice
+
+
+def test_a_ledger_with_joint_respondents_and_representatives_is_imported(world):
+    """Each further respondent on its own line, in its capacity; representatives among the applicants (art. 7)."""
+    agency, host = valid_credit_code(), valid_credit_code()
+    data = workbook_bytes([
+        good_row(world, employer="宁波历史人力资源有限公司", credit_code=agency, employer_capacity="劳务派遣单位",
+                 other_respondents=f"宁波历史机械（集团）有限公司（用工单位，{host}）\n宁波历史建设有限公司（发包或承包单位）"),
+        good_row(world, applicants="王伟、李娜、赵磊", applicant_ids=f"{valid_id_number()}、{valid_id_number()}、"
+                 f"{valid_id_number()}", applicant_phones="", representatives="王伟、李娜", workers_involved=12),
+    ])
+    report = ledger.ledger_import(user=world.supervisor_a, data=data, dry_run=False)
+    assert report.ok, report.errors
+    dispatch, collective = Case.objects.order_by("pk")
+    respondents = dispatch.parties.filter(role=PartyRole.RESPONDENT).order_by("position")
+    assert [(p.name, p.capacity, p.employer.credit_code or "") for p in respondents] == [
+        ("宁波历史人力资源有限公司", "dispatch_agency", agency),
+        ("宁波历史机械（集团）有限公司", "host_employer", host),
+        ("宁波历史建设有限公司", "contractor", "")]
+    assert dispatch.employer.credit_code == agency
+    assert (collective.applicant_count, collective.workers_involved, collective.is_collective) == (3, 12, True)
+    assert sorted(CaseParty.objects.filter(case=collective, is_representative=True)
+                  .values_list("name", flat=True)) == sorted(["王伟", "李娜"])
+
+
+def test_bad_respondents_and_worker_numbers_are_refused_by_row_and_nothing_is_written(world):
+    rows = [
+        good_row(world),  # row 2 is fine and is not written either
+        good_row(world, other_respondents=f"宁波历史合伙有限公司（合伙人，{valid_credit_code()}）"),  # 3
+        good_row(world, employer_capacity="老板"),  # 4
+        good_row(world, workers_involved=1),  # 5: two applicants listed
+        good_row(world, representatives="张三"),  # 6: not an applicant
+        good_row(world, employer_capacity="劳务派遣单位"),  # 7: art. 22, the host employer is missing
+        good_row(world, workers_involved="三十"),  # 8
+        good_row(world, representatives="王伟", workers_involved=2),  # 9: art. 7 needs ten or more
+        good_row(world, other_respondents="宁波历史用工有限公司（用工单位，9133************1X）"),  # 10: masked
+        good_row(world, other_respondents="宁波历史用工有限公司"),  # 11: no capacity
+    ]
+    for dry_run in (True, False):
+        report = ledger.ledger_import(user=world.supervisor_a, data=workbook_bytes(rows), dry_run=dry_run)
+        assert not report.ok and report.created == 0
+        messages = {(p.row, p.column): p.message for p in report.errors}
+        assert not any(p.row == 2 for p in report.errors)
+        assert "合伙人" in messages[(3, "其他被申请人")] and "无效" in messages[(3, "其他被申请人")]
+        assert "老板" in messages[(4, "被申请单位身份")]
+        assert "不能少于" in messages[(5, "涉及人数")]
+        assert "张三" in messages[(6, "推举代表")]
+        assert "第二十二条" in messages[(7, "其他被申请人")]
+        assert "正整数" in messages[(8, "涉及人数")]
+        assert "第七条" in messages[(9, "推举代表")]
+        assert "打码" in messages[(10, "其他被申请人")]
+        assert "格式不正确" in messages[(11, "其他被申请人")]
+    assert not Case.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_former_state_labels_of_old_ledgers_are_read(world):
+    """Old ledgers call line 1 企业内部化解 and a pending request 待审批升级 (now 企业自主化解, 待审批提级)."""
+    served = world.enterprise_a.served_employers.get()
+    working = dict(organisation=world.enterprise_a.name, employer=served.name, credit_code=served.credit_code,
+                   outcome="调解中", concluded_at=None, agreement_effective_on=None, amount_agreed=None,
+                   instalments="", amount_recovered=None, follow_ups="", closed_at=None)
+    report = ledger.ledger_import(user=world.supervisor_a, data=workbook_bytes([
+        good_row(world, state="企业内部化解", **working)]), dry_run=False)
+    assert report.ok, report.errors
+    assert Case.objects.get().state == S.SELF_RESOLUTION
+    report = ledger.ledger_import(user=world.supervisor_a, data=workbook_bytes([
+        good_row(world, state="待审批升级", **working)]), dry_run=True)
+    assert [(p.column, p.message) for p in report.errors] == [
+        ("状态", "待审批提级的案件不能导入：请先审批，再按审批后的状态导入。")]

@@ -102,8 +102,22 @@ def split(value: str, pattern: str = r"[、,，;；\n]+") -> list[str]:
 
 
 def split_items(value: str) -> list[str]:
-    """Structured items (claims, instalments, follow-ups) are separated by semicolons or lines."""
+    """Structured items (claims, instalments, follow-ups, further respondents) are separated by semicolons
+    or lines."""
     return split(value, r"[;；\n]+")
+
+
+def to_count(value: Any) -> int | None:
+    """A number of people: a whole number, or empty."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.strip().removesuffix("人").isdigit() and int(value.strip().removesuffix("人")):
+        return int(value.strip().removesuffix("人"))
+    raise ValueError(value)
 
 
 def number_pattern(prefix: str) -> re.Pattern[str]:
@@ -124,6 +138,10 @@ CLAIM = re.compile(r"^(?P<desc>.+?)\s*[：:]\s*(?P<amount>[\d,，.]+)\s*元?$")
 INSTALMENT = re.compile(
     r"^第\s*(?P<n>\d+)\s*期\s*(?P<amount>[\d,.]+)\s*元\s*(?P<due>\d{4}-\d{1,2}-\d{1,2})\s*前\s*"
     r"(?:(?P<unpaid>未履行)|已于\s*(?P<paid_on>\d{4}-\d{1,2}-\d{1,2})\s*履行\s*(?P<paid>[\d,.]+)\s*元)$")
+#: A further respondent: “名称（身份，统一社会信用代码）” or “名称（身份）”; a name may hold brackets
+#: itself (“宁波某某（集团）有限公司”): the last bracketed part is the capacity and code.
+RESPONDENT = re.compile(r"^(?P<name>.+?)\s*[（(]\s*(?P<capacity>[^（）()，,]+?)\s*"
+                        r"(?:[，,]\s*(?P<code>[^（）()，,]*?)\s*)?[）)]$")
 FOLLOW_UP = re.compile(r"^(?P<on>\d{4}-\d{1,2}-\d{1,2})\s*(?P<method>\S+?)\s*(?P<satisfied>满意|不满意)?$")
 
 
@@ -169,9 +187,11 @@ YES_NO = gettext_lazy("请填写“是”或“否”。")
 class ChoiceCell(Cell):
     """A label (or code) of ``choices``; ``invalid`` may name the value (``v``) and the labels (``all``)."""
 
-    def __init__(self, choices: Any, invalid: Any, *, must: bool = False, joiner: str = "、") -> None:
+    def __init__(self, choices: Any, invalid: Any, *, must: bool = False, joiner: str = "、",
+                 former: dict[str, str] | None = None) -> None:
         super().__init__(invalid=invalid)
         self.choices, self.must, self.joiner = choices, must, joiner
+        self.former = former or {}  # labels older files use, read as the choice they named
         self.aliases: dict[str | None, dict[str, Any]] = {}  # shared by the forms' copies of the field
 
     def to_python(self, value: Any) -> str:
@@ -181,7 +201,7 @@ class ChoiceCell(Cell):
         # ``choice`` translates every label on each call: a third of a large import's time, so once per language.
         language = translation.get_language()
         if language not in self.aliases:
-            self.aliases[language] = {}
+            self.aliases[language] = dict(self.former)
             for code, label in reversed(self.choices):  # the first choice wins, as in ``choice``
                 self.aliases[language].update(dict.fromkeys(_names(code, label), code))
         code = self.aliases[language].get(value)

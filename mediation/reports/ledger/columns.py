@@ -13,6 +13,7 @@ from workflows.states import CaseState as S
 
 SEP = "、"  # between several values in one cell (applicants, categories …)
 ITEM_SEP = "；"  # between structured items (claims, instalments, follow-ups)
+LINE_SEP = "\n"  # between further respondents: one per line in the cell
 MAX_IMPORT_ROWS = 20000
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 IMPORT_REASON = gettext_lazy("历史台账导入")
@@ -66,6 +67,11 @@ def outcome_of(state: str, closed_from_state: str, agreement_effective_on: datet
     return Outcome.NONPERFORMED if agreement_effective_on else Outcome.FAILED
 
 
+#: State labels older ledgers use, read as the state they named (line 1 was called 企业内部化解,
+#: the escalation request 待审批升级, before the terms were settled; workflows/states.py).
+FORMER_STATE_LABELS: dict[str, str] = {"企业内部化解": S.SELF_RESOLUTION, "待审批升级": S.ESCALATION_PENDING}
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -85,14 +91,26 @@ COLUMNS: tuple[Column, ...] = (
     Column("applicants", gettext_lazy("申请人"), 18, required=True, help=gettext_lazy("多人用“、”分隔")),
     Column("applicant_ids", gettext_lazy("申请人身份证号"), 22, help=gettext_lazy("与申请人一一对应，用“、”分隔")),
     Column("applicant_phones", gettext_lazy("申请人电话"), 16, help=gettext_lazy("与申请人一一对应，用“、”分隔")),
+    Column("representatives", gettext_lazy("推举代表"), 14,
+           help=gettext_lazy("集体争议中劳动者推举的代表（劳动争议调解仲裁法第七条），须为本行申请人，多人用“、”分隔；"
+                             "涉及人数不足10人的不填")),
     Column("applicant_count", gettext_lazy("申请人数"), 8, importable=False),
+    Column("workers_involved", gettext_lazy("涉及人数"), 8,
+           help=gettext_lazy("有共同请求的劳动者人数，含未列为申请人的；留空为申请人数；不得少于申请人数")),
     Column("collective", gettext_lazy("集体争议"), 8, importable=False),
     Column("employer", gettext_lazy("被申请单位"), 24, required=True),
+    Column("employer_capacity", gettext_lazy("被申请单位身份"), 12,
+           help=gettext_lazy("被申请单位的责任身份；留空为用人单位")),
     Column("credit_code", gettext_lazy("统一社会信用代码"), 21),
     Column("legal_representative", gettext_lazy("法定代表人"), 10),
     Column("employer_address", gettext_lazy("单位地址"), 24),
     Column("industry", gettext_lazy("所属行业"), 14),
     Column("has_union", gettext_lazy("是否建立工会"), 8, help=gettext_lazy("是/否")),
+    Column("other_respondents", gettext_lazy("其他被申请人"), 36,
+           help=gettext_lazy("被申请单位以外的共同被申请人，每行一个，写成“名称（身份，统一社会信用代码）”，无代码的写"
+                             "“名称（身份）”，如“宁波某某人力资源有限公司（劳务派遣单位，91330283MA2XXXXXXX）”；"
+                             "劳务派遣单位与用工单位为共同当事人（劳动争议调解仲裁法第二十二条），须同时列明；"
+                             "平台企业填在“平台或用工合作方”列")),
     Column("new_form", gettext_lazy("新就业形态"), 8, help=gettext_lazy("是/否")),
     Column("work_form", gettext_lazy("新就业形态类型"), 12),
     Column("platform", gettext_lazy("平台或用工合作方"), 20),
@@ -140,7 +158,8 @@ def _headers() -> list[str]:
 #: The case's own columns a ledger row shows, read as plain values: building 100,000
 #: model instances (and their related ones) would cost more than writing the file.
 CASE_FIELDS: tuple[str, ...] = (
-    "pk", "number", "received_at", "channel", "application_form", "applicant_count", "is_collective",
+    "pk", "number", "received_at", "channel", "application_form", "applicant_count", "workers_involved",
+    "is_collective", "employer_id", "platform_id",
     "is_new_employment_form", "work_form", "dispute_summary", "amount_claimed", "amount_agreed",
     "amount_recovered", "state", "closed_from_state", "accepted_at", "rejected_at", "acceptance_due",
     "mediation_due", "mediation_extra_days", "concluded_at", "agreement_effective_on", "closed_at",

@@ -31,11 +31,12 @@ from mediation.models import (
     MediationSession,
     PartyRole,
     Referral,
+    RespondentCapacity,
     WorkForm,
 )
 from mediation.reports.ledger.access import ledger_queryset, personal_data_checker
 from mediation.reports.ledger.cells import local_minute as _local
-from mediation.reports.ledger.columns import COLUMNS, ITEM_SEP, SEP, Outcome, _headers, outcome_of
+from mediation.reports.ledger.columns import COLUMNS, ITEM_SEP, LINE_SEP, SEP, Outcome, _headers, outcome_of
 from mediation.reports.models import LedgerExport
 from mediation.selectors import CaseFilters
 from mediation.spreadsheets import text_row
@@ -51,6 +52,7 @@ class _Labels:
         self.channel = {k: str(v) for k, v in Channel.choices}
         self.application_form = {k: str(v) for k, v in ApplicationForm.choices}
         self.work_form = {k: str(v) for k, v in WorkForm.choices}
+        self.capacity = {k: str(v) for k, v in RespondentCapacity.choices}
         self.state = {k: str(v) for k, v in S.choices}
         self.outcome = {k: str(v) for k, v in Outcome.LABELS.items()}
         self.method = {k: str(v) for k, v in FollowUp.Method.choices}
@@ -70,7 +72,8 @@ class _Labels:
 class _Related:
     """What hangs off one chunk of cases, by case id: nine queries per chunk, however many rows."""
 
-    applicants: dict[int, list[tuple[str, str, str]]]
+    applicants: dict[int, list[tuple[str, str, str, bool]]]
+    respondents: dict[int, list[tuple[int, str, str, str]]]  # (employer id, name, credit code, capacity)
     categories: dict[int, list[int]]
     claims: dict[int, list[tuple[str, Decimal]]]
     mediators: dict[int, list[tuple[str, str]]]
@@ -102,10 +105,21 @@ def _related(ids: list[int]) -> _Related:
     referrals = {case_id: tuple(rest) for case_id, *rest in (
         Referral.objects.filter(case_id__in=ids).order_by("referred_on", "pk")
         .values_list("case_id", "destination", "body", "referred_on", "outcome", "outcome_on"))}
+    applicants: dict[int, list[tuple[str, str, str, bool]]] = {}
+    respondents: dict[int, list[tuple[int, str, str, str]]] = {}
+    # Applicants and respondents in one query: the parties of a chunk, in their order.
+    for case_id, role, name, person_id, id_number, phone, chosen, employer_id, employer, code, capacity in (
+            CaseParty.objects.filter(case_id__in=ids, role__in=[PartyRole.APPLICANT, PartyRole.RESPONDENT])
+            .order_by("case_id", "role", "position", "pk")
+            .values_list("case_id", "role", "name", "person_id", "person__id_number", "phone", "is_representative",
+                         "employer_id", "employer__name", "employer__credit_code", "capacity")):
+        if role == PartyRole.APPLICANT and person_id is not None:
+            applicants.setdefault(case_id, []).append((name, id_number, phone, chosen))
+        elif role == PartyRole.RESPONDENT and employer_id is not None:
+            respondents.setdefault(case_id, []).append((employer_id, employer, code, capacity))
     return _Related(
-        applicants=_grouped(CaseParty.objects.filter(case_id__in=ids, role=PartyRole.APPLICANT, person__isnull=False)
-                            .order_by("case_id", "position", "pk")
-                            .values_list("case_id", "name", "person__id_number", "phone")),
+        applicants=applicants,
+        respondents=respondents,
         categories=_grouped(Case.categories.through.objects.filter(case_id__in=ids)
                             .values_list("case_id", "category_id")),
         claims=_grouped(ClaimItem.objects.filter(case_id__in=ids).order_by("pk")
@@ -146,6 +160,11 @@ def _instalment_text(number: int, amount: Decimal, due_on: datetime.date, paid_o
     return f"{head} 未履行"
 
 
+def _respondent_text(name: str, capacity: str, credit_code: str) -> str:
+    """“名称（身份，统一社会信用代码）”, or “名称（身份）” without a code (``cells.RESPONDENT`` reads it back)."""
+    return f"{name}（{capacity}，{credit_code}）" if credit_code else f"{name}（{capacity}）"
+
+
 def ledger_row(case: Any, related: _Related, *, full_identity: bool, labels: _Labels) -> list[Any]:
     """One ledger row in ``COLUMNS`` order, from a ``ledger_queryset`` row and its chunk's related rows."""
     pk = case.pk
@@ -156,24 +175,37 @@ def ledger_row(case: Any, related: _Related, *, full_identity: bool, labels: _La
     referral = related.referrals.get(pk)
     settled = bool(case.agreement_effective_on)
     categories = sorted(related.categories.get(pk, []), key=lambda c: labels.category_order.get(c, 0))
+    # The principal respondent (Case.employer) has the employer columns, the platform its own column;
+    # every other respondent is one line of 其他被申请人 (joint parties, 劳动争议调解仲裁法 art. 22).
+    respondents = related.respondents.get(pk, [])
+    principal = next((capacity for employer_id, _n, _c, capacity in respondents if employer_id == case.employer_id),
+                     RespondentCapacity.EMPLOYER)
+    others = [(name, capacity, code) for employer_id, name, code, capacity in respondents
+              if employer_id not in (case.employer_id, case.platform_id)]
     values: dict[str, Any] = {
         "number": case.number,
         "received_at": _local(case.received_at),
         "channel": labels.channel.get(case.channel, case.channel),
         "application_form": labels.application_form.get(case.application_form, case.application_form),
-        "applicants": SEP.join(name for name, _i, _p in applicants),
-        "applicant_ids": SEP.join(mask_id(i or "") for _n, i, _p in applicants) if any(
-            i for _n, i, _p in applicants) else "",
-        "applicant_phones": SEP.join(mask_phone(p or "") for _n, _i, p in applicants) if any(
-            p for _n, _i, p in applicants) else "",
+        "applicants": SEP.join(name for name, _i, _p, _r in applicants),
+        "applicant_ids": SEP.join(mask_id(i or "") for _n, i, _p, _r in applicants) if any(
+            i for _n, i, _p, _r in applicants) else "",
+        "applicant_phones": SEP.join(mask_phone(p or "") for _n, _i, p, _r in applicants) if any(
+            p for _n, _i, p, _r in applicants) else "",
+        "representatives": SEP.join(name for name, _i, _p, chosen in applicants if chosen),
         "applicant_count": case.applicant_count,
+        "workers_involved": case.workers_involved,
         "collective": labels.yes_no(case.is_collective),
         "employer": case.employer__name,
+        "employer_capacity": labels.capacity.get(principal, principal),
         "credit_code": mask_code(case.employer__credit_code or ""),
         "legal_representative": case.employer__legal_representative,
         "employer_address": case.employer__address,
         "industry": case.employer__industry,
         "has_union": labels.yes_no(case.employer__has_union),
+        "other_respondents": LINE_SEP.join(
+            _respondent_text(name, labels.capacity.get(capacity, capacity), mask_code(code or ""))
+            for name, capacity, code in others),
         "new_form": labels.yes_no(case.is_new_employment_form),
         "work_form": labels.work_form.get(case.work_form, case.work_form) if case.work_form else "",
         "platform": case.platform__name or "",

@@ -26,12 +26,13 @@ from mediation.models import (
     FollowUp,
     Organisation,
     Referral,
+    RespondentCapacity,
     WorkForm,
 )
 from mediation.reports.ledger import cells
 from mediation.reports.ledger.access import import_organisations
 from mediation.reports.ledger.cells import Cell, ChoiceCell
-from mediation.reports.ledger.columns import COLUMN_BY_KEY, SEP, Outcome
+from mediation.reports.ledger.columns import COLUMN_BY_KEY, FORMER_STATE_LABELS, SEP, Outcome
 from mediation.reports.ledger.history import history_of
 from workflows.clocks import CHINA_TZ, WorkCalendar, local_date
 from workflows.states import CaseState as S
@@ -44,7 +45,9 @@ _COLUMN_OF = {
     "categories": "categories", "employer_name": "employer", "employer_credit_code": "credit_code",
     "platform_name": "platform", "platform_credit_code": "platform", "name": "applicants",
     "id_number": "applicant_ids", "phone": "applicant_phones", "amount": "claims", "description": "claims",
-    "category": "claims",
+    "category": "claims", "employer_capacity": "employer_capacity", "respondents": "other_respondents",
+    "workers_involved": "workers_involved", "is_representative": "representatives",
+    "organisation": "registered_organisation",
 }
 TIMES = ("accepted_at", "rejected_at", "concluded_at", "closed_at")
 ZERO = Decimal("0")
@@ -92,13 +95,19 @@ class LedgerRowForm(forms.Form):
     received_at = Cell(cells.to_datetime, cells.MOMENT)
     channel = ChoiceCell(Channel.choices, gettext_lazy("来源渠道“%(v)s”无效；可选：%(all)s。"))
     application_form = ChoiceCell(ApplicationForm.choices, gettext_lazy("申请方式应为“书面申请”或“口头申请”。"))
-    applicants = employer = credit_code = legal_representative = employer_address = industry = Cell()
+    applicants = representatives = employer = credit_code = legal_representative = employer_address = Cell()
+    industry = Cell()
+    workers_involved = Cell(cells.to_count, gettext_lazy("涉及人数应为正整数。"))
+    employer_capacity = ChoiceCell(RespondentCapacity.choices,
+                                   gettext_lazy("被申请单位身份“%(v)s”无效；可选：%(all)s。"))
+    other_respondents = Cell()
     applicant_ids = applicant_phones = Cell(cells.raw)
     has_union = new_form = Cell(cells.to_bool, cells.YES_NO)
     work_form = ChoiceCell(WorkForm.choices, gettext_lazy("新就业形态类型无效；可选：%(all)s。"))
     platform = categories = dispute_summary = claims = organisation = registered_organisation = mediators = Cell()
     amount_claimed = amount_agreed = amount_recovered = Cell(cells.to_amount)
-    state = ChoiceCell(S.choices, gettext_lazy("状态“%(v)s”无效；可选：%(all)s。"), must=True)
+    state = ChoiceCell(S.choices, gettext_lazy("状态“%(v)s”无效；可选：%(all)s。"), must=True,
+                       former=FORMER_STATE_LABELS)
     outcome = ChoiceCell(list(Outcome.LABELS.items()), gettext_lazy("处理结果“%(v)s”无效；可选：%(all)s。"))
     accepted_at = rejected_at = concluded_at = closed_at = Cell(cells.to_datetime, cells.MOMENT)
     extra_days = sessions = instalments = follow_ups = referral_body = archive_number = Cell()
@@ -150,6 +159,32 @@ class LedgerRowForm(forms.Form):
             return match.code
 
         return list(dict.fromkeys(self._each("categories", code, cells.split)))
+
+    def clean_other_respondents(self) -> list[services.RespondentInput]:
+        """One respondent a line, “名称（身份，统一社会信用代码）” or “名称（身份）”; their records are
+        registration's to check (credit codes, the dispatch pair of art. 22, a firm listed twice)."""
+        capacities = self.fields["employer_capacity"]
+        assert isinstance(capacities, ChoiceCell)
+        labels = "、".join(str(label) for label in RespondentCapacity.labels)
+
+        def respondent(item: str) -> services.RespondentInput:
+            m = cells.RESPONDENT.match(item)
+            if not m:
+                raise ValueError(_("其他被申请人“%(v)s”格式不正确，应为“名称（身份，统一社会信用代码）”。")
+                                 % {"v": item})
+            try:
+                capacity = capacities.to_python(m.group("capacity"))
+            except ValidationError:
+                raise ValueError(_("其他被申请人“%(v)s”的身份“%(c)s”无效；可选：%(all)s。")
+                                 % {"v": m.group("name"), "c": m.group("capacity"), "all": labels}) from None
+            code = (m.group("code") or "").strip()
+            if "*" in code:
+                raise ValueError(_("其他被申请人“%(v)s”的统一社会信用代码已打码，无法导入；"
+                                   "请使用有权查看完整号码的账号导出的台账。") % {"v": m.group("name")})
+            return services.RespondentInput(employer=services.EmployerInput(name=m.group("name").strip(),
+                                                                            credit_code=code), capacity=capacity)
+
+        return self._each("other_respondents", respondent)
 
     def clean_claims(self) -> list[services.ClaimInput]:
         """“事项：金额元” items; the amounts are checked by the registration's rule."""
@@ -224,7 +259,9 @@ class LedgerRowForm(forms.Form):
                 industry=cd.get("industry", ""), has_union=cd.get("has_union", False)),
             platform=services.EmployerInput(name=platform, is_platform=True) if platform else None,
             categories=cd.get("categories", []), work_form=cd.get("work_form", ""),
-            is_new_employment_form=cd.get("new_form", False))
+            is_new_employment_form=cd.get("new_form", False),
+            employer_capacity=cd.get("employer_capacity") or RespondentCapacity.EMPLOYER,
+            other_respondents=cd.get("other_respondents", []), workers_involved=cd.get("workers_involved"))
         return cd
 
     def _registered(self) -> Organisation | None:
@@ -236,6 +273,7 @@ class LedgerRowForm(forms.Form):
     def _applicants(self) -> list[services.PersonInput]:
         names = cells.split(self.cleaned_data.get("applicants", ""))
         ids, phones = self._per_applicant("applicant_ids", names), self._per_applicant("applicant_phones", names)
+        chosen = cells.split(self.cleaned_data.get("representatives", ""))  # elected among them (art. 7)
         people = []
         for name, id_number, phone in zip(names, ids, phones, strict=True):
             if "*" in id_number or "*" in phone:
@@ -243,7 +281,11 @@ class LedgerRowForm(forms.Form):
                     "%(name)s 的身份证号码或电话已打码，无法导入；"
                     "请使用有权查看完整信息的账号导出的台账。") % {"name": name})
                 id_number = phone = ""
-            people.append(services.PersonInput(name=name, id_number=id_number, phone=phone))
+            people.append(services.PersonInput(name=name, id_number=id_number, phone=phone,
+                                               is_representative=name in chosen))
+        if unknown := [name for name in chosen if name not in names]:
+            self.add_error("representatives", _("推举代表“%(v)s”不是本行的申请人；代表须从申请人中推举。")
+                           % {"v": "、".join(unknown)})
         return people
 
     def _per_applicant(self, key: str, names: list[str]) -> list[str]:
@@ -333,7 +375,12 @@ class LedgerRowForm(forms.Form):
     def _file(self, exc: ValidationError, refused: set[str]) -> None:
         """The registration's problems under the ledger's columns; an applicant's, with their name."""
         for key, messages in exc.message_dict.items():
-            column = _COLUMN_OF.get(key) or _COLUMN_OF.get(key.rsplit("-", 1)[-1])
+            if key.startswith("respondents-"):  # a further respondent's: with its name
+                column = "other_respondents"
+                given = self.registration.other_respondents[int(key.split("-")[1])].employer
+                messages = [f"{given.name}：{m}" for m in messages]
+            else:
+                column = _COLUMN_OF.get(key) or _COLUMN_OF.get(key.rsplit("-", 1)[-1])
             if column in refused:
                 continue
             if key.startswith("applicants-") and column != "applicants":

@@ -199,7 +199,7 @@ def _new_records(rows: list[LedgerRowForm]) -> None:
     new: dict[int, Any] = {}
     for row in rows:
         r = row.checked
-        for record in (*r.people, r.employer, r.platform):
+        for record in (*r.people, *r.employers, r.platform):
             if record is not None and record.pk is None:
                 new[id(record)] = record
     Person.objects.bulk_create([r for r in new.values() if isinstance(r, Person)])

@@ -5,7 +5,7 @@ import io
 
 from django.utils import translation
 
-from mediation.models import ApplicationForm, Category, Channel, Referral, WorkForm
+from mediation.models import ApplicationForm, Category, Channel, Referral, RespondentCapacity, WorkForm
 from mediation.reports.ledger.columns import COLUMNS, MAX_IMPORT_ROWS, Outcome, _headers
 from workflows.states import CaseState as S
 
@@ -32,6 +32,7 @@ def ledger_template() -> bytes:
             "application_form": [str(label) for label in ApplicationForm.labels],
             "state": [str(label) for value, label in S.choices if value != S.ESCALATION_PENDING],
             "outcome": [str(label) for label in Outcome.LABELS.values()],
+            "employer_capacity": [str(label) for label in RespondentCapacity.labels],
             "has_union": ["是", "否"], "new_form": ["是", "否"],
             "work_form": [str(label) for label in WorkForm.labels],
             "referral_destination": [str(label) for label in Referral.Destination.labels],
@@ -56,6 +57,8 @@ def ledger_template() -> bytes:
             note = str(column.help)
             if allowed:
                 note = (note + "；" if note else "") + "可选：" + "、".join(allowed)
+            if column.key == "other_respondents":
+                note += "；身份可选：" + "、".join(str(label) for label in RespondentCapacity.labels)
             if column.key == "categories":
                 note += "；可选：" + "、".join(Category.objects.order_by("position").values_list("name", flat=True))
             notes.append([text, "必填" if column.required else "", note])
