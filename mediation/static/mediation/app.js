@@ -34,6 +34,23 @@
     var select = event.target.closest("select[data-autosubmit]");
     if (select && select.form) { select.form.submit(); }
   });
+  // The narrow-screen menu is a popover (opens without script); keep the button's aria-expanded in step
+  // for older screen readers, and close the menu when the window grows back to the side-column layout.
+  var menu = document.getElementById("site-nav");
+  var menuButton = document.querySelector(".menu-button");
+  if (menu && menuButton && typeof menu.hidePopover === "function") {
+    menuButton.setAttribute("aria-expanded", "false");
+    var mark = function (event) {
+      menuButton.setAttribute("aria-expanded", event.newState === "open" ? "true" : "false");
+    };
+    menu.addEventListener("beforetoggle", mark);  // at once, before the menu shows
+    menu.addEventListener("toggle", mark);
+    var wide = window.matchMedia("(min-width: 901px)");
+    var closeWhenWide = function () {
+      if (wide.matches && menu.matches(":popover-open")) { menu.hidePopover(); }
+    };
+    if (wide.addEventListener) { wide.addEventListener("change", closeWhenWide); }
+  }
   // Block a second submit of the same form (the server also refuses duplicates).
   document.addEventListener("submit", function (event) {
     var form = event.target;
