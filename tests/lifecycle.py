@@ -116,14 +116,28 @@ def satisfy_conditions(world, case: Case, name: str) -> None:
     elif name == "close" and case.state == S.PERFORMED:
         ms.followup_record(case_id=case.pk, actor=mediator_for(world, case), visited_on=TODAY, method="phone",
                            contact="申请人", content="款项已全部到账，申请人表示满意")
+    elif name == "close" and case.state == S.MEDIATION_FAILED:
+        issue_termination_notice(world, case)
     elif name == "close" and case.state == S.REFERRED:
         referral = case.referrals.get()
         ms.referral_record_outcome(referral_id=referral.pk, actor=mediator_for(world, case),
                                    outcome=Referral.Outcome.AWARD, outcome_on=TODAY, summary="仲裁裁决支付工资")
 
 
+def issue_termination_notice(world, case: Case) -> None:
+    """Issue the 调解终止书 of the case's latest move into mediation_failed."""
+    from mediation.documents import services as documents
+    from mediation.documents.context import subjects_for
+
+    subject = subjects_for(case, "termination_notice")[-1]
+    documents.document_issue(case_id=case.pk, kind=subject.kind, subject_id=subject.subject_id,
+                             actor=mediator_for(world, case))
+
+
 #: What a user fills in: each move's form takes the fields it has (DOMAIN.md §3).
-USER_INPUT = {"reason": "依法处理", "destination": "court", "body": "奉化区人民法院", "referred_on": TODAY}
+USER_INPUT = {"reason": "依法处理", "destination": "court", "body": "奉化区人民法院", "referred_on": TODAY,
+              # Acceptance: the respondents agreed to mediation (人社部令第17号); a rejection for another reason.
+              "consent_confirmed": "on", "consent_note": "电话征询被申请人，同意调解", "reason_kind": "other"}
 
 
 def act(world, case: Case, name: str, actor=None) -> Case:

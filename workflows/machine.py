@@ -104,7 +104,9 @@ class CaseStateMachine:
     def confirm_performance(self) -> None:
         pass
 
-    @transition(field="state", source=S.SETTLED, target=S.MEDIATION_FAILED,
+    # Also from performed: a performed case reopened because a payment was clawed back or
+    # the remaining terms were not kept (劳动争议调解仲裁法 arts. 15–16).
+    @transition(field="state", source=[S.SETTLED, S.PERFORMED], target=S.MEDIATION_FAILED,
                 permission=_permission("report_nonperformance"),
                 custom=_meta(_("报告未履行"), reason=True))
     def report_nonperformance(self) -> None:

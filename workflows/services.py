@@ -55,6 +55,8 @@ def condition_message(name: str, case: Case) -> str:
             return _("已履行的案件须先登记回访记录，才能结案。")
         if case.state == CaseState.REFERRED:
             return _("已转仲裁或诉讼的案件须先登记仲裁或诉讼的处理结果，才能结案（调裁诉闭环）。")
+        if case.state == CaseState.MEDIATION_FAILED:
+            return _("调解不成的案件须先出具调解终止书（告知当事人可依法申请仲裁），才能结案。")
     message = _CONDITION_MESSAGES.get(name) or _("案件尚不满足“%(action)s”的条件。")
     return str(message) % {"action": transition_label(name)}
 
@@ -361,9 +363,16 @@ def case_withdraw(*, case_id: int, actor: Any, reason: str, expected_state: str 
 
 def case_close(*, case_id: int, actor: Any, reason: str = "", archive_number: str = "",
                expected_state: str | None = None) -> Case:
-    """Supervisor's closure; performed cases need a follow-up, referred ones their outcome."""
+    """Supervisor's closure; performed cases need a follow-up, referred ones their outcome.
+
+    A failed mediation the parties did not take to arbitration or court is closed with the
+    reason (for instance that the arbitration time limit of 劳动争议调解仲裁法 art. 27 ran out,
+    or that the applicant said they would not apply), once the termination notice is issued.
+    """
 
     def before(case: Case) -> None:
+        if case.state == CaseState.MEDIATION_FAILED and not (reason or "").strip():
+            raise ValidationError({"reason": _("调解不成的案件结案须写明理由，如当事人未申请仲裁或诉讼的情况。")})
         case.closed_from_state = case.state
 
     def after(case: Case) -> None:

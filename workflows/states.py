@@ -53,6 +53,9 @@ CLOSABLE_STATES: tuple[str, ...] = (
     CaseState.REJECTED,
     CaseState.WITHDRAWN,
     CaseState.REFERRED,
+    # The parties did not go on to arbitration or court: closed once the termination notice
+    # is issued, with the reason (docs/states.md, "Closing a failed mediation").
+    CaseState.MEDIATION_FAILED,
 )
 #: A case in one of these has concluded (for success and grassroots rates).
 CONCLUDED_STATES: tuple[str, ...] = (

@@ -244,10 +244,13 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
         return agreement is not None and agreement.is_fully_paid()
 
     def ready_to_close(self) -> bool:
-        """A performed case needs its follow-up visit; a referred one its outcome (the closed loop)."""
+        """A performed case needs its follow-up visit; a referred one its outcome (the closed loop);
+        a failed one its termination notice, which tells the parties they may go to arbitration."""
         source = self.state
         if source == CaseState.PERFORMED:
             return self.follow_ups.exists()
+        if source == CaseState.MEDIATION_FAILED:
+            return self.issued_documents.filter(kind="termination_notice").exists()
         if source == CaseState.REFERRED:
             return self.referrals.exclude(outcome=Referral.Outcome.PENDING).exists()
         return source in CLOSABLE_STATES

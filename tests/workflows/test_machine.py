@@ -15,7 +15,8 @@ from workflows.states import CaseState as S
 # DOMAIN.md §3, edge by edge, typed from the text and not from the code: a wrong edge in the
 # machine (or a missing one) must fail here. (transition, source) -> every state it may lead to.
 WORKING = (S.SELF_RESOLUTION, S.JOINT_MEDIATION, S.LINKED_MEDIATION)
-CLOSED_FROM = (S.PERFORMED, S.REJECTED, S.WITHDRAWN, S.REFERRED)
+# Closed from mediation_failed too: parties who go neither to arbitration nor to court (issue 10 §6).
+CLOSED_FROM = (S.PERFORMED, S.REJECTED, S.WITHDRAWN, S.REFERRED, S.MEDIATION_FAILED)
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("accept", S.REGISTERED): set(WORKING),  # the handling organisation's line decides
     ("reject", S.REGISTERED): {S.REJECTED},
@@ -27,6 +28,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     **{("terminate", w): {S.MEDIATION_FAILED} for w in WORKING},
     ("confirm_performance", S.SETTLED): {S.PERFORMED},
     ("report_nonperformance", S.SETTLED): {S.MEDIATION_FAILED},
+    # a performed case reopened because the terms were not kept after all (arts. 15–16)
+    ("report_nonperformance", S.PERFORMED): {S.MEDIATION_FAILED},
     ("refer", S.MEDIATION_FAILED): {S.REFERRED},
     **{("withdraw", s): {S.WITHDRAWN} for s in (S.REGISTERED, *WORKING, S.ESCALATION_PENDING)},
     **{("close", s): {S.CLOSED} for s in CLOSED_FROM},
@@ -212,3 +215,43 @@ def test_nobody_but_the_requester_cancels_an_escalation_request(world, who):
     with pytest.raises(PermissionDenied, match="撤回提级申请"):
         act(world, case, "cancel_escalation", actor=getattr(world, who))
     assert snapshot(case) == before
+
+
+def test_a_reopened_performed_case_can_report_non_performance(world):
+    """劳动争议调解仲裁法 arts. 15–16: if a party does not perform the agreement, the other may
+    apply for arbitration; a performed case reopened for that reason must be able to say so."""
+    case = case_in_state(world, S.PERFORMED)
+    satisfy_conditions(world, case, "close")
+    act(world, case, "close")
+    reopened = act(world, case, "reopen")
+    assert reopened.state == S.PERFORMED
+    failed = act(world, reopened, "report_nonperformance", actor=world.mediator_a)
+    assert failed.state == S.MEDIATION_FAILED
+    assert failed.transitions.order_by("-pk").first().from_state == S.PERFORMED
+
+
+def test_a_failed_mediation_closes_only_after_the_termination_notice(world):
+    """Closing a failed mediation nobody takes further: the 调解终止书 (DOMAIN.md §7) tells the parties
+    they may apply for arbitration (劳动争议调解仲裁法 arts. 14 ¶3, 15–16), so it must have been issued."""
+    case = case_in_state(world, S.MEDIATION_FAILED)
+    before = snapshot(case)
+    with pytest.raises(ActionNotAllowed, match="调解终止书"):
+        act(world, case, "close")
+    assert snapshot(case) == before
+
+
+def test_a_failed_mediation_is_not_closed_without_a_reason(world):
+    """Why the parties go no further (the arbitration time limit of art. 27 ran out, the applicant
+    said so …) is on the record: a blank reason is refused."""
+    from tests.lifecycle import issue_termination_notice
+
+    case = case_in_state(world, S.MEDIATION_FAILED)
+    issue_termination_notice(world, case)
+    before = snapshot(case)
+    with pytest.raises(ValidationError) as excinfo:
+        MOVES["close"].perform(case_id=case.pk, actor=world.supervisor_a, data={"reason": " "})
+    assert "理由" in excinfo.value.message_dict["reason"][0]
+    assert snapshot(case) == before
+    closed = MOVES["close"].perform(case_id=case.pk, actor=world.supervisor_a,
+                                    data={"reason": "申请人表示不再申请仲裁"})
+    assert (closed.state, closed.closed_from_state) == (S.CLOSED, S.MEDIATION_FAILED)
