@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from mediation import permissions
@@ -157,3 +157,81 @@ def escalations_awaiting(*, user: Any) -> QuerySet:
     return (EscalationRequest.objects.filter(q, decision=EscalationRequest.Decision.PENDING)
             .exclude(requested_by=user).select_related("case", "from_organisation", "to_organisation",
                                                        "requested_by"))
+
+
+def _follow_through_q(user: Any) -> Q | None:
+    """The cases whose follow-through is this user's: those they handle, and those they may close.
+
+    The handling mediators (assigned to the case) and the supervisors whose scope
+    covers it (``close_case``: the follow-up, the outcome and the performance are what
+    closure waits for, DOMAIN.md §3).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return None
+    mine = Q(pk__in=Case.mediators.through.objects.filter(user_id=user.pk).values("case_id"))
+    closes = permissions.scope_q(user, "close_case")
+    return mine if closes is None else mine | closes
+
+
+def follow_up_due(performed_at: datetime.datetime | None) -> datetime.date | None:
+    """When the follow-up visit of a performed case is due: an office rule, not a statute.
+
+    ``settings.FOLLOW_UP_DAYS`` calendar days after the Beijing date on which the
+    performance was confirmed (docs/clocks.md, "Follow-up visit").
+    """
+    if performed_at is None:
+        return None
+    from workflows.clocks import local_date
+
+    return local_date(performed_at) + datetime.timedelta(days=settings.FOLLOW_UP_DAYS)
+
+
+def follow_through(*, user: Any, today: datetime.date | None = None, limit: int = 10) -> dict[str, Any]:
+    """Open cases that wait for an act no statutory clock asks for, so that none drops off every list.
+
+    - ``follow_up``: performed, no follow-up visit (回访) recorded; ``task_due`` from
+      :func:`follow_up_due`, oldest first;
+    - ``referral_outcome``: referred to arbitration or a court, no outcome recorded
+      (the closed loop); ``task_since`` is the referral date;
+    - ``instalment_overdue``: settled, an instalment of the effective agreement unpaid
+      past its date; ``task_due`` is the earliest such date.
+
+    A fixed number of queries whatever the number of rows (annotations, no per-row reads).
+    """
+    from mediation.models import Agreement, FollowUp, Instalment, Referral
+    from workflows.models import TransitionLog
+
+    today = today or local_today()
+    found: dict[str, Any] = {"follow_up": [], "referral_outcome": [], "instalment_overdue": [],
+                             "follow_up_count": 0, "referral_outcome_count": 0, "instalment_overdue_count": 0}
+    scope = _follow_through_q(user)
+    if scope is None:
+        return found
+    base = case_list_visible_to(user=user).filter(scope).select_related("organisation", "employer")
+
+    performed_at = Subquery(TransitionLog.objects.filter(case=OuterRef("pk"), to_state=CaseState.PERFORMED)
+                            .order_by("-at").values("at")[:1])
+    awaiting_visit = (base.filter(state=CaseState.PERFORMED)
+                      .exclude(Exists(FollowUp.objects.filter(case=OuterRef("pk")))))
+    rows = list(awaiting_visit.annotate(performed_at=performed_at)
+                .order_by(F("performed_at").asc(nulls_first=True), "pk")[:limit])
+    for case in rows:
+        case.task_due = follow_up_due(case.performed_at)  # type: ignore[attr-defined]
+    found["follow_up"], found["follow_up_count"] = rows, awaiting_visit.count()
+
+    referred_on = Subquery(Referral.objects.filter(case=OuterRef("pk")).order_by("-referred_on", "-pk")
+                           .values("referred_on")[:1])
+    awaiting_outcome = (base.filter(state=CaseState.REFERRED)
+                        .exclude(Exists(Referral.objects.filter(case=OuterRef("pk"))
+                                        .exclude(outcome=Referral.Outcome.PENDING))))
+    rows = list(awaiting_outcome.annotate(task_since=referred_on).order_by("task_since", "pk")[:limit])
+    found["referral_outcome"], found["referral_outcome_count"] = rows, awaiting_outcome.count()
+
+    first_unpaid = Subquery(Instalment.objects.filter(
+        agreement__case=OuterRef("pk"), agreement__status=Agreement.Status.EFFECTIVE,
+        paid_on__isnull=True, due_on__lt=today).order_by("due_on").values("due_on")[:1])
+    unpaid = (base.filter(state=CaseState.SETTLED).annotate(task_due=first_unpaid)
+              .filter(task_due__isnull=False))
+    found["instalment_overdue"] = list(unpaid.order_by("task_due", "pk")[:limit])
+    found["instalment_overdue_count"] = unpaid.count()
+    return found

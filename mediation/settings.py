@@ -218,6 +218,9 @@ CASE_NUMBER_FORMAT = os.environ.get("CASE_NUMBER_FORMAT", "{prefix}〔{year}〕{
 COLLECTIVE_DISPUTE_MIN_WORKERS = int(os.environ.get("COLLECTIVE_DISPUTE_MIN_WORKERS", "10"))
 # Cases whose next deadline is this many days away or fewer are "due soon".
 DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", "3"))
+# Office rule, not law (docs/clocks.md "Follow-up visit"): a performed case is visited
+# within this many calendar days of the performance being confirmed.
+FOLLOW_UP_DAYS = int(os.environ.get("FOLLOW_UP_DAYS", "30"))
 # Largest evidence file accepted (bytes).
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

@@ -12,7 +12,7 @@ from django.shortcuts import render
 
 from mediation import permissions
 from mediation.models import Case, FollowUp, Referral
-from mediation.selectors import case_deadline_watchlist, case_list_visible_to, escalations_awaiting
+from mediation.selectors import case_deadline_watchlist, case_list_visible_to, escalations_awaiting, follow_through
 from workflows.clocks import local_today
 from workflows.states import OPEN_STATES, WORKING_STATES, CaseState
 
@@ -41,6 +41,10 @@ def home(request):
             .select_related("organisation", "employer").order_by("acceptance_due", "mediation_due"))
     context["my_cases"] = list(mine[:15])
     context["my_count"] = mine.count()
+    # Waiting for an act no statutory clock asks for (follow-up visit, referral outcome,
+    # overdue instalment): the handling mediators' and the supervisors' (DOMAIN.md §3, closed loop).
+    if context["works_cases"] or closes is not None:
+        context["tasks"] = follow_through(user=user, today=today)
     # "Waiting for me": new applications in my own office nobody has accepted yet.
     my_orgs = permissions.own_organisation_ids(user, "accept_case")
     context["to_accept"] = list(visible.filter(state=CaseState.REGISTERED, organisation_id__in=my_orgs)

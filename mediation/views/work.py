@@ -19,6 +19,7 @@ from mediation.selectors import (
     case_deadline_watchlist,
     case_get_for_user,
     escalations_awaiting,
+    follow_through,
     mediators_by_organisation,
 )
 from mediation.typing import AuthenticatedHttpRequest
@@ -170,7 +171,7 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             instalments = forms.InstalmentFormSet(prefix="instalments", initial=[
                 {"amount": i.amount, "due_on": i.due_on, "method": i.method} for i in draft.instalments.all()])
         else:
-            claims = "；".join(f"{c.description}{c.amount}元" for c in case.claims.all())
+            claims = "；".join(f"{c.description}{c.amount:,.2f}元" for c in case.claims.all())
             form = forms.AgreementForm(initial={"dispute_summary": case.dispute_summary, "claims_summary": claims})
             terms = forms.TermFormSet(prefix="terms", initial=[{}])
             instalments = forms.InstalmentFormSet(prefix="instalments")
@@ -196,14 +197,16 @@ def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         field = forms.field_of(form, "mediators", forms.UsersChoiceField)
         field.choices = [(u.pk, forms.user_label(u)) for u in candidates[e.to_organisation_id]]
         items.append({"e": e, "form": form})
-    return render(request, "mediation/escalation_queue.html", {"items": items})
+    return render(request, "mediation/escalation_queue.html", {"items": items, "today": local_today()})
 
 
 @login_required
 def deadlines(request: AuthenticatedHttpRequest) -> HttpResponse:
-    watch = case_deadline_watchlist(user=request.user)
+    today = local_today()
+    watch = case_deadline_watchlist(user=request.user, today=today)
     return render(request, "mediation/deadlines.html", {
-        "overdue": watch["overdue"][:200], "due_soon": watch["due_soon"][:200], "today": local_today()})
+        "overdue": watch["overdue"][:200], "due_soon": watch["due_soon"][:200], "today": today,
+        "tasks": follow_through(user=request.user, today=today, limit=200)})
 
 
 @login_required
