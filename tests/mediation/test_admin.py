@@ -360,3 +360,49 @@ def test_the_organisation_list_shows_the_tree(admin_client, world):
     district, town, enterprise = (content.index(o.name) for o in (world.district, world.town_a, world.enterprise_a))
     assert district < town < enterprise
     assert "\u3000\u3000└ " + world.enterprise_a.name in content
+
+
+def test_a_case_number_prefix_in_use_is_a_form_error_on_add(admin_client, world):
+    """A case number identifies the case on every document (DOMAIN.md §6: the agreement states it) and
+    is built from the registering organisation's prefix: a second organisation with 锦调 would make
+    registrations there collide with 锦屏's numbers, so the form refuses it."""
+    response = admin_client.post(reverse("admin:mediation_organisation_add"),
+                                 _organisation_form(level=level(2).pk, parent=world.town_a.pk,
+                                                    case_number_prefix="锦调"))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["case_number_prefix"] == ["该案号前缀已被其他组织使用，请换一个。"]
+    assert not Organisation.objects.filter(name="锦屏街道东片区劳动争议调解委员会").exists()
+    assert Organisation.objects.filter(case_number_prefix="锦调").count() == 1
+
+
+def test_a_case_number_prefix_in_use_is_a_form_error_on_change(admin_client, world):
+    url = reverse("admin:mediation_organisation_change", args=[world.town_b.pk])
+
+    response = admin_client.post(url, _organisation_form(
+        name=world.town_b.name, level=level(1).pk, parent=world.district.pk, case_number_prefix="锦调"))
+
+    assert response.status_code == 200
+    assert "该案号前缀已被其他组织使用，请换一个。" in response.content.decode()
+    world.town_b.refresh_from_db()
+    assert world.town_b.case_number_prefix == "溪调"
+
+
+def test_an_organisation_keeps_its_own_prefix_on_change(admin_client, world):
+    """Its own prefix is not "in use by another organisation"."""
+    url = reverse("admin:mediation_organisation_change", args=[world.town_b.pk])
+
+    response = admin_client.post(url, _organisation_form(
+        name="溪口镇劳动争议调解中心（新址）", level=level(1).pk, parent=world.district.pk, case_number_prefix="溪调"))
+
+    assert response.status_code == 302
+    world.town_b.refresh_from_db()
+    assert world.town_b.name == "溪口镇劳动争议调解中心（新址）"
+
+
+def test_factories_give_each_organisation_its_own_prefix(db):
+    from tests.factories import OrganisationFactory
+
+    prefixes = [OrganisationFactory.create(level=level(1)).case_number_prefix for _ in range(3)]
+    assert len(set(prefixes)) == 3
