@@ -11,6 +11,10 @@ Definitions are in docs/statistics.md; in short:
 * concluded = settled + failed; success rate = settled / concluded; grassroots rate
   = concluded at lines 1–2 of cases not referred to arbitration or court / concluded.
 
+涉及人数 (``workers``: the workers involved, ``Case.workers_involved``, 劳动争议调解仲裁法 art. 7)
+has no column in the stored summary: it is always summed live over the period's
+received cases (one more GROUP BY on the received_at index, ``_workers``).
+
 Two sources give the same numbers. ``compute_facts`` groups raw rows with SQL
 aggregates (``GROUP BY month, organisation, channel``); ``statistics_refresh`` stores
 its result for all cases up to a watermark in ``MonthlyFact``, and a page reads the
@@ -79,6 +83,11 @@ REFERRED_NOW = Q(case__state=CaseState.REFERRED) | Q(case__state=CaseState.CLOSE
 LINES: tuple[int, ...] = tuple(Line.values)
 
 FactKey = tuple  # (month, organisation_id, channel) or (month, organisation_id, channel, category_id)
+
+#: Measures summed from ``Case`` for every page and not stored in ``MonthlyFact`` (which has no column
+#: for them): the workers involved in the cases received (art. 7; a collective dispute counts its
+#: 30 workers, not its 3 representatives).
+LIVE_MEASURES: tuple[str, ...] = ("workers",)
 
 
 # ------------------------------------------------------------------ who, and over what
@@ -177,7 +186,24 @@ def _micros(value: Any) -> int:
 
 
 def _empty() -> dict[str, Any]:
-    return {m: (Decimal("0") if m in AMOUNT_MEASURES else 0) for m in MEASURES}
+    return {m: (Decimal("0") if m in AMOUNT_MEASURES else 0) for m in (*MEASURES, *LIVE_MEASURES)}
+
+
+def _receipts(cases: QuerySet[Case], start: datetime.datetime | None, end: datetime.datetime | None,
+              case_keys: tuple[str, ...], by_category: bool) -> QuerySet:
+    """The cases received in [start, end), grouped by (month, *case_keys): add the aggregates.
+
+    Grouped over ``Case`` alone (and its categories for the by-category rows): never over its
+    parties, so a case with several respondents or applicants is one case.
+    """
+    received = cases
+    if start is not None:
+        received = received.filter(received_at__gte=start)
+    if end is not None:
+        received = received.filter(received_at__lt=end)
+    if by_category:
+        received = received.filter(categories__isnull=False)
+    return received.annotate(m=_month("received_at")).values("m", *case_keys)
 
 
 def _add_rows(facts: dict[FactKey, dict[str, Any]], rows: Iterable[Mapping[str, Any]], key_fields: tuple[str, ...],
@@ -208,18 +234,12 @@ def compute_facts(*, cases: QuerySet[Case], logs: QuerySet[TransitionLog], start
     log_keys: tuple[str, ...] = ("case__organisation_id", "case__channel") + (
         ("case__categories",) if by_category else ())
 
-    received = cases
-    if start is not None:
-        received = received.filter(received_at__gte=start)
-    if end is not None:
-        received = received.filter(received_at__lt=end)
-    if by_category:
-        received = received.filter(categories__isnull=False)
-    rows = (received.annotate(m=_month("received_at")).values("m", *case_keys)
+    rows = (_receipts(cases, start, end, case_keys, by_category)
             .annotate(received=Count("pk"), collective=Count("pk", filter=Q(is_collective=True)),
-                      new_form=Count("pk", filter=Q(is_new_employment_form=True)), claimed=Sum("amount_claimed"))
+                      new_form=Count("pk", filter=Q(is_new_employment_form=True)), claimed=Sum("amount_claimed"),
+                      workers=Sum("workers_involved"))
             .order_by())
-    _add_rows(facts, rows, case_keys, ("received", "collective", "new_form", "claimed"))
+    _add_rows(facts, rows, case_keys, ("received", "collective", "new_form", "claimed", "workers"))
 
     moves = logs
     if start is not None:
@@ -286,8 +306,9 @@ def statistics_refresh() -> SummaryState:
             facts = compute_facts(cases=cases, logs=logs, start=None, end=None, by_category=by_category)
             for key, values in facts.items():
                 month, org_id, channel = key[:3]
+                stored = {k: v for k, v in values.items() if k not in LIVE_MEASURES}
                 objects.append(MonthlyFact(month=month, organisation_id=org_id, channel=channel,
-                                           category_id=key[3] if by_category else None, **values))
+                                           category_id=key[3] if by_category else None, **stored))
         MonthlyFact.objects.all().delete()
         MonthlyFact.objects.bulk_create(objects, batch_size=2000)
         state.refreshed_at = timezone.now()
@@ -463,7 +484,18 @@ def _facts(query: StatisticsQuery, cases: QuerySet[Case], state: SummaryState | 
             target = facts[key]
             for k, v in values.items():
                 target[k] += v
+        _workers(facts, cases.filter(pk__lte=case_mark), query, by_category=by_category)
     return facts
+
+
+def _workers(facts: dict[FactKey, dict[str, Any]], cases: QuerySet[Case], query: StatisticsQuery, *,
+             by_category: bool) -> None:
+    """Add the workers involved of ``cases`` received in the period (the summarised ones: the summary
+    has no column for them), grouped like ``compute_facts``'s receipts."""
+    keys: tuple[str, ...] = ("organisation_id", "channel") + (("categories",) if by_category else ())
+    rows = (_receipts(cases, query.start, query.end, keys, by_category)
+            .annotate(workers=Sum("workers_involved")).order_by())
+    _add_rows(facts, rows, keys, LIVE_MEASURES)
 
 
 def _overdue_counts(cases: QuerySet[Case], today: datetime.date) -> dict[tuple[int, str], int]:
@@ -594,6 +626,7 @@ def statistics_compute(*, user: Any, query: StatisticsQuery, today: datetime.dat
 #: (measure or derived property, header, kind): kind is "n" count, "pct" rate, "yuan" amount.
 MONTHLY_COLUMNS: tuple[tuple[str, Any, str], ...] = (
     ("received", gettext_lazy("收案数"), "n"),
+    ("workers", gettext_lazy("涉及人数"), "n"),
     ("collective", gettext_lazy("其中：集体争议"), "n"),
     ("new_form", gettext_lazy("其中：新就业形态"), "n"),
     ("accepted", gettext_lazy("受理数"), "n"),

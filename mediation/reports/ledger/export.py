@@ -72,8 +72,8 @@ class _Labels:
 class _Related:
     """What hangs off one chunk of cases, by case id: nine queries per chunk, however many rows."""
 
-    applicants: dict[int, list[tuple[str, str, str, bool]]]
-    respondents: dict[int, list[tuple[int, str, str, str]]]  # (employer id, name, credit code, capacity)
+    applicants: dict[int, list[tuple[str, str | None, str, bool]]]  # (name, ID number, phone, representative)
+    respondents: dict[int, list[tuple[int, str, str | None, str]]]  # (employer id, name, credit code, capacity)
     categories: dict[int, list[int]]
     claims: dict[int, list[tuple[str, Decimal]]]
     mediators: dict[int, list[tuple[str, str]]]
@@ -105,8 +105,8 @@ def _related(ids: list[int]) -> _Related:
     referrals = {case_id: tuple(rest) for case_id, *rest in (
         Referral.objects.filter(case_id__in=ids).order_by("referred_on", "pk")
         .values_list("case_id", "destination", "body", "referred_on", "outcome", "outcome_on"))}
-    applicants: dict[int, list[tuple[str, str, str, bool]]] = {}
-    respondents: dict[int, list[tuple[int, str, str, str]]] = {}
+    applicants: dict[int, list[tuple[str, str | None, str, bool]]] = {}
+    respondents: dict[int, list[tuple[int, str, str | None, str]]] = {}
     # Applicants and respondents in one query: the parties of a chunk, in their order.
     for case_id, role, name, person_id, id_number, phone, chosen, employer_id, employer, code, capacity in (
             CaseParty.objects.filter(case_id__in=ids, role__in=[PartyRole.APPLICANT, PartyRole.RESPONDENT])

@@ -375,6 +375,7 @@ class LedgerRowForm(forms.Form):
     def _file(self, exc: ValidationError, refused: set[str]) -> None:
         """The registration's problems under the ledger's columns; an applicant's, with their name."""
         for key, messages in exc.message_dict.items():
+            column: str | None
             if key.startswith("respondents-"):  # a further respondent's: with its name
                 column = "other_respondents"
                 given = self.registration.other_respondents[int(key.split("-")[1])].employer
