@@ -234,13 +234,23 @@ class EscalationForm(forms.Form):
     to_organisation = forms.ModelChoiceField(label=_("提级到"), queryset=Organisation.objects.none(), empty_label=None)
     reason = forms.CharField(label=_("提级理由"), widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args: Any, targets: Iterable[Organisation] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, targets: Iterable[Organisation] = (), user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         targets = list(targets)
         field = field_of(self, "to_organisation", forms.ModelChoiceField)
         field.queryset = Organisation.objects.filter(pk__in=[o.pk for o in targets])
         # Keep the nearest-first order of the targets in the select.
         field.choices = [(o.pk, o.name) for o in targets]
+        if user is not None:
+            # A target where nobody but the requester could decide is marked (the service refuses it),
+            # and the nearest one somebody can decide is offered first.
+            from mediation.permissions import escalation_deciders
+
+            open_to = [o.pk for o in targets if escalation_deciders(o, exclude=user).exists()]
+            field.choices = [(o.pk, o.name if o.pk in open_to else _("%(name)s（除您之外无人可以审批）")
+                              % {"name": o.name}) for o in targets]
+            if open_to and not self.is_bound:
+                self.initial.setdefault("to_organisation", open_to[0])
 
 
 class ReferForm(forms.Form):

@@ -27,10 +27,16 @@ class Move:
     stale_check: bool = True
     #: Shown as a dangerous (red) action on the case page.
     danger: bool = False
+    #: The form is told who fills it in (``user=``), to explain choices that are not open to them.
+    asks_user: bool = False
 
-    def bind(self, case: Any, data: Any = None, **kwargs: Any) -> django_forms.Form | None:
+    def bind(self, case: Any, data: Any = None, *, user: Any = None, **kwargs: Any) -> django_forms.Form | None:
         """The move's form for ``case``, bound to ``data`` (blank when None)."""
-        return None if self.form is None else self.form(data, **self.form_kwargs(case), **kwargs)
+        if self.form is None:
+            return None
+        if self.asks_user and user is not None:
+            kwargs["user"] = user
+        return self.form(data, **self.form_kwargs(case), **kwargs)
 
     def perform(self, *, case_id: int, actor: Any, data: Data, expected_state: str | None = None) -> Any:
         """Call the service with the cleaned data."""
@@ -56,7 +62,7 @@ MOVES: dict[str, Move] = {
     "reject": Move(lifecycle.case_reject, _reason, forms.ReasonForm, danger=True),
     "request_escalation": Move(
         lifecycle.escalation_request, lambda d: {**_reason(d), "to_organisation_id": d["to_organisation"].pk},
-        forms.EscalationForm, lambda case: {"targets": lifecycle.escalation_targets(case)}),
+        forms.EscalationForm, lambda case: {"targets": lifecycle.escalation_targets(case)}, asks_user=True),
     "approve_escalation": Move(
         lifecycle.escalation_approve, lambda d: {**_reason(d), "mediators": list(d.get("mediators") or [])},
         forms.ApproveEscalationForm, _approval_candidates, stale_check=False),

@@ -144,6 +144,8 @@ def act(world, case: Case, name: str, actor=None) -> Case:
     """Make move ``name`` as the case page does: its form validates the input, its service acts."""
     if actor is None and name == "cancel_escalation" and case.pending_escalation():
         actor = case.pending_escalation().requested_by  # the requester alone takes it back
+    if actor is None and name == "request_escalation":
+        actor = mediator_for(world, case)  # who works the case asks; a supervisor above decides
     actor = actor or (world.supervisor_a if name in {"approve_escalation", "deny_escalation"}
                       else supervisor_for(world, case))
     move = MOVES[name]

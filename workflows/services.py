@@ -210,9 +210,14 @@ def escalation_request(*, case_id: int, actor: Any, to_organisation_id: int, rea
     state_at_request: list[str] = []
 
     def before(case: Case) -> None:
-        allowed = {o.pk for o in escalation_targets(case)}
-        if to_organisation_id not in allowed:
+        target = next((o for o in escalation_targets(case) if o.pk == to_organisation_id), None)
+        if target is None:
             raise ValidationError({"to_organisation": _("只能提级到本组织的上级组织。")})
+        # A request nobody else could decide would wait in no queue for ever.
+        if not permissions.escalation_deciders(target, exclude=actor).exists():
+            raise ValidationError({"to_organisation": _(
+                "提级目标组织“%(org)s”除您之外没有可以审批的负责人，请选择其他上级组织或联系管理员指定负责人。")
+                % {"org": target.name}})
         # A denial returns the case to exactly this state.
         state_at_request.append(case.state)
 

@@ -44,7 +44,7 @@ def case_transition(request, pk: int, name: str):
         # Refused before the input is read; a move the state no longer allows (someone else
         # was quicker) is answered by the service with what happened instead.
         raise PermissionDenied(_("您没有对本案件执行“%(action)s”的权限。") % {"action": label})
-    form = move.bind(case, request.POST)
+    form = move.bind(case, request.POST, user=user)
     if form is not None and not form.is_valid():
         return _form_page(request, case, label, form, action=name, expected_state=expected)
     try:

@@ -109,7 +109,7 @@ def case_detail(request, pk: int):
     ), key=lambda item: item["at"], reverse=True)
     draft = next((a for a in agreements if a.status == Agreement.Status.DRAFT), None)
     effective = next((a for a in agreements if a.status == Agreement.Status.EFFECTIVE), None)
-    action_forms = _action_forms(case, available)
+    action_forms = _action_forms(case, available, user)
     context = {
         **documents,
         "case": case, "parties": parties, "show_personal": show_personal,
@@ -172,9 +172,10 @@ def _candidates(case):
     return mediators_of(case.organisation)
 
 
-def _action_forms(case, available):
+def _action_forms(case, available, user):
     """One form per move this user may make now, in the order of the graph."""
-    return [{"name": name, "label": transition_label(name), "form": MOVES[name].bind(case, auto_id=f"{name}_%s"),
+    return [{"name": name, "label": transition_label(name),
+             "form": MOVES[name].bind(case, user=user, auto_id=f"{name}_%s"),
              "blocked": None if conditions_met(case, name) else lifecycle.condition_message(name, case),
              "danger": MOVES[name].danger} for name in available]
 

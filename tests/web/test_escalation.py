@@ -50,3 +50,26 @@ class TestCancelOwnRequest:
                                {"reason": " ", "expected_state": S.ESCALATION_PENDING})
         assert response.status_code == 400
         assert snapshot(case) == before
+
+
+class TestNoDeadEnd:
+    def test_a_target_only_the_requester_could_decide_is_marked_and_refused(self, world, client):
+        """Issue 10 §4: the district supervisor, the district centre's only supervisor, is told on the
+        form and refused on submitting (400, the reason, nothing changed)."""
+        case = case_in_state(world, S.JOINT_MEDIATION)
+        client.force_login(world.district_supervisor)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        assert f"{world.district.name}（除您之外无人可以审批）" in page
+        before = snapshot(case)
+        response = client.post(transition(case, "request_escalation"),
+                               {"to_organisation": world.district.pk, "reason": "需区级联动",
+                                "expected_state": S.JOINT_MEDIATION})
+        assert response.status_code == 400
+        assert "除您之外没有可以审批的负责人" in response.content.decode()
+        assert snapshot(case) == before
+
+    def test_for_the_townships_mediator_the_same_target_is_open(self, world, client):
+        case = case_in_state(world, S.JOINT_MEDIATION)
+        client.force_login(world.mediator_a)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        assert world.district.name in page and "除您之外无人可以审批" not in page

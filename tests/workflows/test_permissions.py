@@ -45,6 +45,10 @@ def test_role_and_scope_decide_who_may_make_each_move(world, name, actor):
     case = case_in_state(world, SOURCE[name])
     satisfy_conditions(world, case, name)
     user = getattr(world, actor)
+    if name == "request_escalation":
+        # Someone besides the requester must be able to decide (else the request is refused
+        # up front, tested on its own): a second supervisor at the district centre.
+        member(world.district, "supervisor")
     if expected_allowed(name, actor):
         after = act(world, case, name, actor=user)
         assert after.state != SOURCE[name]
@@ -60,6 +64,7 @@ def test_role_and_scope_decide_who_may_make_each_move(world, name, actor):
 
 def test_nobody_approves_their_own_escalation_request(world):
     case = case_in_state(world, S.JOINT_MEDIATION)
+    colleague = member(world.district, "supervisor")  # someone else can decide: the request is admissible
     # A district supervisor may work a township case (subtree) and ask to take it up…
     ws.escalation_request(case_id=case.pk, actor=world.district_supervisor, to_organisation_id=world.district.pk,
                           reason="涉及多家企业，需区级联动")
@@ -69,7 +74,6 @@ def test_nobody_approves_their_own_escalation_request(world):
         with pytest.raises(PermissionDenied):
             decide(case_id=case.pk, actor=world.district_supervisor, reason="同意")
     assert snapshot(case) == before
-    colleague = member(world.district, "supervisor")
     after = ws.escalation_approve(case_id=case.pk, actor=colleague)
     assert after.state == S.LINKED_MEDIATION and after.organisation == world.district
 
@@ -182,3 +186,41 @@ def test_approver_assigns_the_target_organisations_mediators_in_the_same_step(wo
     assert case.state == S.ESCALATION_PENDING  # the refused assignment undid the approval too
     after = ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a, mediators=[world.mediator_a])
     assert list(after.mediators.all()) == [world.mediator_a]
+
+
+def test_a_request_nobody_but_the_requester_could_decide_is_refused_up_front(world):
+    """Issue 10 §4: the district supervisor is the only supervisor of the district centre. Were he to
+    ask to move a township case up to it, nobody could decide (nobody decides their own request) and the
+    case would wait for ever: refused at once, with the reason, nothing changed."""
+    from django.core.exceptions import ValidationError
+
+    case = case_in_state(world, S.JOINT_MEDIATION)  # at 锦屏, inside the district supervisor's subtree
+    before = snapshot(case)
+    with pytest.raises(ValidationError) as excinfo:
+        ws.escalation_request(case_id=case.pk, actor=world.district_supervisor,
+                              to_organisation_id=world.district.pk, reason="需区级联动")
+    message = excinfo.value.message_dict["to_organisation"][0]
+    assert "除您之外没有可以审批的负责人" in message and world.district.name in message
+    assert snapshot(case) == before
+    # The same request by the township's mediator is admissible: the district supervisor decides it.
+    ws.escalation_request(case_id=case.pk, actor=world.mediator_a, to_organisation_id=world.district.pk,
+                          reason="需区级联动")
+    case.refresh_from_db()
+    assert case.state == S.ESCALATION_PENDING
+
+
+def test_the_deciders_of_an_escalation_are_the_supervisors_covering_the_target(world):
+    """Who may decide a request into an organisation (DOMAIN.md §5): supervisors of it or of an
+    organisation above it, active, never the requester; not mediators, auditors or administrators,
+    not supervisors of a sibling or of an organisation below."""
+    from mediation.permissions import escalation_deciders
+
+    assert set(escalation_deciders(world.town_a)) == {world.supervisor_a, world.district_supervisor}
+    assert set(escalation_deciders(world.town_a, exclude=world.supervisor_a)) == {world.district_supervisor}
+    assert set(escalation_deciders(world.district)) == {world.district_supervisor}
+    assert not escalation_deciders(world.district, exclude=world.district_supervisor).exists()
+    assert set(escalation_deciders(world.enterprise_a)) == {
+        world.enterprise_supervisor, world.supervisor_a, world.district_supervisor}
+    world.supervisor_a.is_active = False
+    world.supervisor_a.save()
+    assert set(escalation_deciders(world.town_a)) == {world.district_supervisor}
