@@ -197,6 +197,7 @@ def test_case_list_on_a_tablet(world, as_user):
     for _ in range(5):
         register(world.mediator_a, world.town_a, applicants=2)
     page = as_user(world.supervisor_a, width=820, height=1180)
+    page.click(".menu-button")  # on a tablet the navigation is behind the menu button
     page.click("nav >> text=案件")
     page.wait_for_selector("table")
     shot(page, "07-case-list-tablet")
