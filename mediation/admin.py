@@ -137,7 +137,7 @@ class OrganisationForm(forms.ModelForm):
     class Meta:
         model = Organisation
         fields = ("name", "short_name", "level", "parent", "case_number_prefix",
-                  "is_peoples_mediation_committee", "address", "phone", "is_active")
+                  "is_peoples_mediation_committee", "served_employers", "address", "phone", "is_active")
 
     def _post_clean(self) -> None:
         # Organisation.clean() reads self.level; when the level field itself failed
@@ -169,11 +169,11 @@ class OrganisationAdmin(AuditedAdmin, admin.ModelAdmin):
     search_fields = ("name", "short_name")
     list_select_related = ("level", "parent")
     readonly_fields = ("path",)
-    autocomplete_fields = ("parent",)
+    autocomplete_fields = ("parent", "served_employers")
     ordering = ("path",)
     fieldsets = (
         (None, {"fields": ("name", "short_name", "level", "parent", "path")}),
-        (_("案件"), {"fields": ("case_number_prefix", "is_peoples_mediation_committee")}),
+        (_("案件"), {"fields": ("case_number_prefix", "is_peoples_mediation_committee", "served_employers")}),
         (_("联系方式"), {"fields": ("address", "phone")}),
         (None, {"fields": ("is_active",)}),
     )
@@ -186,6 +186,17 @@ class OrganisationAdmin(AuditedAdmin, admin.ModelAdmin):
     @admin.display(description=_("所属防线"), ordering="level__line")
     def line_display(self, obj: Organisation) -> str:
         return obj.level.get_line_display()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # The firms a committee serves decide which disputes it may register (DOMAIN.md §4):
+        # a change of them is on the audit trail with the firms before and after.
+        org = form.instance
+        before = sorted(org.served_employers.values_list("name", flat=True)) if change else []
+        super().save_related(request, form, formsets, change)
+        after = sorted(org.served_employers.values_list("name", flat=True))
+        if before != after:
+            audit.record(actor=request.user, action="admin.change", obj=org, request=request,
+                         old={"served_employers": before}, new={"served_employers": after})
 
 
 @admin.register(Category)

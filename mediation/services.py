@@ -40,6 +40,7 @@ from mediation.models import (
     PartyRole,
     Person,
     Referral,
+    RespondentCapacity,
     Signature,
 )
 from workflows import clocks
@@ -206,6 +207,14 @@ class OnFile:
     coded: dict[str | None, Employer]  # by credit code
     named: dict[str, Employer]  # employers without a credit code, by exact name
     categories: dict[str, Category]  # by code
+    #: The employers each committee serves (by organisation), read once per organisation.
+    served: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    def served_by(self, organisation: Organisation) -> frozenset[int]:
+        if organisation.pk not in self.served:
+            self.served[organisation.pk] = frozenset(
+                organisation.served_employers.values_list("pk", flat=True)) if organisation.pk else frozenset()
+        return self.served[organisation.pk]
 
     @classmethod
     def load(cls, registrations: Iterable[Registration]) -> OnFile:
@@ -213,7 +222,8 @@ class OnFile:
         employers: list[EmployerInput] = []
         for data in registrations:
             people += [*data.applicants, *data.agents]
-            employers += [e for e in (data.employer, data.platform) if isinstance(e, EmployerInput)]
+            employers += [e for e in (data.employer, data.platform, *(r.employer for r in data.other_respondents))
+                          if isinstance(e, EmployerInput)]
         ids = {identity.normalize_id_number(p.id_number) for p in people if p.id_number}
         codes = {identity.normalize_credit_code(e.credit_code) for e in employers if e.credit_code}
         names = {(e.name or "").strip() for e in employers if not e.credit_code}
@@ -228,10 +238,10 @@ class OnFile:
         for person in (*checked.people, *checked.agents):
             if person.id_number:
                 self.people.setdefault(person.id_number, person)
-        for employer in (checked.employer, checked.platform):
-            if employer is not None and employer.credit_code:
+        for employer in checked.employers:
+            if employer.credit_code:
                 self.coded.setdefault(employer.credit_code, employer)
-            elif employer is not None:
+            else:
                 self.named.setdefault(employer.name, employer)
 
 
@@ -343,6 +353,14 @@ def format_case_number(organisation: Organisation, year: int, seq: int) -> str:
     return settings.CASE_NUMBER_FORMAT.format(prefix=organisation.case_number_prefix, year=year, seq=seq)
 
 
+@dataclass(frozen=True)
+class Respondent:
+    """A respondent of a registration in its capacity (``RespondentCapacity``)."""
+
+    employer: Employer
+    capacity: str
+
+
 @dataclass
 class CheckedRegistration:
     """A registration that passed every rule, with its records found on file or prepared (unsaved)."""
@@ -350,14 +368,28 @@ class CheckedRegistration:
     data: Registration
     applicants: list[Entered]
     agents_entered: list[Entered]
-    employer: Employer
-    platform: Employer | None
+    employer: Employer  # the principal respondent (Case.employer)
+    platform: Employer | None  # the respondent in the platform capacity, if any (Case.platform)
     categories: list[Category]
     claims: list[ClaimItem]  # without their case yet
+    #: Every respondent in order: the principal one first, then the others, then the platform.
+    respondents: list[Respondent] = field(default_factory=list)
+    #: Workers with the common claim (劳动争议调解仲裁法 art. 7): at least the listed applicants.
+    workers_involved: int = 0
 
     @property
     def people(self) -> list[Person]:
         return [e.person for e in self.applicants]
+
+    @property
+    def employers(self) -> list[Employer]:
+        """The respondents' records (found on file or prepared), each once."""
+        return [r.employer for r in self.respondents] or [self.employer]
+
+    @property
+    def representatives(self) -> list[Entered]:
+        """The applicants the workers elected to represent them (art. 7)."""
+        return [e for e, given in zip(self.applicants, self.data.applicants, strict=True) if given.is_representative]
 
     @property
     def agents(self) -> list[Person]:
@@ -368,13 +400,14 @@ class CheckedRegistration:
         """The unsaved case, numbered ``seq`` of ``year``; ``fields`` add to or replace what registration sets
         (a historical import gives the state, the handling organisation and the dates the ledger records)."""
         data, applicants = self.data, len(self.people)
+        workers = self.workers_involved or applicants
         values: dict[str, Any] = dict(
             number=format_case_number(data.organisation, year, seq), registered_organisation=data.organisation,
             sequence_year=year, sequence_number=seq, organisation=data.organisation, received_at=data.received_at,
             channel=data.channel, application_form=data.application_form,
             dispute_summary=data.dispute_summary.strip(), reasons=(data.reasons or "").strip(),
-            employer=self.employer, applicant_count=applicants,
-            is_collective=applicants >= settings.COLLECTIVE_DISPUTE_MIN_WORKERS,
+            employer=self.employer, applicant_count=applicants, workers_involved=workers,
+            is_collective=workers >= settings.COLLECTIVE_DISPUTE_MIN_WORKERS,
             is_new_employment_form=bool(data.is_new_employment_form or data.work_form or self.platform),
             work_form=data.work_form, platform=self.platform,
             amount_claimed=sum((c.amount for c in self.claims), Decimal("0")),
@@ -386,10 +419,14 @@ class CheckedRegistration:
         return case
 
     def parties(self, case: Case) -> list[CaseParty]:
-        """The applicants, in the order given, and the respondent (agents need their principal's row first)."""
-        parties = [e.party(case=case, role=PartyRole.APPLICANT, position=i + 1)
-                   for i, e in enumerate(self.applicants)]
-        parties.append(CaseParty.of_employer(self.employer, case=case, role=PartyRole.RESPONDENT, position=1))
+        """The applicants, in the order given (representatives marked), then every respondent in its
+        capacity (agents need their principal's row first)."""
+        parties = [e.party(case=case, role=PartyRole.APPLICANT, position=i + 1,
+                           is_representative=given.is_representative)
+                   for i, (e, given) in enumerate(zip(self.applicants, self.data.applicants, strict=True))]
+        respondents = self.respondents or [Respondent(self.employer, RespondentCapacity.EMPLOYER)]
+        parties += [CaseParty.of_employer(r.employer, case=case, role=PartyRole.RESPONDENT, position=i + 1,
+                                          capacity=r.capacity) for i, r in enumerate(respondents)]
         return parties
 
     def agent_parties(self, principal: CaseParty) -> list[CaseParty]:
@@ -440,6 +477,85 @@ def _clean_claims(claims: Sequence[ClaimInput], categories: dict[str, Category],
     return items
 
 
+def _same_employer(employer: Employer) -> tuple[str, Any]:
+    """What makes two respondents the same firm: the record on file, else the credit code, else the name."""
+    if employer.pk is not None:
+        return ("pk", employer.pk)
+    return ("code", employer.credit_code) if employer.credit_code else ("name", employer.name)
+
+
+def _clean_respondents(data: Registration, on_file: OnFile, errors: dict[str, list[str]]) -> list[Respondent]:
+    """The principal respondent, the others and the platform, each in a known capacity and each once.
+
+    Labour dispatch: the dispatch agency (劳务派遣单位) and the host employer (用工单位) are joint
+    parties (共同当事人, 劳动争议调解仲裁法 art. 22), so one is never registered without the other.
+    """
+    given: list[tuple[EmployerInput | Employer, str, str]] = [(data.employer, data.employer_capacity, "employer_")]
+    given += [(r.employer, r.capacity, f"respondents-{i}-") for i, r in enumerate(data.other_respondents)]
+    if data.platform:
+        given.append((data.platform, RespondentCapacity.PLATFORM, "platform_"))
+    respondents: list[Respondent] = []
+    seen: set[tuple[str, Any]] = set()
+    for employer_data, capacity, prefix in given:
+        employer = _collect(errors, employer_resolve, employer_data, on_file=on_file, prefix=prefix)
+        if capacity not in RespondentCapacity.values:
+            errors.setdefault(f"{prefix}capacity", []).append(_("请选择被申请人的责任身份。"))
+            continue
+        if employer is None:
+            continue
+        key = _same_employer(employer)
+        if key in seen:
+            errors.setdefault(f"{prefix}name", []).append(_("同一单位不能重复列为被申请人。"))
+            continue
+        seen.add(key)
+        respondents.append(Respondent(employer, capacity))
+    capacities = {capacity for _e, capacity, _p in given}
+    dispatch = {RespondentCapacity.DISPATCH_AGENCY, RespondentCapacity.HOST_EMPLOYER}
+    if capacities & dispatch and not dispatch <= capacities:
+        errors.setdefault("respondents", []).append(_(
+            "劳务派遣单位和用工单位为共同当事人（劳动争议调解仲裁法第二十二条），请同时填写两者。"))
+    return respondents
+
+
+def _check_workers(data: Registration, errors: dict[str, list[str]]) -> int:
+    """The workers involved (at least the listed applicants) and the representatives they elected.
+
+    Ten or more workers with a common claim may elect representatives (劳动争议调解仲裁法 art. 7);
+    below that number every applicant takes part in person, so representatives are refused.
+    """
+    listed = len(data.applicants)
+    workers = listed if data.workers_involved is None else data.workers_involved
+    if not isinstance(workers, int) or workers < max(listed, 1):
+        errors.setdefault("workers_involved", []).append(
+            _("涉及劳动者人数不能少于所列申请人数（%(n)d人）。") % {"n": listed})
+        return listed
+    threshold = settings.COLLECTIVE_DISPUTE_MIN_WORKERS
+    if workers < threshold:
+        for i, person in enumerate(data.applicants):
+            if person.is_representative:
+                errors.setdefault(f"applicants-{i}-is_representative", []).append(_(
+                    "劳动者一方在%(n)d人以上并有共同请求的，才可以推举代表参加调解（劳动争议调解仲裁法第七条）；"
+                    "本案涉及%(m)d人。") % {"n": threshold, "m": workers})
+    return workers
+
+
+def _check_committee(data: Registration, respondents: Sequence[Respondent], on_file: OnFile,
+                     errors: dict[str, list[str]]) -> None:
+    """An enterprise committee (line 1) takes the disputes of its own enterprise, or of the firms a
+    regional or industry committee serves, only (DOMAIN.md §4)."""
+    organisation = data.organisation
+    if organisation is None or organisation.line != 1:
+        return
+    served = on_file.served_by(organisation)
+    if not served:
+        errors.setdefault("organisation", []).append(_(
+            "本调解委员会尚未登记所服务的企业，不能登记案件；请联系管理员在组织设置中填写本委员会所服务的企业。"))
+    elif respondents and not any(r.employer.pk in served for r in respondents):
+        errors.setdefault("employer_name", []).append(_(
+            "本调解委员会只受理本企业（或所服务企业）的劳动争议；被申请单位不在本委员会所服务的企业之列，"
+            "请告知申请人向镇街劳动争议调解中心申请。"))
+
+
 def registration_check(data: Registration, *, on_file: OnFile | None = None,
                        may_see: Callable[[Person], bool] | None = None) -> CheckedRegistration:
     """Every rule of a registration (劳动争议调解仲裁法 art. 12), checked before anything is written.
@@ -462,17 +578,19 @@ def registration_check(data: Registration, *, on_file: OnFile | None = None,
     ids = [p.person.id_number for p in people if p is not None and p.person.id_number]
     if len(ids) != len(set(ids)):
         errors.setdefault("applicants", []).append(_("同一申请人不能重复填写。"))
-    employer = _collect(errors, employer_resolve, data.employer, on_file=on_file)
-    platform = (_collect(errors, employer_resolve, data.platform, on_file=on_file, prefix="platform_")
-                if data.platform else None)
+    respondents = _clean_respondents(data, on_file, errors)
+    workers = _check_workers(data, errors)
+    _check_committee(data, respondents, on_file, errors)
     categories = [on_file.categories[c] for c in dict.fromkeys(data.categories) if c in on_file.categories]
     if len(categories) != len(set(data.categories)):
         errors["categories"] = [_("争议类别无效。")]
     claims = _clean_claims(data.claims, on_file.categories, errors)
     if errors:
         raise ValidationError(errors)
-    return CheckedRegistration(data=data, applicants=people, agents_entered=agents, employer=employer,
-                               platform=platform, categories=categories, claims=claims)
+    platform = next((r.employer for r in respondents if r.capacity == RespondentCapacity.PLATFORM), None)
+    return CheckedRegistration(data=data, applicants=people, agents_entered=agents, employer=respondents[0].employer,
+                               platform=platform, categories=categories, claims=claims, respondents=respondents,
+                               workers_involved=workers)
 
 
 def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | None = None,
@@ -495,8 +613,8 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
         with transaction.atomic():
             for p in checked.people + checked.agents:
                 p.save()
-            for employer in (checked.employer, checked.platform):
-                if employer is not None and employer.pk is None:
+            for employer in checked.employers:
+                if employer.pk is None:
                     employer.save()
             seq = case_numbers_take(organisation=data.organisation, year=year)[0]
             case = checked.new_case(year=year, seq=seq, actor=actor, intake_token=intake_token, imported=imported,
@@ -510,7 +628,10 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
             CaseParty.objects.bulk_create(checked.agent_parties(parties[0]))
             audit.record(actor=actor, action="case.register", obj=case, new={
                 **audit.snapshot(case), "applicants": [e.name for e in checked.applicants],
-                "agents": [e.name for e in checked.agents_entered], "employer": checked.employer.name})
+                "agents": [e.name for e in checked.agents_entered], "employer": checked.employer.name,
+                "respondents": [{"name": r.employer.name, "capacity": r.capacity} for r in checked.respondents],
+                "workers_involved": checked.workers_involved,
+                "representatives": [e.name for e in checked.representatives]})
     except IntegrityError:
         if intake_token:
             existing = _registered_with(intake_token, actor)

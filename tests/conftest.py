@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from mediation.models import Organisation, OrganisationLevel, Role
+from mediation.models import Employer, Organisation, OrganisationLevel, Role
 from mediation.typing import User
-from tests.factories import OrganisationFactory, level, member
+from tests.factories import OrganisationFactory, level, member, valid_credit_code
 
 
 @dataclass
@@ -41,6 +41,9 @@ def world(db) -> World:
                                         case_number_prefix="溪调")
     enterprise_a = OrganisationFactory.create(name="宁波甬达机械有限公司劳动争议调解委员会", level=level(3),
                                               parent=town_a, case_number_prefix="甬达调")
+    # An enterprise committee takes its own enterprise's disputes only (DOMAIN.md §4).
+    enterprise_a.served_employers.add(Employer.objects.create(name="宁波甬达机械有限公司",
+                                                              credit_code=valid_credit_code()))
     # Levels are data: here a line-3 desk inside the district centre, so that even a
     # line-3 case has somewhere higher to go.
     desk_level = OrganisationLevel.objects.create(name="区级工作站", rank=9, line=3)

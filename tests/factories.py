@@ -12,7 +12,7 @@ from django.utils import timezone
 from stdnum.cn import ric, uscc
 
 from mediation import permissions
-from mediation.models import Membership, Organisation, OrganisationLevel
+from mediation.models import Employer, Membership, Organisation, OrganisationLevel
 from mediation.services import ClaimInput, EmployerInput, PersonInput, Registration, case_register
 from mediation.typing import User
 
@@ -63,7 +63,10 @@ def member(organisation: Organisation, role: str, **kwargs) -> User:
 
 
 def registration(organisation: Organisation, *, applicants: int = 1, received_at=None, claims=None,
-                 employer: EmployerInput | None = None, **overrides) -> Registration:
+                 employer: EmployerInput | Employer | None = None, **overrides) -> Registration:
+    """A registration; at an enterprise committee (line 1) against the first firm it serves (DOMAIN.md §4)."""
+    if employer is None and organisation.line == 1:
+        employer = organisation.served_employers.order_by("pk").first()
     data = Registration(
         organisation=organisation,
         received_at=received_at or timezone.now(),

@@ -58,6 +58,7 @@ from mediation.models import (
     PartyRole,
     Person,
     Referral,
+    RespondentCapacity,
     Role,
     Signature,
     WorkForm,
@@ -652,7 +653,11 @@ class Generator:
         r["parties"] = [_person_party(person, case=case, role=PartyRole.APPLICANT, position=i + 1)
                         for i, person in enumerate(r["people"])]
         r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
-                                      name=r["employer"].name, position=1))
+                                      name=r["employer"].name, position=1, capacity=RespondentCapacity.EMPLOYER))
+        if r["platform"] is not None and r["platform"].pk != r["employer"].pk:  # a respondent too, as registration
+            # makes it (劳动争议调解仲裁法 art. 22)
+            r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["platform"].pk,
+                                          name=r["platform"].name, position=2, capacity=RespondentCapacity.PLATFORM))
         out[CaseParty] += r["parties"]
         out[ClaimItem] += [ClaimItem(case=case, category_id=self.categories.get(c.category), description=c.description,
                                      amount=c.amount) for c in r["claims"]]
@@ -723,7 +728,7 @@ class Generator:
             signed = dict(signed_on=a["effective_on"], recorded_by_id=a["mediator"], recorded_at=a["signed_at"])
             sigs += [Signature(agreement=agreement, kind=Signature.Kind.PARTY, party=party, **signed,
                                signer_name=party.name)
-                     for party in r["parties"]]  # every applicant and the respondent
+                     for party in r["parties"]]  # every applicant and every respondent
             sigs.append(Signature(agreement=agreement, kind=Signature.Kind.MEDIATOR,
                                   signer_name=self.user_names.get(a["mediator"], "调解员"), **signed))
             sigs.append(Signature(agreement=agreement, kind=Signature.Kind.SEAL, signer_name=r["plan"].org.org.name,
@@ -799,7 +804,7 @@ class Generator:
             received_at=r["received_at"],
             channel=r["channel"], application_form=r["form"], dispute_summary=r["summary"],
             reasons=self.rng.choice(fake.REASONS), employer_id=r["employer"].pk,
-            applicant_count=len(r["people"]),
+            applicant_count=len(r["people"]), workers_involved=len(r["people"]),
             is_collective=len(r["people"]) >= settings.COLLECTIVE_DISPUTE_MIN_WORKERS,
             is_new_employment_form=bool(r["work_form"]), work_form=r["work_form"],
             platform_id=r["platform"].pk if r["platform"] else None,

@@ -89,7 +89,10 @@ def _assert_lifecycle_facts() -> None:
         amount_claimed=F("total")).exists()
     assert not Case.objects.annotate(n=Count("parties", filter=Q(parties__role=PartyRole.APPLICANT))).exclude(
         applicant_count=F("n")).exists()
-    assert not Case.objects.filter(is_collective=True, applicant_count__lt=10).exists()
+    # Collective by the workers involved, not the listed applicants (劳动争议调解仲裁法 art. 7: ten or more).
+    assert not Case.objects.filter(is_collective=True, workers_involved__lt=10).exists()
+    assert not Case.objects.filter(is_collective=False, workers_involved__gte=10).exists()
+    assert not Case.objects.filter(workers_involved__lt=F("applicant_count")).exists()
     assert not Case.objects.filter(accepted_at__isnull=False, accepted_at__lt=F("received_at")).exists()
     assert not Case.objects.filter(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING],
                                    accepted_at__isnull=True).exists()
