@@ -303,12 +303,42 @@ class SignatureForm(forms.Form):
 
     def __init__(self, *args: Any, parties: Iterable[CaseParty] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field_of(self, "party", forms.TypedChoiceField).choices = [("", "—"), *((p.pk, str(p)) for p in parties)]
+        # Each party in its part (被申请人（用工单位）, 申请人（代表）): who signs is chosen by what they are.
+        field_of(self, "party", forms.TypedChoiceField).choices = [
+            ("", "—"), *((p.pk, f"{p.title}：{p.name}") for p in parties)]
 
 
 class PaymentForm(forms.Form):
     paid_on = forms.DateField(label=_("实际履行日期"), widget=DATE)
     paid_amount = AmountField(label=_("实际履行金额（元）"))
+    payment_note = forms.CharField(label=_("履行说明"), max_length=200, required=False,
+                                   help_text=_("实付高于本期应付时必填，如：含迟延履行的利息、一次性付清其余各期"))
+
+
+class PaymentCorrectionForm(PaymentForm):
+    """A recorded payment corrected, with the reason; or cleared when it was recorded by mistake."""
+
+    clear = forms.BooleanField(label=_("登记有误，撤销本期履行登记"), required=False)
+    reason = forms.CharField(label=_("更正理由"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    field_order = ["paid_on", "paid_amount", "payment_note", "clear", "reason"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["paid_on"].required = False
+        self.fields["paid_amount"].required = False
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("clear"):
+            data["paid_on"] = data["paid_amount"] = None
+            data["payment_note"] = ""
+        else:
+            for name, message in (("paid_on", _("请填写实际履行日期。")), ("paid_amount", _("请填写实际履行金额。"))):
+                if name not in self.errors and data.get(name) in (None, ""):
+                    self.add_error(name, message)
+        return data
 
 
 class FollowUpForm(forms.Form):
