@@ -847,32 +847,16 @@ def _agreement_values(agreement: Agreement) -> dict[str, Any]:
     }
 
 
-def agreement_signers(parties: Iterable[CaseParty]) -> list[CaseParty]:
-    """The parties whose signature or seal the agreement needs (劳动争议调解仲裁法 art. 14): every respondent,
-    and every applicant — or, where the workers elected representatives (art. 7), the representatives,
-    who sign on behalf of all applicants."""
-    parties = [p for p in parties if p.role != PartyRole.AGENT]
-    if any(p.is_representative for p in parties):
-        return [p for p in parties if p.role != PartyRole.APPLICANT or p.is_representative]
-    return parties
-
-
 def agreement_missing_signatures(agreement: Agreement) -> list[str]:
-    """What the agreement still lacks to take effect (劳动争议调解仲裁法 art. 14), in words.
-
-    Every respondent signs or seals; the applicants' representatives sign for all applicants
-    where there are any (art. 7); an agent may sign for the party they represent."""
+    """What the agreement still lacks to take effect (劳动争议调解仲裁法 art. 14), in words."""
     sigs = list(agreement.signatures.all())
     signed_parties = {s.party_id for s in sigs if s.kind == Signature.Kind.PARTY}
     missing = []
-    parties = agreement.case.parties.all()
-    agents: dict[int | None, set[int]] = {}
-    for agent in parties:
-        if agent.role == PartyRole.AGENT:
-            agents.setdefault(agent.represents_id, set()).add(agent.pk)
-    for party in agreement_signers(parties):
-        if party.pk not in signed_parties and not agents.get(party.pk, set()) & signed_parties:
-            missing.append(_("%(role)s %(name)s 签字或盖章") % {"role": party.title, "name": party.name})
+    parties = agreement.case.parties.exclude(role=PartyRole.AGENT).select_related("person", "employer")
+    agents = {a.represents_id: a.pk for a in agreement.case.parties.filter(role=PartyRole.AGENT)}
+    for party in parties:
+        if party.pk not in signed_parties and agents.get(party.pk) not in signed_parties:
+            missing.append(_("%(role)s %(name)s 签字或盖章") % {"role": party.get_role_display(), "name": party.name})
     if not any(s.kind == Signature.Kind.MEDIATOR for s in sigs):
         missing.append(_("调解员签字"))
     if not any(s.kind == Signature.Kind.SEAL for s in sigs):
@@ -950,25 +934,127 @@ def agreement_correct(*, case_id: int, actor: Any) -> Agreement:
     return new
 
 
+#: A payment as the instalment records it (and the audit trail shows it, with the case's recovered amount).
+_PAYMENT_FIELDS = ("paid_on", "paid_amount", "payment_note")
+
+
+def _check_payment(inst: Instalment, *, paid_on: datetime.date | None, amount: Decimal, note: str,
+                   errors: dict[str, list[str]]) -> None:
+    """A payment under an effective agreement (劳动争议调解仲裁法 art. 14: it binds once signed and
+    sealed; art. 15: performed within the agreed time). Not in the future, not before the agreement
+    took effect (no obligation existed to perform), and not above the instalment unless a note says
+    why (interest for late payment, the remaining instalments paid at once …)."""
+    effective_on = inst.agreement.effective_on
+    today = clocks.local_today()
+    if paid_on is None:
+        errors["paid_on"] = [_("请填写实际履行日期。")]
+    elif paid_on > today:
+        errors["paid_on"] = [_("实际履行日期不能晚于今天（%(today)s）。") % {"today": f"{today:%Y-%m-%d}"}]
+    elif effective_on is not None and paid_on < effective_on:
+        errors["paid_on"] = [_("实际履行日期不能早于调解协议生效日期（%(date)s）：协议生效后才有履行义务。")
+                             % {"date": f"{effective_on:%Y-%m-%d}"}]
+    if amount <= 0:
+        errors["paid_amount"] = [_("实际履行金额必须大于零；尚未付款的不必登记。")]
+    elif amount > inst.amount and not note:
+        errors["paid_amount"] = [
+            _("实际履行金额 %(paid)s 元高于第 %(n)s 期应付的 %(due)s 元：如含迟延履行的利息或一次性付清其余各期，"
+              "请在“履行说明”中写明。") % {"paid": f"{amount:,.2f}", "n": inst.number, "due": f"{inst.amount:,.2f}"}]
+    if len(note) > 200:  # Instalment.payment_note
+        errors["payment_note"] = [_("履行说明不能超过200个字。")]
+
+
+def _payment_values(inst: Instalment, case: Case) -> dict[str, Any]:
+    return {**audit.field_values(inst, _PAYMENT_FIELDS), **audit.field_values(case, ("amount_recovered",))}
+
+
+def _recount_recovered(inst: Instalment, case: Case) -> None:
+    """The case's recovered amount: what the effective agreement's instalments record as paid."""
+    case.amount_recovered = inst.agreement.instalments.aggregate(s=Sum("paid_amount"))["s"] or Decimal("0")
+    case.save(update_fields=["amount_recovered", "updated_at"])
+
+
+def _locked_instalment(instalment_id: int) -> tuple[Instalment, Case]:
+    """The instalment as it is once its case is locked (a payment recorded meanwhile is seen)."""
+    case_id = Instalment.objects.values_list("agreement__case_id", flat=True).get(pk=instalment_id)
+    case = lock_case(case_id)
+    return Instalment.objects.select_related("agreement").get(pk=instalment_id), case
+
+
 def instalment_record_payment(*, instalment_id: int, actor: Any, paid_on: datetime.date,
-                              paid_amount: Any) -> Instalment:
+                              paid_amount: Any, note: str = "") -> Instalment:
+    """Record what was paid on an instalment of the effective agreement (see ``_check_payment``);
+    an amount above the instalment needs ``note``, which is kept. Recorded once: a slip is
+    put right with ``instalment_correct_payment``, which asks for the reason."""
     amount = parse_amount(paid_amount, field_name="paid_amount")
+    note = (note or "").strip()
     with transaction.atomic():
-        inst = Instalment.objects.select_related("agreement").get(pk=instalment_id)
-        case = lock_case(inst.agreement.case_id)
+        inst, case = _locked_instalment(instalment_id)
         _require(actor, "work", case)
         if inst.agreement.status != Agreement.Status.EFFECTIVE:
             raise ActionNotAllowed(_("协议尚未生效，不能登记履行。"))
         _require_state(case, [CaseState.SETTLED], _("登记履行情况"))
-        paid, recovered = ("paid_on", "paid_amount"), ("amount_recovered",)
-        was = {**audit.field_values(inst, paid), **audit.field_values(case, recovered)}
-        inst.paid_on, inst.paid_amount = paid_on, amount
-        inst.save(update_fields=["paid_on", "paid_amount"])
-        case.amount_recovered = inst.agreement.instalments.aggregate(s=Sum("paid_amount"))["s"] or Decimal("0")
-        case.save(update_fields=["amount_recovered", "updated_at"])
-        old, new = audit.changes(was, {**audit.field_values(inst, paid), **audit.field_values(case, recovered)})
+        if inst.paid_on is not None:
+            raise ActionNotAllowed(_("第 %(n)s 期已登记履行；如有误，请使用“更正”并说明理由。") % {"n": inst.number})
+        errors: dict[str, list[str]] = {}
+        _check_payment(inst, paid_on=paid_on, amount=amount, note=note, errors=errors)
+        if errors:
+            raise ValidationError(errors)
+        was = _payment_values(inst, case)
+        inst.paid_on, inst.paid_amount, inst.payment_note = paid_on, amount, note
+        inst.save(update_fields=list(_PAYMENT_FIELDS))
+        _recount_recovered(inst, case)
+        old, new = audit.changes(was, _payment_values(inst, case))
         audit.record(actor=actor, action="instalment.payment", obj=inst, case=case, old=old,
                      new={**new, "number": inst.number})
+    return inst
+
+
+def instalment_correct_payment(*, instalment_id: int, actor: Any, paid_on: datetime.date | None,
+                               paid_amount: Any, reason: str, note: str = "") -> Instalment:
+    """Correct a recorded payment, with the reason, on the audit trail with the values before and after.
+
+    The new values are checked as a payment is (``_check_payment``). Neither a date nor an amount
+    clears the record: a payment entered on the wrong instalment, or one that bounced. While the
+    case is settled anything may be corrected. Once performance is confirmed (performed) the
+    record stays a full payment: a wrong date or note may be put right, but nothing that would
+    leave an instalment short, which would contradict the confirmed performance.
+    """
+    reason = (reason or "").strip()
+    note = (note or "").strip()
+    clearing = paid_on is None and paid_amount in (None, "")
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = [_("请说明更正的理由。")]
+    amount = None
+    if not clearing:
+        amount = _collect(errors, parse_amount, paid_amount, field_name="paid_amount")
+    with transaction.atomic():
+        inst, case = _locked_instalment(instalment_id)
+        _require(actor, "work", case)
+        if inst.agreement.status != Agreement.Status.EFFECTIVE:
+            raise ActionNotAllowed(_("只能更正现行有效协议的履行记录。"))
+        _require_state(case, [CaseState.SETTLED, CaseState.PERFORMED], _("更正履行记录"))
+        if inst.paid_on is None:
+            raise ActionNotAllowed(_("第 %(n)s 期尚未登记履行，无需更正。") % {"n": inst.number})
+        if amount is not None:
+            _check_payment(inst, paid_on=paid_on, amount=amount, note=note, errors=errors)
+        if case.state == CaseState.PERFORMED and "paid_amount" not in errors and (clearing or (
+                amount is not None and amount < inst.amount)):
+            errors["paid_amount"] = [_("案件已确认履行完毕：更正后本期不能少于应付的 %(due)s 元，也不能撤销登记。")
+                                     % {"due": f"{inst.amount:,.2f}"}]
+        was = _payment_values(inst, case)
+        if not errors and (paid_on, amount, note if not clearing else "") == (
+                inst.paid_on, inst.paid_amount, inst.payment_note):
+            errors["__all__"] = [_("更正后的内容与原登记相同。")]
+        if errors:
+            raise ValidationError(errors)
+        inst.paid_on, inst.paid_amount, inst.payment_note = (None, None, "") if clearing else (paid_on, amount, note)
+        inst.save(update_fields=list(_PAYMENT_FIELDS))
+        _recount_recovered(inst, case)
+        old, new = audit.changes(was, _payment_values(inst, case))
+        audit.record(actor=actor, action="instalment.payment_correct", obj=inst, case=case,
+                     old={**old, "number": inst.number}, new={**new, "number": inst.number, "cleared": clearing},
+                     reason=reason)
     return inst
 
 

@@ -20,6 +20,8 @@ urlpatterns = [
     path("cases/<int:pk>/agreement/correct/", actions.agreement_correct, name="agreement_correct"),
     path("cases/<int:pk>/agreement/<int:agreement_id>/sign/", actions.signature_add, name="signature_add"),
     path("cases/<int:pk>/instalments/<int:instalment_id>/pay/", actions.payment_record, name="payment_record"),
+    path("cases/<int:pk>/instalments/<int:instalment_id>/correct/", actions.payment_correct,
+         name="payment_correct"),
     path("cases/<int:pk>/follow-ups/", actions.followup_new, name="followup_new"),
     path("cases/<int:pk>/referrals/<int:referral_id>/outcome/", actions.referral_outcome, name="referral_outcome"),
     path("cases/<int:pk>/mediators/", actions.assign_mediators, name="assign_mediators"),

@@ -17,6 +17,7 @@ ACTION_LABELS = {
     "agreement.correct": _("更正调解协议"),
     "signature.record": _("登记签章"),
     "instalment.payment": _("登记履行"),
+    "instalment.payment_correct": _("更正履行记录"),
     "followup.record": _("登记回访"),
     "referral.outcome": _("登记仲裁或诉讼结果"),
     "attachment.add": _("上传证据材料"),

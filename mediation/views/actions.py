@@ -146,10 +146,19 @@ signature_add = _simple(forms.SignatureForm, _sign, _("登记签字盖章"), _("
 def _pay(r, case, d, instalment_id):
     inst = get_object_or_404(Instalment, pk=instalment_id, agreement__case=case)
     services.instalment_record_payment(instalment_id=inst.pk, actor=r.user, paid_on=d["paid_on"],
-                                       paid_amount=d["paid_amount"])
+                                       paid_amount=d["paid_amount"], note=d["payment_note"])
 
 
 payment_record = _simple(forms.PaymentForm, _pay, _("登记履行"), _("履行情况已登记。"))
+
+
+def _correct_payment(r, case, d, instalment_id):
+    inst = get_object_or_404(Instalment, pk=instalment_id, agreement__case=case)
+    services.instalment_correct_payment(instalment_id=inst.pk, actor=r.user, paid_on=d["paid_on"],
+                                        paid_amount=d["paid_amount"], reason=d["reason"], note=d["payment_note"])
+
+
+payment_correct = _simple(forms.PaymentCorrectionForm, _correct_payment, _("更正履行记录"), _("履行记录已更正。"))
 
 
 def _outcome(r, case, d, referral_id):

@@ -133,6 +133,7 @@ def case_detail(request, pk: int):
         "working": case.state in (CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION),
         "missing_signatures": _missing(draft),
         "correctable_states": (*WORKING_STATES, CaseState.SETTLED, CaseState.PERFORMED),
+        "payment_correctable_states": (CaseState.SETTLED, CaseState.PERFORMED),
         # Each form gets its own id prefix: one page holds many forms with like-named fields.
         "session_form": forms.SessionForm(auto_id="session_%s",
                                           initial={"place": case.organisation.address or case.organisation.name}),
@@ -150,9 +151,14 @@ def case_detail(request, pk: int):
 
 def _agreement_instalments(agreements: list[Agreement], effective: Agreement | None, today: datetime.date,
                            ) -> list[tuple[Agreement, list[tuple[Instalment, forms.PaymentForm | None]]]]:
-    """Each agreement with its instalments; those of the effective one come with the form recording a payment."""
+    """Each agreement with its instalments; those of the effective one come with the form recording a
+    payment, or, once one is recorded, the form correcting it."""
     def payment_form(instalment: Instalment) -> forms.PaymentForm:
         # Its own id prefix: the page holds one such form per instalment.
+        if instalment.paid_on is not None:
+            return forms.PaymentCorrectionForm(auto_id=f"fix{instalment.pk}_%s", initial={
+                "paid_on": instalment.paid_on, "paid_amount": instalment.paid_amount,
+                "payment_note": instalment.payment_note})
         return forms.PaymentForm(auto_id=f"pay{instalment.pk}_%s",
                                  initial={"paid_on": today, "paid_amount": instalment.amount})
 

@@ -90,6 +90,13 @@ def _instalment(world) -> dict[str, Any]:
     return made
 
 
+def _paid_instalment(world) -> dict[str, Any]:
+    made = _instalment(world)
+    ms.instalment_record_payment(instalment_id=made["instalment"].pk, actor=world.mediator_a, paid_on=TODAY,
+                                 paid_amount="6000.00")
+    return made
+
+
 def _referral(world) -> dict[str, Any]:
     made = _case(S.REFERRED)(world)
     made["referral"] = made["case"].referrals.get()
@@ -163,6 +170,11 @@ MATRIX: dict[str, Knock] = {
     "payment_record": Knock(WORK_POST, method="post", setup=_instalment,
                             kwargs=lambda made: {"pk": made["case"].pk, "instalment_id": made["instalment"].pk},
                             data=lambda world, made: {"paid_on": "2026-11-20", "paid_amount": "6000.00"}),
+    # Correcting a recorded payment is working the case, like recording it.
+    "payment_correct": Knock(WORK_POST, method="post", setup=_paid_instalment,
+                             kwargs=lambda made: {"pk": made["case"].pk, "instalment_id": made["instalment"].pk},
+                             data=lambda world, made: {"paid_on": "2026-11-20", "paid_amount": "5000.00",
+                                                       "reason": "银行回单显示实付5000元"}),
     "followup_new": Knock(WORK_POST, method="post", setup=_case(S.PERFORMED), kwargs=_case_kwargs,
                           data=lambda world, made: {"visited_on": "2026-11-20", "method": "phone",
                                                     "contact": "申请人", "content": "款项已到账", "satisfied": "on"}),
@@ -269,7 +281,7 @@ def test_the_matrix_hides_every_case_from_both_outsiders():
     """Every row that knocks on a case says 404 for the other township's mediator and supervisor
     (who holds every right there): a row edited to 403 would reveal that the case exists."""
     case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs and n != "documents:verify_code"]
-    assert len(case_rows) == 17
+    assert len(case_rows) == 18
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
         assert statuses["outsider"] == statuses["outside_supervisor"] == 404, name

@@ -1,10 +1,11 @@
 """Formatting for the reports pages: rates, days and amounts as the tables print them."""
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import template
+
+from mediation.templatetags.mediation_tags import yuan
 
 register = template.Library()
 
@@ -20,12 +21,8 @@ def days(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
-@register.filter
-def yuan(value: Any) -> str:
-    """Yuan with thousands separators and two decimals."""
-    if value in (None, ""):
-        return "—"
-    return f"{Decimal(value):,.2f}"
+# Amounts as every page shows them: the case pages' filter, registered here too.
+register.filter("yuan", yuan)
 
 
 @register.filter
