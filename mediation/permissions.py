@@ -241,18 +241,43 @@ def escalation_deciders(organisation: Organisation, *, exclude: Any = None) -> Q
     """
     from django.contrib.auth import get_user_model
 
-    roles = set(Group.objects.filter(permissions__codename="decide_escalation",
-                                     permissions__content_type__app_label="mediation")
-                .values_list("name", flat=True))
-    parts = [p for p in organisation.path.split("/") if p]
-    above = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
-    covering = Membership.objects.filter(
-        Q(organisation_id=organisation.pk) | Q(organisation__path__in=above, role__in=roles & SUBTREE_ROLES),
-        role__in=roles, organisation__is_active=True, user__is_active=True)
+    covering = _decider_memberships([organisation])
     users = get_user_model().objects.filter(pk__in=covering.values("user_id"), is_active=True)
     if exclude is not None:
         users = users.exclude(pk=exclude.pk)
     return users.order_by("last_name", "first_name", "username")
+
+
+def _paths_above(path: str) -> list[str]:
+    """The materialised paths of an organisation and of every organisation above it."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+
+
+def _decider_memberships(organisations: list[Organisation]) -> QuerySet[Membership]:
+    """Memberships through which someone may decide escalations into one of ``organisations``."""
+    roles = Group.objects.filter(permissions__codename="decide_escalation",
+                                 permissions__content_type__app_label="mediation").values("name")
+    above = sorted({p for o in organisations for p in _paths_above(o.path)})
+    return Membership.objects.filter(
+        Q(organisation_id__in=[o.pk for o in organisations])
+        | Q(organisation__path__in=above, role__in=sorted(SUBTREE_ROLES)),
+        role__in=roles, organisation__is_active=True, user__is_active=True)
+
+
+def escalation_deciders_by_organisation(organisations: Any) -> dict[int, list[Any]]:
+    """:func:`escalation_deciders` for many target organisations at once (two queries), by pk."""
+    organisations = list(organisations)
+    found: dict[int, list[Any]] = {o.pk: [] for o in organisations}
+    for m in _decider_memberships(organisations).select_related("user", "organisation"):
+        for o in organisations:
+            covers = m.organisation_id == o.pk or (
+                m.role in SUBTREE_ROLES and o.path.startswith(m.organisation.path))
+            if covers and m.user not in found[o.pk]:
+                found[o.pk].append(m.user)
+    for users in found.values():
+        users.sort(key=lambda u: (u.last_name, u.first_name, u.username))
+    return found
 
 
 def _place_of(action: str, case: "Case") -> Organisation | None:

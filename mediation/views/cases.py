@@ -111,6 +111,7 @@ def case_detail(request, pk: int):
     effective = next((a for a in agreements if a.status == Agreement.Status.EFFECTIVE), None)
     action_forms = _action_forms(case, available, user)
     context = {
+    pending = next((e for e in escalations if e.decision == EscalationRequest.Decision.PENDING), None)
         **documents,
         "case": case, "parties": parties, "show_personal": show_personal,
         "applicants": [p for p in parties if p.role == PartyRole.APPLICANT],
@@ -123,8 +124,11 @@ def case_detail(request, pk: int):
         "timeline": timeline, "agreements": agreements, "draft": draft, "effective": effective,
         "agreement_instalments": _agreement_instalments(agreements, effective, today),
         "sessions": sessions, "follow_ups": follow_ups, "referrals": referrals, "attachments": attachments,
-        "escalations": escalations, "pending_escalation": next(
-            (e for e in escalations if e.decision == EscalationRequest.Decision.PENDING), None),
+        "escalations": escalations, "pending_escalation": pending,
+        # Who may decide the pending request, its requester never (issue 10: no request waits unseen).
+        "escalation_deciders": list(permissions.escalation_deciders(pending.to_organisation,
+                                                                    exclude=pending.requested_by))
+        if pending else [],
         "action_forms": action_forms, "may_work": may_work,
         "may_assign": permissions.user_may(user, "assign_mediator", case),
         "may_extend": permissions.user_may(user, "extend_deadline", case)

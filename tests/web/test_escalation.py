@@ -73,3 +73,44 @@ class TestNoDeadEnd:
         client.force_login(world.mediator_a)
         page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
         assert world.district.name in page and "除您之外无人可以审批" not in page
+
+
+def name(user):
+    return user.get_full_name() or user.username
+
+
+class TestWhoCanDecide:
+    def test_the_pending_case_names_those_who_may_decide_it(self, world, client):
+        """Issue 10 §4: a request into 锦屏 is decided by 锦屏's supervisor or the district's (DOMAIN.md §5),
+        never by its requester; the case page says who they are, to everyone who reads it."""
+        case = case_in_state(world, S.ESCALATION_PENDING)
+        client.force_login(world.enterprise_mediator)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        notice = page[page.index("等待审批"):]
+        notice = notice[:notice.index("</p>")]
+        assert "可以审批" in notice
+        assert name(world.supervisor_a) in notice and name(world.district_supervisor) in notice
+        assert name(world.enterprise_supervisor) not in notice  # below the target: cannot decide
+
+    def test_the_requester_is_not_among_the_deciders_shown(self, world, client):
+        case = case_in_state(world, S.JOINT_MEDIATION)
+        from workflows import services as ws
+
+        ws.escalation_request(case_id=case.pk, actor=world.supervisor_a, to_organisation_id=world.district.pk,
+                              reason="涉及多家企业")
+        client.force_login(world.supervisor_a)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        notice = page[page.index("等待审批"):]
+        notice = notice[:notice.index("</p>")]
+        assert name(world.district_supervisor) in notice and name(world.supervisor_a) not in notice
+
+    def test_the_escalation_queue_names_the_deciders_of_each_request(self, world, client):
+        case_in_state(world, S.ESCALATION_PENDING)
+        colleague = member(world.town_a, "supervisor")
+        client.force_login(colleague)
+        page = client.get(reverse("escalation_queue")).content.decode()
+        deciders = page[page.index("可以审批"):]
+        deciders = deciders[:deciders.index("</dd>")]
+        for user in (world.supervisor_a, colleague, world.district_supervisor):
+            assert name(user) in deciders
+        assert name(world.enterprise_mediator) not in deciders and name(world.mediator_a) not in deciders

@@ -213,7 +213,7 @@ def test_the_deciders_of_an_escalation_are_the_supervisors_covering_the_target(w
     """Who may decide a request into an organisation (DOMAIN.md §5): supervisors of it or of an
     organisation above it, active, never the requester; not mediators, auditors or administrators,
     not supervisors of a sibling or of an organisation below."""
-    from mediation.permissions import escalation_deciders
+    from mediation.permissions import escalation_deciders, escalation_deciders_by_organisation
 
     assert set(escalation_deciders(world.town_a)) == {world.supervisor_a, world.district_supervisor}
     assert set(escalation_deciders(world.town_a, exclude=world.supervisor_a)) == {world.district_supervisor}
@@ -221,6 +221,11 @@ def test_the_deciders_of_an_escalation_are_the_supervisors_covering_the_target(w
     assert not escalation_deciders(world.district, exclude=world.district_supervisor).exists()
     assert set(escalation_deciders(world.enterprise_a)) == {
         world.enterprise_supervisor, world.supervisor_a, world.district_supervisor}
+    by_target = escalation_deciders_by_organisation([world.town_a, world.district, world.enterprise_a])
+    assert {pk: set(users) for pk, users in by_target.items()} == {
+        world.town_a.pk: {world.supervisor_a, world.district_supervisor},
+        world.district.pk: {world.district_supervisor},
+        world.enterprise_a.pk: {world.enterprise_supervisor, world.supervisor_a, world.district_supervisor}}
     world.supervisor_a.is_active = False
     world.supervisor_a.save()
     assert set(escalation_deciders(world.town_a)) == {world.district_supervisor}
