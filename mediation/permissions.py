@@ -446,6 +446,21 @@ def may_correct_records(actor: Any, model: type[Model]) -> bool:
     return _active(actor) and actor.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")
 
 
+#: Entering a year's holiday schedule at once adds, changes and removes that year's
+#: overrides and marks the year confirmed: all of these model permissions (the
+#: administrators', ADMINISTRATOR_MODEL_PERMISSIONS).
+CALENDAR_PERMISSIONS = (
+    "workflows.add_holidayoverride", "workflows.change_holidayoverride", "workflows.delete_holidayoverride",
+    "workflows.add_calendaryear", "workflows.change_calendaryear",
+)
+
+
+def may_change_calendar(user: Any) -> bool:
+    """May ``user`` enter a whole year's holiday schedule (docs/clocks.md)? Staff holding every
+    permission it exercises, so no one gains through it what the calendar's admin pages refuse."""
+    return _active(user) and user.is_staff and user.has_perms(CALENDAR_PERMISSIONS)
+
+
 def may_read_audit(user: Any, *, everything: bool = False) -> bool:
     """May ``user`` read the audit trail (``audit.read_audit``: auditors and administrators)?
 

@@ -224,8 +224,9 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     awaiting_outcome = (base.filter(state=CaseState.REFERRED)
                         .exclude(Exists(Referral.objects.filter(case=OuterRef("pk"))
                                         .exclude(outcome=Referral.Outcome.PENDING))))
-    rows = list(awaiting_outcome.annotate(task_since=referred_on).order_by("task_since", "pk")[:limit])
-    found["referral_outcome"], found["referral_outcome_count"] = rows, awaiting_outcome.count()
+    found["referral_outcome"] = list(awaiting_outcome.annotate(task_since=referred_on)
+                                     .order_by("task_since", "pk")[:limit])
+    found["referral_outcome_count"] = awaiting_outcome.count()
 
     first_unpaid = Subquery(Instalment.objects.filter(
         agreement__case=OuterRef("pk"), agreement__status=Agreement.Status.EFFECTIVE,
