@@ -303,7 +303,9 @@ class SignatureForm(forms.Form):
 
     def __init__(self, *args: Any, parties: Iterable[CaseParty] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field_of(self, "party", forms.TypedChoiceField).choices = [("", "—"), *((p.pk, str(p)) for p in parties)]
+        # Each party in its part (被申请人（用工单位）, 申请人（代表）): who signs is chosen by what they are.
+        field_of(self, "party", forms.TypedChoiceField).choices = [
+            ("", "—"), *((p.pk, f"{p.title}：{p.name}") for p in parties)]
 
 
 class PaymentForm(forms.Form):

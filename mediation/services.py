@@ -848,15 +848,31 @@ def _agreement_values(agreement: Agreement) -> dict[str, Any]:
 
 
 def agreement_missing_signatures(agreement: Agreement) -> list[str]:
-    """What the agreement still lacks to take effect (劳动争议调解仲裁法 art. 14), in words."""
+    """What the agreement still lacks to take effect (劳动争议调解仲裁法 art. 14), in words.
+
+    Every respondent signs or seals; the applicants' representatives sign for all applicants
+    where there are any (art. 7); an agent may sign for the party they represent."""
+def agreement_signers(parties: Iterable[CaseParty]) -> list[CaseParty]:
+    """The parties whose signature or seal the agreement needs (劳动争议调解仲裁法 art. 14): every respondent,
+    and every applicant — or, where the workers elected representatives (art. 7), the representatives,
+    who sign on behalf of all applicants."""
+    parties = [p for p in parties if p.role != PartyRole.AGENT]
+    if any(p.is_representative for p in parties):
+        return [p for p in parties if p.role != PartyRole.APPLICANT or p.is_representative]
+    return parties
+
+
     sigs = list(agreement.signatures.all())
     signed_parties = {s.party_id for s in sigs if s.kind == Signature.Kind.PARTY}
     missing = []
-    parties = agreement.case.parties.exclude(role=PartyRole.AGENT).select_related("person", "employer")
-    agents = {a.represents_id: a.pk for a in agreement.case.parties.filter(role=PartyRole.AGENT)}
-    for party in parties:
-        if party.pk not in signed_parties and agents.get(party.pk) not in signed_parties:
-            missing.append(_("%(role)s %(name)s 签字或盖章") % {"role": party.get_role_display(), "name": party.name})
+    parties = agreement.case.parties.all()
+    agents: dict[int | None, set[int]] = {}
+    for agent in parties:
+        if agent.role == PartyRole.AGENT:
+            agents.setdefault(agent.represents_id, set()).add(agent.pk)
+    for party in agreement_signers(parties):
+        if party.pk not in signed_parties and not agents.get(party.pk, set()) & signed_parties:
+            missing.append(_("%(role)s %(name)s 签字或盖章") % {"role": party.title, "name": party.name})
     if not any(s.kind == Signature.Kind.MEDIATOR for s in sigs):
         missing.append(_("调解员签字"))
     if not any(s.kind == Signature.Kind.SEAL for s in sigs):

@@ -138,6 +138,18 @@ class CaseParty(models.Model):
     def masked_phone(self) -> str:
         return identity.mask_phone(self.phone)
 
+    @property
+    def title(self) -> str:
+        """The part played, as documents and pages name it: 被申请人（劳务派遣单位）, 申请人（代表）.
+
+        The plain employer is simply 被申请人, as on every form before joint respondents."""
+        role = self.get_role_display()
+        if self.role == PartyRole.RESPONDENT and self.capacity not in ("", RespondentCapacity.EMPLOYER):
+            return f"{role}（{self.get_capacity_display()}）"
+        if self.is_representative:
+            return f"{role}（{_('代表')}）"
+        return str(role)
+
     @classmethod
     def of_person(cls, person: Person, *, name: str, sex: str = "", phone: str = "", address: str = "",
                   **fields: object) -> CaseParty:
