@@ -847,11 +847,6 @@ def _agreement_values(agreement: Agreement) -> dict[str, Any]:
     }
 
 
-def agreement_missing_signatures(agreement: Agreement) -> list[str]:
-    """What the agreement still lacks to take effect (劳动争议调解仲裁法 art. 14), in words.
-
-    Every respondent signs or seals; the applicants' representatives sign for all applicants
-    where there are any (art. 7); an agent may sign for the party they represent."""
 def agreement_signers(parties: Iterable[CaseParty]) -> list[CaseParty]:
     """The parties whose signature or seal the agreement needs (劳动争议调解仲裁法 art. 14): every respondent,
     and every applicant — or, where the workers elected representatives (art. 7), the representatives,
@@ -862,6 +857,11 @@ def agreement_signers(parties: Iterable[CaseParty]) -> list[CaseParty]:
     return parties
 
 
+def agreement_missing_signatures(agreement: Agreement) -> list[str]:
+    """What the agreement still lacks to take effect (劳动争议调解仲裁法 art. 14), in words.
+
+    Every respondent signs or seals; the applicants' representatives sign for all applicants
+    where there are any (art. 7); an agent may sign for the party they represent."""
     sigs = list(agreement.signatures.all())
     signed_parties = {s.party_id for s in sigs if s.kind == Signature.Kind.PARTY}
     missing = []
