@@ -191,8 +191,11 @@ class Seeder:
             raise RuntimeError(f"组织层级缺失（rank {sorted(missing)}）：请先运行 manage.py migrate。")
         for spec in ORGANISATIONS:
             parent = self.orgs[spec.parent] if spec.parent else None
-            org = Organisation.objects.filter(name=spec.name, parent=parent).first()
-            if org is None:  # an existing one is left as an administrator may have edited it
+            # An existing one is left as an administrator may have edited it, renamed it too:
+            # its case-number prefix is unique, so it is found by that as well.
+            org = (Organisation.objects.filter(name=spec.name, parent=parent).first()
+                   or Organisation.objects.filter(case_number_prefix=spec.prefix).first())
+            if org is None:
                 org = Organisation(name=spec.name, parent=parent, short_name=spec.short_name,
                                    level=levels[spec.rank], case_number_prefix=spec.prefix,
                                    is_peoples_mediation_committee=spec.peoples_committee,

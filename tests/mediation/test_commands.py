@@ -231,3 +231,20 @@ def test_generate_cases_twice_keeps_ids_unique_and_numbers_gapless(world):
     _assert_gapless()
     assert not Person.objects.exclude(id_number=None).values("id_number").annotate(n=Count("pk")).filter(
         n__gt=1).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_tree_reuses_an_organisation_an_administrator_renamed():
+    """Case-number prefixes are unique (a second 锦调 would collide with 锦屏's case numbers): a demo
+    organisation renamed in the admin is found again by its prefix, not created a second time."""
+    demo.Seeder().organisations()
+    jinping = Organisation.objects.get(case_number_prefix="锦调")
+    jinping.name = "锦屏街道劳动人事争议调解中心"
+    jinping.save(update_fields=["name"])
+    count = Organisation.objects.count()
+
+    seeder = demo.Seeder()
+    seeder.organisations()
+
+    assert Organisation.objects.count() == count
+    assert seeder.orgs["jinping"].pk == jinping.pk
