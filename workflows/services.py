@@ -61,6 +61,39 @@ def condition_message(name: str, case: Case) -> str:
     return str(message) % {"action": transition_label(name)}
 
 
+#: The moves that settle a pending escalation request: whoever comes second is told who came first.
+ESCALATION_DECISIONS = ("approve_escalation", "deny_escalation", "cancel_escalation")
+_DECIDED_MESSAGES: dict[str, Any] = {
+    EscalationRequest.Decision.APPROVED: gettext_lazy("该提级申请已由 %(who)s 于 %(when)s 批准，无需再审批。"),
+    EscalationRequest.Decision.DENIED: gettext_lazy("该提级申请已由 %(who)s 于 %(when)s 决定不予提级，无需再审批。"),
+    EscalationRequest.Decision.CANCELLED: gettext_lazy("该提级申请已由 %(who)s 于 %(when)s 撤销，无需再审批。"),
+}
+_DECIDED_MESSAGES_TO_REQUESTER: dict[str, Any] = {
+    EscalationRequest.Decision.APPROVED: gettext_lazy("该提级申请已由 %(who)s 于 %(when)s 批准，不能再撤回。"),
+    EscalationRequest.Decision.DENIED: gettext_lazy("该提级申请已由 %(who)s 于 %(when)s 决定不予提级，不能再撤回。"),
+    EscalationRequest.Decision.CANCELLED: gettext_lazy("该提级申请已由 %(who)s 于 %(when)s 撤销，不能再撤回。"),
+}
+
+
+def already_decided_message(case: Case, name: str) -> str | None:
+    """Why a decision on the case's escalation request came too late: who settled it, and when.
+
+    Two supervisors deciding at once queue on the case's row lock; the second finds the
+    request decided (or cancelled) and the case moved on, and is told by whom and when
+    rather than only that the state no longer allows the move.
+    """
+    if case.pending_escalation() is not None:
+        return None
+    last = (case.escalations.exclude(decision=EscalationRequest.Decision.PENDING).exclude(decided_at=None)
+            .select_related("decided_by").order_by("-decided_at", "-pk").first())
+    if last is None:
+        return None
+    messages = _DECIDED_MESSAGES_TO_REQUESTER if name == "cancel_escalation" else _DECIDED_MESSAGES
+    who = (last.decided_by.get_full_name() or last.decided_by.get_username()) if last.decided_by else _("他人")
+    return str(messages[last.decision]) % {
+        "who": who, "when": timezone.localtime(last.decided_at).strftime("%Y-%m-%d %H:%M")}
+
+
 def perform(
     *,
     case_id: int,
@@ -87,7 +120,12 @@ def perform(
     with transaction.atomic():
         case = lock_case(case_id)
         was = audit.field_values(case)
-        if expected_state is not None and case.state != expected_state:
+        stale = expected_state is not None and case.state != expected_state
+        if name in ESCALATION_DECISIONS and (stale or not machine.has_transition(case, name)):
+            decided = already_decided_message(case, name)
+            if decided:
+                raise ActionNotAllowed(decided)
+        if stale:
             raise ConcurrentChange(_("案件状态已被他人更新为“%(state)s”，请刷新页面后再操作。")
                                    % {"state": case.get_state_display()})
         if not machine.has_transition(case, name):

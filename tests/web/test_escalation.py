@@ -114,3 +114,22 @@ class TestWhoCanDecide:
         for user in (world.supervisor_a, colleague, world.district_supervisor):
             assert name(user) in deciders
         assert name(world.enterprise_mediator) not in deciders and name(world.mediator_a) not in deciders
+
+
+class TestLateDecision:
+    def test_the_second_supervisor_is_told_who_approved_and_when(self, world, client):
+        """Issue 10 §4: the page answers a late decision with who decided and when, nothing changed."""
+        from django.utils import timezone
+
+        from workflows import services as ws
+
+        case = case_in_state(world, S.ESCALATION_PENDING)
+        ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a, reason="同意")
+        when = timezone.localtime(case.escalations.get().decided_at).strftime("%Y-%m-%d %H:%M")
+        before = snapshot(case)
+        client.force_login(world.district_supervisor)
+        response = client.post(transition(case, "approve_escalation"), {"reason": "同意"}, follow=True)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert f"该提级申请已由 {name(world.supervisor_a)} 于 {when} 批准，无需再审批。" in body
+        assert snapshot(case) == before

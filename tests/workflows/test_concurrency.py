@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
 from mediation.models import Case
@@ -79,11 +80,16 @@ def test_two_supervisors_approving_the_same_escalation_one_wins(world):
     losses = [r for r in results if isinstance(r, Exception)]
     assert len(wins) == 1 and len(losses) == 1, results
     assert isinstance(losses[0], ActionNotAllowed)
-    assert "不能执行“批准提级”" in str(losses[0])
     assert TransitionLog.objects.filter(case=case, transition="approve_escalation").count() == 1
     case.refresh_from_db()
     assert case.state == CaseState.JOINT_MEDIATION and case.organisation == world.town_a
-    assert case.escalations.get().decision == "approved"
+    request = case.escalations.get()
+    assert request.decision == "approved"
+    # Issue 10 §4: the loser is told who decided and when, not only that the state moved on.
+    winner = request.decided_by
+    assert winner in (world.supervisor_a, second_supervisor)
+    when = timezone.localtime(request.decided_at).strftime("%Y-%m-%d %H:%M")
+    assert str(losses[0]) == f"该提级申请已由 {winner.get_full_name()} 于 {when} 批准，无需再审批。"
 
 
 @postgres_only
@@ -145,3 +151,70 @@ def test_expected_state_guards_against_acting_on_a_stale_page(world):
     with pytest.raises(ConcurrentChange, match="请刷新页面"):
         ws.case_withdraw(case_id=case.pk, actor=world.mediator_a, reason="撤回",
                          expected_state=CaseState.JOINT_MEDIATION)
+
+
+def _said(user, at) -> tuple[str, str]:
+    return user.get_full_name(), timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+@pytest.mark.parametrize(("first", "decision"), [("approve", "批准"), ("deny", "决定不予提级")])
+def test_a_second_decision_on_a_decided_request_says_who_decided_and_when(world, first, decision):
+    """Issue 10 §4, the two decisions one after the other: the second supervisor's approval (or denial)
+    finds the request settled and is told by whom and at what time; nothing changes."""
+    from tests.lifecycle import snapshot
+
+    case = case_in_state(world, CaseState.ESCALATION_PENDING)  # enterprise_a → town_a
+    if first == "approve":
+        ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a, reason="同意")
+    else:
+        ws.escalation_deny(case_id=case.pk, actor=world.supervisor_a, reason="企业仍可自行协商")
+    request = case.escalations.get()
+    who, when = _said(world.supervisor_a, request.decided_at)
+    before = snapshot(case)
+    for second in (ws.escalation_approve, ws.escalation_deny):
+        with pytest.raises(ActionNotAllowed) as excinfo:
+            second(case_id=case.pk, actor=world.district_supervisor, reason="同意")
+        assert str(excinfo.value) == f"该提级申请已由 {who} 于 {when} {decision}，无需再审批。"
+    assert snapshot(case) == before
+
+
+def test_a_decision_after_the_requester_cancelled_says_so(world):
+    case = case_in_state(world, CaseState.ESCALATION_PENDING)
+    ws.escalation_cancel(case_id=case.pk, actor=world.enterprise_mediator, reason="继续协商")
+    who, when = _said(world.enterprise_mediator, case.escalations.get().decided_at)
+    with pytest.raises(ActionNotAllowed) as excinfo:
+        ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a)
+    assert str(excinfo.value) == f"该提级申请已由 {who} 于 {when} 撤销，无需再审批。"
+
+
+def test_the_requester_cancelling_a_request_already_approved_is_told_it_cannot(world):
+    case = case_in_state(world, CaseState.ESCALATION_PENDING)
+    ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a)
+    who, when = _said(world.supervisor_a, case.escalations.get().decided_at)
+    with pytest.raises(ActionNotAllowed) as excinfo:
+        ws.escalation_cancel(case_id=case.pk, actor=world.enterprise_mediator, reason="撤回",
+                             expected_state=CaseState.ESCALATION_PENDING)
+    assert str(excinfo.value) == f"该提级申请已由 {who} 于 {when} 批准，不能再撤回。"
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_approval_and_denial_at_the_same_time_the_loser_is_told_the_winner(world):
+    """The two decisions truly concurrent (row lock): one wins, the other names the winner."""
+    case = case_in_state(world, CaseState.ESCALATION_PENDING)
+
+    def approve():
+        return ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a, reason="同意")
+
+    def deny():
+        return ws.escalation_deny(case_id=case.pk, actor=world.district_supervisor, reason="不同意")
+
+    results = run_in_threads(lambda f: f(), [(approve,), (deny,)])
+    losses = [r for r in results if isinstance(r, Exception)]
+    assert sum(isinstance(r, Case) for r in results) == 1 and len(losses) == 1, results
+    request = case.escalations.get()
+    who, when = _said(request.decided_by, request.decided_at)
+    verb = {"approved": "批准", "denied": "决定不予提级"}[request.decision]
+    assert isinstance(losses[0], ActionNotAllowed)
+    assert str(losses[0]) == f"该提级申请已由 {who} 于 {when} {verb}，无需再审批。"
+    assert case.transitions.filter(transition__in=["approve_escalation", "deny_escalation"]).count() == 1
