@@ -23,6 +23,7 @@ from mediation.models import (
     Instalment,
     Organisation,
     Referral,
+    RespondentCapacity,
     Sex,
     Signature,
     WorkForm,
@@ -130,6 +131,12 @@ class IntakeForm(forms.Form):
     employer_phone = forms.CharField(label=_("单位电话"), max_length=30, required=False)
     employer_industry = forms.CharField(label=_("行业"), max_length=50, required=False)
     employer_has_union = forms.BooleanField(label=_("已建工会"), required=False)
+    employer_capacity = forms.ChoiceField(label=_("责任身份"), choices=RespondentCapacity.choices, required=False,
+                                          initial=RespondentCapacity.EMPLOYER,
+                                          help_text=_("劳务派遣的，劳务派遣单位和用工单位都要列为被申请人"))
+    workers_involved = forms.IntegerField(
+        label=_("涉及劳动者人数"), required=False, min_value=1, max_value=100000,
+        help_text=_("有共同请求的劳动者总数；不填即为所列申请人数。10人以上为集体争议，可推举代表参加调解"))
     is_new_employment_form = forms.BooleanField(label=_("新就业形态劳动者"), required=False)
     work_form = forms.ChoiceField(label=_("新就业形态类型"), required=False, choices=[("", "—"), *WorkForm.choices])
     platform_name = forms.CharField(label=_("平台或用工合作方"), max_length=200, required=False)
@@ -190,6 +197,28 @@ class PersonForm(forms.Form):
         return value
 
 
+class ApplicantForm(PersonForm):
+    is_representative = forms.BooleanField(label=_("推举的代表"), required=False)
+
+
+class RespondentForm(forms.Form):
+    """A further respondent beside the principal one (劳动争议调解仲裁法 art. 22: joint parties)."""
+
+    name = forms.CharField(label=_("单位名称"), max_length=200)
+    credit_code = forms.CharField(label=_("统一社会信用代码"), max_length=30, required=False)
+    legal_representative = forms.CharField(label=_("法定代表人"), max_length=50, required=False)
+    address = forms.CharField(label=_("住所地"), max_length=200, required=False)
+    capacity = forms.ChoiceField(label=_("责任身份"), choices=RespondentCapacity.choices,
+                                 initial=RespondentCapacity.JOINTLY_LIABLE)
+
+    def clean_credit_code(self):
+        value = self.cleaned_data["credit_code"].strip()
+        if value:
+            identity.validate_credit_code(value)
+            return identity.normalize_credit_code(value)
+        return ""
+
+
 class ClaimForm(forms.Form):
     description = forms.CharField(label=_("请求事项"), max_length=200)
     category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.all(), to_field_name="code",
@@ -209,8 +238,9 @@ class BaseRequiredFormSet(forms.BaseFormSet):
             raise ValidationError(message % {"num": self.min_num})
 
 
-ApplicantFormSet = forms.formset_factory(PersonForm, formset=BaseRequiredFormSet, extra=0, min_num=1,
+ApplicantFormSet = forms.formset_factory(ApplicantForm, formset=BaseRequiredFormSet, extra=0, min_num=1,
                                          validate_min=True, can_delete=True)
+RespondentFormSet = forms.formset_factory(RespondentForm, extra=0, can_delete=True)
 AgentFormSet = forms.formset_factory(PersonForm, extra=0, can_delete=True)
 ClaimFormSet = forms.formset_factory(ClaimForm, extra=0, min_num=0, can_delete=True)
 

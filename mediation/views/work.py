@@ -28,11 +28,12 @@ from workflows.clocks import local_today
 from workflows.states import WORKING_STATES, CaseState
 
 
-def _prefixed_errors(exc: ValidationError, intake, applicants, claims, agents) -> None:
+def _prefixed_errors(exc: ValidationError, intake, applicants, claims, agents, respondents) -> None:
     """Route a service's "applicants-0-id_number" style keys to the right form of the right formset."""
     for key, errors in exc.message_dict.items():
         placed = False
-        for prefix, formset in (("applicants", applicants), ("claims", claims), ("agents", agents)):
+        for prefix, formset in (("applicants", applicants), ("claims", claims), ("agents", agents),
+                                ("respondents", respondents)):
             if key.startswith(prefix + "-"):
                 _, index, field = key.split("-", 2)
                 live = [f for f in formset.forms if f.has_changed() and not formset._should_delete_form(f)]
@@ -59,7 +60,11 @@ def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
         applicants = forms.ApplicantFormSet(request.POST, prefix="applicants")
         claims = forms.ClaimFormSet(request.POST, prefix="claims")
         agents = forms.AgentFormSet(request.POST, prefix="agents")
-        valid = all([intake.is_valid(), applicants.is_valid(), claims.is_valid(), agents.is_valid()])
+        # Further respondents are optional: a form sent without their rows has none.
+        respondents = forms.RespondentFormSet(request.POST if "respondents-TOTAL_FORMS" in request.POST else None,
+                                              prefix="respondents")
+        valid = all([intake.is_valid(), applicants.is_valid(), claims.is_valid(), agents.is_valid(),
+                     not respondents.is_bound or respondents.is_valid()])
         already = (Case.objects.filter(intake_token=intake.cleaned_data["intake_token"]).first()
                    if intake.is_valid() else None)
         if already is not None and permissions.may_view_case(request.user, already):
@@ -85,6 +90,11 @@ def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
                 platform=services.EmployerInput(name=d["platform_name"], credit_code=d["platform_credit_code"],
                                                 is_platform=True) if d["platform_name"].strip() else None,
                 dispute_known_on=d["dispute_known_on"],
+                employer_capacity=d["employer_capacity"] or "employer", workers_involved=d["workers_involved"],
+                other_respondents=[services.RespondentInput(employer=services.EmployerInput(
+                    name=f.cleaned_data["name"], credit_code=f.cleaned_data["credit_code"],
+                    legal_representative=f.cleaned_data["legal_representative"], address=f.cleaned_data["address"]),
+                    capacity=f.cleaned_data["capacity"]) for f in _live(respondents)] if respondents.is_bound else [],
             )
             duplicates = _possible_duplicates(request.user, people, d)
             if duplicates and not d.get("confirm_duplicate"):
@@ -96,7 +106,7 @@ def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
                 try:
                     case = services.case_register(actor=request.user, data=data, intake_token=d["intake_token"])
                 except ValidationError as exc:
-                    _prefixed_errors(exc, intake, applicants, claims, agents)
+                    _prefixed_errors(exc, intake, applicants, claims, agents, respondents)
                 else:
                     messages.success(request, _("已登记：%(number)s。") % {"number": case.number})
                     return redirect("case_detail", pk=case.pk)
@@ -109,9 +119,11 @@ def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
         applicants = forms.ApplicantFormSet(prefix="applicants")
         claims = forms.ClaimFormSet(prefix="claims", initial=[{}])
         agents = forms.AgentFormSet(prefix="agents")
+        respondents = forms.RespondentFormSet(prefix="respondents")
         status = 200
     return render(request, "mediation/case_intake.html", {
-        "intake": intake, "applicants": applicants, "claims": claims, "agents": agents, "duplicates": duplicates,
+        "intake": intake, "applicants": applicants, "claims": claims, "agents": agents, "respondents": respondents,
+        "duplicates": duplicates,
     }, status=status)
 
 
