@@ -76,7 +76,7 @@ MOVES: dict[str, Move] = {
         lifecycle.case_refer, lambda d: {"destination": d["destination"], "body": d["body"],
                                          "referred_on": d["referred_on"], "note": d.get("note", "")},
         forms.ReferForm, _refer_initial),
-    "withdraw": Move(lifecycle.case_withdraw, _reason, forms.ReasonForm, danger=True),
+    "withdraw": Move(lifecycle.case_withdraw, _reason, forms.WithdrawForm, danger=True),
     "close": Move(lifecycle.case_close, lambda d: {**_reason(d), "archive_number": d.get("archive_number", "")},
                   forms.CloseForm),
     "reopen": Move(lifecycle.case_reopen, _reason, forms.ReasonForm, stale_check=False),

@@ -118,7 +118,7 @@ class CaseStateMachine:
         pass
 
     @transition(field="state", source=list(WITHDRAWABLE_STATES), target=S.WITHDRAWN,
-                permission=_permission("withdraw"), custom=_meta(_("撤回申请"), reason=True))
+                permission=_permission("withdraw"), custom=_meta(_("申请人撤回调解申请"), reason=True))
     def withdraw(self) -> None:
         pass
 

@@ -183,7 +183,9 @@ def _candidates(case):
 
 
 def _action_forms(case, available, user):
-    """One form per move this user may make now, in the order of the graph."""
+    """One form per move this user may make now, in the order of the graph, the dangerous ones
+    (ending the case, refusing) after the others."""
+    available = sorted(available, key=lambda name: MOVES[name].danger)
     return [{"name": name, "label": transition_label(name),
              "form": MOVES[name].bind(case, user=user, auto_id=f"{name}_%s"),
              "blocked": None if conditions_met(case, name) else lifecycle.condition_message(name, case),

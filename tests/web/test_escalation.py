@@ -133,3 +133,55 @@ class TestLateDecision:
         body = response.content.decode()
         assert f"该提级申请已由 {name(world.supervisor_a)} 于 {when} 批准，无需再审批。" in body
         assert snapshot(case) == before
+
+
+WITHDRAW = "申请人撤回调解申请"
+
+
+class TestApplicantsWithdrawal:
+    def test_while_a_request_waits_withdrawal_is_neither_first_nor_opened(self, world, client):
+        """Issue 10 §4: the requester's page offers 撤回提级申请 first; the applicant's withdrawal, which
+        ends the case, comes after it, closed, clearly labelled, with its confirmation box."""
+        case = case_in_state(world, S.ESCALATION_PENDING)
+        client.force_login(world.enterprise_mediator)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        panel = page[page.index('id="h-actions"'):page.index('id="h-deadlines"')]
+        assert panel.index(CANCEL) < panel.index(WITHDRAW)
+        withdraw = panel[panel.rindex("<details", 0, panel.index(WITHDRAW)):panel.index(WITHDRAW)]
+        assert " open" not in withdraw
+        assert "申请人已书面或口头明确撤回调解申请" in panel
+
+    def test_a_lone_withdrawal_is_not_opened_by_default_either(self, world, client):
+        """A registered case seen by someone who may only withdraw: still closed until asked for."""
+        from tests.factories import register
+
+        case = register(world.mediator_a, world.town_a)
+        client.force_login(world.mediator_a)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        panel = page[page.index('id="h-actions"'):page.index('id="h-deadlines"')]
+        for start in [i for i in range(len(panel)) if panel.startswith("<details", i)]:
+            details = panel[start:panel.index("</summary>", start)]
+            if WITHDRAW in details:
+                assert " open" not in details
+
+    def test_withdrawal_without_the_confirmation_changes_nothing(self, world, client):
+        case = case_in_state(world, S.ESCALATION_PENDING)
+        client.force_login(world.enterprise_mediator)
+        before = snapshot(case)
+        response = client.post(transition(case, "withdraw"),
+                               {"reason": "申请人电话表示撤回", "expected_state": S.ESCALATION_PENDING})
+        assert response.status_code == 400
+        assert "请确认申请人已明确撤回调解申请" in response.content.decode()
+        assert snapshot(case) == before
+        assert case.escalations.get().decision == "pending"
+
+    def test_confirmed_withdrawal_ends_the_case_and_cancels_the_request(self, world, client):
+        case = case_in_state(world, S.ESCALATION_PENDING)
+        client.force_login(world.enterprise_mediator)
+        response = client.post(transition(case, "withdraw"),
+                               {"reason": "申请人12月3日书面申请撤回", "applicant_withdrew": "on",
+                                "expected_state": S.ESCALATION_PENDING})
+        assert response.status_code == 302
+        case.refresh_from_db()
+        assert case.state == S.WITHDRAWN
+        assert case.escalations.get().decision == "cancelled"
