@@ -110,8 +110,8 @@ def case_detail(request, pk: int):
     draft = next((a for a in agreements if a.status == Agreement.Status.DRAFT), None)
     effective = next((a for a in agreements if a.status == Agreement.Status.EFFECTIVE), None)
     action_forms = _action_forms(case, available, user)
-    context = {
     pending = next((e for e in escalations if e.decision == EscalationRequest.Decision.PENDING), None)
+    context = {
         **documents,
         "case": case, "parties": parties, "show_personal": show_personal,
         "applicants": [p for p in parties if p.role == PartyRole.APPLICANT],
