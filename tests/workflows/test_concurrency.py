@@ -87,7 +87,7 @@ def test_two_supervisors_approving_the_same_escalation_one_wins(world):
     assert request.decision == "approved"
     # Issue 10 §4: the loser is told who decided and when, not only that the state moved on.
     winner = request.decided_by
-    assert winner in (world.supervisor_a, second_supervisor)
+    assert winner is not None and winner in (world.supervisor_a, second_supervisor)
     when = timezone.localtime(request.decided_at).strftime("%Y-%m-%d %H:%M")
     assert str(losses[0]) == f"该提级申请已由 {winner.get_full_name()} 于 {when} 批准，无需再审批。"
 

@@ -227,7 +227,7 @@ def test_a_reopened_performed_case_can_report_non_performance(world):
     assert reopened.state == S.PERFORMED
     failed = act(world, reopened, "report_nonperformance", actor=world.mediator_a)
     assert failed.state == S.MEDIATION_FAILED
-    assert failed.transitions.order_by("-pk").first().from_state == S.PERFORMED
+    assert failed.transitions.filter(transition="report_nonperformance").get().from_state == S.PERFORMED
 
 
 def test_a_failed_mediation_closes_only_after_the_termination_notice(world):
