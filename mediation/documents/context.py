@@ -22,7 +22,8 @@ from mediation.documents.amounts import amount_in_capitals, amount_in_figures
 from mediation.documents.codes import format_code
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, qr_data_uri
-from mediation.models import Agreement, Case, CaseParty, PartyRole, Signature
+from mediation.models import Agreement, Case, CaseParty, PartyRole, RespondentCapacity, Signature
+from mediation.services import agreement_signers
 from mediation.typing import User
 from workflows.models import TransitionLog
 from workflows.states import CaseState
@@ -147,10 +148,14 @@ def case_facts(case: Case, parties: list[dict[str, Any]] | None = None) -> dict[
     parties = parties_of(case) if parties is None else parties
     names = defaultdict(list)
     for p in parties:
-        names[p["role_code"]].append(p["name"])
+        # A respondent in another capacity than the plain employer is named with it (劳动争议调解仲裁法
+        # art. 22: 众诚公司（劳务派遣单位）、锦屏公司（用工单位）).
+        names[p["role_code"]].append(f"{p['name']}（{p['capacity']}）" if p["capacity"] else p["name"])
     return {
         "applicants": "、".join(names[PartyRole.APPLICANT]),
         "respondents": "、".join(names[PartyRole.RESPONDENT]),
+        "workers_involved": case.workers_involved or case.applicant_count,
+        "representatives": "、".join(p["name"] for p in parties if p["is_representative"]),
         "number": case.number,
         "state": case.get_state_display(),
         "received_at": _local(case.received_at),
@@ -193,15 +198,18 @@ _ROLE_ORDER: dict[str, int] = {PartyRole.APPLICANT: 0, PartyRole.RESPONDENT: 1, 
 
 def _party(p: CaseParty) -> dict[str, Any]:
     # Full identity numbers: these documents are served on the parties themselves (see docs/documents.md).
+    # "role" names the part played: 被申请人（劳务派遣单位）, 申请人（代表） (CaseParty.title).
     person, employer = p.person, p.employer
+    shared = {"capacity": p.get_capacity_display() if p.capacity not in ("", RespondentCapacity.EMPLOYER) else "",
+              "is_representative": p.is_representative}
     if person:
         # The details given for this case (CaseParty), never what another case recorded about the person.
-        return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": p.name,
+        return {"id": p.pk, "role": p.title, "role_code": p.role, "name": p.name, **shared,
                 "is_person": True, "sex": p.get_sex_display() if p.sex else "",
                 "ethnicity": person.ethnicity, "id_label": _("公民身份号码"), "id_number": person.id_number or "",
                 "address": p.address, "phone": p.phone, "legal_representative": "", "agents": []}
     assert employer is not None  # the party_is_person_or_employer constraint
-    return {"id": p.pk, "role": p.get_role_display(), "role_code": p.role, "name": employer.name,
+    return {"id": p.pk, "role": p.title, "role_code": p.role, "name": employer.name, **shared,
             "is_person": False, "sex": "", "ethnicity": "", "id_label": _("统一社会信用代码"),
             "id_number": employer.credit_code or "", "address": employer.address, "phone": employer.phone,
             "legal_representative": employer.legal_representative, "agents": []}
@@ -314,9 +322,11 @@ def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
         if s.kind == Signature.Kind.PARTY and s.party_id:
             # An agent's signature counts for the party they represent (as agreement_missing_signatures does).
             signed.setdefault(represents.get(s.party_id) or s.party_id, {"name": s.signer_name, "on": s.signed_on})
-    rows = [{"role": p.get_role_display(), "name": p.name, "is_person": bool(p.person_id), "signed": signed.get(p.pk)}
-            for p in sorted(parties, key=lambda p: (_ROLE_ORDER.get(p.role, 9), p.position, p.pk))
-            if p.role != PartyRole.AGENT]
+    # A line for each party whose signature or seal the agreement needs: every respondent, and the
+    # applicants' representatives for all applicants where there are any (arts. 7, 14).
+    rows = [{"role": p.title, "name": p.name, "is_person": bool(p.person_id), "signed": signed.get(p.pk),
+             "for_all": p.is_representative}
+            for p in agreement_signers(sorted(parties, key=lambda p: (_ROLE_ORDER.get(p.role, 9), p.position, p.pk)))]
     mediator = next(({"name": s.signer_name, "on": s.signed_on} for s in signatures
                      if s.kind == Signature.Kind.MEDIATOR), None)
     seal = next(({"name": s.signer_name, "on": s.signed_on} for s in signatures if s.kind == Signature.Kind.SEAL),
