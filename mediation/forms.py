@@ -249,8 +249,6 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ApproveEscalationForm(forms.Form):
-    reason = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 class WithdrawForm(forms.Form):
     """The applicant withdraws the application for mediation: the case ends. Not a mediator's own
     request (an escalation request is taken back with 撤回提级申请), so it is confirmed explicitly."""
@@ -262,6 +260,8 @@ class WithdrawForm(forms.Form):
                              help_text=_("如：申请人某日书面申请撤回，或某日电话表示撤回及其理由"))
 
 
+class ApproveEscalationForm(forms.Form):
+    reason = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     mediators = UsersChoiceField(label=_("指派调解员"), queryset=User.objects.none(), required=False,
                                  widget=forms.CheckboxSelectMultiple, help_text=_("可在批准时一并指派上级组织的调解员"))
 

@@ -136,8 +136,8 @@ def issue_termination_notice(world, case: Case) -> None:
 
 #: What a user fills in: each move's form takes the fields it has (DOMAIN.md §3).
 USER_INPUT = {"reason": "依法处理", "destination": "court", "body": "奉化区人民法院", "referred_on": TODAY,
-              # Acceptance: the respondents agreed to mediation (人社部令第17号); a rejection for another reason.
               "applicant_withdrew": "on",  # the applicant's withdrawal, confirmed
+              # Acceptance: the respondents agreed to mediation (人社部令第17号); a rejection for another reason.
               "consent_confirmed": "on", "consent_note": "电话征询被申请人，同意调解", "reason_kind": "other"}
 
 
