@@ -24,7 +24,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from unittest import mock
 
 from django.contrib.auth import get_user_model
@@ -106,6 +106,12 @@ ENTERPRISE_FIRMS = (
     ("yade", "宁波亚德气动元件有限公司", "通用设备制造业", "邬国庆"),
     ("jisheng", "宁波吉盛服饰有限公司", "纺织服装、服饰业", "竺红英"),
     ("xilv", "宁波雪窦旅游开发有限公司", "公共设施管理业", "蒋立新"),
+)
+#: Small firms of the industrial park that the park committee (片区调委会) serves beside the
+#: enterprises under it: (key, employer name, industry, legal representative).
+PARK_FIRMS = (
+    ("park-hardware", "宁波锦园五金制品有限公司", "金属制品业", "周国平"),
+    ("park-plastics", "宁波锦屏塑料包装有限公司", "橡胶和塑料制品业", "毛伟东"),
 )
 
 
@@ -228,6 +234,19 @@ class Seeder:
                     address=self.orgs[key].address, phone=self.orgs[key].phone, industry=industry,
                     has_union=True, has_mediation_committee=True)
             self.firms[key] = firm
+            # An enterprise committee takes its own enterprise's disputes; the park committee
+            # above it those of the enterprises under it too (DOMAIN.md §4).
+            self.orgs[key].served_employers.add(firm)
+            if self.orgs[key].parent_id == self.orgs["area"].pk:
+                self.orgs["area"].served_employers.add(firm)
+        for key, name, industry, legal in PARK_FIRMS:
+            firm = Employer.objects.filter(name=name).first()
+            if firm is None:
+                firm = Employer.objects.create(
+                    name=name, credit_code=self.ids.credit_code(), legal_representative=legal,
+                    address=self.orgs["area"].address, industry=industry)
+            self.firms[key] = firm
+            self.orgs["area"].served_employers.add(firm)
 
     # --- cases -------------------------------------------------------------------
     def cases(self) -> None:
@@ -325,7 +344,12 @@ class Story:
     def register(self, by: str, org: str, *, kind: str = "wages", applicants: int = 1, employer: Any = None,
                  channel: str = "walk_in", form: str = "written", platform: Any = None, work_form: str = "",
                  job: str | None = None, claims: list[fake.FakeClaim] | None = None, agents: int = 0,
-                 consultation: bool = False, summary: str = "", reasons: str = "") -> Case:
+                 consultation: bool = False, summary: str = "", reasons: str = "", employer_capacity: str = "employer",
+                 respondents: Sequence[ms.RespondentInput] = (), workers: int | None = None,
+                 representatives: int = 0) -> Case:
+        """Register as ``by`` at ``org``; ``respondents`` join the principal one (劳动争议调解仲裁法 art. 22),
+        ``workers`` is the number of workers involved and the first ``representatives`` applicants are the
+        representatives they elected (art. 7)."""
         rng = self.rng
         if employer is None:
             emp = fake.employer(rng, self.s.ids)
@@ -340,17 +364,19 @@ class Story:
         received = self.t
         received_on = received.astimezone(CHINA_TZ).date()
         people = []
-        for _ in range(applicants):
+        for i in range(applicants):
             sex = rng.choice("MMMF")
             people.append(ms.PersonInput(name=fake.person_name(rng, sex), id_number=self.s.ids.resident_id(sex),
-                                         phone=fake.mobile(rng), sex=sex, address=fake.address(rng)))
+                                         phone=fake.mobile(rng), sex=sex, address=fake.address(rng),
+                                         is_representative=i < representatives))
         agent_inputs = [ms.PersonInput(name=fake.person_name(rng, "M"), phone=fake.mobile(rng),
                                        address="宁波市奉化区法律援助中心") for _ in range(agents)]
         if claims is None:
             claims = fake.claims_for(rng, self.wage, received=received_on, kind=kind)
-            if applicants > 1:
-                claims = [fake.FakeClaim(c.category, f"{c.description}（{applicants}人合计）",
-                                         (c.amount * applicants).quantize(Decimal("0.01"))) for c in claims]
+            if (workers or applicants) > 1:
+                n = workers or applicants
+                claims = [fake.FakeClaim(c.category, f"{c.description}（{n}人合计）",
+                                         (c.amount * n).quantize(Decimal("0.01"))) for c in claims]
         employer_name = employer.name
         hired = received_on - datetime.timedelta(days=rng.randint(200, 3000))
         data = ms.Registration(
@@ -364,7 +390,8 @@ class Story:
             platform=platform, work_form=work_form, is_new_employment_form=bool(work_form),
             dispute_known_on=received_on - datetime.timedelta(days=rng.randint(3, 60)),
             consultation_requested_on=(received_on - datetime.timedelta(days=1)) if consultation else None,
-            agents=agent_inputs)
+            agents=agent_inputs, employer_capacity=employer_capacity, other_respondents=respondents,
+            workers_involved=workers)
         with clock_at(received):
             self.case = ms.case_register(actor=self.user(by), data=data, intake_token=self.token)
         return self.case
@@ -425,7 +452,10 @@ class Story:
         self.after(sign_days, hours=0.5)
         signed_on = self.today()
         with clock_at(self.t):
-            for party in case.parties.exclude(role=PartyRole.AGENT).order_by("role", "position"):
+            signers = case.parties.exclude(role=PartyRole.AGENT).order_by("role", "position")
+            if signers.filter(is_representative=True).exists():  # they sign for all applicants (art. 7)
+                signers = signers.exclude(role=PartyRole.APPLICANT, is_representative=False)
+            for party in signers:
                 ms.signature_record(agreement_id=agreement.pk, actor=self.user(by), kind=Signature.Kind.PARTY,
                                     signed_on=signed_on, party_id=party.pk)
             ms.signature_record(agreement_id=agreement.pk, actor=self.user(by), kind=Signature.Kind.MEDIATOR,
@@ -591,7 +621,7 @@ def _self_resolution(s: Story) -> None:
 
 
 def _self_resolution_overdue(s: Story) -> None:
-    s.register("area_mediator", "area", kind="hours_leave", channel="proactive")
+    s.register("area_mediator", "area", kind="hours_leave", channel="proactive", employer=_firm(s, "park-hardware"))
     s.accept("area_mediator", days=2)
     s.session("area_mediator", "被申请人未到场，另行通知", days=3, place="片区调委会调解室")
 
@@ -611,6 +641,41 @@ def _joint_collective(s: Story) -> None:
     s.extend("yuelin_supervisor", 15, "双方于调解笔录中签字同意延长调解期限15日，以便公司核对工资清单、筹措资金。",
              days=6)
     s.session("yuelin_mediator", "已核对工资清单，双方对金额无异议，付款期限待定", days=3, place="岳林街道联合调解室")
+
+
+def _dispatch_agency(story: Story) -> ms.EmployerInput | Employer:
+    name = "宁波奉化众诚人力资源服务有限公司"
+    return Employer.objects.filter(name=name).first() or ms.EmployerInput(
+        name=name, credit_code=story.s.ids.credit_code(), legal_representative="俞海波",
+        address="浙江省宁波市奉化区岳林街道东峰路55号", phone="0574-88571166", industry="人力资源服务业")
+
+
+def _host_employer(story: Story) -> ms.EmployerInput | Employer:
+    name = "宁波锦屏汽车零部件有限公司"
+    return Employer.objects.filter(name=name).first() or ms.EmployerInput(
+        name=name, credit_code=story.s.ids.credit_code(), legal_representative="孙立军",
+        address="浙江省宁波市奉化区锦屏街道汇盛路260号", phone="0574-88966122", industry="汽车制造业")
+
+
+def _joint_dispatch(s: Story) -> None:
+    """A dispatched worker: the dispatch agency and the host employer are joint parties (劳动争议调解仲裁法 art. 22)."""
+    s.register("jinping_mediator", "jinping", kind="compensation", employer=_dispatch_agency(s),
+               employer_capacity="dispatch_agency",
+               respondents=[ms.RespondentInput(_host_employer(s), "host_employer")], job="装配工",
+               summary="申请人由被申请人众诚人力资源公司派遣至锦屏汽车零部件公司从事装配工作，用工单位以生产线调整为由"
+                       "将其退回，派遣单位未再安排工作并停发工资，申请人要求支付待岗期间工资及经济补偿。",
+               reasons="派遣单位与用工单位相互推诿，均称不应由己方承担责任。")
+    s.accept("jinping_mediator", days=1)
+    s.settle("jinping_mediator", ratio=0.8, session_days=3)
+
+
+def _joint_representatives(s: Story) -> None:
+    """Thirty workers with a common claim elect three representatives (劳动争议调解仲裁法 art. 7)."""
+    s.register("district_mediator", "district", kind="wages", applicants=3, workers=30, representatives=3,
+               employer=_construction(s), job="钢筋工", channel="inspection", form="written",
+               reasons="工程完工后总包单位未结清劳务费，班组30名工人的工资被拖欠；工人推举三名代表申请调解。")
+    s.accept("district_mediator", days=0.5)
+    s.settle("district_mediator", ratio=0.9, parts=((0.5, 10), (0.5, 40)), session_days=2)
 
 
 def _joint_rider(s: Story) -> None:
@@ -739,7 +804,7 @@ def _withdrawn(s: Story) -> None:
 
 
 def _withdrawn_pending(s: Story) -> None:
-    s.register("area_mediator", "area", kind="termination", channel="walk_in")
+    s.register("area_mediator", "area", kind="termination", channel="walk_in", employer=_firm(s, "park-plastics"))
     s.accept("area_mediator", days=1)
     s.escalate("area_mediator", "jinping", "被申请人不认可片区调委会调解，申请由街道联合调解。", days=2)
     s.withdraw("area_mediator", "申请人与被申请人自行和解，撤回调解申请。", days=1)
@@ -856,6 +921,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("joint", 9, "联合调解", _joint),
     Scenario("joint-collective", 27, "联合调解：集体争议（12人）并延长期限", _joint_collective),
     Scenario("joint-rider", 6, "联合调解：外卖骑手", _joint_rider),
+    Scenario("settled-dispatch", 8, "已达成协议：劳务派遣（派遣单位与用工单位共同当事人）", _joint_dispatch),
+    Scenario("settled-representatives", 14, "已达成协议：集体欠薪（30人推举3名代表）", _joint_representatives),
     Scenario("linked", 11, "调裁诉联动：法院委派", _linked),
     Scenario("linked-escalated", 40, "调裁诉联动：镇街提级至区（已批准）", _linked_escalated),
     Scenario("pending-district", 9, "待审批提级：溪口镇→区", _pending_to_district),
