@@ -87,8 +87,9 @@ def test_case_journey_from_oral_application_to_closure(world, as_user, live_serv
     page.click("text=再添加一名申请人")
     page.fill("#id_applicants-1-name", "𠮷珺")
     page.fill("#id_applicants-1-id_number", valid_id_number())
+    # The committee's own enterprise (DOMAIN.md §4: an enterprise committee takes no other firm's disputes).
     page.fill("#id_employer_name", "宁波甬达机械有限公司")
-    page.fill("#id_employer_credit_code", valid_credit_code())
+    page.fill("#id_employer_credit_code", world.enterprise_a.served_employers.get().credit_code)
     page.check("input[name=categories][value=wages]")
     page.fill("#id_dispute_summary", "公司拖欠2026年8月至10月工资")
     page.fill("#id_claims-0-description", "拖欠工资")
@@ -202,3 +203,63 @@ def test_case_list_on_a_tablet(world, as_user):
     page.wait_for_selector("table")
     shot(page, "07-case-list-tablet")
     assert page.locator("tbody tr").count() == 5
+
+
+def _intake_basics(page, summary):
+    page.click("text=登记申请")
+    page.check("input[name=application_form][value=written]")
+    page.check("input[name=categories][value=wages]")
+    page.fill("#id_dispute_summary", summary)
+    page.fill("#id_claims-0-description", "拖欠工资")
+    page.fill("#id_claims-0-amount", "9000")
+
+
+def test_dispatch_and_collective_cases_through_the_intake_page(world, as_user, live_server):
+    """A dispatched worker against the agency and the host employer (劳动争议调解仲裁法 art. 22), and
+    30 workers represented by the 3 they elected (art. 7), registered and shown on the case page."""
+    from mediation.models import Case
+
+    page = as_user(world.mediator_a)
+    _intake_basics(page, "派遣单位停发待岗期间工资，用工单位将申请人退回")
+    page.fill("#id_applicants-0-name", "周海波")
+    page.fill("#id_applicants-0-id_number", valid_id_number())
+    page.fill("#id_employer_name", "宁波众诚人力资源服务有限公司")
+    page.fill("#id_employer_credit_code", valid_credit_code())
+    page.select_option("#id_employer_capacity", "dispatch_agency")
+    page.click("text=添加被申请人")
+    page.fill("#id_respondents-0-name", "宁波锦屏汽车零部件有限公司")
+    page.fill("#id_respondents-0-credit_code", valid_credit_code())
+    page.select_option("#id_respondents-0-capacity", "host_employer")
+    shot(page, "30-intake-dispatch")
+    page.click("button:has-text('登记')")
+    page.wait_for_selector("h1:has-text('〔')")
+    parties = page.locator("section[aria-labelledby=h-parties]")
+    assert parties.locator("tr", has_text="宁波众诚人力资源服务有限公司").locator("text=劳务派遣单位").count() == 1
+    assert parties.locator("tr", has_text="宁波锦屏汽车零部件有限公司").locator("text=用工单位").count() == 1
+    shot(page, "31-case-dispatch")
+    case = Case.objects.get()
+    assert [p.capacity for p in case.parties.filter(role="respondent").order_by("position")] == [
+        "dispatch_agency", "host_employer"]
+
+    # Thirty workers, three representatives listed and marked.
+    page.goto(f"{live_server.url}/")
+    _intake_basics(page, "工程完工后总包单位拖欠班组30名工人工资")
+    for i, name in enumerate(("王建军", "李秀英", "陈国富")):
+        if i:
+            page.click("text=再添加一名申请人")
+        page.fill(f"#id_applicants-{i}-name", name)
+        page.fill(f"#id_applicants-{i}-id_number", valid_id_number())
+        page.check(f"#id_applicants-{i}-is_representative")
+    page.fill("#id_workers_involved", "30")
+    page.fill("#id_employer_name", "宁波奉化恒远建设工程有限公司")
+    page.fill("#id_employer_credit_code", valid_credit_code())
+    shot(page, "32-intake-collective")
+    page.click("button:has-text('登记')")
+    page.wait_for_selector("h1:has-text('〔')")
+    assert page.locator(".page-head .badge", has_text="集体争议").count() == 1
+    assert page.locator("section[aria-labelledby=h-parties] .badge", has_text="代表").count() == 3
+    facts = page.locator("section[aria-labelledby=h-basic]").inner_text()
+    assert "涉及劳动者人数" in facts and "30 人" in facts and "列明申请人 3 人" in facts
+    shot(page, "33-case-collective")
+    collective = Case.objects.exclude(pk=case.pk).get()
+    assert (collective.workers_involved, collective.applicant_count, collective.is_collective) == (30, 3, True)
