@@ -19,6 +19,8 @@ from mediation.models import (
     CaseParty,
     Category,
     Channel,
+    ConsultationOutcome,
+    ConsultationSide,
     FollowUp,
     Instalment,
     Organisation,
@@ -417,3 +419,43 @@ class AttachmentForm(forms.Form):
     file = forms.FileField(label=_("文件"))
     kind = forms.ChoiceField(label=_("类别"), choices=Attachment.Kind.choices)
     description = forms.CharField(label=_("说明"), max_length=200, required=False)
+
+
+class ConsultationForm(forms.Form):
+    """A consultation (协商) and the other side's answer (人社部令第17号); the service checks the dates."""
+
+    requested_on = forms.DateField(label=_("提出协商日期"), widget=DATE)
+    requested_by = forms.ChoiceField(label=_("提出协商的一方"), choices=ConsultationSide.choices)
+    replied_on = forms.DateField(label=_("对方答复日期"), widget=DATE, required=False,
+                                 help_text=_("对方应在收到协商要求后5日内作出口头或书面回应；未答复的请留空"))
+    outcome = forms.ChoiceField(label=_("协商结果"), choices=ConsultationOutcome.choices,
+                                help_text=_("5日内不作回应的，视为不愿协商；答复期限届满后方可登记“逾期未答复”"))
+    note = forms.CharField(label=_("协商情况"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class AcceptForm(forms.Form):
+    """Acceptance needs the respondents' consent to mediate (人社部令第17号): confirmed, dated, and how."""
+
+    consent_confirmed = forms.BooleanField(
+        label=_("已征询被申请人意见，被申请人（全部）同意调解"),
+        error_messages={"required": _("调解须双方自愿：受理前须征得被申请人同意调解（人社部令第17号）。"
+                                      "被申请人不同意调解的，请选择“不予受理”。")})
+    consent_recorded_on = forms.DateField(label=_("征询意见日期"), widget=DATE)
+    consent_note = forms.CharField(label=_("征询方式和情况"), max_length=200,
+                                   help_text=_("如：电话征询被申请人人事负责人，同意调解"))
+
+
+class RejectForm(forms.Form):
+    """Not accepted: outside the scope, the respondent refuses mediation (人社部令第17号), or another reason."""
+
+    SCOPE, RESPONDENT_REFUSED, OTHER = "scope", "respondent_refused", "other"
+    reason_kind = forms.ChoiceField(label=_("不予受理的原因"), choices=[
+        (SCOPE, _("不属于劳动争议调解受理范围")), (RESPONDENT_REFUSED, _("被申请人不同意调解")), (OTHER, _("其他"))])
+    refused_on = forms.DateField(label=_("被申请人表示不同意调解的日期"), widget=DATE, required=False)
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("reason_kind") == self.RESPONDENT_REFUSED and not data.get("refused_on"):
+            self.add_error("refused_on", _("请填写被申请人表示不同意调解的日期。"))
+        return data

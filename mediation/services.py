@@ -32,6 +32,8 @@ from mediation.models import (
     CaseParty,
     Category,
     ClaimItem,
+    ConsultationOutcome,
+    ConsultationSide,
     Employer,
     FollowUp,
     Instalment,
@@ -1161,6 +1163,80 @@ def deadline_extend(*, case_id: int, actor: Any, extra_days: int, consent_note: 
         audit.record(actor=actor, action="case.extend_deadline", obj=extension, case=case, old=old,
                      new={**new, "extra_days": extra_days}, reason=extension.consent_note)
     return extension
+
+
+#: States in which a consultation (协商) may be recorded: at intake, and while line 1 (the
+#: enterprise's own resolution, where 人社部令第17号 places consultation) works the case.
+CONSULTATION_STATES: tuple[str, ...] = (CaseState.REGISTERED, CaseState.SELF_RESOLUTION)
+CONSULTATION_FIELDS = ("consultation_requested_on", "consultation_requested_by", "consultation_replied_on",
+                       "consultation_outcome", "consultation_note")
+#: Outcomes that say the other side answered (or consultation went on and ended): they need a reply date.
+_REPLIED_OUTCOMES = frozenset({ConsultationOutcome.AGREED, ConsultationOutcome.REFUSED, ConsultationOutcome.SETTLED,
+                               ConsultationOutcome.FAILED})
+
+
+def _check_consultation(requested_on: Any, requested_by: str, replied_on: Any, outcome: str,
+                        today: datetime.date) -> dict[str, list[str]]:
+    """The checks that need no database: dates in order and not ahead of today, outcome and reply agree."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(requested_on, datetime.date):
+        errors["requested_on"] = [_("请填写提出协商的日期。")]
+    elif requested_on > today:
+        errors["requested_on"] = [_("提出协商的日期不能晚于今天。")]
+    if requested_by not in ConsultationSide.values:
+        errors["requested_by"] = [_("请选择提出协商的一方。")]
+    if outcome not in ConsultationOutcome.values:
+        errors["outcome"] = [_("请选择协商结果。")]
+    if replied_on is not None:
+        if replied_on > today:
+            errors["replied_on"] = [_("对方答复日期不能晚于今天。")]
+        elif isinstance(requested_on, datetime.date) and replied_on < requested_on:
+            errors["replied_on"] = [_("对方答复日期不能早于提出协商的日期。")]
+        elif outcome in (ConsultationOutcome.PENDING, ConsultationOutcome.NO_REPLY):
+            errors["replied_on"] = [_("已填写答复日期的，协商结果不能是“等待答复”或“逾期未答复”。")]
+    elif outcome in _REPLIED_OUTCOMES:
+        errors["replied_on"] = [_("请填写对方答复的日期。")]
+    return errors
+
+
+def consultation_record(*, case_id: int, actor: Any, requested_on: datetime.date, requested_by: str,
+                        outcome: str, replied_on: datetime.date | None = None, note: str = "") -> Case:
+    """Record a consultation (协商) under 企业劳动争议协商调解规定 (人社部令第17号).
+
+    A party may ask the other side to consult; the other side answers within 5 days, and
+    no answer in that time is taken as refusing to consult. Consultation ends in a
+    settlement (和解协议) or fails, after which mediation may be requested. The reply
+    clock is ``clocks.consultation_reply_due`` (民法典 arts. 201, 203; holidays from the
+    working calendar); "no reply" may be recorded only once that period is over.
+
+    Recorded at intake (``registered``) and while line 1 works the case (``self_resolution``),
+    by whoever may work the case; the values before and after go on the audit trail.
+    """
+    note = (note or "").strip()
+    today = clocks.local_today()
+    errors = _check_consultation(requested_on, requested_by, replied_on, outcome, today)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        case = lock_case(case_id)
+        _require(actor, "work", case)
+        _require_state(case, CONSULTATION_STATES, _("登记协商情况"))
+        if outcome == ConsultationOutcome.NO_REPLY:
+            due = clocks.consultation_reply_due(clocks.WorkCalendar.from_db(), requested_on)
+            if today <= due.date:
+                raise ValidationError({"outcome": [
+                    _("答复期限至%(due)s届满，届满后对方仍未答复的，才视为不愿协商（人社部令第17号）。")
+                    % {"due": due.date.isoformat()}]})
+        was = audit.field_values(case, CONSULTATION_FIELDS)
+        case.consultation_requested_on, case.consultation_requested_by = requested_on, requested_by
+        case.consultation_replied_on, case.consultation_outcome = replied_on, outcome
+        case.consultation_note = note
+        now = audit.field_values(case, CONSULTATION_FIELDS)
+        if now != was:
+            case.save(update_fields=[*CONSULTATION_FIELDS, "updated_at"])
+            old, new = audit.changes(was, now)
+            audit.record(actor=actor, action="case.consultation", obj=case, old=old, new=new)
+    return case
 
 
 def deadlines_recompute(*, queryset=None, batch_size: int = 2000) -> int:

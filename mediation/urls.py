@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from mediation.views import actions, cases, home, work
+from mediation.views import actions, cases, consultation, home, work
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -26,6 +26,7 @@ urlpatterns = [
     path("cases/<int:pk>/referrals/<int:referral_id>/outcome/", actions.referral_outcome, name="referral_outcome"),
     path("cases/<int:pk>/mediators/", actions.assign_mediators, name="assign_mediators"),
     path("cases/<int:pk>/extend/", actions.extend_deadline, name="extend_deadline"),
+    path("cases/<int:pk>/consultation/", consultation.consultation_edit, name="consultation_edit"),
     path("cases/<int:pk>/attachments/", actions.attachment_upload, name="attachment_upload"),
     path("cases/<int:pk>/attachments/<int:attachment_id>/", work.attachment_download, name="attachment_download"),
     path("escalations/", work.escalation_queue, name="escalation_queue"),

@@ -41,6 +41,8 @@ __all__ = [
     "add_working_days",
     "add_years",
     "case_deadlines",
+    "consultation_awaits_reply",
+    "consultation_reply_due",
     "local_date",
     "local_today",
     "stored_deadline_fields",
@@ -313,11 +315,32 @@ JUDICIAL_CONFIRMATION_DAYS = 30    # 人民调解法 art. 33
 LIMITATION_YEARS = 1               # 劳动争议调解仲裁法 art. 27
 
 
-def _deadline(key: str, due: DueDate, state: str) -> Deadline:
+def _deadline(key: str, due: DueDate, state: str, *, runs: bool = True) -> Deadline:
+    """``runs`` False stops a clock whose act has been done, whatever the state."""
     rule = _RULES[key]
     # str() resolves the lazy strings in the language active for this request.
     return Deadline(key=key, label=str(rule.label), basis=str(rule.basis), due=due.date,
-                    confirmed=due.confirmed, active=state in rule.active_states)
+                    confirmed=due.confirmed, active=runs and state in rule.active_states)
+
+
+#: Consultation outcomes that mean the other side has not answered yet (人社部令第17号).
+_CONSULTATION_AWAITING_REPLY = frozenset({"", "pending"})
+
+
+def consultation_reply_due(calendar: WorkCalendar, requested_on: datetime.date) -> DueDate:
+    """人社部令第17号: the other side replies within 5 days of the request, else it is taken as refusing.
+
+    Counted like every period in days (民法典 arts. 201, 203): the request day is not
+    counted, and a last day that is a day off moves to the next working day.
+    """
+    return add_days(calendar, requested_on, CONSULTATION_REPLY_DAYS)
+
+
+def consultation_awaits_reply(case: Any) -> bool:
+    """A consultation was requested and neither a reply nor an outcome is on record."""
+    return (case.consultation_requested_on is not None
+            and getattr(case, "consultation_replied_on", None) is None
+            and (getattr(case, "consultation_outcome", "") or "") in _CONSULTATION_AWAITING_REPLY)
 
 
 def _acceptance_due(case: Any, calendar: WorkCalendar) -> DueDate:
@@ -341,7 +364,8 @@ def case_deadlines(case: Any, *, calendar: WorkCalendar | None = None) -> list[D
     """Every statutory clock that applies to ``case``, in display order.
 
     Reads only: ``state``, ``received_at``, ``accepted_at``, ``mediation_extra_days``,
-    ``agreement_effective_on``, ``dispute_known_on``, ``consultation_requested_on`` and
+    ``agreement_effective_on``, ``dispute_known_on``, ``consultation_requested_on`` (with
+    ``consultation_replied_on`` and ``consultation_outcome`` when present) and
     ``organisation.is_peoples_mediation_committee``. A clock whose start event has not
     happened is left out; one that no longer matters is returned with ``active=False``.
     Without ``calendar`` the calendar is loaded from the database (two queries).
@@ -361,11 +385,11 @@ def case_deadlines(case: Any, *, calendar: WorkCalendar | None = None) -> list[D
     if mediation is not None:
         deadlines.append(_deadline("mediation", mediation, state))
     if case.consultation_requested_on is not None:
-        # 人社部令第17号: no reply within 5 days is taken as refusing to consult.
+        # 人社部令第17号: no reply within 5 days is taken as refusing to consult. The clock
+        # stops once a reply or an outcome is on record.
         deadlines.append(_deadline(
-            "consultation_reply",
-            add_days(calendar, case.consultation_requested_on, CONSULTATION_REPLY_DAYS),
-            state))
+            "consultation_reply", consultation_reply_due(calendar, case.consultation_requested_on),
+            state, runs=consultation_awaits_reply(case)))
     effective_on = case.agreement_effective_on
     if effective_on is not None:
         # 劳动人事争议仲裁办案规则 art. 74: joint application for arbitration review

@@ -12,6 +12,7 @@ ACTION_LABELS = {
     "case.search": _("检索案件"),
     "case.mediators": _("指派调解员"),
     "case.extend_deadline": _("延长调解期限"),
+    "case.consultation": _("登记协商情况"),
     "session.record": _("记录调解"),
     "agreement.draft": _("起草调解协议"),
     "agreement.correct": _("更正调解协议"),

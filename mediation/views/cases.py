@@ -15,6 +15,7 @@ from mediation.documents.selectors import documents_for_case
 from mediation.models import Agreement, CaseParty, Instalment, Membership, PartyRole
 from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to, mediators_of
 from mediation.transitions import MOVES
+from mediation.views.consultation import consultation_facts
 from workflows import services as lifecycle
 from workflows.clocks import WorkCalendar, local_today
 from workflows.machine import conditions_met, transition_label
@@ -121,6 +122,7 @@ def case_detail(request, pk: int):
         "categories": list(case.categories.all()),
         "mediators": list(case.mediators.all()),
         "deadlines": case.deadlines(calendar=calendar), "today": today,
+        "consultation": consultation_facts(case, user, calendar=calendar, today=today),
         "timeline": timeline, "agreements": agreements, "draft": draft, "effective": effective,
         "agreement_instalments": _agreement_instalments(agreements, effective, today),
         "sessions": sessions, "follow_ups": follow_ups, "referrals": referrals, "attachments": attachments,

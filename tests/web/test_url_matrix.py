@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from mediation import services as ms
 from mediation.models import Signature
 from tests.lifecycle import TODAY, case_in_state
+from workflows.clocks import local_date
 from workflows.states import CaseState as S
 
 #: The people who knock, in the matrix's column order. All but the anonymous visitor
@@ -157,8 +158,11 @@ MATRIX: dict[str, Knock] = {
     # Registering happens in one's own organisation; the outsiders register at 溪口镇.
     "case_intake": Knock((302, 200, 200, 200, 403, 403, 200, 200)),
     "case_detail": Knock(CASE_PAGE, setup=_case(S.REGISTERED), kwargs=_case_kwargs),
+    # Acceptance with the respondents' consent to mediation (人社部令第17号), asked on the day of receipt.
     "case_transition": Knock(WORK_POST, method="post", setup=_case(S.REGISTERED),
-                             kwargs=lambda made: {"pk": made["case"].pk, "name": "accept"}),
+                             kwargs=lambda made: {"pk": made["case"].pk, "name": "accept"},
+                             data=lambda world, made: {"consent_confirmed": "on", "consent_note": "电话征询，同意调解",
+                                                       "consent_recorded_on": local_date(made["case"].received_at)}),
     "session_new": Knock(WORK_POST, method="post", setup=_case(S.JOINT_MEDIATION), kwargs=_case_kwargs,
                          data=lambda world, made: {"held_at": "2026-11-20T09:30", "place": "调解室",
                                                    "attendees": "双方当事人", "record": "双方陈述了各自意见。"}),
@@ -184,6 +188,10 @@ MATRIX: dict[str, Knock] = {
                                                         "summary": "仲裁裁决支付工资"}),
     "assign_mediators": Knock(SUPERVISOR_POST, method="post", setup=_case(S.JOINT_MEDIATION), kwargs=_case_kwargs,
                               data=lambda world, made: {"mediators": [world.mediator_a2.pk]}),
+    # Consultation (协商, 人社部令第17号) is recorded by those who work the case, at intake.
+    "consultation_edit": Knock(WORK_POST, method="post", setup=_case(S.REGISTERED), kwargs=_case_kwargs,
+                               data=lambda world, made: {"requested_on": local_date(made["case"].received_at),
+                                                         "requested_by": "worker", "outcome": "pending"}),
     "extend_deadline": Knock(SUPERVISOR_POST, method="post", setup=_case(S.JOINT_MEDIATION), kwargs=_case_kwargs,
                              data=lambda world, made: {"extra_days": 10, "consent_note": "双方书面同意延长"}),
     "attachment_upload": Knock(WORK_POST, method="post", setup=_case(S.JOINT_MEDIATION), kwargs=_case_kwargs,
@@ -281,7 +289,7 @@ def test_the_matrix_hides_every_case_from_both_outsiders():
     """Every row that knocks on a case says 404 for the other township's mediator and supervisor
     (who holds every right there): a row edited to 403 would reveal that the case exists."""
     case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs and n != "documents:verify_code"]
-    assert len(case_rows) == 18
+    assert len(case_rows) == 19
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
         assert statuses["outsider"] == statuses["outside_supervisor"] == 404, name
