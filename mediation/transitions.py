@@ -53,13 +53,27 @@ def _approval_candidates(case: Any) -> Data:
     return {"candidates": mediators_of(pending.to_organisation) if pending else None}
 
 
+def _consent(data: Data) -> Data:
+    """The respondents' consent to mediation, required on the page (人社部令第17号)."""
+    return {"consented_on": data["consent_recorded_on"], "consent_note": data["consent_note"]}
+
+
+def _consent_initial(case: Any) -> Data:
+    return {"initial": {"consent_recorded_on": local_today()}}
+
+
+def _rejection(data: Data) -> Data:
+    refused = data.get("reason_kind") == forms.RejectForm.RESPONDENT_REFUSED
+    return {**_reason(data), "respondent_refused_on": data.get("refused_on") if refused else None}
+
+
 def _refer_initial(case: Any) -> Data:
     return {"initial": {"referred_on": local_today(), "body": _("宁波市奉化区劳动人事争议仲裁委员会")}}
 
 
 MOVES: dict[str, Move] = {
-    "accept": Move(lifecycle.case_accept),
-    "reject": Move(lifecycle.case_reject, _reason, forms.ReasonForm, danger=True),
+    "accept": Move(lifecycle.case_accept, _consent, forms.AcceptForm, _consent_initial),
+    "reject": Move(lifecycle.case_reject, _rejection, forms.RejectForm, danger=True),
     "request_escalation": Move(
         lifecycle.escalation_request, lambda d: {**_reason(d), "to_organisation_id": d["to_organisation"].pk},
         forms.EscalationForm, lambda case: {"targets": lifecycle.escalation_targets(case)}, asks_user=True),

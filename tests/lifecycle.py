@@ -11,6 +11,7 @@ from mediation.models import Agreement, Case, Organisation, PartyRole, Referral,
 from mediation.transitions import MOVES
 from tests.factories import register
 from workflows import services as ws
+from workflows.clocks import local_date
 from workflows.states import CaseState as S
 
 TODAY = datetime.date(2026, 11, 20)
@@ -150,7 +151,8 @@ def act(world, case: Case, name: str, actor=None) -> Case:
     actor = actor or (world.supervisor_a if name in {"approve_escalation", "deny_escalation"}
                       else supervisor_for(world, case))
     move = MOVES[name]
-    form = move.bind(case, {**USER_INPUT, "to_organisation": case.organisation.parent_id})
+    form = move.bind(case, {**USER_INPUT, "to_organisation": case.organisation.parent_id,
+                            "consent_recorded_on": local_date(case.received_at)})
     if form is not None and not form.is_valid():
         raise ValidationError(form.errors.as_data())
     move.perform(case_id=case.pk, actor=actor, data=form.cleaned_data if form is not None else {})

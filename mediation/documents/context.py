@@ -22,7 +22,7 @@ from mediation.documents.amounts import amount_in_capitals, amount_in_figures
 from mediation.documents.codes import format_code
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, qr_data_uri
-from mediation.models import Agreement, Case, CaseParty, PartyRole, RespondentCapacity, Signature
+from mediation.models import Agreement, Case, CaseParty, Consent, PartyRole, RespondentCapacity, Signature
 from mediation.services import agreement_signers
 from mediation.typing import User
 from workflows.models import TransitionLog
@@ -251,7 +251,11 @@ def _log_doc(case: Case, subject: Subject, title: str) -> dict[str, Any]:
 
 
 def _rejection(case: Case, subject: Subject) -> dict[str, Any]:
-    return _log_doc(case, subject, _("不予受理通知书"))
+    """The notice says why: a refusal of the respondents to mediate (人社部令第17号) reads as such."""
+    doc = _log_doc(case, subject, _("不予受理通知书"))
+    doc["respondent_refused"] = case.respondent_consent == Consent.REFUSED
+    doc["refused_on"] = case.consent_recorded_on if doc["respondent_refused"] else None
+    return doc
 
 
 def _termination(case: Case, subject: Subject) -> dict[str, Any]:

@@ -104,7 +104,12 @@ def test_case_journey_from_oral_application_to_closure(world, as_user, live_serv
     assert case.applicant_count == 2 and str(case.amount_claimed) == "21800.50"
 
     # …accepts it, records a session and asks to escalate to the township.
-    page.click("button:has-text('受理')")
+    # Acceptance records that the respondent agreed to mediation (人社部令第17号).
+    panel = page.locator("details.action", has=page.locator("summary", has_text="受理")).first
+    panel.locator("summary").click()
+    panel.locator("#accept_consent_confirmed").check()
+    panel.locator("#accept_consent_note").fill("电话征询企业人事负责人，同意调解")
+    panel.locator("button[type=submit]").click()
     page.wait_for_selector(".badge.state-self_resolution")
     submit_action(page, "记录一次调解", {"#session_held_at": "2026-11-20T10:00", "#session_attendees": "双方当事人",
                                     "#session_record": "双方分歧较大，企业无法一次支付。"})

@@ -10,6 +10,7 @@ from django.utils import timezone
 from mediation.models import Attachment, Case
 from tests.factories import register, valid_credit_code, valid_id_number
 from tests.lifecycle import case_in_state
+from workflows.clocks import local_date
 from workflows.states import CaseState
 
 
@@ -94,10 +95,13 @@ class TestMoves:
     def test_accept_by_post_moves_the_case(self, world, client):
         case = register(world.mediator_a, world.town_a)
         client.force_login(world.mediator_a)
-        response = client.post(reverse("case_transition", args=[case.pk, "accept"]), {"expected_state": "registered"})
+        response = client.post(reverse("case_transition", args=[case.pk, "accept"]), {
+            "expected_state": "registered", "consent_confirmed": "on", "consent_note": "电话征询，同意调解",
+            "consent_recorded_on": local_date(case.received_at).isoformat()})
         assert response.status_code == 302
         case.refresh_from_db()
         assert case.state == CaseState.JOINT_MEDIATION
+        assert case.respondent_consent == "consented"
 
     def test_moves_need_post(self, world, client):
         case = register(world.mediator_a, world.town_a)
