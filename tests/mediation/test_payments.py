@@ -238,6 +238,19 @@ def test_the_case_page_offers_the_correction_and_applies_it(world, paid):
     _unchanged(case, first, recovered="5000.00", paid_on=TODAY)
 
 
+def test_the_case_page_clears_a_payment_recorded_by_mistake(world, paid):
+    case, first = paid
+    client = _client(world.mediator_a)
+    url = reverse("payment_correct", kwargs={"pk": case.pk, "instalment_id": first.pk})
+    # Neither cleared nor a new amount: the form asks for the amount, nothing is written.
+    refused = client.post(url, {"paid_on": "2026-11-20", "paid_amount": "", "reason": "误登记"})
+    assert refused.status_code == 400 and "请填写实际履行金额" in refused.content.decode()
+    _unchanged(case, first, recovered="6000.00", paid_on=TODAY)
+    done = client.post(url, {"paid_on": "2026-11-20", "paid_amount": "6000", "clear": "on", "reason": "误登记"})
+    assert done.status_code == 302
+    _unchanged(case, first, recovered="0.00", paid_on=None)
+
+
 def test_a_refused_payment_says_why_on_the_field_and_writes_nothing(world, settled):
     case, first = settled
     url = reverse("payment_record", kwargs={"pk": case.pk, "instalment_id": first.pk})
