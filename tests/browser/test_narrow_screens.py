@@ -102,11 +102,17 @@ def test_narrow_screens(world, cases, as_user, live_server, who, size):  # noqa:
     for path in paths:
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, path
-        page.screenshot(path=f"{name}{path.strip('/').replace('/', '_') or 'home'}.png", full_page=True)
+        page.screenshot(path=f"{name}_{path.strip('/').replace('/', '_') or 'home'}.png", full_page=True)
         _no_horizontal_overflow(page, path)
         measured += _deadline_cells_in_view(page, path, width)
     # Home shows the two applications to accept (and the mediator's case), each with its deadline.
     assert measured >= 2
+    # The forms fit as well.
+    for path in ("/cases/new/", f"/cases/{cases.pk}/agreement/", f"/documents/cases/{cases.pk}/",
+                 "/documents/verify/", "/accounts/password_change/"):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response is not None and response.status == 200, path
+        _no_horizontal_overflow(page, path)
 
     # The navigation is folded into the menu button; the button opens it and a link in it works.
     page.goto(f"{live_server.url}/")
@@ -135,6 +141,21 @@ def test_narrow_screens(world, cases, as_user, live_server, who, size):  # noqa:
     # The account links moved into the menu: the top bar fits the screen.
     _no_horizontal_overflow(page, "/deadlines/")
     assert not page.locator(".topbar .account-link").first.is_visible()
+    assert violations == []
+
+
+def test_sign_in_page_on_a_phone(browser, live_server):  # noqa: F811
+    context = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]}, locale="zh-CN")
+    page = context.new_page()
+    violations = _watch_policy(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.screenshot(path=f"{SCREENSHOTS}login_390.png")
+    _no_horizontal_overflow(page, "/accounts/login/")
+    # Signed out there is no menu to open; the form's button is on the first screen.
+    assert page.locator(".menu-button").count() == 0
+    box = _box(page, "button[type=submit]")
+    assert box["y"] + box["height"] <= PHONE[1]
+    context.close()
     assert violations == []
 
 
