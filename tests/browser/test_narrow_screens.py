@@ -179,6 +179,15 @@ def test_desktop_keeps_the_side_navigation_and_two_columns(world, cases, as_user
     assert actions["x"] > basic["x"] + basic["width"]
     assert abs(actions["y"] - basic["y"]) < 2
     assert actions["y"] < deadlines["y"] and abs(actions["x"] - deadlines["x"]) < 2
+    # A small laptop or a tablet held sideways (1024 px): the side navigation stays, but the case page has
+    # room for one column only, so it too leads with the deadlines and the actions.
+    small = as_user(world.supervisor_a, width=1024, height=768)
+    small.goto(f"{live_server.url}/cases/{cases.pk}/")
+    assert small.locator("nav.side a", has_text="期限提醒").is_visible()
+    deadlines, actions = _box(small, "section.case-deadlines"), _box(small, "section.case-actions")
+    basic = _box(small, "section[aria-labelledby=h-basic]")
+    assert deadlines["y"] < actions["y"] < basic["y"] and deadlines["y"] < 768
+    assert abs(deadlines["x"] - basic["x"]) < 2, "one column"
     # The case tables stay tables on a desktop.
     page.goto(f"{live_server.url}/")
     assert page.locator("table.cards thead").first.is_visible()
