@@ -106,7 +106,8 @@ def test_case_journey_from_oral_application_to_closure(world, as_user, live_serv
     # …accepts it, records a session and asks to escalate to the township.
     # Acceptance records that the respondent agreed to mediation (人社部令第17号).
     panel = page.locator("details.action", has=page.locator("summary", has_text="受理")).first
-    panel.locator("summary").click()
+    if panel.get_attribute("open") is None:
+        panel.locator("summary").click()
     panel.locator("#accept_consent_confirmed").check()
     panel.locator("#accept_consent_note").fill("电话征询企业人事负责人，同意调解")
     panel.locator("button[type=submit]").click()
