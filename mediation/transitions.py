@@ -73,7 +73,8 @@ def _refer_initial(case: Any) -> Data:
 
 MOVES: dict[str, Move] = {
     "accept": Move(lifecycle.case_accept, _consent, forms.AcceptForm, _consent_initial),
-    "reject": Move(lifecycle.case_reject, _rejection, forms.RejectForm, danger=True),
+    "reject": Move(lifecycle.case_reject, _rejection, forms.RejectForm,
+                   lambda case: {"initial": {"refused_on": local_today()}}, danger=True),
     "request_escalation": Move(
         lifecycle.escalation_request, lambda d: {**_reason(d), "to_organisation_id": d["to_organisation"].pk},
         forms.EscalationForm, lambda case: {"targets": lifecycle.escalation_targets(case)}, asks_user=True),
