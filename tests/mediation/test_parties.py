@@ -175,6 +175,28 @@ def test_an_enterprise_committee_without_its_firms_on_record_is_told_to_ask_the_
     assert "请联系管理员" in errors["organisation"][0] and "所服务的企业" in errors["organisation"][0]
 
 
+def test_the_administrator_records_the_firms_a_committee_serves_on_the_audit_trail(admin_client, world):
+    """The admin's organisation form carries the served firms; a change is audited with before and after."""
+    from django.urls import reverse
+
+    from tests.factories import level
+
+    own = world.enterprise_a.served_employers.get()
+    park_firm = Employer.objects.create(name="宁波锦园五金制品有限公司", credit_code=valid_credit_code())
+    page = admin_client.get(reverse("admin:mediation_organisation_change", args=[world.enterprise_a.pk]))
+    assert 'name="served_employers"' in page.content.decode()
+    response = admin_client.post(
+        reverse("admin:mediation_organisation_change", args=[world.enterprise_a.pk]),
+        {"name": world.enterprise_a.name, "short_name": "", "level": level(3).pk, "parent": world.town_a.pk,
+         "case_number_prefix": world.enterprise_a.case_number_prefix, "address": "", "phone": "",
+         "is_active": "on", "served_employers": [own.pk, park_firm.pk]})
+    assert response.status_code == 302
+    assert set(world.enterprise_a.served_employers.all()) == {own, park_firm}
+    event = AuditEvent.objects.filter(action="admin.change", new__has_key="served_employers").get()
+    assert event.old == {"served_employers": [own.name]}
+    assert event.new == {"served_employers": sorted([own.name, park_firm.name])}
+
+
 def test_a_township_centre_takes_any_firm(world):
     case = ms.case_register(actor=world.mediator_a, data=registration(world.town_a))
     assert case.organisation == world.town_a
