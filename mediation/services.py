@@ -554,8 +554,8 @@ def _check_committee(data: Registration, respondents: Sequence[Respondent], on_f
             "本调解委员会尚未登记所服务的企业，不能登记案件；请联系管理员在组织设置中填写本委员会所服务的企业。"))
     elif respondents and not any(r.employer.pk in served for r in respondents):
         errors.setdefault("employer_name", []).append(_(
-            "本调解委员会只受理本企业（或所服务企业）的劳动争议；被申请单位不在本委员会所服务的企业之列，"
-            "请告知申请人向镇街劳动争议调解中心申请。"))
+            "本调解委员会只受理本企业（或所服务企业）的劳动争议；被申请单位不在本委员会所服务的企业之列"
+            "（请核对单位名称和统一社会信用代码），请告知申请人向镇街劳动争议调解中心申请。"))
 
 
 def registration_check(data: Registration, *, on_file: OnFile | None = None,
