@@ -153,7 +153,8 @@ class TestMoves:
         ws.case_terminate(case_id=case.pk, actor=world.mediator_a2, reason="调解不成")
         client.force_login(world.mediator_a)
         response = client.post(reverse("case_transition", args=[case.pk, "withdraw"]),
-                               {"reason": "撤回", "expected_state": "joint_mediation"}, follow=True)
+                               {"reason": "撤回", "applicant_withdrew": "on", "expected_state": "joint_mediation"},
+                               follow=True)
         assert "已被他人更新" in response.content.decode()
         case.refresh_from_db()
         assert case.state == CaseState.MEDIATION_FAILED
