@@ -402,7 +402,12 @@ class Story:
         return self.case.pk
 
     def accept(self, by: str, days: float = 1) -> None:
-        self.do(days, ws.case_accept, case_id=self.cid, actor=self.user(by))
+        """Accept as the page does: the respondents' consent to mediation asked first (人社部令第17号)."""
+        def accept_with_consent() -> Case:
+            return ws.case_accept(case_id=self.cid, actor=self.user(by), consented_on=timezone.localdate(),
+                                  consent_note="电话征询被申请人，同意调解")
+
+        self.do(days, accept_with_consent)
 
     def reject(self, by: str, reason: str, days: float = 1) -> None:
         self.do(days, ws.case_reject, case_id=self.cid, actor=self.user(by), reason=reason)
