@@ -88,6 +88,8 @@ class OrgInfo:
     supervisors: list[int] = field(default_factory=list)
     ancestors: list["OrgInfo"] = field(default_factory=list)  # nearest first
     firm: "EmployerInfo | None" = None
+    #: The firms a line-1 committee serves (its own enterprise, or a park's small firms).
+    served: list["EmployerInfo"] = field(default_factory=list)
 
     @property
     def pk(self) -> int:
@@ -265,6 +267,21 @@ class Generator:
                         name=name, credit_code=self.ids.credit_code(), has_union=True, has_mediation_committee=True,
                         address=info.org.address, industry="制造业")
                     info.firm = EmployerInfo(firm.pk, firm.name, (4500, 8000), _DEFAULT_JOBS)
+        # A line-1 committee registers only the firms it serves (registration_check): its own
+        # enterprise, or for a park or industry committee the small firms assigned to it.
+        by_pk = {e.pk: e for e in pool}
+        for info in self.orgs:
+            if info.line != 1:
+                continue
+            if info.firm is not None:
+                info.org.served_employers.add(info.firm.pk)
+                info.served = [info.firm]
+                continue
+            served = [by_pk[pk] for pk in info.org.served_employers.values_list("pk", flat=True) if pk in by_pk]
+            if not served:
+                served = rng.sample(pool, min(20, len(pool)))
+                info.org.served_employers.add(*[e.pk for e in served])
+            info.served = served
         self.platforms: dict[str, list[EmployerInfo]] = {}
         for name, work_form, industry, jobs in fake.PLATFORMS:
             emp = Employer.objects.filter(name=name).first() or Employer.objects.create(
@@ -755,10 +772,13 @@ class Generator:
                         else platform) or rng.choice(self.employers)
             if reg.rank >= 3:
                 reg = _weighted(rng, self.collective_choices)
-        elif reg.firm is not None:
-            employer = reg.firm
+        elif reg.served:
+            employer = rng.choice(reg.served)
         else:
             employer = rng.choice(self.employers)
+        if reg.line == 1 and employer.pk not in {e.pk for e in reg.served}:
+            # A firm the committee does not serve goes to the township centre.
+            reg = next((a for a in reg.ancestors if a.line > 1), reg.ancestors[0])
         received_on = received_at.astimezone(CHINA_TZ).date()
         wage = rng.randint(*employer.wage_range)
         kind = fake.dispute_kind(rng)
