@@ -209,10 +209,11 @@ def _party(p: CaseParty) -> dict[str, Any]:
                 "ethnicity": person.ethnicity, "id_label": _("公民身份号码"), "id_number": person.id_number or "",
                 "address": p.address, "phone": p.phone, "legal_representative": "", "agents": []}
     assert employer is not None  # the party_is_person_or_employer constraint
-    return {"id": p.pk, "role": p.title, "role_code": p.role, "name": employer.name, **shared,
+    # As for a person: the details given for this case, not another office's record of the firm.
+    return {"id": p.pk, "role": p.title, "role_code": p.role, "name": p.name, **shared,
             "is_person": False, "sex": "", "ethnicity": "", "id_label": _("统一社会信用代码"),
-            "id_number": employer.credit_code or "", "address": employer.address, "phone": employer.phone,
-            "legal_representative": employer.legal_representative, "agents": []}
+            "id_number": employer.credit_code or "", "address": p.address, "phone": p.phone,
+            "legal_representative": p.legal_representative, "agents": []}
 
 
 def parties_of(case: Case) -> list[dict[str, Any]]:

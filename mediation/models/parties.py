@@ -86,10 +86,10 @@ class RespondentCapacity(models.TextChoices):
 class CaseParty(models.Model):
     """A person or an employer taking part in one case.
 
-    The name, sex, phone and address are the ones given for this case: they belong to
-    the case (and to the office that took them down), not to the person on file, whom
-    other offices' cases share through the ID number. Nothing another office recorded
-    is ever shown on this case.
+    The name, sex, phone, address (and an employer's legal representative) are the ones
+    given for this case: they belong to the case (and to the office that took them down),
+    not to the person or firm on file, whom other offices' cases share through the ID
+    number or credit code. Nothing another office recorded is ever shown on this case.
     """
 
     case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="parties",
@@ -106,6 +106,8 @@ class CaseParty(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True, validators=[identity.validate_phone])
     address = models.CharField(_("住址"), max_length=200, blank=True)
+    #: An employer's legal representative as given for this case (a person has none).
+    legal_representative = models.CharField(_("法定代表人"), max_length=50, blank=True)
     #: A respondent's capacity (blank for everyone else).
     capacity = models.CharField(_("责任身份"), max_length=20, choices=RespondentCapacity.choices, blank=True)
     #: An applicant elected by the workers to represent them (劳动争议调解仲裁法 art. 7).
@@ -157,5 +159,14 @@ class CaseParty(models.Model):
         return cls(person=person, name=name, sex=sex, phone=phone, address=address, **fields)
 
     @classmethod
-    def of_employer(cls, employer: Employer, **fields: object) -> CaseParty:
-        return cls(employer=employer, name=employer.name, **fields)
+    def of_employer(cls, employer: Employer, *, name: str | None = None, legal_representative: str | None = None,
+                    address: str | None = None, phone: str | None = None, **fields: object) -> CaseParty:
+        """An employer's part in a case, with the details given for this case (by default the record's own).
+
+        As with a person, what one office typed about a firm stays with its case: another
+        office that names the same firm by its credit code gives its own details.
+        """
+        return cls(employer=employer, name=employer.name if name is None else name,
+                   legal_representative=employer.legal_representative if legal_representative is None
+                   else legal_representative, address=employer.address if address is None else address,
+                   phone=employer.phone if phone is None else phone, **fields)

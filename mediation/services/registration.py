@@ -277,6 +277,18 @@ class Respondent:
 
     employer: Employer
     capacity: str
+    #: The details given for this case (CaseParty), never another office's record of the firm.
+    details: tuple[tuple[str, str], ...] = ()
+
+
+def _details_given(data: EmployerInput | Employer, employer: Employer) -> tuple[tuple[str, str], ...]:
+    """What the registering office said about the firm: name, legal representative, address, phone."""
+    if isinstance(data, Employer):
+        return ()  # a record passed in as such (an import or the demo) speaks for itself
+    phone = identity.normalize_phone(data.phone) if data.phone else ""
+    return (("name", (data.name or "").strip() or employer.name),
+            ("legal_representative", (data.legal_representative or "").strip()),
+            ("address", (data.address or "").strip()), ("phone", phone))
 
 
 @dataclass
@@ -344,7 +356,8 @@ class CheckedRegistration:
                    for i, (e, given) in enumerate(zip(self.applicants, self.data.applicants, strict=True))]
         respondents = self.respondents or [Respondent(self.employer, RespondentCapacity.EMPLOYER)]
         parties += [CaseParty.of_employer(r.employer, case=case, role=PartyRole.RESPONDENT, position=i + 1,
-                                          capacity=r.capacity) for i, r in enumerate(respondents)]
+                                          capacity=r.capacity, **dict(r.details))
+                    for i, r in enumerate(respondents)]
         return parties
 
     def agent_parties(self, principal: CaseParty) -> list[CaseParty]:
@@ -387,11 +400,16 @@ def _clean_claims(claims: Sequence[ClaimInput], categories: dict[str, Category],
     return items
 
 
-def _same_employer(employer: Employer) -> tuple[str, Any]:
-    """What makes two respondents the same firm: the record on file, else the credit code, else the name."""
+def _same_employer(employer: Employer, name: str) -> set[tuple[str, Any]]:
+    """What makes two respondents the same firm: the record on file, the credit code or the name
+    (given or on file) — any one in common, so a firm named once with its code and once without
+    is still one firm."""
+    keys: set[tuple[str, Any]] = {("name", employer.name), ("name", name)}
     if employer.pk is not None:
-        return ("pk", employer.pk)
-    return ("code", employer.credit_code) if employer.credit_code else ("name", employer.name)
+        keys.add(("pk", employer.pk))
+    if employer.credit_code:
+        keys.add(("code", employer.credit_code))
+    return keys
 
 
 def _clean_respondents(data: Registration, on_file: OnFile, errors: dict[str, list[str]]) -> list[Respondent]:
@@ -413,12 +431,13 @@ def _clean_respondents(data: Registration, on_file: OnFile, errors: dict[str, li
             continue
         if employer is None:
             continue
-        key = _same_employer(employer)
-        if key in seen:
+        details = _details_given(employer_data, employer)
+        keys = _same_employer(employer, dict(details).get("name", employer.name))
+        if keys & seen:
             errors.setdefault(f"{prefix}name", []).append(_("同一单位不能重复列为被申请人。"))
             continue
-        seen.add(key)
-        respondents.append(Respondent(employer, capacity))
+        seen |= keys
+        respondents.append(Respondent(employer, capacity, details))
     capacities = {capacity for _e, capacity, _p in given}
     dispatch = {RespondentCapacity.DISPATCH_AGENCY, RespondentCapacity.HOST_EMPLOYER}
     if capacities & dispatch and not dispatch <= capacities:

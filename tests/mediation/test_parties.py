@@ -86,6 +86,12 @@ def test_the_same_firm_twice_is_refused(world):
     assert refused(data, world.mediator_a)["respondents-0-name"] == ["同一单位不能重复列为被申请人。"]
 
 
+def test_the_same_firm_named_once_with_its_code_and_once_without_is_refused(world):
+    data = registration(world.town_a, employer=EmployerInput(name=AGENCY, credit_code=valid_credit_code()),
+                        other_respondents=[RespondentInput(EmployerInput(name=AGENCY))])
+    assert refused(data, world.mediator_a)["respondents-0-name"] == ["同一单位不能重复列为被申请人。"]
+
+
 def test_the_platform_as_the_employer_too_is_refused(world):
     code = valid_credit_code()
     data = registration(world.town_a, employer=EmployerInput(name="宁波快达配送站", credit_code=code),

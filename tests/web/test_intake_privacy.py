@@ -114,3 +114,27 @@ def test_replaying_another_offices_intake_token_reveals_nothing(world, client, h
     assert held_at_jinping.number not in page
     assert response.status_code == 400
     assert Case.objects.count() == 1
+
+
+def test_a_firm_registered_again_elsewhere_shows_only_what_that_office_took_down(world, client, held_at_jinping):
+    """The same rule for a respondent: 溪口 names 宁波甬兴电器 by the credit code 锦屏 also used, with
+    its own name, legal representative and address; 溪口's case, page and documents carry those,
+    never 锦屏's (陈建国, 奉化区锦屏街道), and 锦屏's case keeps what 锦屏 took down."""
+    client.force_login(world.mediator_b)
+    response = client.post(reverse("case_intake"), _at_xikou(world, **{
+        "employer_name": "甬兴电器（溪口车间）", "employer_legal_representative": "",
+        "employer_address": "奉化区溪口镇武岭路1号", "applicants-0-phone": "", "applicants-0-address": ""}))
+    assert response.status_code == 302
+    mine = Case.objects.get(organisation=world.town_b)
+    respondent = CaseParty.objects.get(case=mine, role="respondent")
+    assert (respondent.name, respondent.legal_representative, respondent.address) == (
+        "甬兴电器（溪口车间）", "", "奉化区溪口镇武岭路1号")
+    page = client.get(reverse("case_detail", args=[mine.pk])).content.decode()
+    assert "甬兴电器（溪口车间）" in page and "陈建国" not in page
+    application = documents.document_issue(case_id=mine.pk, kind="application_record", actor=world.mediator_b)
+    stored = documents.registry.stored_bytes(application)
+    assert stored is not None
+    text = squeezed(stored)
+    assert "甬兴电器（溪口车间）" in text and "陈建国" not in text and "奉化区锦屏街道" not in text
+    theirs = CaseParty.objects.get(case=held_at_jinping, role="respondent")
+    assert (theirs.name, theirs.legal_representative) == ("宁波甬兴电器有限公司", "陈建国")

@@ -164,7 +164,7 @@ CASE_FIELDS: tuple[str, ...] = (
     "amount_recovered", "state", "closed_from_state", "accepted_at", "rejected_at", "acceptance_due",
     "mediation_due", "mediation_extra_days", "concluded_at", "agreement_effective_on", "closed_at",
     "archive_number", "organisation_id", "organisation__name", "organisation__path", "organisation__level__line",
-    "registered_organisation__name", "employer__name", "employer__credit_code", "employer__legal_representative",
-    "employer__address", "employer__industry", "employer__has_union", "platform__name",
+    "registered_organisation__name", "employer__name", "employer__credit_code", "employer__industry",
+    "employer__has_union", "platform__name",
 )
 

@@ -73,7 +73,8 @@ class _Related:
     """What hangs off one chunk of cases, by case id: nine queries per chunk, however many rows."""
 
     applicants: dict[int, list[tuple[str, str | None, str, bool]]]  # (name, ID number, phone, representative)
-    respondents: dict[int, list[tuple[int, str, str | None, str]]]  # (employer id, name, credit code, capacity)
+    #: (employer id, name, credit code, capacity, legal representative, address): the details given for the case.
+    respondents: dict[int, list[tuple[int, str, str | None, str, str, str]]]
     categories: dict[int, list[int]]
     claims: dict[int, list[tuple[str, Decimal]]]
     mediators: dict[int, list[tuple[str, str]]]
@@ -106,17 +107,19 @@ def _related(ids: list[int]) -> _Related:
         Referral.objects.filter(case_id__in=ids).order_by("referred_on", "pk")
         .values_list("case_id", "destination", "body", "referred_on", "outcome", "outcome_on"))}
     applicants: dict[int, list[tuple[str, str | None, str, bool]]] = {}
-    respondents: dict[int, list[tuple[int, str, str | None, str]]] = {}
-    # Applicants and respondents in one query: the parties of a chunk, in their order.
-    for case_id, role, name, person_id, id_number, phone, chosen, employer_id, employer, code, capacity in (
+    respondents: dict[int, list[tuple[int, str, str | None, str, str, str]]] = {}
+    # Applicants and respondents in one query: the parties of a chunk, in their order. A respondent's
+    # name, legal representative and address are the ones given for the case (CaseParty), as an
+    # applicant's name and phone are: never another office's record of the firm.
+    for case_id, role, name, person_id, id_number, phone, chosen, employer_id, code, capacity, legal, address in (
             CaseParty.objects.filter(case_id__in=ids, role__in=[PartyRole.APPLICANT, PartyRole.RESPONDENT])
             .order_by("case_id", "role", "position", "pk")
             .values_list("case_id", "role", "name", "person_id", "person__id_number", "phone", "is_representative",
-                         "employer_id", "employer__name", "employer__credit_code", "capacity")):
+                         "employer_id", "employer__credit_code", "capacity", "legal_representative", "address")):
         if role == PartyRole.APPLICANT and person_id is not None:
             applicants.setdefault(case_id, []).append((name, id_number, phone, chosen))
         elif role == PartyRole.RESPONDENT and employer_id is not None:
-            respondents.setdefault(case_id, []).append((employer_id, employer, code, capacity))
+            respondents.setdefault(case_id, []).append((employer_id, name, code, capacity, legal, address))
     return _Related(
         applicants=applicants,
         respondents=respondents,
@@ -178,9 +181,10 @@ def ledger_row(case: Any, related: _Related, *, full_identity: bool, labels: _La
     # The principal respondent (Case.employer) has the employer columns, the platform its own column;
     # every other respondent is one line of 其他被申请人 (joint parties, 劳动争议调解仲裁法 art. 22).
     respondents = related.respondents.get(pk, [])
-    principal = next((capacity for employer_id, _n, _c, capacity in respondents if employer_id == case.employer_id),
-                     RespondentCapacity.EMPLOYER)
-    others = [(name, capacity, code) for employer_id, name, code, capacity in respondents
+    first = next((r for r in respondents if r[0] == case.employer_id),
+                 (case.employer_id, case.employer__name, None, RespondentCapacity.EMPLOYER, "", ""))
+    _id, principal_name, _code, principal, principal_legal, principal_address = first
+    others = [(name, capacity, code) for employer_id, name, code, capacity, _l, _a in respondents
               if employer_id not in (case.employer_id, case.platform_id)]
     values: dict[str, Any] = {
         "number": case.number,
@@ -196,11 +200,11 @@ def ledger_row(case: Any, related: _Related, *, full_identity: bool, labels: _La
         "applicant_count": case.applicant_count,
         "workers_involved": case.workers_involved,
         "collective": labels.yes_no(case.is_collective),
-        "employer": case.employer__name,
+        "employer": principal_name,
         "employer_capacity": labels.capacity.get(principal, principal),
         "credit_code": mask_code(case.employer__credit_code or ""),
-        "legal_representative": case.employer__legal_representative,
-        "employer_address": case.employer__address,
+        "legal_representative": principal_legal,
+        "employer_address": principal_address,
         "industry": case.employer__industry,
         "has_union": labels.yes_no(case.employer__has_union),
         "other_respondents": LINE_SEP.join(
