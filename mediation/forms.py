@@ -31,6 +31,7 @@ from mediation.models import (
     WorkForm,
 )
 from mediation.services import parse_amount
+from mediation.services.registration import WORKERS_MAX
 from mediation.typing import User
 from workflows.states import CaseState, Line
 
@@ -137,7 +138,7 @@ class IntakeForm(forms.Form):
                                           initial=RespondentCapacity.EMPLOYER,
                                           help_text=_("劳务派遣的，劳务派遣单位和用工单位都要列为被申请人"))
     workers_involved = forms.IntegerField(
-        label=_("涉及劳动者人数"), required=False, min_value=1, max_value=100000,
+        label=_("涉及劳动者人数"), required=False, min_value=1, max_value=WORKERS_MAX,
         help_text=_("有共同请求的劳动者总数；不填即为所列申请人数。10人以上为集体争议，可推举代表参加调解"))
     is_new_employment_form = forms.BooleanField(label=_("新就业形态劳动者"), required=False)
     work_form = forms.ChoiceField(label=_("新就业形态类型"), required=False, choices=[("", "—"), *WorkForm.choices])

@@ -63,7 +63,8 @@ class ScheduleImportForm(forms.Form):
 
     FORMATS = (("notice", _("国务院办公厅通知全文")), ("csv", _("CSV（日期,是否工作日,说明）")))
 
-    year = forms.IntegerField(label=_("年份"), required=False, min_value=2000, max_value=2100,
+    year = forms.IntegerField(label=_("年份"), required=False, min_value=holiday_import.FIRST_YEAR,
+                              max_value=holiday_import.LAST_YEAR,
                               help_text=_("可不填：通知标题中写明了年份"))
     format = forms.ChoiceField(label=_("格式"), choices=FORMATS, initial="notice", widget=forms.RadioSelect)
     text = forms.CharField(label=_("内容"), required=False, max_length=20000,

@@ -92,9 +92,16 @@ class _Reader:
     def schedule(self, year: int) -> Schedule:
         if self.problems:
             raise ScheduleError(self.problems)
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ScheduleError([_("年份应在%(first)d年至%(last)d年之间。") % {"first": FIRST_YEAR, "last": LAST_YEAR}])
         if not self.days:
             raise ScheduleError([_("没有读到任何放假或上班日期。")])
         return Schedule(year=year, days={d: (w, n) for d, (w, n, _line) in sorted(self.days.items())})
+
+
+#: The years a schedule may be entered for (the form's bounds too): the calendar around them
+#: must stay inside what ``datetime.date`` can hold.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _date(year: int, month: str, day: str) -> datetime.date | None:

@@ -61,10 +61,11 @@ def parse_amount(value: Any, *, field_name: str = "amount") -> Decimal:
         amount = Decimal(match.group("whole").replace(",", "") + "." + (match.group("cents") or "0"))
     if amount < 0:
         raise refuse(_("金额不能为负数。"))
-    if amount != amount.quantize(Decimal("0.01")):
-        raise refuse(_("金额最多保留两位小数。"))
+    # The bound before the decimals: quantizing a number of more than 28 digits is itself an error.
     if amount > AMOUNT_MAX:
         raise refuse(_("金额不能超过 %(max)s 元（一亿元）：请核对是否多输了位数。") % {"max": f"{AMOUNT_MAX:,.2f}"})
+    if amount != amount.quantize(Decimal("0.01")):
+        raise refuse(_("金额最多保留两位小数。"))
     return amount.quantize(Decimal("0.01"))
 
 

@@ -383,6 +383,15 @@ def _check_case_facts(data: Registration, errors: dict[str, list[str]]) -> None:
         errors["received_at"] = [_("请填写收到申请的时间。")]
     elif data.received_at > timezone.now() + datetime.timedelta(minutes=5):
         errors["received_at"] = [_("收到申请的时间不能晚于当前时间。")]
+    elif data.received_at.year < EARLIEST_YEAR:
+        errors["received_at"] = [_("收到申请的时间不能早于%(year)d年。") % {"year": EARLIEST_YEAR}]
+    known = data.dispute_known_on
+    if known is not None and data.received_at is not None and data.received_at.year >= EARLIEST_YEAR:
+        # One knows of the infringement before applying about it; the limitation (art. 27) counts from then.
+        if known > timezone.localtime(data.received_at).date():
+            errors["dispute_known_on"] = [_("知道或应当知道权利被侵害之日不能晚于收到申请的日期。")]
+        elif known.year < EARLIEST_YEAR - 50:
+            errors["dispute_known_on"] = [_("知道或应当知道权利被侵害之日过早，请核对。")]
 
 
 def _clean_claims(claims: Sequence[ClaimInput], categories: dict[str, Category],
@@ -446,6 +455,13 @@ def _clean_respondents(data: Registration, on_file: OnFile, errors: dict[str, li
     return respondents
 
 
+#: No application, current or historical (the ledger import), is older than this year.
+EARLIEST_YEAR = 2000
+
+#: More workers than any one dispute involves: a typing slip (the intake form and the ledger say so).
+WORKERS_MAX = 100_000
+
+
 def _check_workers(data: Registration, errors: dict[str, list[str]]) -> int:
     """The workers involved (at least the listed applicants) and the representatives they elected.
 
@@ -457,6 +473,10 @@ def _check_workers(data: Registration, errors: dict[str, list[str]]) -> int:
     if not isinstance(workers, int) or workers < max(listed, 1):
         errors.setdefault("workers_involved", []).append(
             _("涉及劳动者人数不能少于所列申请人数（%(n)d人）。") % {"n": listed})
+        return listed
+    if workers > WORKERS_MAX:
+        errors.setdefault("workers_involved", []).append(
+            _("涉及劳动者人数不能超过%(n)d人，请核对。") % {"n": WORKERS_MAX})
         return listed
     threshold = settings.COLLECTIVE_DISPUTE_MIN_WORKERS
     if workers < threshold:

@@ -52,6 +52,8 @@ REFUSED = [
     ("   ", "请填写金额"),
     ("100000000.01", "100,000,000.00"),  # the bound + 0.01, and the message says the bound
     ("1,000,000,000", "一亿元"),
+    ("1" * 30, "一亿元"),  # more digits than a decimal holds: still the bound, never a crash
+    ("9" * 5000, "一亿元"),
 ]
 
 

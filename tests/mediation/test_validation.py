@@ -1,6 +1,8 @@
 """Bad input is refused with a clear Chinese message and nothing is saved."""
 from __future__ import annotations
 
+import datetime
+
 from decimal import Decimal
 
 import pytest
@@ -147,3 +149,26 @@ def test_an_id_number_already_registered_under_another_name_is_refused(world):
         case_register(actor=world.mediator_a, data=data)
     assert "另一姓名" in excinfo.value.message_dict["applicants-0-id_number"][0]
     assert Case.objects.count() == 1
+
+
+@pytest.mark.parametrize(("fields", "key", "message"), [
+    ({"workers_involved": 100_001}, "workers_involved", "涉及劳动者人数不能超过100000人，请核对。"),
+    ({"dispute_known_on": "tomorrow"}, "dispute_known_on", "知道或应当知道权利被侵害之日不能晚于收到申请的日期。"),
+    ({"dispute_known_on": datetime.date(1, 1, 1)}, "dispute_known_on", "知道或应当知道权利被侵害之日过早，请核对。"),
+    ({"received_at": "year one"}, "received_at", "收到申请的时间不能早于2000年。"),
+])
+def test_out_of_range_facts_are_refused_before_anything_is_written(world, fields, key, message):
+    """Bounds a typing slip would cross: a date one cannot have known the dispute on (after the
+    application), a year no application comes from, more workers than any dispute involves."""
+    from django.utils import timezone
+
+    received = timezone.now() - datetime.timedelta(hours=1)
+    if fields.get("dispute_known_on") == "tomorrow":
+        fields = {"dispute_known_on": timezone.localdate() + datetime.timedelta(days=1)}
+    if fields.get("received_at") == "year one":
+        fields = {"received_at": received.replace(year=1)}
+    data = registration(world.town_a, **{"received_at": received, **fields})
+    with pytest.raises(ValidationError) as excinfo:
+        case_register(actor=world.mediator_a, data=data)
+    assert excinfo.value.message_dict[key] == [message]
+    _nothing_saved()

@@ -262,3 +262,15 @@ def test_only_those_who_may_change_the_calendar(world, client, administrator):
     client.force_login(world.mediator_a)
     response = client.get(reverse(URL))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(("reader", "text"), [
+    (parse_notice, "国务院办公厅关于1999年部分节假日安排的通知\n一、元旦：1月1日放假，共1天。"),
+    (parse_csv, "0001-01-01,0,x"),
+    (parse_csv, "9999-12-31,0,x"),
+])
+def test_a_year_outside_the_calendar_is_refused_in_words(reader, text):
+    """A schedule is entered for 2000–2100 (the form's bounds), whatever year the text names."""
+    with pytest.raises(ScheduleError) as caught:
+        reader(text)
+    assert "年份应在2000年至2100年之间。" in caught.value.problems
