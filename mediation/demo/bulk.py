@@ -669,8 +669,11 @@ class Generator:
         p: Plan = r["plan"]
         r["parties"] = [_person_party(person, case=case, role=PartyRole.APPLICANT, position=i + 1)
                         for i, person in enumerate(r["people"])]
+        # A ride-hailing driver's dispute with the platform itself: the platform is the principal respondent.
+        own = r["platform"] is not None and r["platform"].pk == r["employer"].pk
         r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
-                                      name=r["employer"].name, position=1, capacity=RespondentCapacity.EMPLOYER))
+                                      name=r["employer"].name, position=1,
+                                      capacity=RespondentCapacity.PLATFORM if own else RespondentCapacity.EMPLOYER))
         if r["platform"] is not None and r["platform"].pk != r["employer"].pk:  # a respondent too, as registration
             # makes it (劳动争议调解仲裁法 art. 22)
             r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["platform"].pk,

@@ -364,13 +364,18 @@ def test_export_import_export_gives_the_same_ledger(world, client):
             dispatch = dispatch_case(world)
             ws.case_accept(case_id=dispatch.pk, actor=world.mediator_a)
             represented = represented_case(world)
+            # A ride-hailing driver against the platform itself: the principal respondent, in the
+            # platform capacity, is also the case's platform; the ledger says so once.
+            own_platform = register(world.mediator_a, world.town_a, employer=EmployerInput(
+                name="宁波途易出行科技有限公司", credit_code=valid_credit_code(), is_platform=True),
+                employer_capacity="platform", work_form="ride_hailing")
             original = export_bytes(client, world.district_supervisor)
             before = export_rows(client, world.district_supervisor)
             raise _Rollback
     assert not Case.objects.exists()
     report = ledger.ledger_import(user=world.district_supervisor, data=original, dry_run=False)
     assert report.ok, report.errors
-    assert report.created == len(before) == 17
+    assert report.created == len(before) == 18
     after = export_rows(client, world.district_supervisor)
     key = COL["number"]
     assert sorted(after, key=lambda r: r[key]) == sorted(before, key=lambda r: r[key])
@@ -385,8 +390,12 @@ def test_export_import_export_gives_the_same_ledger(world, client):
     assert set(represented.parties.filter(is_representative=True).values_list("name", flat=True)) == {
         "代表甲", "代表乙", "代表丙"}
     assert all(log.imported for log in TransitionLog.objects.all())
+    own_platform = Case.objects.get(number=own_platform.number)
+    assert own_platform.platform_id == own_platform.employer_id
+    assert list(own_platform.parties.filter(role=PartyRole.RESPONDENT).values_list("capacity", flat=True)) == [
+        "platform"]
     again = ledger.ledger_import(user=world.district_supervisor, data=original, dry_run=False)
-    assert again.created == 0 and len(again.skipped) == 17
+    assert again.created == 0 and len(again.skipped) == 18
 
 
 def test_one_worker_on_two_rows_is_one_person_and_known_people_are_reused(world):

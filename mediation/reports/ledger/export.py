@@ -212,7 +212,8 @@ def ledger_row(case: Any, related: _Related, *, full_identity: bool, labels: _La
             for name, capacity, code in others),
         "new_form": labels.yes_no(case.is_new_employment_form),
         "work_form": labels.work_form.get(case.work_form, case.work_form) if case.work_form else "",
-        "platform": case.platform__name or "",
+        # A platform that is itself the principal respondent is said by 被申请单位身份 (平台企业…), once.
+        "platform": "" if case.platform_id == case.employer_id else (case.platform__name or ""),
         "categories": SEP.join(labels.categories.get(c, "") for c in categories),
         "dispute_summary": case.dispute_summary,
         "claims": ITEM_SEP.join(f"{d}：{a:.2f}元" for d, a in related.claims.get(pk, [])),
