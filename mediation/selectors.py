@@ -194,7 +194,11 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     - ``referral_outcome``: referred to arbitration or a court, no outcome recorded
       (the closed loop); ``task_since`` is the referral date;
     - ``instalment_overdue``: settled, an instalment of the effective agreement unpaid
-      past its date; ``task_due`` is the earliest such date.
+      past its date; ``task_due`` is the earliest such date;
+    - ``consultation_reply``: a consultation (协商) requested and neither a reply nor an
+      outcome recorded, while consultation can be recorded; ``task_due`` the 5-day reply
+      date (人社部令第17号; ``task_confirmed`` as the calendar knows it). These are also the
+      organisation's mediators' (``work_case``), since nobody is assigned before acceptance.
 
     A fixed number of queries whatever the number of rows (annotations, no per-row reads).
     """
@@ -203,7 +207,8 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
 
     today = today or local_today()
     found: dict[str, Any] = {"follow_up": [], "referral_outcome": [], "instalment_overdue": [],
-                             "follow_up_count": 0, "referral_outcome_count": 0, "instalment_overdue_count": 0}
+                             "consultation_reply": [], "follow_up_count": 0, "referral_outcome_count": 0,
+                             "instalment_overdue_count": 0, "consultation_reply_count": 0}
     scope = _follow_through_q(user)
     if scope is None:
         return found
@@ -235,4 +240,20 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
               .filter(task_due__isnull=False))
     found["instalment_overdue"] = list(unpaid.order_by("task_due", "pk")[:limit])
     found["instalment_overdue_count"] = unpaid.count()
+
+    from mediation.services import CONSULTATION_STATES
+    from workflows.clocks import WorkCalendar, consultation_reply_due
+
+    works = permissions.scope_q(user, "work_case")
+    consulting = (case_list_visible_to(user=user).filter(scope if works is None else scope | works)
+                  .select_related("organisation", "employer")
+                  .filter(state__in=CONSULTATION_STATES, consultation_requested_on__isnull=False,
+                          consultation_replied_on__isnull=True, consultation_outcome__in=["", "pending"]))
+    waiting: list[Case] = list(consulting.order_by("consultation_requested_on", "pk")[:limit])
+    calendar = WorkCalendar.from_db() if waiting else None
+    for asked in waiting:
+        assert calendar is not None and asked.consultation_requested_on is not None  # the filter above
+        due = consultation_reply_due(calendar, asked.consultation_requested_on)
+        asked.task_due, asked.task_confirmed = due.date, due.confirmed  # type: ignore[attr-defined]
+    found["consultation_reply"], found["consultation_reply_count"] = waiting, consulting.count()
     return found

@@ -188,3 +188,22 @@ class TestListsMarkUnconfirmedAndLateDates:
             home = client.get(reverse("home")).content.decode()
             row = home.split("待审批的提级")[1].split(case.number)[1].split("</tr>")[0]
             assert "待确认" in row
+
+
+def test_a_consultation_waiting_for_its_reply_is_on_the_organisations_home_until_answered(world, client):
+    """人社部令第17号: the other side answers a consultation request within 5 days, else it is taken
+    as refusing. Requested 29 Sept 2026, day 5 is 4 Oct, inside the National Day holiday (1–7 Oct
+    2026), so the period ends on the first working day after it, 8 Oct (民法典 arts. 201, 203).
+    Viewed on 12 Oct it is 4 days late. Nobody is assigned before acceptance, so it is on the
+    home of every mediator of the organisation, and nowhere else."""
+    case = register(world.mediator_a, world.town_a)
+    ms.consultation_record(case_id=case.pk, actor=world.mediator_a, requested_on=datetime.date(2026, 9, 29),
+                           requested_by="worker", outcome="pending", replied_on=None, note="")
+    with pinned(datetime.date(2026, 10, 12)):
+        page = _home(client, world.mediator_a2)
+        assert "协商待答复" in page and case.number in page
+        assert "答复 10-08" in page and "超期 4 天" in page
+        assert case.number not in _home(client, world.mediator_b)
+    ms.consultation_record(case_id=case.pk, actor=world.mediator_a, requested_on=datetime.date(2026, 9, 29),
+                           requested_by="worker", outcome="refused", replied_on=datetime.date(2026, 10, 6), note="")
+    assert follow_through(user=world.mediator_a2, today=datetime.date(2026, 10, 12))["consultation_reply"] == []
