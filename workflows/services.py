@@ -269,6 +269,13 @@ def escalation_request(*, case_id: int, actor: Any, to_organisation_id: int, rea
     return created[0]
 
 
+def _decide(pending: EscalationRequest, decision: str, actor: Any, reason: Any) -> None:
+    """How a pending request ends (approved, denied, cancelled): who, when and why, on the request."""
+    pending.decision = decision
+    pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), str(reason).strip()
+    pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
+
+
 def escalation_approve(*, case_id: int, actor: Any, reason: str = "", mediators: Sequence[Any] = ()) -> Case:
     """Move the case to the target organisation; its former mediators keep read access.
 
@@ -282,9 +289,7 @@ def escalation_approve(*, case_id: int, actor: Any, reason: str = "", mediators:
         former.extend(case.mediators.all())
         former.append(pending.requested_by)
         case.organisation = pending.to_organisation
-        pending.decision = EscalationRequest.Decision.APPROVED
-        pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), reason.strip()
-        pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
+        _decide(pending, EscalationRequest.Decision.APPROVED, actor, reason)
 
     with transaction.atomic():
         case = perform(case_id=case_id, actor=actor, name="approve_escalation", reason=reason,
@@ -308,10 +313,7 @@ def escalation_deny(*, case_id: int, actor: Any, reason: str) -> Case:
     """Refuse the request; the case returns to the state it was in when the request was made."""
 
     def after(case: Case) -> None:
-        pending = case.pending_escalation()
-        pending.decision = EscalationRequest.Decision.DENIED
-        pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), reason.strip()
-        pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
+        _decide(case.pending_escalation(), EscalationRequest.Decision.DENIED, actor, reason)
 
     return perform(case_id=case_id, actor=actor, name="deny_escalation", reason=reason,
                    kwargs=lambda case: {"return_to": case.pending_escalation().from_state}, after=after)
@@ -321,10 +323,7 @@ def escalation_cancel(*, case_id: int, actor: Any, reason: str, expected_state: 
     """The requester takes their own pending request back; the case returns to where it was."""
 
     def after(case: Case) -> None:
-        pending = case.pending_escalation()
-        pending.decision = EscalationRequest.Decision.CANCELLED
-        pending.decided_by, pending.decided_at, pending.decision_reason = actor, timezone.now(), reason.strip()
-        pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
+        _decide(case.pending_escalation(), EscalationRequest.Decision.CANCELLED, actor, reason)
 
     return perform(case_id=case_id, actor=actor, name="cancel_escalation", reason=reason,
                    expected_state=expected_state,
@@ -394,10 +393,7 @@ def case_withdraw(*, case_id: int, actor: Any, reason: str, expected_state: str 
     def after(case: Case) -> None:
         pending = case.pending_escalation()
         if pending is not None:
-            pending.decision = EscalationRequest.Decision.CANCELLED
-            pending.decided_by, pending.decided_at = actor, timezone.now()
-            pending.decision_reason = _("申请人撤回调解申请")
-            pending.save(update_fields=["decision", "decided_by", "decided_at", "decision_reason"])
+            _decide(pending, EscalationRequest.Decision.CANCELLED, actor, _("申请人撤回调解申请"))
         case.concluded_at = timezone.now()
 
     return perform(case_id=case_id, actor=actor, name="withdraw", reason=reason,
