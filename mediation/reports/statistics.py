@@ -21,6 +21,10 @@ its result for all cases up to a watermark in ``MonthlyFact``, and a page reads 
 stored rows plus ``compute_facts`` over the cases and moves above the watermark only.
 Python never loops over cases: it adds up grouped rows (months × organisations ×
 channels, a few thousand at most) and places them in the tables.
+
+The module is longer than most on purpose: the live aggregates, the stored summary and the
+tables built from both must agree figure by figure, and keeping them side by side in one
+file is how a change to one measure is made in all three.
 """
 from __future__ import annotations
 
@@ -189,6 +193,15 @@ def _empty() -> dict[str, Any]:
     return {m: (Decimal("0") if m in AMOUNT_MEASURES else 0) for m in (*MEASURES, *LIVE_MEASURES)}
 
 
+def _between(rows: QuerySet, field: str, start: datetime.datetime | None, end: datetime.datetime | None) -> QuerySet:
+    """Rows whose ``field`` falls in [start, end); an open end when None."""
+    if start is not None:
+        rows = rows.filter(**{f"{field}__gte": start})
+    if end is not None:
+        rows = rows.filter(**{f"{field}__lt": end})
+    return rows
+
+
 def _receipts(cases: QuerySet[Case], start: datetime.datetime | None, end: datetime.datetime | None,
               case_keys: tuple[str, ...], by_category: bool) -> QuerySet:
     """The cases received in [start, end), grouped by (month, *case_keys): add the aggregates.
@@ -196,11 +209,7 @@ def _receipts(cases: QuerySet[Case], start: datetime.datetime | None, end: datet
     Grouped over ``Case`` alone (and its categories for the by-category rows): never over its
     parties, so a case with several respondents or applicants is one case.
     """
-    received = cases
-    if start is not None:
-        received = received.filter(received_at__gte=start)
-    if end is not None:
-        received = received.filter(received_at__lt=end)
+    received = _between(cases, "received_at", start, end)
     if by_category:
         received = received.filter(categories__isnull=False)
     return received.annotate(m=_month("received_at")).values("m", *case_keys)
@@ -241,11 +250,7 @@ def compute_facts(*, cases: QuerySet[Case], logs: QuerySet[TransitionLog], start
             .order_by())
     _add_rows(facts, rows, case_keys, ("received", "collective", "new_form", "claimed", "workers"))
 
-    moves = logs
-    if start is not None:
-        moves = moves.filter(at__gte=start)
-    if end is not None:
-        moves = moves.filter(at__lt=end)
+    moves = _between(logs, "at", start, end)
     if by_category:
         moves = moves.filter(case__categories__isnull=False)
     counts = {measure: Count("pk", filter=Q(transition=name)) for name, measure in EVENT_MEASURES.items()}
