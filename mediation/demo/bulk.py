@@ -17,6 +17,10 @@ effects the services would have produced — and writes whole batches with
 
 The state field is protected (django-fsm-2): it is given to the constructor, which
 the descriptor allows for an unsaved instance, and never assigned afterwards.
+
+The module is long because it plans every move's side effects the services would have
+had (the clocks, the agreement, the grants, the history) for every path through the
+lifecycle; split, the plan and its writes would drift apart.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The demo district: organisations, one user per role and level, and ~30 cases.
+"""The demo district: organisations, one user per role and level, and ~35 cases.
 
 Every case is driven through the real services (``mediation.services`` and
 ``workflows.services``) acting as the demo user whose job it is, so each case has
@@ -15,6 +15,9 @@ a case that exists is skipped. ``wipe_demo`` removes the demo district and all i
 cases (``seed_demo --reset``). Both work only in a database that seed_demo created: the
 demo is built only where there is no organisation yet, and a marker row
 (``mediation.demo.models.DemoInstallation``) records it; without that marker both refuse.
+
+The module is long because each scenario is a short story written out step by step
+(who registers, who accepts, what the sessions say); they read best side by side.
 """
 from __future__ import annotations
 
