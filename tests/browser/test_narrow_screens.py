@@ -193,3 +193,54 @@ def test_desktop_keeps_the_side_navigation_and_two_columns(world, cases, as_user
     assert page.locator("table.cards thead").first.is_visible()
     _no_horizontal_overflow(page, "/")
     assert violations == []
+
+
+# Where a keyboard's focus stands: the case page's part holding the active element.
+FOCUS_PART = """() => {
+  const el = document.activeElement;
+  if (!el || !el.closest('main')) return null;
+  if (el.closest('.page-head')) return 'header';
+  const section = el.closest('main section');
+  if (!section) return 'other';
+  if (section.classList.contains('case-deadlines')) return 'deadlines';
+  if (section.classList.contains('case-actions')) return 'actions';
+  if (section.classList.contains('case-timeline')) return 'timeline';
+  return section.getAttribute('aria-labelledby') || 'other';
+}"""
+
+
+@pytest.mark.parametrize("size", [TABLET, PHONE], ids=["tablet-768", "phone-390"])
+def test_case_page_reads_and_tabs_in_the_order_it_is_shown(world, cases, as_user, live_server, size):  # noqa: F811
+    """WCAG 2.2 SC 1.3.2 (Meaningful Sequence) and SC 2.4.3 (Focus Order): on one column the case page
+    shows the header, the deadlines, the actions, then the case's details and its timeline; a screen reader
+    reads and the Tab key walks the page in that same order, not in an order that only the styling changes."""
+    width, height = size
+    page = as_user(world.supervisor_a, width=width, height=height)
+    page.goto(f"{live_server.url}/cases/{cases.pk}/")
+
+    # The panels' source order is their order on the screen, top to bottom.
+    sections = page.evaluate("""() => [...document.querySelectorAll('main .page-head, main section.card')]
+        .map(e => [e.classList.contains('page-head') ? 'header' : (e.getAttribute('aria-labelledby') || ''),
+                   e.getBoundingClientRect().top])""")
+    names = [name for name, _ in sections]
+    on_screen = [name for name, _ in sorted(sections, key=lambda item: item[1])]
+    assert names[:3] == ["header", "h-deadlines", "h-actions"], names
+    assert names == on_screen, f"source order {names} differs from the order on the screen {on_screen}"
+
+    # From the top of the main content (the skip link), Tab reaches the header's link, then the actions panel
+    # before any link or control of the parties, the timeline or any other part of the case.
+    page.focus(".skip-link")
+    page.keyboard.press("Enter")
+    stops: list[str] = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        part = page.evaluate(FOCUS_PART)
+        if part is None:
+            break
+        stops.append(part)
+    assert stops and stops[0] == "header", stops
+    panel_stops = [i for i, part in enumerate(stops) if part in ("deadlines", "actions")]
+    later_stops = [i for i, part in enumerate(stops) if part not in ("header", "deadlines", "actions")]
+    assert panel_stops, f"no control of the actions panel was reached: {stops}"
+    assert later_stops, f"no control after the panels was reached: {stops}"
+    assert max(panel_stops) < min(later_stops), f"focus order {stops}"
