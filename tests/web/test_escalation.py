@@ -145,7 +145,8 @@ class TestApplicantsWithdrawal:
         case = case_in_state(world, S.ESCALATION_PENDING)
         client.force_login(world.enterprise_mediator)
         page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
-        panel = page[page.index('id="h-actions"'):page.index('id="h-deadlines"')]
+        panel = page[page.index('id="h-actions"'):]
+        panel = panel[:panel.index("</section>")]
         assert panel.index(CANCEL) < panel.index(WITHDRAW)
         withdraw = panel[panel.rindex("<details", 0, panel.index(WITHDRAW)):panel.index(WITHDRAW)]
         assert " open" not in withdraw
@@ -158,7 +159,9 @@ class TestApplicantsWithdrawal:
         case = register(world.mediator_a, world.town_a)
         client.force_login(world.mediator_a)
         page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
-        panel = page[page.index('id="h-actions"'):page.index('id="h-deadlines"')]
+        panel = page[page.index('id="h-actions"'):]
+        panel = panel[:panel.index("</section>")]
+        assert WITHDRAW in panel
         for start in [i for i in range(len(panel)) if panel.startswith("<details", i)]:
             details = panel[start:panel.index("</summary>", start)]
             if WITHDRAW in details:
