@@ -61,6 +61,7 @@ class CaseStateMachine:
         pass
 
     @transition(field="state", source=list(WORKING_STATES), target=S.ESCALATION_PENDING,
+                conditions=[methodcaller("has_higher_organisation")],
                 permission=_permission("request_escalation"),
                 custom=_meta(_("申请提级"), reason=True))
     def request_escalation(self) -> None:

@@ -33,6 +33,8 @@ _CONDITION_MESSAGES: dict[str, Any] = {
     "record_agreement": gettext_lazy(
         "调解协议尚未生效：须经双方当事人签字或盖章、调解员签字并加盖调解组织印章（劳动争议调解仲裁法第十四条）。"),
     "confirm_performance": gettext_lazy("调解协议约定的款项尚未全部履行，不能确认履行完毕。"),
+    "request_escalation": gettext_lazy(
+        "本组织已是最高一级调解组织，不能再提级；调解不成的，可终止调解后转仲裁或诉讼。"),
 }
 
 

@@ -234,6 +234,10 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
 
         return self.agreements.filter(status=Agreement.Status.EFFECTIVE).order_by("-version").first()
 
+    def has_higher_organisation(self) -> bool:
+        """Escalation moves a case up the tree: is there an active organisation above the handling one?"""
+        return self.organisation.ancestors().filter(is_active=True).exists()
+
     def has_effective_agreement(self) -> bool:
         from .agreements import Agreement
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from tests.factories import member
+from tests.factories import member, register
 from tests.lifecycle import case_in_state, snapshot
 from workflows.states import CaseState as S
 
@@ -188,3 +188,27 @@ class TestApplicantsWithdrawal:
         case.refresh_from_db()
         assert case.state == S.WITHDRAWN
         assert case.escalations.get().decision == "cancelled"
+
+
+def test_the_top_of_the_tree_offers_no_escalation_and_says_what_comes_next(world, client):
+    """Escalation moves a case to an organisation higher in the tree (DOMAIN.md §2): the district
+    centre has none above it. Its case page shows 申请提级 disabled with the reason, the move
+    itself is refused, and nothing changes."""
+    from workflows import services as ws
+    from workflows.errors import ActionNotAllowed
+
+    case = ws.case_accept(case_id=register(world.district_mediator, world.district).pk,
+                          actor=world.district_mediator)
+    assert case.state == S.LINKED_MEDIATION
+    client.force_login(world.district_supervisor)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "本组织已是最高一级调解组织，不能再提级" in page
+    try:
+        ws.escalation_request(case_id=case.pk, actor=world.district_supervisor, to_organisation_id=world.district.pk,
+                              reason="涉及金额较大")
+    except ActionNotAllowed as refused:
+        assert "最高一级" in str(refused)
+    else:
+        raise AssertionError("escalation from the top of the tree was accepted")
+    case.refresh_from_db()
+    assert case.state == S.LINKED_MEDIATION and not case.escalations.exists()
