@@ -234,8 +234,9 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     found["referral_outcome_count"] = awaiting_outcome.count()
 
     first_unpaid = Subquery(Instalment.objects.filter(
+        Q(paid_on__isnull=True) | Q(paid_amount__lt=F("amount")),  # unpaid, or only part paid
         agreement__case=OuterRef("pk"), agreement__status=Agreement.Status.EFFECTIVE,
-        paid_on__isnull=True, due_on__lt=today).order_by("due_on").values("due_on")[:1])
+        due_on__lt=today).order_by("due_on").values("due_on")[:1])
     unpaid = (base.filter(state=CaseState.SETTLED).annotate(task_due=first_unpaid)
               .filter(task_due__isnull=False))
     found["instalment_overdue"] = list(unpaid.order_by("task_due", "pk")[:limit])

@@ -106,6 +106,11 @@ class Instalment(models.Model):
     def __str__(self) -> str:
         return f"{self.number}: {self.amount} / {self.due_on}"
 
+    @property
+    def outstanding(self) -> Decimal:
+        """What is still owed on this instalment (never below zero): a part payment leaves the rest."""
+        return max(self.amount - (self.paid_amount or Decimal("0")), Decimal("0"))
+
 
 
 class Signature(models.Model):

@@ -221,11 +221,12 @@ _PAYMENT_FIELDS = ("paid_on", "paid_amount", "payment_note")
 
 
 def _check_payment(inst: Instalment, *, paid_on: datetime.date | None, amount: Decimal, note: str,
-                   errors: dict[str, list[str]]) -> None:
+                   errors: dict[str, list[str]], owed: Decimal | None = None) -> None:
     """A payment under an effective agreement (劳动争议调解仲裁法 art. 14: it binds once signed and
     sealed; art. 15: performed within the agreed time). Not in the future, not before the agreement
     took effect (no obligation existed to perform), and not above the instalment unless a note says
-    why (interest for late payment, the remaining instalments paid at once …)."""
+    why (interest for late payment, the remaining instalments paid at once …). ``owed`` is what a
+    further payment on a part-paid instalment may come to (the rest), else the whole instalment."""
     effective_on = inst.agreement.effective_on
     today = clocks.local_today()
     if paid_on is None:
@@ -237,7 +238,11 @@ def _check_payment(inst: Instalment, *, paid_on: datetime.date | None, amount: D
                              % {"date": f"{effective_on:%Y-%m-%d}"}]
     if amount <= 0:
         errors["paid_amount"] = [_("实际履行金额必须大于零；尚未付款的不必登记。")]
-    elif amount > inst.amount and not note:
+    elif owed is not None and amount > owed and not note:
+        errors["paid_amount"] = [
+            _("本次履行金额 %(paid)s 元高于第 %(n)s 期尚欠的 %(due)s 元：如含迟延履行的利息或一次性付清其余各期，"
+              "请在“履行说明”中写明。") % {"paid": f"{amount:,.2f}", "n": inst.number, "due": f"{owed:,.2f}"}]
+    elif owed is None and amount > inst.amount and not note:
         errors["paid_amount"] = [
             _("实际履行金额 %(paid)s 元高于第 %(n)s 期应付的 %(due)s 元：如含迟延履行的利息或一次性付清其余各期，"
               "请在“履行说明”中写明。") % {"paid": f"{amount:,.2f}", "n": inst.number, "due": f"{inst.amount:,.2f}"}]
@@ -265,8 +270,10 @@ def _locked_instalment(instalment_id: int) -> tuple[Instalment, Case]:
 def instalment_record_payment(*, instalment_id: int, actor: Any, paid_on: datetime.date,
                               paid_amount: Any, note: str = "") -> Instalment:
     """Record what was paid on an instalment of the effective agreement (see ``_check_payment``);
-    an amount above the instalment needs ``note``, which is kept. Recorded once: a slip is
-    put right with ``instalment_correct_payment``, which asks for the reason."""
+    an amount above the instalment needs ``note``, which is kept. A part payment leaves the rest
+    owed, and a further payment on it adds up: the instalment then shows the latest date, the
+    total, and each payment in its note (the audit trail keeps every one). A slip is put right
+    with ``instalment_correct_payment``, which asks for the reason."""
     amount = parse_amount(paid_amount, field_name="paid_amount")
     note = (note or "").strip()
     with transaction.atomic():
@@ -275,13 +282,27 @@ def instalment_record_payment(*, instalment_id: int, actor: Any, paid_on: dateti
         if inst.agreement.status != Agreement.Status.EFFECTIVE:
             raise ActionNotAllowed(_("协议尚未生效，不能登记履行。"))
         require_state(case, [CaseState.SETTLED], _("登记履行情况"))
-        if inst.paid_on is not None:
+        further = inst.paid_on is not None
+        if further and inst.outstanding <= 0:
             raise ActionNotAllowed(_("第 %(n)s 期已登记履行；如有误，请使用“更正”并说明理由。") % {"n": inst.number})
         errors: dict[str, list[str]] = {}
-        _check_payment(inst, paid_on=paid_on, amount=amount, note=note, errors=errors)
+        _check_payment(inst, paid_on=paid_on, amount=amount, note=note, errors=errors,
+                       owed=inst.outstanding if further else None)
+        if further and "paid_on" not in errors and inst.paid_on is not None and paid_on < inst.paid_on:
+            errors["paid_on"] = [_("续付日期不能早于本期上次履行的日期（%(date)s）。")
+                                 % {"date": f"{inst.paid_on:%Y-%m-%d}"}]
         if errors:
             raise ValidationError(errors)
         was = _payment_values(inst, case)
+        if further:
+            # Each payment stays readable on the instalment: "2026-11-01 付 5,800.00 元；2026-11-20 付 200.00 元".
+            earlier = inst.payment_note or _("%(date)s 付 %(amount)s 元") % {
+                "date": f"{inst.paid_on:%Y-%m-%d}", "amount": f"{inst.paid_amount or 0:,.2f}"}
+            this = _("%(date)s 付 %(amount)s 元") % {"date": f"{paid_on:%Y-%m-%d}", "amount": f"{amount:,.2f}"}
+            note = f"{earlier}；{this}" + (f"（{note}）" if note else "")
+            amount = (inst.paid_amount or Decimal("0")) + amount
+            if len(note) > 200:
+                note = note[:199] + "…"
         inst.paid_on, inst.paid_amount, inst.payment_note = paid_on, amount, note
         inst.save(update_fields=list(_PAYMENT_FIELDS))
         _recount_recovered(inst, case)

@@ -156,19 +156,28 @@ def case_detail(request, pk: int):
 
 
 def _agreement_instalments(agreements: list[Agreement], effective: Agreement | None, today: datetime.date,
-                           ) -> list[tuple[Agreement, list[tuple[Instalment, forms.PaymentForm | None]]]]:
+                           ) -> list[tuple[Agreement, list[tuple[Instalment, forms.PaymentForm | None,
+                                                             forms.PaymentForm | None]]]]:
     """Each agreement with its instalments; those of the effective one come with the form recording a
-    payment, or, once one is recorded, the form correcting it."""
+    payment, or, once one is recorded, the form correcting it — and, while a part payment leaves
+    something owed, the form recording the further payment."""
     def payment_form(instalment: Instalment) -> forms.PaymentForm:
         # Its own id prefix: the page holds one such form per instalment.
         if instalment.paid_on is not None:
             return forms.PaymentCorrectionForm(auto_id=f"fix{instalment.pk}_%s", initial={
-                "paid_on": instalment.paid_on, "paid_amount": instalment.paid_amount,
+                "paid_on": instalment.paid_on, "paid_amount": f"{instalment.paid_amount or 0:,.2f}",
                 "payment_note": instalment.payment_note})
         return forms.PaymentForm(auto_id=f"pay{instalment.pk}_%s",
-                                 initial={"paid_on": today, "paid_amount": instalment.amount})
+                                 initial={"paid_on": today, "paid_amount": f"{instalment.amount:,.2f}"})
 
-    return [(a, [(i, payment_form(i) if a is effective else None) for i in a.instalments.all()])
+    def further_form(instalment: Instalment) -> forms.PaymentForm | None:
+        if instalment.paid_on is None or instalment.outstanding <= 0:
+            return None
+        return forms.PaymentForm(auto_id=f"more{instalment.pk}_%s",
+                                 initial={"paid_on": today, "paid_amount": f"{instalment.outstanding:,.2f}"})
+
+    return [(a, [(i, payment_form(i), further_form(i)) if a is effective else (i, None, None)
+                 for i in a.instalments.all()])
             for a in agreements]
 
 

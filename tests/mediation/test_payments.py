@@ -296,3 +296,54 @@ def test_an_agreement_within_the_claims_draws_no_remark(world):
                        instalments=[ms.InstalmentInput(amount="12000", due_on=TODAY)])
     page = _client(world.mediator_a).get(reverse("case_detail", args=[case.pk])).content.decode()
     assert "高于请求金额" not in page
+
+
+# --- paying an instalment in parts -----------------------------------------------------
+
+D = datetime.date
+
+
+def test_a_part_payment_leaves_the_rest_owed_and_a_further_payment_completes_it(world, settled):
+    """Art. 15: the agreement is performed when what it asks is paid, in one payment or several.
+    5,800.00 of the first 6,000.00 leaves 200.00 owed; paying those 200.00 on a later day makes
+    the instalment whole (latest date, the total, each payment in the note), and the recovered
+    amount counts both."""
+    case, first = settled
+    ms.instalment_record_payment(instalment_id=first.pk, actor=world.mediator_a, paid_on=D(2026, 11, 21),
+                                 paid_amount="5,800.00")
+    first.refresh_from_db()
+    assert first.outstanding == Decimal("200.00")
+    ms.instalment_record_payment(instalment_id=first.pk, actor=world.mediator_a, paid_on=D(2026, 11, 24),
+                                 paid_amount="200")
+    first.refresh_from_db()
+    case.refresh_from_db()
+    assert (first.paid_on, first.paid_amount, first.outstanding) == (D(2026, 11, 24), Decimal("6000.00"), 0)
+    assert first.payment_note == "2026-11-21 付 5,800.00 元；2026-11-24 付 200.00 元"
+    assert case.amount_recovered == Decimal("6000.00")
+    payments = AuditEvent.objects.filter(case_id=case.pk, action="instalment.payment").order_by("pk")
+    assert [e.new.get("paid_amount") for e in payments] == ["5800.00", "6000.00"]
+
+
+def test_a_further_payment_is_checked_against_what_is_still_owed(world, settled):
+    case, first = settled
+    ms.instalment_record_payment(instalment_id=first.pk, actor=world.mediator_a, paid_on=D(2026, 11, 22),
+                                 paid_amount="5800")
+    more = {"instalment_id": first.pk, "actor": world.mediator_a}
+    assert "尚欠的 200.00 元" in _refused("paid_amount", ms.instalment_record_payment, **more, paid_on=D(2026, 11, 24),
+                                          paid_amount="300")
+    assert "不能早于本期上次履行的日期（2026-11-22）" in _refused(
+        "paid_on", ms.instalment_record_payment, **more, paid_on=D(2026, 11, 21), paid_amount="200")
+    _unchanged(case, first, recovered="5800.00", paid_on=D(2026, 11, 22))
+    ms.instalment_record_payment(**more, paid_on=D(2026, 11, 24), paid_amount="200")
+    with pytest.raises(ActionNotAllowed):
+        ms.instalment_record_payment(**more, paid_on=D(2026, 11, 25), paid_amount="1")
+
+
+def test_a_part_paid_instalment_past_its_date_is_on_the_follow_through_list(world, settled):
+    from mediation.selectors import follow_through
+
+    case, first = settled
+    ms.instalment_record_payment(instalment_id=first.pk, actor=world.mediator_a, paid_on=D(2026, 11, 21),
+                                 paid_amount="5800")
+    late = first.due_on + datetime.timedelta(days=1)
+    assert [c.pk for c in follow_through(user=world.supervisor_a, today=late)["instalment_overdue"]] == [case.pk]
