@@ -37,6 +37,8 @@ class ConsultationFacts:
     awaiting_reply: bool
     today: datetime.date
     may_record: bool
+    #: The case is past the consultation stage (accepted at line 2 or 3, concluded …): the clock stopped.
+    moved_on: bool = False
 
     @property
     def days_left(self) -> int | None:
@@ -54,9 +56,11 @@ def consultation_facts(case: Any, user: Any, *, calendar: WorkCalendar | None = 
     due = None
     if case.consultation_requested_on is not None:
         due = consultation_reply_due(calendar or WorkCalendar.from_db(), case.consultation_requested_on)
+    consulting = case.state in services.CONSULTATION_STATES
     return ConsultationFacts(
-        due=due, awaiting_reply=consultation_awaits_reply(case), today=today,
-        may_record=case.state in services.CONSULTATION_STATES and permissions.user_may(user, "work", case))
+        due=due, awaiting_reply=consulting and consultation_awaits_reply(case), today=today,
+        may_record=consulting and permissions.user_may(user, "work", case),
+        moved_on=not consulting and consultation_awaits_reply(case))
 
 
 def _initial(case: Any) -> dict[str, Any]:

@@ -226,6 +226,18 @@ def test_the_page_shows_the_due_date_and_records(world, client):
     assert "协商和调解意愿" in detail and due.isoformat() in detail and "申请人已书面要求公司协商" in detail
 
 
+def test_once_mediation_has_begun_the_case_page_no_longer_counts_down_the_reply(world, client):
+    """The reply clock runs only while consultation can be recorded (registered, line 1): a case
+    accepted by a township centre says the period is no longer counted, never "剩 N 天"."""
+    case = register(world.mediator_a, world.town_a)
+    record(case, world.mediator_a, requested_on=local_today() - DAY)
+    ws.case_accept(case_id=case.pk, actor=world.mediator_a)
+    client.force_login(world.mediator_a)
+    detail = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "案件已进入调解或已办结，不再计算" in detail
+    assert "剩 " not in detail.split("协商和调解意愿", 1)[1].split("</section>", 1)[0]
+
+
 def test_the_page_answers_a_bad_date_with_the_reason_and_changes_nothing(world, client):
     case = register(world.mediator_a, world.town_a)
     client.force_login(world.mediator_a)
