@@ -56,12 +56,10 @@ def _deadline_cells_in_view(page, path, width) -> int:
 @pytest.fixture
 def cases(world):
     """Something on every list: two applications to accept, a case in mediation, an escalation to decide."""
-    from tests.factories import register
+    from mediation.services import EmployerInput
+    from tests.factories import register, valid_credit_code
     from tests.lifecycle import case_in_state
     from workflows.states import CaseState
-
-    from mediation.services import EmployerInput
-    from tests.factories import valid_credit_code
 
     register(world.mediator_a, world.town_a)
     # Names as long as real ones: a table that only fits short names fails here.
