@@ -103,6 +103,24 @@ class TestMoves:
         assert case.state == CaseState.JOINT_MEDIATION
         assert case.respondent_consent == "consented"
 
+    def test_the_action_panel_points_to_the_work_that_is_not_a_move(self, world, client):
+        """Sessions, the agreement and payments are recorded in their own sections further down the
+        page; while they are the next step the action panel links to them (on a phone they are
+        screens away)."""
+        from tests.lifecycle import case_in_state
+
+        working = case_in_state(world, CaseState.JOINT_MEDIATION)
+        client.force_login(world.mediator_a)
+        panel = client.get(reverse("case_detail", args=[working.pk])).content.decode().split('id="h-actions"')[1]
+        panel = panel.split("</section>")[0]
+        assert 'href="#h-sessions"' in panel and reverse("agreement_edit", args=[working.pk]) in panel
+        settled = case_in_state(world, CaseState.SETTLED)
+        panel = client.get(reverse("case_detail", args=[settled.pk])).content.decode().split('id="h-actions"')[1]
+        assert "登记履行" in panel.split("</section>")[0] and 'href="#h-agreement"' in panel.split("</section>")[0]
+        client.force_login(world.auditor_a)
+        panel = client.get(reverse("case_detail", args=[settled.pk])).content.decode().split('id="h-actions"')[1]
+        assert 'href="#h-agreement"' not in panel.split("</section>")[0]  # a reader is shown no work to do
+
     def test_moves_need_post(self, world, client):
         case = register(world.mediator_a, world.town_a)
         client.force_login(world.mediator_a)
