@@ -22,7 +22,7 @@ from mediation.documents.amounts import amount_in_capitals, amount_in_figures
 from mediation.documents.codes import format_code
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, qr_data_uri
-from mediation.models import Agreement, Case, CaseParty, Consent, PartyRole, RespondentCapacity, Signature
+from mediation.models import Agreement, Case, CaseParty, Consent, Organisation, PartyRole, RespondentCapacity, Signature
 from mediation.services import agreement_signers
 from mediation.typing import User
 from workflows.models import TransitionLog
@@ -69,6 +69,11 @@ def _who(user: User | None) -> str:
 
 def _local(value: datetime.datetime | None) -> datetime.datetime | None:
     return timezone.localtime(value) if value else None
+
+
+def _organisation(org: Organisation) -> dict[str, Any]:
+    return {"name": org.name, "address": org.address, "phone": org.phone, "level": org.level.name,
+            "line": org.level.get_line_display(), "is_peoples_committee": org.is_peoples_mediation_committee}
 
 
 def money(amount: Decimal | None) -> dict[str, str]:
@@ -183,11 +188,7 @@ def case_facts(case: Case, parties: list[dict[str, Any]] | None = None) -> dict[
         "archive_number": case.archive_number,
         "mediators": [_who(u) for u in case.mediators.all()],
         "created_by": _who(case.created_by),
-        "organisation": {
-            "name": org.name, "address": org.address, "phone": org.phone,
-            "level": org.level.name, "line": org.level.get_line_display(),
-            "is_peoples_committee": org.is_peoples_mediation_committee,
-        },
+        "organisation": _organisation(org),
         "registered_organisation": case.registered_organisation.name,
     }
 
@@ -229,10 +230,36 @@ def parties_of(case: Case) -> list[dict[str, Any]]:
     return list(rows.values()) + loose
 
 
+# --- the moment a document speaks of ---------------------------------------------------------
+#
+# A document tells what was true when the thing it records happened, not what is true when it is
+# printed (DOMAIN.md §4, last paragraph): ``held_by`` is the organisation of that moment (it also
+# seals and issues the document), ``mediators`` who handled then. See docs/documents.md.
+
+def _moment(org: Organisation, mediators: list[str]) -> dict[str, Any]:
+    return {"held_by": _organisation(org), "mediators": mediators}
+
+
+def _organisation_at(case: Case, when: datetime.datetime | None) -> Organisation:
+    """The organisation handling ``case`` at ``when``: where the last move before it left the case."""
+    if when is None:
+        return case.organisation
+    log = (TransitionLog.objects.filter(case=case, at__lte=when).select_related("to_organisation__level")
+           .exclude(to_organisation=None).order_by("-at", "-pk").first())
+    return log.to_organisation if log and log.to_organisation else case.registered_organisation
+
+
+def _log_organisation(case: Case, log: TransitionLog) -> Organisation:
+    """The organisation that made the move ``log`` records (where the case was when it was made)."""
+    return log.from_organisation or log.to_organisation or _organisation_at(case, log.at)
+
+
 # --- each kind's own facts ------------------------------------------------------------------
 
 def _application(case: Case, subject: Subject) -> dict[str, Any]:
-    return {"title": _application_title(case), "oral": case.application_form == "oral"}
+    """Made to the organisation that registered it, recorded by whoever registered it."""
+    return {"title": _application_title(case), "oral": case.application_form == "oral",
+            "recorder": _who(case.created_by), **_moment(case.registered_organisation, [])}
 
 
 def _application_title(case: Case) -> str:
@@ -240,15 +267,32 @@ def _application_title(case: Case) -> str:
 
 
 def _acceptance(case: Case, subject: Subject) -> dict[str, Any]:
-    return {"title": _("受理通知书")}
+    """Received and accepted by the organisation of the last 'accept' move, handled by who accepted."""
+    log = (TransitionLog.objects.filter(case=case, transition="accept")
+           .select_related("actor", "from_organisation__level", "to_organisation__level")
+           .order_by("-at", "-pk").first())
+    if log is None:  # an imported case without its history: the facts recorded on the case
+        return {"title": _("受理通知书"), **_moment(case.registered_organisation,
+                                                     [_who(u) for u in case.mediators.all()])}
+    return {"title": _("受理通知书"), **_moment(_log_organisation(case, log), [_who(log.actor)] if log.actor else [])}
 
 
 def _log_doc(case: Case, subject: Subject, title: str) -> dict[str, Any]:
     log = TransitionLog.objects.select_related("actor", "from_organisation", "to_organisation").get(
         pk=subject.subject_id, case=case)
+    org = _log_organisation(case, log)
     return {"title": title, "at": _local(log.at), "reason": log.reason, "actor": _who(log.actor),
             "transition": log.transition, "from_state": log.get_from_state_display(),
-            "from_state_code": log.from_state, "organisation": (log.from_organisation or case.organisation).name}
+            "from_state_code": log.from_state, "organisation": org.name, **_moment(org, _mediators_at(case, log))}
+
+
+def _mediators_at(case: Case, log: TransitionLog) -> list[str]:
+    """Who handled the case when the move was made: today's mediators if the case has not moved since."""
+    moved_since = TransitionLog.objects.filter(case=case, at__gt=log.at).exclude(
+        to_organisation=None).exclude(to_organisation_id=log.to_organisation_id).exists()
+    if moved_since or case.organisation_id != _log_organisation(case, log).pk:
+        return [_who(log.actor)] if log.actor else []
+    return [_who(u) for u in case.mediators.all()]
 
 
 def _rejection(case: Case, subject: Subject) -> dict[str, Any]:
@@ -287,7 +331,8 @@ def _closure(case: Case, subject: Subject) -> dict[str, Any]:
 def _escalation(case: Case, subject: Subject) -> dict[str, Any]:
     e = case.escalations.select_related("from_organisation", "to_organisation", "requested_by",
                                         "decided_by").get(pk=subject.subject_id)
-    return {"title": _("提级呈报表"), "from_organisation": e.from_organisation.name,
+    return {"title": _("提级呈报表"), **_moment(e.from_organisation, [_who(e.requested_by)]),
+            "from_organisation": e.from_organisation.name,
             "from_line": e.from_organisation.level.get_line_display(),
             "to_organisation": e.to_organisation.name, "to_line": e.to_organisation.level.get_line_display(),
             "from_state": e.get_from_state_display(), "reason": e.reason, "requested_by": _who(e.requested_by),
@@ -300,6 +345,7 @@ def _session(case: Case, subject: Subject) -> dict[str, Any]:
     s = case.sessions.select_related("organisation", "recorded_by").prefetch_related("mediators").get(
         pk=subject.subject_id)
     return {"title": _("调解笔录"), "held_at": _local(s.held_at), "place": s.place,
+            "held_by": _organisation(s.organisation),
             "organisation": s.organisation.name, "mediators": [_who(u) for u in s.mediators.all()],
             "attendees": s.attendees, "record": s.record, "result": s.result, "recorded_by": _who(s.recorded_by)}
 
@@ -307,7 +353,8 @@ def _session(case: Case, subject: Subject) -> dict[str, Any]:
 def _follow_up(case: Case, subject: Subject) -> dict[str, Any]:
     f = case.follow_ups.select_related("recorded_by").get(pk=subject.subject_id)
     agreement = case.effective_agreement()
-    return {"title": _("回访记录"), "visited_on": f.visited_on, "method": f.get_method_display(),
+    return {"title": _("回访记录"), **_moment(_organisation_at(case, f.recorded_at), [_who(f.recorded_by)]),
+            "visited_on": f.visited_on, "method": f.get_method_display(),
             "contact": f.contact, "content": f.content, "satisfied": f.satisfied,
             "recorded_by": _who(f.recorded_by),
             "agreement": None if agreement is None else {
@@ -338,6 +385,7 @@ def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
                 None)
     total = a.total_amount
     return {
+        **_moment(_organisation_at(case, a.drafted_at), [_who(a.drafted_by)]),
         "title": _("调解协议书"), "version": a.version, "status": a.status, "status_label": a.get_status_display(),
         "is_draft": a.status == Agreement.Status.DRAFT,
         "is_superseded": a.status == Agreement.Status.SUPERSEDED,
@@ -381,10 +429,12 @@ def _title(case: Case, subject: Subject, doc: dict[str, Any]) -> str:
     return subject.kind_label
 
 
-def issue_facts(case: Case, stamp: Stamp) -> dict[str, Any]:
+def issue_facts(case: Case, stamp: Stamp, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The issuer is the organisation of the moment the document speaks of (``doc["held_by"]``)."""
+    held_by = (doc or {}).get("held_by")
     return {"code": format_code(stamp.code), "raw_code": stamp.code, "verify_url": stamp.verify_url,
             "qr": qr_data_uri(stamp.verify_url), "issued_at": _local(stamp.issued_at),
-            "issuer": case.organisation.name}
+            "issuer": held_by["name"] if held_by else case.organisation.name}
 
 
 @dataclass(frozen=True)
@@ -416,7 +466,7 @@ def prepare(case: Case, subject: Subject, stamp: Stamp) -> Prepared:
         title = _title(case, subject, doc)
         doc["title"] = doc.get("title") or title
         context: dict[str, Any] = {"case": case_data, "parties": parties, "doc": doc, "title": title,
-                   "issue": issue_facts(case, stamp)}
+                   "issue": issue_facts(case, stamp, doc)}
     return Prepared(case_id=case.pk, kind=subject.kind, subject_id=subject.subject_id, title=title,
                     template_name=TEMPLATES[subject.kind], context=context,
                     pdf_variant=VARIANTS.get(subject.kind), freezes=subject.freezes, code=stamp.code,
