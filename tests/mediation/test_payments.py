@@ -321,7 +321,7 @@ def test_a_part_payment_leaves_the_rest_owed_and_a_further_payment_completes_it(
     assert first.payment_note == "2026-11-21 付 5,800.00 元；2026-11-24 付 200.00 元"
     assert case.amount_recovered == Decimal("6000.00")
     payments = AuditEvent.objects.filter(case_id=case.pk, action="instalment.payment").order_by("pk")
-    assert [e.new.get("paid_amount") for e in payments] == ["5800.00", "6000.00"]
+    assert [(e.new or {}).get("paid_amount") for e in payments] == ["5800.00", "6000.00"]
 
 
 def test_a_further_payment_is_checked_against_what_is_still_owed(world, settled):
