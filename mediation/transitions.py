@@ -64,7 +64,8 @@ def _consent_initial(case: Any) -> Data:
 
 def _rejection(data: Data) -> Data:
     refused = data.get("reason_kind") == forms.RejectForm.RESPONDENT_REFUSED
-    return {**_reason(data), "respondent_refused_on": data.get("refused_on") if refused else None}
+    return {**_reason(data), "respondent_refused_on": data.get("refused_on") if refused else None,
+            "reason_kind": data.get("reason_kind") or ""}
 
 
 def _refer_initial(case: Any) -> Data:

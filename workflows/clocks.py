@@ -18,6 +18,7 @@ Counting follows the Civil Code (民法典):
 from __future__ import annotations
 
 import calendar as _gregorian
+import dataclasses
 import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ __all__ = [
     "case_deadlines",
     "consultation_awaits_reply",
     "consultation_reply_due",
+    "judicial_confirmation_applies",
     "local_date",
     "local_today",
     "stored_deadline_fields",
@@ -296,7 +298,7 @@ CLOCK_RULES: tuple[ClockRule, ...] = (
               _("劳动人事争议仲裁办案规则第七十四条"),
               (CaseState.SETTLED,)),
     ClockRule("judicial_confirmation", _("司法确认申请期限"),
-              _("人民调解法第三十三条"),
+              _("民事诉讼法第二百零五条"),
               (CaseState.SETTLED,)),
     ClockRule("limitation", _("仲裁时效"),
               _("劳动争议调解仲裁法第二十七条"),
@@ -311,8 +313,17 @@ STATUTORY_WINDOW_DAYS = 15         # 劳动争议调解仲裁法 art. 14
 MEDIATION_DAYS = 15                # 人社部令第17号, plus consented extensions
 CONSULTATION_REPLY_DAYS = 5        # 人社部令第17号
 ARBITRATION_REVIEW_DAYS = 15       # 劳动人事争议仲裁办案规则 art. 74
-JUDICIAL_CONFIRMATION_DAYS = 30    # 人民调解法 art. 33
+JUDICIAL_CONFIRMATION_DAYS = 30    # 民事诉讼法 (2023) art. 205; 人民调解法 art. 33
 LIMITATION_YEARS = 1               # 劳动争议调解仲裁法 art. 27
+
+
+def judicial_confirmation_applies(organisation: object) -> bool:
+    """Whether the parties may jointly ask a court to confirm the agreement within 30 days of it
+    taking effect: for an agreement reached through any lawfully established mediation organisation
+    (民事诉讼法 (2023) art. 205, art. 201 before 2024), so enterprise committees and union mediation
+    centres as much as people's mediation committees (人民调解法 art. 33). Every organisation that
+    handles cases here is one; the question is only whether the case has one."""
+    return organisation is not None
 
 
 def _deadline(key: str, due: DueDate, state: str, *, runs: bool = True) -> Deadline:
@@ -366,7 +377,7 @@ def case_deadlines(case: Any, *, calendar: WorkCalendar | None = None) -> list[D
     Reads only: ``state``, ``received_at``, ``accepted_at``, ``mediation_extra_days``,
     ``agreement_effective_on``, ``dispute_known_on``, ``consultation_requested_on`` (with
     ``consultation_replied_on`` and ``consultation_outcome`` when present) and
-    ``organisation.is_peoples_mediation_committee``. A clock whose start event has not
+    ``organisation.is_peoples_mediation_committee`` (for the basis it cites). A clock whose start event has not
     happened is left out; one that no longer matters is returned with ``active=False``.
     Without ``calendar`` the calendar is loaded from the database (two queries).
     """
@@ -397,11 +408,13 @@ def case_deadlines(case: Any, *, calendar: WorkCalendar | None = None) -> list[D
         deadlines.append(_deadline(
             "arbitration_review",
             add_days(calendar, effective_on, ARBITRATION_REVIEW_DAYS), state))
-        if case.organisation.is_peoples_mediation_committee:
-            # 人民调解法 art. 33 applies only to people's mediation committees.
-            deadlines.append(_deadline(
-                "judicial_confirmation",
-                add_days(calendar, effective_on, JUDICIAL_CONFIRMATION_DAYS), state))
+        if judicial_confirmation_applies(case.organisation):
+            confirmation = _deadline(
+                "judicial_confirmation", add_days(calendar, effective_on, JUDICIAL_CONFIRMATION_DAYS), state)
+            if case.organisation.is_peoples_mediation_committee:
+                confirmation = dataclasses.replace(
+                    confirmation, basis=str(_("民事诉讼法第二百零五条、人民调解法第三十三条")))
+            deadlines.append(confirmation)
     if case.dispute_known_on is not None:
         # 劳动争议调解仲裁法 art. 27: one year from when the party knew or should have
         # known; a request for help (the application we received) and the other

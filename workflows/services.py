@@ -20,6 +20,7 @@ from django_fsm import ConcurrentTransition
 
 from mediation import permissions
 from mediation.audit import log as audit
+from mediation.documents import legal
 from mediation.models import Case, Consent, Organisation, Referral
 from workflows import clocks, machine
 from workflows.errors import ActionNotAllowed, ConcurrentChange
@@ -215,8 +216,12 @@ def case_accept(*, case_id: int, actor: Any, expected_state: str | None = None,
 
 
 def case_reject(*, case_id: int, actor: Any, reason: str, expected_state: str | None = None,
-                respondent_refused_on: datetime.date | None = None) -> Case:
+                respondent_refused_on: datetime.date | None = None, reason_kind: str = "") -> Case:
     """Not accepted, with the reason; a notice goes to the applicant.
+
+    ``reason_kind`` (``scope``, ``respondent_refused``, ``other``) is written at the head of the
+    history row's reason (``documents.legal.tagged_rejection_reason``): the notice chooses the
+    applicant's remedy by it (``documents.legal.rejection_remedy``).
 
     ``respondent_refused_on``: the respondents said on that day that they do not agree to
     mediation. Mediation is voluntary (人社部令第17号), so the application is not accepted;
@@ -234,8 +239,11 @@ def case_reject(*, case_id: int, actor: Any, reason: str, expected_state: str | 
             case.respondent_consent = Consent.REFUSED
             case.consent_recorded_on, case.consent_note = respondent_refused_on, reason.strip()[:200]
 
-    return perform(case_id=case_id, actor=actor, name="reject", reason=reason,
-                   expected_state=expected_state, before=before, after=after)
+    if respondent_refused_on is not None:
+        reason_kind = legal.REJECT_RESPONDENT_REFUSED
+    return perform(case_id=case_id, actor=actor, name="reject",
+                   reason=legal.tagged_rejection_reason(reason_kind, reason), expected_state=expected_state,
+                   before=before, after=after)
 
 
 def escalation_targets(case: Case) -> list[Organisation]:

@@ -77,7 +77,9 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
             require_state(case, WORKING_STATES, _("起草调解协议"))
             if case.has_effective_agreement():
                 raise ActionNotAllowed(_("本案已有生效的调解协议，不能再起草；如需更正，请建立更正版本。"))
-        n_parties = case.parties.exclude(role=PartyRole.AGENT).count()
+        # One original for each party who signs (art. 14; representatives for all applicants, art. 7),
+        # one for the mediation organisation (DOMAIN.md §6).
+        n_parties = len(agreement_signers(case.parties.all()))
         was = _agreement_values(agreement) if agreement is not None else None
         if agreement is None:
             last = case.agreements.order_by("-version").first()

@@ -270,22 +270,28 @@ def test_consultation_reply_is_five_days_and_runs_only_early_on(calendar: WorkCa
     assert not by_key(case_deadlines(settled, calendar=calendar))["consultation_reply"].active
 
 
-def test_a_settled_case_has_arbitration_review_but_judicial_confirmation_only_for_peoples_mediation(
+def test_a_settled_case_has_arbitration_review_and_judicial_confirmation_at_any_mediation_organisation(
         calendar: WorkCalendar) -> None:
+    """民事诉讼法 (2023) art. 205 (art. 201 before 2024): the parties to an agreement reached through
+    any lawfully established mediation organisation may jointly apply for judicial confirmation within
+    30 days of it taking effect; 人民调解法 art. 33 says so too for people's mediation committees."""
     common = {"state": CaseState.SETTLED, "received_at": shanghai(2026, 9, 14),
               "accepted_at": shanghai(2026, 9, 15), "agreement_effective_on": D(2026, 9, 18)}
     enterprise = by_key(case_deadlines(make_case(**common), calendar=calendar))
     assert enterprise["arbitration_review"].due == D(2026, 10, 8)  # 3 Oct rolls
     assert enterprise["arbitration_review"].active
     assert enterprise["arbitration_review"].basis == "劳动人事争议仲裁办案规则第七十四条"
-    assert "judicial_confirmation" not in enterprise
+    # 18 Sept + 30 days = 18 Oct, a Sunday that is not a swapped working day in 2026: Monday 19 Oct.
+    assert enterprise["judicial_confirmation"].due == D(2026, 10, 19)
+    assert enterprise["judicial_confirmation"].active
+    assert enterprise["judicial_confirmation"].basis == "民事诉讼法第二百零五条"
 
     peoples = make_case(**common, organisation=types.SimpleNamespace(
         is_peoples_mediation_committee=True))
     confirmation = by_key(case_deadlines(peoples, calendar=calendar))["judicial_confirmation"]
-    assert confirmation.due == official_period_end(D(2026, 9, 18), 30) == D(2026, 10, 19)
+    assert confirmation.due == D(2026, 10, 19)
     assert confirmation.active
-    assert confirmation.basis == "人民调解法第三十三条"
+    assert confirmation.basis == "民事诉讼法第二百零五条、人民调解法第三十三条"
 
 
 def test_limitation_runs_a_year_from_the_latest_interruption(calendar: WorkCalendar) -> None:
