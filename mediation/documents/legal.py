@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from mediation.documents.amounts import amount_in_figures
@@ -43,9 +44,15 @@ def chinese_numeral(n: int) -> str:
     return "".join(out)
 
 
+def count_in_words(n: int) -> str:
+    """A count or a number in a document's running text: Chinese numerals in a Chinese document,
+    digits in a document rendered in another language (the English fill)."""
+    return chinese_numeral(n) if (get_language() or "").startswith("zh") else str(n)
+
+
 def term_label(number: int) -> str:
     """第一条, 第二条 …: the agreement's terms are numbered in Chinese numerals."""
-    return _("第%(n)s条") % {"n": chinese_numeral(number)}
+    return _("第%(n)s条") % {"n": count_in_words(number)}
 
 
 def copies_clause(parties: int, copies: int) -> str:
@@ -56,9 +63,9 @@ def copies_clause(parties: int, copies: int) -> str:
     """
     if parties > 2:
         return _("本协议一式%(n)s份，各方当事人各执一份，调解组织留存一份，各份具有同等效力。") % {
-            "n": chinese_numeral(copies)}
+            "n": count_in_words(copies)}
     return _("本协议一式%(n)s份，双方当事人各执一份，调解组织留存一份，各份具有同等效力。") % {
-        "n": chinese_numeral(copies)}
+        "n": count_in_words(copies)}
 
 
 # --- rejection ---------------------------------------------------------------------------------

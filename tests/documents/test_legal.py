@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from bench.documents import CHINESE, agreement_context
 from mediation.documents import legal
@@ -39,14 +40,24 @@ def test_numbers_out_of_range_are_refused():
 
 
 def test_terms_are_numbered_in_chinese_numerals():
-    assert [legal.term_label(n) for n in (1, 2, 10, 12)] == ["第一条", "第二条", "第十条", "第十二条"]
+    with translation.override("zh-hans"):
+        assert [legal.term_label(n) for n in (1, 2, 10, 12)] == ["第一条", "第二条", "第十条", "第十二条"]
 
 
+def test_a_document_in_another_language_keeps_digits():
+    with translation.override("en"):
+        assert legal.count_in_words(18) == "18"
+    with translation.override("zh-hans"):
+        assert legal.count_in_words(18) == "十八"
+
+
+@translation.override("zh-hans")
 def test_copies_two_parties_are_both_sides():
     """DOMAIN.md §6: one original per party and one for the organisation; two parties are 双方."""
     assert legal.copies_clause(2, 3) == "本协议一式三份，双方当事人各执一份，调解组织留存一份，各份具有同等效力。"
 
 
+@translation.override("zh-hans")
 def test_copies_more_than_two_parties_are_each_party():
     """Three or more parties (劳动争议调解仲裁法 art. 22 joint respondents, several applicants): 各方当事人."""
     assert legal.copies_clause(3, 4) == "本协议一式四份，各方当事人各执一份，调解组织留存一份，各份具有同等效力。"
@@ -130,6 +141,7 @@ def _agreement_html(**changes) -> str:
     return render_to_string("documents/parts/agreement.html", context)
 
 
+@translation.override("zh-hans")
 def test_the_agreement_numbers_terms_and_counts_copies_in_chinese_numerals():
     context = agreement_context(CHINESE)
     rows = context["doc"]["signature_rows"]
@@ -139,6 +151,7 @@ def test_the_agreement_numbers_terms_and_counts_copies_in_chinese_numerals():
     assert "本协议一式四份，各方当事人各执一份" in html and "一式4份" not in html
 
 
+@translation.override("zh-hans")
 def test_the_agreement_of_an_enterprise_committee_offers_judicial_confirmation():
     """民事诉讼法 art. 205: not only people's mediation committees."""
     html = _agreement_html()

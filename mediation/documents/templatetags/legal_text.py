@@ -16,6 +16,11 @@ def chinese_numeral(n: int) -> str:
 
 
 @register.filter
+def count_in_words(n: int) -> str:
+    return legal.count_in_words(int(n))
+
+
+@register.filter
 def money_line_applies(amount: dict[str, Any] | None) -> bool:
     return legal.money_line_applies(amount)
 
