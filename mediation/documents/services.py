@@ -17,6 +17,7 @@ from mediation import permissions
 from mediation.documents import registry
 from mediation.documents.codes import format_code, new_code
 from mediation.documents.context import Prepared, Stamp, find_subject, prepare
+from mediation.documents.glyphs import check_context
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import render_pdf
 from mediation.models import Case
@@ -94,7 +95,9 @@ def document_prepare(*, case: Case, kind: str, actor: User, subject_id: int = 0,
             return frozen
     code = new_code()
     stamp = Stamp(code=code, issued_at=timezone.now(), verify_url=verify_url(code, verify_base_url))
-    return prepare(case, subject, stamp)
+    prepared = prepare(case, subject, stamp)
+    check_context(prepared.context)  # no character that no bundled font draws (nothing written yet)
+    return prepared
 
 
 def document_issue(*, case_id: int, kind: str, actor: User, subject_id: int = 0,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import ctypes.util
 import os
 import threading
 from functools import cache
@@ -110,13 +111,39 @@ def _release_fonts() -> None:
     _per_thread.__dict__.pop("fonts", None)
 
 
+def _without_host_fonts(font_config: FontConfiguration) -> FontConfiguration:
+    """Give ``font_config`` an empty fontconfig configuration: only @font-face fonts, none of the host's.
+
+    WeasyPrint starts from the host's fontconfig set-up (``FcInitLoadConfigAndFonts``), so a character
+    that no stylesheet font has would be drawn from whatever the host has installed (Noto Sans CJK JP,
+    DejaVu...), differently on every machine. ``FcConfigCreate`` makes a configuration without font
+    directories; the stylesheet's fonts are added to it as application fonts as usual, so such a
+    character comes out as the empty box of a project font, and ``mediation.documents.glyphs``
+    refuses any such value before rendering.
+    """
+    from weasyprint.text.ffi import ffi, fontconfig, pangoft2
+
+    library = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
+    library.FcConfigCreate.restype = ctypes.c_void_p
+    address = library.FcConfigCreate()
+    if not address:
+        raise MemoryError("FcConfigCreate failed")
+    config = ffi.cast("FcConfig *", address)
+    # The font map takes its own reference (and drops the host configuration); ours goes, as WeasyPrint does.
+    pangoft2.pango_fc_font_map_set_config(ffi.cast("PangoFcFontMap *", font_config.font_map), config)
+    fontconfig.FcConfigDestroy(config)
+    font_config._config = config  # where WeasyPrint adds the @font-face fonts
+    return font_config
+
+
 def weasyprint_fonts() -> tuple[FontConfiguration, CSS]:
     """The FontConfiguration and parsed font stylesheet to render with.
 
     Built once per thread and reused: a new FontConfiguration copies and
     rescans all 40 font files (67 MB) and starts Pango's caches cold, which
     adds 0.1-0.3 s to every document; with reuse a two-page agreement renders
-    in about 0.06-0.15 s.  Per thread because Pango font maps are not thread-safe.  Documents
+    in about 0.06-0.15 s.  Per thread because Pango font maps are not thread-safe.  The configuration
+    holds the project's fonts only, never the host's.  Documents
     rendered with it must not declare their own @font-face rules: those would
     accumulate in the shared configuration.
     """
@@ -125,7 +152,7 @@ def weasyprint_fonts() -> tuple[FontConfiguration, CSS]:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
-        font_config = FontConfiguration()
+        font_config = _without_host_fonts(FontConfiguration())
         fonts = font_config, CSS(filename=str(font_stylesheet_path()), font_config=font_config)
         _per_thread.fonts = fonts
     return fonts

@@ -25,7 +25,17 @@ this script builds:
   ``EXT_CHUNK_CHARS`` characters.  WeasyPrint only embeds (and subsets) fonts
   that a document actually uses, and the cost of a subset grows with the
   size of the font, so a rare character drags in one small piece, not 30,000
-  glyphs.
+  glyphs;
+* a **fallback** font per face holding the characters that the other Noto CJK
+  face has and this one lacks, cut from the other face of the same weight.
+  Noto Sans CJK SC has 64 characters that Noto Serif CJK SC lacks (U+9FEB-9FEF
+  and 59 of CJK Ext B-F such as 𫟷 U+2B7F7, fonts-noto-cjk 1:20220127), so the
+  Song stack ends with "MediationSong Fallback": Sans glyphs with the Song
+  line metrics.  Serif has nothing that Sans lacks, so Hei gets no fallback
+  (the build makes one should a later release differ).  Both stacks thus
+  cover every character either face has; with ``weasyprint_fonts()`` seeing
+  no host fonts at all, a character outside them is drawn as an empty box,
+  which ``mediation.documents.glyphs`` refuses before anything is rendered.
 
 Every piece is converted from CFF to TrueType (quadratic) outlines with
 fontTools' cu2qu, carries no layout tables (GSUB/GPOS/BASE/...), no vertical
@@ -82,7 +92,8 @@ from mediation.documents.fonts import (
 
 # Bump when the output changes for the same inputs (character sets, tables,
 # naming...): the manifest then no longer matches and the fonts are rebuilt.
-BUILDER_VERSION = 1
+# 2: fallback pieces, so that each stack covers what either Noto CJK face has.
+BUILDER_VERSION = 2
 
 NOTO_CJK_DIR = Path("/usr/share/fonts/opentype/noto")  # Debian's fonts-noto-cjk
 UNIHAN_OTHER_MAPPINGS = Path("/usr/share/unicode/Unihan_OtherMappings.txt.bz2")  # unicode-data
@@ -160,10 +171,13 @@ STACK_VARIABLES = {SONG_FAMILY: SONG_STACK_VARIABLE, HEI_FAMILY: HEI_STACK_VARIA
 class PieceJob:
     """Everything a worker process needs to build one font file."""
 
-    face: Face
-    source_path: str
-    font_number: int  # index of the face in the .ttc
-    piece: str  # "core", "ext1", "ext2", ...
+    face: Face  # the face the piece is published for (family, weight, style)
+    source_path: str  # where the glyphs come from: the face's file, the other family's for "fallback"
+    font_number: int  # index of the source face in the .ttc
+    source_family: str  # name ID 1 of the source face, recorded in the piece's version string
+    metrics_path: str  # the face's own file: line metrics always come from it
+    metrics_font_number: int
+    piece: str  # "core", "ext1", "ext2", ..., "fallback"
     css_family: str
     codepoints: tuple[int, ...]
     output_path: str
@@ -305,6 +319,9 @@ def _quadratic_glyph(glyph_set: Any, name: str) -> Glyph:
 
 def build_piece(job: PieceJob) -> PieceResult:
     source = TTFont(job.source_path, fontNumber=job.font_number, lazy=True)
+    # Line metrics of the face the piece belongs to: a fallback glyph must not make its line taller.
+    same_file = (job.metrics_path, job.metrics_font_number) == (job.source_path, job.font_number)
+    metrics = source if same_file else TTFont(job.metrics_path, fontNumber=job.metrics_font_number, lazy=True)
     source_cmap = source.getBestCmap()
     glyph_set = source.getGlyphSet()
     source_hmtx = source["hmtx"]
@@ -340,10 +357,10 @@ def build_piece(job: PieceJob) -> PieceResult:
         name: (source_hmtx[name][0], getattr(glyphs[name], "xMin", 0))
         for name in order
     })
-    hhea = source["hhea"]
+    hhea = metrics["hhea"]
     builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent, lineGap=hhea.lineGap)
 
-    source_os2 = source["OS/2"]
+    source_os2 = metrics["OS/2"]
     builder.setupOS2(**{field: getattr(source_os2, field) for field in OS2_COPIED_FIELDS})
     os2 = builder.font["OS/2"]
     os2.usFirstCharIndex = min(min(cmap), 0xFFFF)
@@ -364,7 +381,7 @@ def build_piece(job: PieceJob) -> PieceResult:
         psName=f"{postscript_family}-{job.face.style_name}",
         uniqueFontIdentifier=f"{head.fontRevision:.3f};{postscript_family}-{job.face.style_name}",
         version=(
-            f"Version {head.fontRevision:.3f}; {job.piece} cut of {job.face.source_family} "
+            f"Version {head.fontRevision:.3f}; {job.piece} cut of {job.source_family} "
             f"{job.face.style_name} (fonts-noto-cjk {job.source_package}), TrueType outlines"
         ),
     )
@@ -454,21 +471,32 @@ def plan_jobs(output_dir: Path) -> list[PieceJob]:
     chunks = {
         family: extension_chunks(coverage - core) for family, coverage in family_coverage.items()
     }
+    everything = set().union(*family_coverage.values())
     jobs: list[PieceJob] = []
     for face, path, number, face_cmap in located:
-        pieces: list[tuple[str, str, Sequence[int]]] = [
-            ("core", face.family, sorted(face_cmap & core))
+        own = (face, path, number)
+        # (piece, CSS family, characters, the face, file and index the glyphs come from)
+        pieces: list[tuple[str, str, Sequence[int], tuple[Face, Path, int]]] = [
+            ("core", face.family, sorted(face_cmap & core), own)
         ]
         for index, chunk in enumerate(chunks[face.family], start=1):
             pieces.append((f"ext{index}", f"{face.family} Ext{index}",
-                           [cp for cp in chunk if cp in face_cmap]))
-        for piece, css_family, codepoints in pieces:
+                           [cp for cp in chunk if cp in face_cmap], own))
+        # What only the other family has, from its face of the same weight.
+        lacking = everything - family_coverage[face.family]
+        for other, other_path, other_number, other_cmap in located:
+            if lacking and other.family != face.family and other.weight == face.weight:
+                pieces.append(("fallback", f"{face.family} Fallback", sorted(lacking & other_cmap),
+                               (other, other_path, other_number)))
+                break
+        for piece, css_family, codepoints, (source, source_file, source_number) in pieces:
             if not codepoints:
                 continue  # this face has nothing in that chunk
             file_name = f"{face.family}-{face.style_name}-{piece}.ttf"
             jobs.append(PieceJob(
-                face=face, source_path=str(path), font_number=number, piece=piece,
-                css_family=css_family, codepoints=tuple(codepoints),
+                face=face, source_path=str(source_file), font_number=source_number,
+                source_family=source.source_family, metrics_path=str(path), metrics_font_number=number,
+                piece=piece, css_family=css_family, codepoints=tuple(codepoints),
                 output_path=str(output_dir / file_name), source_package=package,
             ))
     return jobs
@@ -572,9 +600,14 @@ def build(directory: Path | None = None, *, force: bool = False, workers: int | 
 
 
 def _file_order(jobs: Sequence[PieceJob]) -> list[PieceJob]:
-    """Stylesheet order: by face as in FACES, core before its extensions."""
+    """Stylesheet order: by face as in FACES, core, its extensions, then its fallback."""
     def key(job: PieceJob) -> tuple[int, int]:
-        number = 0 if job.piece == "core" else int(job.piece.removeprefix("ext"))
+        if job.piece == "core":
+            number = 0
+        elif job.piece == "fallback":
+            number = sys.maxsize  # last in the stack: only what the face's own pieces lack
+        else:
+            number = int(job.piece.removeprefix("ext"))
         return FACES.index(job.face), number
     return sorted(jobs, key=key)
 
