@@ -97,11 +97,16 @@ def download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     data = registry.stored_bytes(document)
     if data is None:
         raise Http404
-    if hashlib.sha256(data).hexdigest() != document.sha256:
-        # Never hand out altered bytes as the registered document.
-        logger.error("issued document %s failed its SHA-256 check in storage", document.pk)
-        return render(request, "mediation/forbidden.html", {
-            "message": _("文件校验失败：存储中的文件与登记的 SHA-256 不一致，已停止下载。请联系管理员。")}, status=500)
+    if (actual := hashlib.sha256(data).hexdigest()) != document.sha256:
+        # Never hand out altered bytes as the registered document. Status 500, not 403 or 409: nothing is
+        # wrong with the request or the user's rights, and nothing they change makes it succeed — the server's
+        # own storage no longer holds what it registered, a server fault that operators must see among the 5xx.
+        # Logged by identifiers and hashes only (the storage name is random): nothing about the parties.
+        logger.error("issued document %s (case %s, kind %s, version %s) failed its SHA-256 check in storage: "
+                     "registered %s, stored %s (%d bytes) at %s", document.pk, document.case_id, document.kind,
+                     document.version, document.sha256, actual, len(data), document.file.name)
+        return render(request, "documents/web/integrity_failed.html",
+                      {"document": document, "back": _back(request, document.case_id)}, status=500)
     audit.record(actor=request.user, action="document.download", obj=document, case=case)
     filename = f"{case.number}-{document.title}-v{document.version}.pdf"
     response = FileResponse(io.BytesIO(data), as_attachment=True, filename=filename, content_type="application/pdf")

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mediation.documents import registry
 from mediation.documents.models import DocumentKind, IssuedDocument
+from mediation.documents.times import local_time
 
 
 class Command(BaseCommand):
@@ -64,9 +65,9 @@ class Command(BaseCommand):
 
     def _describe(self, document: IssuedDocument) -> None:
         self.stdout.write(
-            f"登记文书：{DocumentKind(document.kind).label} · {document.title} · 第{document.version}版\n"
+            f"登记文书：{_named(document)} · 第{document.version}版\n"
             f"案号：{document.case.number}\n出具单位：{document.issuer}\n"
-            f"生成时间：{document.created_at:%Y-%m-%d %H:%M} · 验证码 {document.code_display}"
+            f"生成时间：{local_time(document.created_at)} · 验证码 {document.code_display}"
             f"{' · 已冻结' if document.frozen else ''}\n登记 SHA-256：{document.sha256}")
 
     def _check_all(self) -> None:
@@ -92,6 +93,13 @@ class Command(BaseCommand):
         self.stdout.write(f"已检查 {checked} 份登记文书，发现 {problems} 个问题。")
         if problems:
             raise CommandError(f"发现 {problems} 个问题。")
+
+
+def _named(document: IssuedDocument) -> str:
+    """The title, with the kind before it only where the title does not already say it
+    (调解申请书 · 口头申请笔录, but never 调解协议书 · 调解协议书)."""
+    kind = str(DocumentKind(document.kind).label)
+    return document.title if document.title.startswith(kind) else f"{kind} · {document.title}"
 
 
 def _walk(prefix: str) -> list[str]:
