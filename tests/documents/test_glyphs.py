@@ -85,6 +85,20 @@ def test_a_name_no_font_draws_is_refused_naming_the_field_and_the_character_and_
     assert stored_files() == []
 
 
+def test_the_issue_button_shows_the_refusal_on_the_case_page(world, client, media):
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    case, _agreement = rare_case(world, applicants=(f"王{IN_NEITHER}",))
+    client.force_login(world.mediator_a)
+    response = client.post(reverse("documents:issue", args=[case.pk]), {"kind": DocumentKind.APPLICATION_RECORD},
+                           HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 302
+    shown = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "申请人姓名" in shown and "“𱍐”（U+31350）" in shown
+    assert not IssuedDocument.objects.filter(case=case).exists() and stored_files() == []
+
+
 def test_an_agreement_term_no_font_draws_is_named_as_such(world, media):
     case, agreement = rare_case(world, terms=[f"被申请人向申请人赔礼道歉{IN_NEITHER}。"])
     message = issue_refusal(case, DocumentKind.AGREEMENT, agreement.pk, world.mediator_a)
