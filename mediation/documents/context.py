@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from mediation.documents.amounts import amount_in_capitals, amount_in_figures
 from mediation.documents.codes import format_code
 from mediation.documents.models import DocumentKind, IssuedDocument
-from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, qr_data_uri
+from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, EMBEDDED_FILES, qr_data_uri
 from mediation.models import Agreement, Case, CaseParty, Consent, Organisation, PartyRole, RespondentCapacity, Signature
 from mediation.services import agreement_signers
 from mediation.typing import User
@@ -467,6 +467,8 @@ def prepare(case: Case, subject: Subject, stamp: Stamp) -> Prepared:
         doc["title"] = doc.get("title") or title
         context: dict[str, Any] = {"case": case_data, "parties": parties, "doc": doc, "title": title,
                    "issue": issue_facts(case, stamp, doc)}
+        if EMBEDDED_FILES in doc:  # the case file's originals: for render_pdf, not the template
+            context[EMBEDDED_FILES] = doc.pop(EMBEDDED_FILES)
     return Prepared(case_id=case.pk, kind=subject.kind, subject_id=subject.subject_id, title=title,
                     template_name=TEMPLATES[subject.kind], context=context,
                     pdf_variant=VARIANTS.get(subject.kind), freezes=subject.freezes, code=stamp.code,
@@ -503,7 +505,13 @@ def _timeline(case: Case, logs: list[TransitionLog]) -> list[dict[str, Any]]:
 
 
 def case_file_facts(case: Case) -> dict[str, Any]:
-    """Cover, index, every document of the case (rendered in full) and the timeline."""
+    """Cover, index, every document of the case (rendered in full), the timeline, and the files it carries.
+
+    The documents the register lists are carried as stored (``originals``), so the
+    register and the embedded files are one and the same list.
+    """
+    from mediation.documents.originals import case_file_originals  # the originals read the registry
+
     logs = _logs(case)
     registered = list(case.issued_documents.order_by("created_at", "pk"))
     latest: dict[tuple[str, int], IssuedDocument] = {}
@@ -521,6 +529,7 @@ def case_file_facts(case: Case) -> dict[str, Any]:
                          "part": PARTS[subject.kind], "doc": doc,
                          "registered": None if issued is None else {
                              "code": issued.code_display, "version": issued.version, "sha256": issued.sha256}})
+    listed = [d for d in registered if d.kind != DocumentKind.CASE_FILE]
     return {
         "title": _("卷宗"),
         "sections": sections,
@@ -530,5 +539,6 @@ def case_file_facts(case: Case) -> dict[str, Any]:
                         for a in case.attachments.all()],
         "registered": [{"title": d.title, "version": d.version, "created_at": _local(d.created_at),
                         "code": d.code_display, "sha256": d.sha256}
-                       for d in registered if d.kind != DocumentKind.CASE_FILE],
+                       for d in listed],
+        EMBEDDED_FILES: case_file_originals(case, listed),
     }
