@@ -175,6 +175,8 @@ def agreement_context(fill: Fill) -> dict[str, Any]:
         "parties": list(fill.parties),
         "doc": {
             "version": 1, "is_draft": False, "is_superseded": False, "supersedes_version": None,
+            # Signed lines filled in (an agreement rendered from its recorded signatures): the longest layout.
+            "signed_rendering": True,
             "dispute_summary": fill.dispute, "claims_summary": "", "waived": fill.waived, "copies": 3,
             "terms": [{"number": i + 1, "text": t} for i, t in enumerate(fill.terms)],
             "instalments": [{"number": i + 1, "amount": _money(fill, a), "due_on": datetime.date.fromisoformat(d),

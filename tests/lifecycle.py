@@ -43,6 +43,14 @@ def accepted(world, org) -> Case:
     return ws.case_accept(case_id=case.pk, actor=mediator)
 
 
+def print_for_signing(actor, agreement: Agreement):
+    """Issue the agreement's signing version (签署版), the paper the parties sign: signatures need it."""
+    from mediation.documents import services as documents
+
+    return documents.document_issue(case_id=agreement.case_id, kind="agreement", actor=actor,
+                                    subject_id=agreement.pk, stage="signing")
+
+
 def effective_agreement(world, case: Case, *, instalments=2) -> Agreement:
     actor = mediator_for(world, case)
     agreement = ms.agreement_draft(
@@ -50,6 +58,7 @@ def effective_agreement(world, case: Case, *, instalments=2) -> Agreement:
         terms=["被申请人于2026年12月31日前支付申请人工资人民币壹万贰仟元整。", "双方就本争议再无其他纠纷。"],
         instalments=[ms.InstalmentInput(amount=Decimal("6000.00"), due_on=TODAY + datetime.timedelta(days=30 * i))
                      for i in range(1, instalments + 1)])
+    print_for_signing(actor, agreement)
     for party in case.parties.exclude(role=PartyRole.AGENT):
         ms.signature_record(agreement_id=agreement.pk, actor=actor, kind=Signature.Kind.PARTY, party_id=party.pk,
                             signed_on=TODAY)

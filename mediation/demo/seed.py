@@ -38,6 +38,8 @@ from django.utils import timezone
 from mediation import permissions
 from mediation import services as ms
 from mediation.demo import fake
+from mediation.documents.models import DocumentKind, DocumentStage
+from mediation.documents.services import document_issue
 from mediation.models import (
     Agreement,
     Case,
@@ -460,6 +462,9 @@ class Story:
         self.after(sign_days, hours=0.5)
         signed_on = self.today()
         with clock_at(self.t):
+            # The parties sign the registered signing version, which then is the effective agreement.
+            document_issue(case_id=self.cid, kind=DocumentKind.AGREEMENT, actor=self.user(by),
+                           subject_id=agreement.pk, stage=DocumentStage.SIGNING)
             signers = case.parties.exclude(role=PartyRole.AGENT).order_by("role", "position")
             if signers.filter(is_representative=True).exists():  # they sign for all applicants (art. 7)
                 signers = signers.exclude(role=PartyRole.APPLICANT, is_representative=False)
@@ -1030,6 +1035,11 @@ def wipe_demo(stdout: Any = None) -> dict[str, int]:
             case_ids = cases.values("pk")
             # PROTECT references go first (records that would otherwise keep a case alive, such
             # as issued documents, with their files), then the case and its cascade.
+            # An agreement's signing version and the scans of signed paper point at issued documents.
+            from mediation.documents.models import SignedCopy
+
+            Agreement.objects.filter(case__in=case_ids).exclude(signing_document=None).update(signing_document=None)
+            SignedCopy.objects.filter(document__case__in=case_ids).delete()
             for rel in Case._meta.related_objects:
                 if rel.on_delete is PROTECT:
                     _delete_with_files(rel.related_model.objects.filter(**{f"{rel.field.name}__in": case_ids}))

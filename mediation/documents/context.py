@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 
 from mediation.documents.amounts import amount_in_capitals, amount_in_figures
 from mediation.documents.codes import format_code
-from mediation.documents.models import DocumentKind, IssuedDocument
+from mediation.documents.models import DocumentKind, DocumentStage, IssuedDocument
 from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, EMBEDDED_FILES, qr_data_uri
+from mediation.documents.signatures import agreement_signature_lines
 from mediation.models import Agreement, Case, CaseParty, Consent, Organisation, PartyRole, RespondentCapacity, Signature
 from mediation.services import agreement_signers
 from mediation.typing import User
@@ -44,6 +45,8 @@ class Subject:
     label: str = ""
     #: Issuing it freezes the PDF (the effective agreement, DOMAIN.md §6).
     freezes: bool = False
+    #: For an agreement: what the print is for (``DocumentStage``: a draft's reading copy or the signing version).
+    stage: str = ""
 
     @property
     def kind_label(self) -> str:
@@ -131,19 +134,31 @@ def _subjects_for(case: Case, kind: str | None, logs: list[TransitionLog] | None
 
 
 def _agreement_subjects(case: Case) -> list[Subject]:
+    """A draft has two prints: the reading copy (草稿 on every page) and the signing version (签署版),
+    which the parties sign and which becomes the effective agreement. An effective agreement is its
+    signing version (or, for one signed before signing versions were printed, a frozen rendering)."""
     kind = DocumentKind.AGREEMENT
     frozen = set(IssuedDocument.objects.filter(case=case, kind=kind, frozen=True).values_list("subject_id", flat=True))
     result = []
     for a in case.agreements.order_by("version"):
-        if a.status == Agreement.Status.SUPERSEDED and a.pk not in frozen:
+        if a.status == Agreement.Status.SUPERSEDED and a.pk not in frozen and a.signing_document_id is None:
             continue  # never printed while it was in force; it cannot be issued now
         label = _("第%(version)d版（%(status)s）") % {"version": a.version, "status": a.get_status_display()}
-        result.append(Subject(kind, a.pk, label, freezes=a.status != Agreement.Status.DRAFT))
+        if a.status == Agreement.Status.DRAFT:
+            result.append(Subject(kind, a.pk, label, stage=DocumentStage.DRAFT))
+            result.append(Subject(kind, a.pk, _("第%(version)d版（签署版）") % {"version": a.version},
+                                  stage=DocumentStage.SIGNING))
+        else:
+            result.append(Subject(kind, a.pk, label, freezes=True))
     return result
 
 
-def find_subject(case: Case, kind: str, subject_id: int) -> Subject | None:
-    return next((s for s in subjects_for(case, kind) if s.subject_id == subject_id), None)
+def find_subject(case: Case, kind: str, subject_id: int, stage: str = "") -> Subject | None:
+    """The issuable subject; for a draft agreement ``stage`` picks the print (the reading copy by default)."""
+    candidates = [s for s in subjects_for(case, kind) if s.subject_id == subject_id]
+    if len(candidates) > 1:
+        return next((s for s in candidates if s.stage == (stage or DocumentStage.DRAFT)), None)
+    return candidates[0] if candidates else None
 
 
 # --- the facts every document shares -------------------------------------------------------
@@ -376,8 +391,12 @@ def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
             signed.setdefault(represents.get(s.party_id) or s.party_id, {"name": s.signer_name, "on": s.signed_on})
     # A line for each party whose signature or seal the agreement needs: every respondent, and the
     # applicants' representatives for all applicants where there are any (arts. 7, 14).
+    agents: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for p in parties:
+        if p.role == PartyRole.AGENT and p.represents_id:
+            agents[p.represents_id].append({"name": p.name})
     rows = [{"role": p.title, "name": p.name, "is_person": bool(p.person_id), "signed": signed.get(p.pk),
-             "for_all": p.is_representative}
+             "for_all": p.is_representative, "agents": agents.get(p.pk, [])}
             for p in agreement_signers(sorted(parties, key=lambda p: (_ROLE_ORDER.get(p.role, 9), p.position, p.pk)))]
     mediator = next(({"name": s.signer_name, "on": s.signed_on} for s in signatures
                      if s.kind == Signature.Kind.MEDIATOR), None)
@@ -387,7 +406,14 @@ def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
     return {
         **_moment(_organisation_at(case, a.drafted_at), [_who(a.drafted_by)]),
         "title": _("调解协议书"), "version": a.version, "status": a.status, "status_label": a.get_status_display(),
-        "is_draft": a.status == Agreement.Status.DRAFT,
+        # A draft prints either as a reading copy (草稿 on every page) or as the signing version, whose
+        # signature lines are blank: it is the paper the parties sign and, once signed, the effective agreement.
+        "is_draft": a.status == Agreement.Status.DRAFT and subject.stage != DocumentStage.SIGNING,
+        "for_signing": subject.stage == DocumentStage.SIGNING,
+        # Only an agreement signed before signing versions were printed is ever rendered after signing:
+        # its lines are filled from the recorded signatures (see document_prepare).
+        "signed_rendering": a.status != Agreement.Status.DRAFT,
+        "revision": a.updated_at.isoformat(),
         "is_superseded": a.status == Agreement.Status.SUPERSEDED,
         "supersedes_version": a.supersedes.version if a.supersedes else None,
         "dispute_summary": a.dispute_summary, "claims_summary": a.claims_summary, "waived": a.waived,
@@ -396,7 +422,8 @@ def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
         "instalments": [{"number": i.number, "amount": money(i.amount), "due_on": i.due_on,
                          "method": i.get_method_display()} for i in a.instalments.all()],
         "total": money(total), "has_payment": total > 0,
-        "signature_rows": rows, "mediator_signature": mediator, "seal": seal,
+        "signature_rows": rows, "signature_lines": agreement_signature_lines(rows),
+        "mediator_signature": mediator, "seal": seal,
         "drafted_by": _who(a.drafted_by),
     }
 
@@ -422,7 +449,7 @@ def _title(case: Case, subject: Subject, doc: dict[str, Any]) -> str:
         # "协议第N版" is the agreement's own version (a correction), not the registry's version of the PDF.
         title = subject.kind_label if doc["version"] == 1 else _("调解协议书（协议第%(version)d版）") % {
             "version": doc["version"]}
-        return title + (_("（草稿）") if doc.get("is_draft") else "")
+        return title + (_("（草稿）") if doc.get("is_draft") else _("（签署版）") if doc.get("for_signing") else "")
     if subject.kind in (DocumentKind.SESSION_RECORD, DocumentKind.FOLLOW_UP_RECORD,
                         DocumentKind.ESCALATION_FORM) and subject.label:
         return f"{subject.kind_label}（{subject.label[:10]}）"
@@ -452,6 +479,11 @@ class Prepared:
     code: str
     issued_at: datetime.datetime
     issuer: str
+    #: ``DocumentStage`` of an agreement print ("" for every other document).
+    stage: str = ""
+    #: For the signing version: the draft's ``updated_at`` as read, so that registering refuses a print of a
+    #: draft that was rewritten in the meantime.
+    revision: str = ""
 
 
 def prepare(case: Case, subject: Subject, stamp: Stamp) -> Prepared:
@@ -472,7 +504,8 @@ def prepare(case: Case, subject: Subject, stamp: Stamp) -> Prepared:
     return Prepared(case_id=case.pk, kind=subject.kind, subject_id=subject.subject_id, title=title,
                     template_name=TEMPLATES[subject.kind], context=context,
                     pdf_variant=VARIANTS.get(subject.kind), freezes=subject.freezes, code=stamp.code,
-                    issued_at=stamp.issued_at, issuer=context["issue"]["issuer"])
+                    issued_at=stamp.issued_at, issuer=context["issue"]["issuer"], stage=subject.stage,
+                    revision=doc.get("revision", "") if subject.stage == DocumentStage.SIGNING else "")
 
 
 # --- the case file ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mediation.documents.codes import normalize_code
-from mediation.documents.models import DocumentKind
+from mediation.documents.models import DocumentKind, DocumentStage
 from workflows.states import CaseState
 
 #: Largest file the public verification page hashes; issued documents are far smaller.
@@ -14,9 +14,16 @@ VERIFY_MAX_BYTES = 30 * 1024 * 1024
 class IssueForm(forms.Form):
     kind = forms.ChoiceField(label=_("文书类型"), choices=DocumentKind.choices)
     subject_id = forms.IntegerField(label=_("对象编号"), min_value=0, required=False)
+    stage = forms.ChoiceField(label=_("用途"), choices=DocumentStage.choices, required=False)
 
     def clean_subject_id(self) -> int:
         return self.cleaned_data.get("subject_id") or 0
+
+
+class SignedCopyForm(forms.Form):
+    """The scan of a signed paper original (PDF or image), uploaded against the document's code."""
+
+    file = forms.FileField(label=_("签署原件扫描件（PDF 或图片）"))
 
 
 class CodeForm(forms.Form):

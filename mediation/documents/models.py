@@ -7,6 +7,8 @@ re-issuing it returns the frozen one (DOMAIN.md §6: once effective it is immuta
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -30,6 +32,16 @@ class DocumentKind(models.TextChoices):
     CASE_FILE = "case_file", _("卷宗")
 
 
+class DocumentStage(models.TextChoices):
+    """What an agreement's PDF was printed for; the other documents are plain issues (empty)."""
+
+    ISSUED = "", _("正式文书")
+    #: A reading copy of a draft, marked 草稿 on every page; never signed, never in force.
+    DRAFT = "draft", _("草稿（供审阅）")
+    #: The version the parties sign (签署版): blank signature lines; becomes the effective agreement.
+    SIGNING = "signing", _("签署版")
+
+
 class IssuedDocument(models.Model):
     case = models.ForeignKey(
         "mediation.Case", on_delete=models.PROTECT, related_name="issued_documents", verbose_name=_("案件"),
@@ -49,6 +61,7 @@ class IssuedDocument(models.Model):
     pdf_variant = models.CharField(_("PDF 标准"), max_length=20, blank=True)
     # The organisation named on the document when it was issued (a case may move up later).
     issuer = models.CharField(_("出具单位"), max_length=200, blank=True)
+    stage = models.CharField(_("用途"), max_length=10, choices=DocumentStage.choices, blank=True, default="")
     frozen = models.BooleanField(
         _("已冻结"), default=False,
         help_text=_("生效调解协议的文书一经生成即冻结，不再重新生成或替换"))
@@ -57,6 +70,8 @@ class IssuedDocument(models.Model):
     created_at = models.DateTimeField(_("生成时间"), db_index=True)
     #: Not stored: True when issuing handed back the frozen document issued before.
     reused: bool = False
+    #: Not stored: what the document is worth today (``selectors.document_standing``), set for pages.
+    standing: Any = None
 
     class Meta:
         verbose_name = _("已生成文书")
@@ -78,3 +93,24 @@ class IssuedDocument(models.Model):
     @property
     def code_display(self) -> str:
         return format_code(self.verification_code)
+
+
+class SignedCopy(models.Model):
+    """The scan of a signed paper original, uploaded against the code printed on it.
+
+    The file itself is a case attachment (kind 签署文本扫描件: same checks, storage and audit as
+    any evidence); this row says which registered document it is the signed paper of.
+    """
+
+    document = models.ForeignKey(IssuedDocument, on_delete=models.PROTECT, related_name="signed_copies",
+                                 verbose_name=_("文书"))
+    attachment = models.OneToOneField("mediation.Attachment", on_delete=models.PROTECT, related_name="signed_copy_of",
+                                      verbose_name=_("扫描件"))
+
+    class Meta:
+        verbose_name = _("签署文本扫描件")
+        verbose_name_plural = _("签署文本扫描件")
+        ordering = ["document", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.document.code_display} · {self.attachment}"

@@ -21,11 +21,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from mediation.audit import log as audit
 from mediation.documents.codes import PRINTED_CODE, normalize_code
 from mediation.documents.context import Prepared
-from mediation.documents.models import IssuedDocument
+from mediation.documents.models import DocumentStage, IssuedDocument
+from mediation.models import Agreement
+from workflows.errors import ActionNotAllowed
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,23 @@ def storage_name(case_id: int, kind: str) -> str:
 def _frozen(prepared: Prepared) -> IssuedDocument | None:
     return IssuedDocument.objects.filter(case_id=prepared.case_id, kind=prepared.kind,
                                          subject_id=prepared.subject_id, frozen=True).first()
+
+
+def _bound_signing_version(prepared: Prepared) -> tuple[Agreement, IssuedDocument | None]:
+    """The draft a signing version is printed from, locked, and the signing version it already has.
+
+    Called with the case locked. Refuses when the draft is no longer a draft or was rewritten after it
+    was read for this print: the bytes would not say what the draft says.
+    """
+    agreement = Agreement.objects.select_for_update(of=("self",)).select_related("signing_document").get(
+        pk=prepared.subject_id)
+    if agreement.signing_document is not None:
+        return agreement, agreement.signing_document
+    if agreement.status != Agreement.Status.DRAFT:
+        raise ActionNotAllowed(_("协议已不是草稿，不能再生成签署版。"))
+    if agreement.updated_at.isoformat() != prepared.revision:
+        raise ActionNotAllowed(_("协议草稿刚刚被修改，请重新生成签署版。"))
+    return agreement, None
 
 
 def register(prepared: Prepared, pdf: bytes, *, author: Any) -> IssuedDocument:
@@ -70,6 +90,14 @@ def register(prepared: Prepared, pdf: bytes, *, author: Any) -> IssuedDocument:
                     _delete_quietly(stored)
                     existing.reused = True
                     return existing
+            signing_of = None
+            if prepared.stage == DocumentStage.SIGNING:
+                # Every original is printed from the same registered bytes: a second print returns the first.
+                signing_of, existing = _bound_signing_version(prepared)
+                if existing is not None:
+                    _delete_quietly(stored)
+                    existing.reused = True
+                    return existing
             last = (IssuedDocument.objects.filter(case_id=prepared.case_id, kind=prepared.kind,
                                                   subject_id=prepared.subject_id)
                     .aggregate(v=Max("version"))["v"]) or 0
@@ -78,9 +106,14 @@ def register(prepared: Prepared, pdf: bytes, *, author: Any) -> IssuedDocument:
                 version=last + 1, title=prepared.title[:200], file=stored, size=len(pdf),
                 sha256=sha256_of(pdf), verification_code=prepared.code, pdf_variant=prepared.pdf_variant or "",
                 frozen=prepared.freezes, author=author, created_at=prepared.issued_at,
-                issuer=prepared.issuer[:200])
+                issuer=prepared.issuer[:200], stage=prepared.stage)
             audit.record(actor=author, action="document.issue", obj=document, case=prepared.case_id, new=audit.snapshot(
-                document, ("kind", "subject_id", "version", "title", "sha256", "verification_code", "frozen")))
+                document, ("kind", "subject_id", "version", "title", "sha256", "verification_code", "frozen",
+                           "stage")))
+            if signing_of is not None:
+                # Not a change of wording: ``updated_at`` stays, the binding is on the record above.
+                signing_of.signing_document = document
+                signing_of.save(update_fields=["signing_document"])
     except IntegrityError:
         _delete_quietly(stored)
         # Two issues of the same effective agreement raced past the check: the first one wins.

@@ -7,20 +7,25 @@ the case exactly as it was, no registry row and no file in storage.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import permissions
+from mediation.audit import log as audit
 from mediation.documents import registry
 from mediation.documents.codes import format_code, new_code
 from mediation.documents.context import Prepared, Stamp, find_subject, prepare
 from mediation.documents.glyphs import check_context
-from mediation.documents.models import DocumentKind, IssuedDocument
+from mediation.documents.models import DocumentKind, DocumentStage, IssuedDocument, SignedCopy
 from mediation.documents.render import render_pdf
-from mediation.models import Case
+from mediation.models import Agreement, Attachment, Case
 from mediation.typing import User
 from workflows.errors import ActionNotAllowed
 
@@ -77,16 +82,36 @@ def _load_case(case_id: int) -> Case:
 
 # --- issuing --------------------------------------------------------------------------------------
 
-def document_prepare(*, case: Case, kind: str, actor: User, subject_id: int = 0,
+def _signing_version(kind: str, subject_id: int, stage: str, freezes: bool) -> IssuedDocument | None:
+    """The agreement's registered signing version when it is what this issue must hand back.
+
+    Asking for the signing version again returns the same bytes (every original is one document); an
+    effective agreement that was signed on its signing version *is* that document, never a re-rendering.
+    """
+    if kind != DocumentKind.AGREEMENT or not (stage == DocumentStage.SIGNING or freezes):
+        return None
+    agreement = Agreement.objects.filter(pk=subject_id).select_related("signing_document").first()
+    document = agreement.signing_document if agreement is not None else None
+    if document is not None:
+        document.reused = True
+    return document
+
+
+def document_prepare(*, case: Case, kind: str, actor: User, subject_id: int = 0, stage: str = "",
                      verify_base_url: str | None = None) -> Prepared | IssuedDocument:
-    """Check and read everything the document needs; returns the frozen document when there is one."""
+    """Check and read everything the document needs; returns the frozen or signing version when there is one."""
     if kind not in DocumentKind.values:
         raise ValidationError({"kind": _("文书类型无效。")})
+    if stage not in DocumentStage.values:
+        raise ValidationError({"stage": _("文书用途无效。")})
     _require_issue(actor, case)
-    subject = find_subject(case, kind, subject_id)
+    subject = find_subject(case, kind, subject_id, stage)
     if subject is None:
         raise ActionNotAllowed(_("本案当前不能生成“%(kind)s”：案件尚无该文书所记载的事项。")
                                % {"kind": DocumentKind(kind).label})
+    bound = _signing_version(kind, subject.subject_id, subject.stage, subject.freezes)
+    if bound is not None:
+        return bound
     if subject.freezes:
         frozen = IssuedDocument.objects.filter(case=case, kind=kind, subject_id=subject.subject_id,
                                                frozen=True).first()
@@ -100,7 +125,7 @@ def document_prepare(*, case: Case, kind: str, actor: User, subject_id: int = 0,
     return prepared
 
 
-def document_issue(*, case_id: int, kind: str, actor: User, subject_id: int = 0,
+def document_issue(*, case_id: int, kind: str, actor: User, subject_id: int = 0, stage: str = "",
                    verify_base_url: str | None = None) -> IssuedDocument:
     """Render and register one document of ``case_id``; return its registry row.
 
@@ -114,10 +139,56 @@ def document_issue(*, case_id: int, kind: str, actor: User, subject_id: int = 0,
     whether an existing frozen document was returned.
     """
     case = _load_case(case_id)
-    prepared = document_prepare(case=case, kind=kind, actor=actor, subject_id=subject_id,
+    prepared = document_prepare(case=case, kind=kind, actor=actor, subject_id=subject_id, stage=stage,
                                 verify_base_url=verify_base_url)
     if isinstance(prepared, IssuedDocument):
         return prepared
     pdf = render_pdf(prepared.template_name, prepared.context, pdf_variant=prepared.pdf_variant)
     return registry.register(prepared, pdf, author=actor)
 
+
+
+# --- signed paper ---------------------------------------------------------------------------------
+
+#: What a scan of signed paper may be: a PDF or a photograph/scan image.
+SIGNED_COPY_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/tiff"})
+
+
+def signed_copy_add(*, document_id: int, actor: User, upload: Any) -> SignedCopy:
+    """Keep the scan of a signed paper original with the registered document it was printed from.
+
+    The scan is a case attachment (type checks, size limit, storage and audit as for any evidence,
+    ``services.attachment_add``) linked to the document; the link and the attachment are written
+    together, and the stored file is removed again if the link cannot be written. Refused for a
+    draft's reading copy, for a void signing version, and for the case file (none of them is signed).
+    """
+    from mediation.documents.selectors import document_standing
+    from mediation.services import attachment_add, sniff_content_type
+
+    document = IssuedDocument.objects.select_related("case").filter(pk=document_id).first()
+    if document is None:
+        raise ActionNotAllowed(_("文书不存在。"))
+    _require_issue(actor, document.case)
+    standing = document_standing(document)
+    if document.kind == DocumentKind.CASE_FILE or standing.key in ("draft", "void"):
+        raise ActionNotAllowed(_("该文书不是供签署或送达的文本（草稿、已作废的签署版或卷宗），不能上传签署原件。"))
+    upload.seek(0)
+    if sniff_content_type(upload.read(8192)) not in SIGNED_COPY_TYPES:
+        raise ValidationError({"file": _("签署原件扫描件只能是 PDF 或图片（JPG、PNG、TIFF）。")})
+    upload.seek(0)
+    attachment = None
+    try:
+        with transaction.atomic():
+            attachment = attachment_add(
+                case_id=document.case_id, actor=actor, upload=upload, kind=Attachment.Kind.SIGNED_COPY,
+                description=_("%(title)s 签署原件（验证码 %(code)s）") % {
+                    "title": document.title, "code": document.code_display})
+            copy = SignedCopy.objects.create(document=document, attachment=attachment)
+            audit.record(actor=actor, action="document.signed_copy", obj=document, case=document.case,
+                         new={"verification_code": document.verification_code, "attachment": attachment.pk,
+                              "sha256": attachment.sha256})
+    except BaseException:
+        if attachment is not None and attachment.file.name:
+            default_storage.delete(attachment.file.name)
+        raise
+    return copy

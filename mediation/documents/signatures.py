@@ -58,3 +58,21 @@ def session_signature_block(parties: list[dict[str, Any]], *, collective: bool =
     pairs = [(people[i], people[i + 1] if i + 1 < len(people) else None) for i in range(0, len(people), 2)]
     # A firm's seal and its signatory keep full rows: their labels are long and the name of a firm is too.
     return Block(pairs, [line for lines in per_party if len(lines) > 1 for line in lines])
+
+
+def agreement_signature_lines(signers: list[dict[str, Any]]) -> list[Line]:
+    """The blank lines of an agreement's signing version (劳动争议调解仲裁法 art. 14), one party after another.
+
+    ``signers`` are the parties whose signature or seal the agreement needs (``services.agreement_signers``,
+    as ``context._agreement`` lists them): the lines are those of the session record — a worker signs, a
+    firm seals with its legal representative or agent signing beside it — except that an elected
+    representative signs for all applicants (art. 7).
+    """
+    lines: list[Line] = []
+    for signer in signers:
+        party_lines = _party_lines(signer)
+        if signer.get("for_all"):
+            first = party_lines[0]
+            party_lines[0] = Line(_("申请人代表（代表全体申请人）（签名）"), first.name, first.note)
+        lines += party_lines
+    return lines

@@ -27,11 +27,10 @@ from mediation.audit import log as audit
 from mediation.documents import export as exporting
 from mediation.documents import registry, services
 from mediation.documents.codes import format_code
-from mediation.documents.forms import CodeForm, ExportForm, FileCheckForm, IssueForm
+from mediation.documents.forms import CodeForm, ExportForm, FileCheckForm, IssueForm, SignedCopyForm
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import DocumentRenderError
-from mediation.documents.selectors import documents_for_case
-from mediation.models import Agreement
+from mediation.documents.selectors import document_standing, documents_for_case
 from mediation.selectors import CaseFilters, case_get_for_user
 from mediation.typing import AuthenticatedHttpRequest
 from mediation.views.common import forbidden
@@ -65,10 +64,10 @@ def issue(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("文书类型无效。"))
         return redirect(_back(request, case.pk))
-    kind, subject_id = form.cleaned_data["kind"], form.cleaned_data["subject_id"]
+    kind, subject_id, stage = form.cleaned_data["kind"], form.cleaned_data["subject_id"], form.cleaned_data["stage"]
     try:
         document = services.document_issue(case_id=case.pk, kind=kind, actor=request.user, subject_id=subject_id,
-                                           verify_base_url=request.build_absolute_uri("/"))
+                                           stage=stage or "", verify_base_url=request.build_absolute_uri("/"))
     except PermissionDenied as exc:
         return forbidden(request, str(exc) or _("您没有生成本案文书的权限。"))
     except DocumentRenderError as exc:
@@ -76,7 +75,10 @@ def issue(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     except (ActionNotAllowed, ValidationError) as exc:
         messages.error(request, getattr(exc, "message", None) or "；".join(getattr(exc, "messages", [str(exc)])))
     else:
-        if getattr(document, "reused", False):
+        if getattr(document, "reused", False) and document_standing(document).key == "awaiting_signatures":
+            messages.info(request, _("签署版已经登记，每份原件都打印这同一份文件，不再重新生成：%(doc)s")
+                          % {"doc": document})
+        elif getattr(document, "reused", False):
             messages.info(request, _("调解协议已生效，其文书已冻结，不再重新生成：%(doc)s") % {"doc": document})
         else:
             messages.success(request, _("已生成并登记：%(doc)s") % {"doc": document})
@@ -113,6 +115,32 @@ def download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_POST
+def signed_copy_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Upload the scan of a signed paper original against the registered document it was printed from."""
+    document = IssuedDocument.objects.filter(pk=pk).only("case_id").first()
+    if document is None:
+        raise Http404
+    case = case_get_for_user(user=request.user, case_id=document.case_id, purpose=f"signed_copy:{pk}")
+    if not services.may_issue(request.user, case):
+        return forbidden(request, _("只有承办组织的调解员或负责人可以上传签署原件。"))
+    form = SignedCopyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("请选择签署原件的扫描文件。"))
+        return redirect(_back(request, case.pk))
+    try:
+        copy = services.signed_copy_add(document_id=pk, actor=request.user, upload=form.cleaned_data["file"])
+    except PermissionDenied as exc:
+        return forbidden(request, str(exc))
+    except (ActionNotAllowed, ValidationError) as exc:
+        messages.error(request, getattr(exc, "message", None) or "；".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, _("签署原件扫描件已随文书保存（验证码 %(code)s）。")
+                         % {"code": copy.document.code_display})
+    return redirect(_back(request, case.pk))
 
 
 # --- export -----------------------------------------------------------------------------------------
@@ -176,8 +204,6 @@ def verify_code(request: HttpRequest, code: str) -> HttpResponse:
             for chunk in upload.chunks():
                 digest.update(chunk)
             check = {"sha256": digest.hexdigest(), "matches": digest.hexdigest() == document.sha256}
-    superseded = (document.kind == DocumentKind.AGREEMENT
-                  and Agreement.objects.filter(pk=document.subject_id, status=Agreement.Status.SUPERSEDED).exists())
     return render(request, "documents/web/verify_result.html", {
         "document": document, "kind_label": DocumentKind(document.kind).label, "check": check,
-        "file_form": file_form, "superseded": superseded})
+        "file_form": file_form, "standing": document_standing(document)})

@@ -34,6 +34,15 @@ class Agreement(models.Model):
     drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("起草人"))
     drafted_at = models.DateTimeField(_("起草时间"), auto_now_add=True)
+    #: When the wording last changed (a rewrite of the draft). A version printed for signing binds only
+    #: if the draft did not change between reading it and registering the print.
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+    #: The registered PDF the parties sign (签署版): printed with blank signature lines, the same bytes for
+    #: every original. When the last signature is recorded this very document is the effective agreement,
+    #: so its verification code answers for the signed paper. Rewriting the draft unbinds it (the print is void).
+    signing_document = models.OneToOneField(
+        "documents.IssuedDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="signing_of",
+        verbose_name=_("签署版文书"))
 
     class Meta:
         verbose_name = _("调解协议")

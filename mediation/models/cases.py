@@ -458,6 +458,8 @@ class Attachment(models.Model):
         EVIDENCE = "evidence", _("证据材料")
         APPLICATION = "application", _("申请材料")
         IDENTITY = "identity", _("身份证明")
+        #: The scan of a signed paper original, kept with the issued document it is a copy of.
+        SIGNED_COPY = "signed_copy", _("签署文本扫描件")
         OTHER = "other", _("其他")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("案件"))

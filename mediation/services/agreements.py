@@ -88,6 +88,9 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
             agreement.terms.all().delete()
             agreement.instalments.all().delete()
             agreement.signatures.all().delete()  # signatures were for the old text
+            # A version printed for signing no longer says what the draft says: that paper is void
+            # (its verification page says so) and a new one must be printed.
+            agreement.signing_document = None
         agreement.dispute_summary = dispute_summary.strip()
         agreement.claims_summary = claims_summary.strip()
         agreement.waived = waived.strip()
@@ -108,7 +111,7 @@ def _agreement_values(agreement: Agreement) -> dict[str, Any]:
     """An agreement with its terms and instalments, as the audit trail records it."""
     return {
         **audit.field_values(agreement, ("version", "status", "dispute_summary", "claims_summary", "waived",
-                                         "copies", "supersedes", "effective_on")),
+                                         "copies", "supersedes", "effective_on", "signing_document")),
         "terms": list(agreement.terms.order_by("number").values_list("text", flat=True)),
         "instalments": [audit.snapshot(i, ("number", "amount", "due_on", "method", "paid_on", "paid_amount"))
                         for i in agreement.instalments.order_by("number")],
@@ -160,6 +163,9 @@ def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: dat
         require_may(actor, "work", case)
         if agreement.status != Agreement.Status.DRAFT:
             raise ActionNotAllowed(_("协议已生效，不能再修改签章。"))
+        if agreement.signing_document_id is None:
+            # The parties sign the registered 签署版, so that its code answers for the signed paper.
+            raise ActionNotAllowed(_("请先生成并打印本协议的签署版，各方在签署版上签字盖章后，再依原件登记签章。"))
         party = None
         if kind == Signature.Kind.PARTY:
             party = (case.parties.filter(pk=party_id).select_related("person", "employer").first()

@@ -85,8 +85,8 @@ def case_detail(request, pk: int):
     today = local_today()
     show_personal = permissions.may_see_personal_data(user, case)
     parties = list(case.parties.select_related("person", "employer", "represents__person", "represents__employer"))
-    agreements = list(case.agreements.prefetch_related("terms", "instalments", "signatures__party__person",
-                                                       "signatures__party__employer").order_by("-version"))
+    agreements = list(case.agreements.select_related("signing_document").prefetch_related(
+        "terms", "instalments", "signatures__party__person", "signatures__party__employer").order_by("-version"))
     transitions = list(TransitionLog.objects.filter(case=case).select_related("actor", "from_organisation",
                                                                               "to_organisation"))
     escalations = list(case.escalations.select_related("from_organisation", "to_organisation", "requested_by",

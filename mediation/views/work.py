@@ -171,7 +171,7 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                messages.success(request, _("调解协议草稿已保存。请在各方签字盖章后逐项登记。"))
+                messages.success(request, _("调解协议草稿已保存。定稿后请生成并打印签署版，各方签字盖章后逐项登记。"))
                 return redirect("case_detail", pk=case.pk)
         status = 400
     else:

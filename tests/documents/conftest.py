@@ -53,6 +53,9 @@ def rare_case(world, *, applicants=RARE_APPLICANTS, employer="宁波喆珺精密
 
 
 def make_effective(world, case, agreement) -> None:
+    from tests.lifecycle import print_for_signing
+
+    print_for_signing(world.mediator_a, agreement)
     for party in case.parties.exclude(role=PartyRole.AGENT):
         ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.PARTY,
                             party_id=party.pk, signed_on=TODAY)

@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import io
 import re
+from typing import NamedTuple
 
 import pikepdf
 import pytest
@@ -23,8 +24,8 @@ from PIL import Image
 
 from mediation import services as ms
 from mediation.documents import services
-from mediation.documents.models import DocumentKind
-from mediation.models import Attachment
+from mediation.documents.models import DocumentKind, IssuedDocument
+from mediation.models import Attachment, Case
 from tests.documents import pdfcheck
 from tests.documents.conftest import full_case
 from tests.documents.pdfstructure import Structure
@@ -38,6 +39,13 @@ def _png() -> bytes:
     return out.getvalue()
 
 
+class Archived(NamedTuple):
+    case: Case
+    document: IssuedDocument  # the case file's registry row
+    pdf: bytes  # the case file as stored
+    agreement_pdf: IssuedDocument  # the effective agreement's registered PDF
+
+
 @pytest.fixture
 def archived(world, media):
     """A closed case with evidence, two versions of one notice and the frozen agreement, then its case file."""
@@ -47,10 +55,10 @@ def archived(world, media):
     for _ in range(2):  # a re-issued notice: both versions were handed out, both are kept
         services.document_issue(case_id=case.pk, kind=DocumentKind.ACCEPTANCE_NOTICE, actor=world.mediator_a)
     agreement = case.effective_agreement()
-    services.document_issue(case_id=case.pk, kind=DocumentKind.AGREEMENT, subject_id=agreement.pk,
-                            actor=world.mediator_a)
+    agreement_pdf = services.document_issue(case_id=case.pk, kind=DocumentKind.AGREEMENT, subject_id=agreement.pk,
+                                            actor=world.mediator_a)
     document = services.document_issue(case_id=case.pk, kind=DocumentKind.CASE_FILE, actor=world.supervisor_a)
-    return case, document, pdfcheck.stored(document)
+    return Archived(case, document, pdfcheck.stored(document), agreement_pdf)
 
 
 def _open(pdf: bytes) -> pikepdf.Pdf:
@@ -59,13 +67,13 @@ def _open(pdf: bytes) -> pikepdf.Pdf:
 
 
 def test_the_case_file_validates_as_pdf_a_3b_with_nothing_left_unchecked(archived):
-    _case, _document, pdf = archived
+    pdf = archived.pdf
     report = pdfa.validate_written(io.BytesIO(pdf), "3b")
     assert report.verdict == "pass", report.summary()
 
 
 def test_the_registered_originals_and_the_evidence_are_carried_byte_for_byte(archived):
-    case, _document, pdf = archived
+    case, pdf = archived.case, archived.pdf
     document = _open(pdf)
     # Every file specification the catalogue's /AF lists, by its /UF name.
     specs = {str(spec.UF): spec for spec in document.Root.get("/AF", [])}
@@ -104,7 +112,7 @@ def test_a_case_file_is_not_issued_without_an_intact_original(world, media):
 
 
 def test_the_case_file_is_tagged(archived):
-    _case, _document, pdf = archived
+    pdf = archived.pdf
     document = _open(pdf)
     root = document.Root
     assert "/StructTreeRoot" in root and root.StructTreeRoot.get("/K") is not None
@@ -112,9 +120,8 @@ def test_the_case_file_is_tagged(archived):
 
 
 def test_a_register_row_reads_in_order_and_its_sha_256_fits_on_one_line(archived):
-    case, _document, pdf = archived
-    structure = Structure(pdf)
-    agreement = case.issued_documents.get(kind=DocumentKind.AGREEMENT)
+    structure = Structure(archived.pdf)
+    agreement = archived.agreement_pdf
     rows = structure.rows()
     texts = [[re.sub(r"\s+", "", structure.text(cell)) for cell in row] for row in rows]
     at = next(i for i, row in enumerate(texts) if agreement.code_display in row)
@@ -140,7 +147,7 @@ def _info_date(value: str) -> datetime.datetime:
 
 
 def test_xmp_and_info_give_the_same_creation_date(archived):
-    _case, document, pdf = archived
+    document, pdf = archived.document, archived.pdf
     xmp_text = _XMP_CREATED.search(pdfcheck.xmp(pdf))
     assert xmp_text
     xmp_date = datetime.datetime.fromisoformat(xmp_text.group(1))

@@ -46,9 +46,14 @@ def test_every_document_of_a_case_that_went_the_whole_way_is_issued_registered_a
                                            actor=world.supervisor_a)
         data = pdfcheck.stored(document)
         assert data[:5] == b"%PDF-" and registry.sha256_of(data) == document.sha256
-        assert document.size == len(data) and document.author == world.supervisor_a
+        assert document.size == len(data)
+        # Issued now by the supervisor, except the agreement: printed for signing by the mediator before.
+        assert document.author == (world.mediator_a if subject.kind == K.AGREEMENT else world.supervisor_a)
         assert case.number in pdfcheck.squeezed(data)
-        assert document.frozen == (subject.kind == K.AGREEMENT)
+        # The effective agreement is the signing version the parties signed, handed back, never re-rendered.
+        assert document.reused == (subject.kind == K.AGREEMENT)
+        if subject.kind == K.AGREEMENT:
+            assert document.pk == case.effective_agreement().signing_document_id
     assert len(stored_files()) == IssuedDocument.objects.filter(case=case).count() == len(subjects)
 
 
@@ -61,44 +66,46 @@ def test_reissuing_a_notice_makes_a_new_version_and_keeps_the_old_one(world, med
     assert registry.stored_intact(first) and registry.stored_intact(second)
 
 
-def test_an_effective_agreement_is_frozen_and_reissuing_returns_the_same_pdf(world, media):
+def test_an_effective_agreement_is_its_signing_version_and_reissuing_returns_the_same_pdf(world, media):
     case, agreement = rare_case(world)
     make_effective(world, case, agreement)
+    agreement.refresh_from_db()
+    files = stored_files()
     first = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=agreement.pk,
                                     actor=world.mediator_a)
-    files = stored_files()
     again = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=agreement.pk,
                                     actor=world.supervisor_a)
-    assert first.frozen and again.pk == first.pk and again.reused and again.sha256 == first.sha256
+    assert first.pk == again.pk == agreement.signing_document_id and first.reused and again.reused
     assert stored_files() == files  # nothing rendered, nothing stored
     assert IssuedDocument.objects.filter(case=case, kind=K.AGREEMENT).count() == 1
 
 
-def test_a_draft_agreement_can_be_printed_for_signing_and_is_not_frozen(world, media):
+def test_a_drafts_reading_copy_says_draft_and_is_never_the_agreement(world, media):
     case, agreement = rare_case(world)
     draft = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=agreement.pk,
                                     actor=world.mediator_a)
-    assert not draft.frozen and "草稿" in draft.title
+    assert not draft.frozen and "草稿" in draft.title and draft.stage == "draft"
     text = pdfcheck.squeezed(pdfcheck.stored(draft))
     assert "草稿：经双方当事人签名或者盖章" in text
     make_effective(world, case, agreement)
     effective = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=agreement.pk,
                                         actor=world.mediator_a)
-    assert effective.frozen and effective.version == 2 and "草稿" not in effective.title
+    assert effective.pk != draft.pk and effective.stage == "signing" and "草稿" not in effective.title
     assert "草稿" not in pdfcheck.squeezed(pdfcheck.stored(effective))
 
 
-def test_a_corrected_agreement_gets_its_own_frozen_pdf_and_the_old_one_stays(world, media):
+def test_a_corrected_agreement_gets_its_own_signing_version_and_the_old_one_stays(world, media):
     case = case_in_state(world, S.SETTLED)
     old = case.effective_agreement()
     old_pdf = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=old.pk, actor=world.mediator_a)
     new = ms.agreement_correct(case_id=case.pk, actor=world.mediator_a)
     make_effective(world, case, new)
     new_pdf = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=new.pk, actor=world.mediator_a)
-    assert new_pdf.frozen and old_pdf.frozen and new_pdf.pk != old_pdf.pk
+    assert old_pdf.pk == old.signing_document_id and new_pdf.pk != old_pdf.pk
+    assert new_pdf.verification_code != old_pdf.verification_code
     assert "协议第2版" in new_pdf.title
     assert "系对第1版的更正" in pdfcheck.squeezed(pdfcheck.stored(new_pdf))
-    # The superseded version can still be asked for: it is the frozen PDF, never a new render.
+    # The superseded version can still be asked for: it is the signed PDF, never a new render.
     again = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=old.pk, actor=world.mediator_a)
     assert again.pk == old_pdf.pk
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from mediation import services as ms
 from mediation.models import Agreement, Signature
-from tests.lifecycle import TODAY, case_in_state, effective_agreement
+from tests.lifecycle import TODAY, case_in_state, effective_agreement, print_for_signing
 from workflows.errors import ActionNotAllowed
 from workflows.states import CaseState
 
@@ -19,6 +19,7 @@ def test_agreement_takes_effect_only_with_every_signature_and_the_seal(world):
     case = case_in_state(world, CaseState.JOINT_MEDIATION)
     agreement = ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="工资",
                                    terms=["支付工资"], instalments=[ms.InstalmentInput("1000", TODAY)])
+    print_for_signing(world.mediator_a, agreement)
     parties = list(case.parties.all())
     steps: list[dict[str, Any]] = [dict(kind=Signature.Kind.PARTY, party_id=p.pk) for p in parties]
     steps += [dict(kind=Signature.Kind.MEDIATOR), dict(kind=Signature.Kind.SEAL)]
@@ -28,6 +29,18 @@ def test_agreement_takes_effect_only_with_every_signature_and_the_seal(world):
         last = i == len(steps) - 1
         assert (agreement.status == Agreement.Status.EFFECTIVE) is last
     assert agreement.effective_on == TODAY
+
+
+def test_no_signature_is_recorded_before_the_signing_version_is_printed(world):
+    """The parties sign the registered signing version (签署版), so that its code answers for the signed
+    paper: a signature recorded with no such paper would attach to nothing anyone can verify."""
+    case = case_in_state(world, CaseState.JOINT_MEDIATION)
+    agreement = ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="工资",
+                                   terms=["支付工资"])
+    with pytest.raises(ActionNotAllowed, match="签署版"):
+        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
+                            signed_on=TODAY)
+    assert not agreement.signatures.exists()
 
 
 def test_an_effective_agreement_cannot_be_edited_or_re_signed(world):
@@ -49,6 +62,7 @@ def test_a_correction_is_a_new_version_and_the_old_one_is_kept(world):
     ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary=v1.dispute_summary,
                        terms=["被申请人于2027年1月31日前一次性支付申请人人民币壹万伍仟元整。"],
                        instalments=[ms.InstalmentInput("15000", datetime.date(2027, 1, 31))])
+    print_for_signing(world.mediator_a, v2)
     for party in case.parties.all():
         ms.signature_record(agreement_id=v2.pk, actor=world.mediator_a, kind=Signature.Kind.PARTY,
                             party_id=party.pk, signed_on=TODAY)

@@ -217,6 +217,15 @@ def draft(world, case: Case) -> Agreement:
                               instalments=[ms.InstalmentInput(amount=Decimal("5000"), due_on=TODAY)])
 
 
+def draft_printed(world, case: Case) -> Agreement:
+    """A draft with its signing version printed: the paper the parties sign."""
+    from tests.lifecycle import print_for_signing
+
+    agreement = draft(world, case)
+    print_for_signing(world.mediator_a, agreement)
+    return agreement
+
+
 def sign(world, agreement: Agreement, *parties: CaseParty) -> Agreement:
     for party in parties:
         ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.PARTY,
@@ -234,7 +243,7 @@ def mediator_and_seal(world, agreement: Agreement) -> Agreement:
 
 def test_art14_the_agreement_takes_effect_only_when_every_respondent_has_signed(world):
     case = ms.case_register(actor=world.mediator_a, data=dispatch(world))
-    agreement = draft(world, case)
+    agreement = draft_printed(world, case)
     agency, host = case.parties.filter(role=PartyRole.RESPONDENT).order_by("position")
     agreement = mediator_and_seal(world, sign(world, agreement, *case.parties.filter(role=PartyRole.APPLICANT),
                                               agency))
@@ -245,7 +254,7 @@ def test_art14_the_agreement_takes_effect_only_when_every_respondent_has_signed(
 
 def test_art7_the_representatives_sign_for_all_applicants(world):
     case = ms.case_register(actor=world.mediator_a, data=collective(world, listed=5, workers=30, representatives=3))
-    agreement = draft(world, case)
+    agreement = draft_printed(world, case)
     representatives = list(case.parties.filter(is_representative=True))
     others = list(case.parties.filter(role=PartyRole.APPLICANT, is_representative=False))
     assert len(representatives) == 3 and len(others) == 2
@@ -259,7 +268,7 @@ def test_art7_the_representatives_sign_for_all_applicants(world):
 def test_without_representatives_every_applicant_signs(world):
     case = ms.case_register(actor=world.mediator_a, data=collective(world, listed=2, workers=None,
                                                                     representatives=0))
-    agreement = draft(world, case)
+    agreement = draft_printed(world, case)
     first, second = case.parties.filter(role=PartyRole.APPLICANT).order_by("position")
     agreement = mediator_and_seal(world, sign(world, agreement, first,
                                               *case.parties.filter(role=PartyRole.RESPONDENT)))

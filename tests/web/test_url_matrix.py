@@ -23,7 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mediation import services as ms
 from mediation.models import Signature
-from tests.lifecycle import TODAY, case_in_state
+from tests.lifecycle import TODAY, case_in_state, print_for_signing
 from workflows.clocks import local_date
 from workflows.states import CaseState as S
 
@@ -82,6 +82,7 @@ def _draft(world) -> dict[str, Any]:
         case_id=made["case"].pk, actor=world.mediator_a, dispute_summary="拖欠工资",
         terms=["被申请人于2026年12月31日前支付申请人工资人民币壹万元整。"],
         instalments=[ms.InstalmentInput(amount=Decimal("10000.00"), due_on=TODAY + datetime.timedelta(days=30))])
+    print_for_signing(world.mediator_a, made["agreement"])
     return made
 
 
@@ -208,6 +209,10 @@ MATRIX: dict[str, Knock] = {
                              data=lambda world, made: {"kind": "application_record"}),
     "documents:download": Knock(PERSONAL_DATA_GET, setup=_document,
                                 kwargs=lambda made: {"pk": made["document"].pk}),
+    # The scan of signed paper is kept by those who work the case (data is built per request: files are read once).
+    "documents:signed_copy_add": Knock(WORK_POST, method="post", setup=_document,
+                                       kwargs=lambda made: {"pk": made["document"].pk},
+                                       data=lambda world, made: {"file": _pdf("signed.pdf")}),
     "documents:export": Knock(SUPERVISORS_ONLY),
     "documents:verify": Knock(PUBLIC),
     # Anyone holding the paper may check its code; the answer names no personal data.
@@ -289,7 +294,7 @@ def test_the_matrix_hides_every_case_from_both_outsiders():
     """Every row that knocks on a case says 404 for the other township's mediator and supervisor
     (who holds every right there): a row edited to 403 would reveal that the case exists."""
     case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs and n != "documents:verify_code"]
-    assert len(case_rows) == 19
+    assert len(case_rows) == 20
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
         assert statuses["outsider"] == statuses["outside_supervisor"] == 404, name

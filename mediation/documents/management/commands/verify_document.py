@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mediation.documents import registry
 from mediation.documents.models import DocumentKind, IssuedDocument
+from mediation.documents.selectors import document_standing
 from mediation.documents.times import local_time
 
 
@@ -69,6 +70,9 @@ class Command(BaseCommand):
             f"案号：{document.case.number}\n出具单位：{document.issuer}\n"
             f"生成时间：{local_time(document.created_at)} · 验证码 {document.code_display}"
             f"{' · 已冻结' if document.frozen else ''}\n登记 SHA-256：{document.sha256}")
+        standing = document_standing(document)
+        if standing.text:
+            self.stdout.write(f"文书状态：{standing.text}")
 
     def _check_all(self) -> None:
         problems = 0
