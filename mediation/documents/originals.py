@@ -13,12 +13,12 @@ What is carried (one ``EmbeddedFile`` each, ``Source`` or ``Supplement``):
   effective agreement's frozen PDF is one of them), ``Source``: the originals the case
   file presents;
 - ``evidence``: the case's attachments (evidence, application papers, identity papers),
-  ``Supplement``. Who may download a case file may download them too (both need
-  ``may_see_personal_data``), so carrying them discloses nothing new.
+  ``Supplement``; the scans of signed paper originals (attachments of kind
+  ``signed_copy``, ``SignedCopy``) are ``Source``: the signed paper is the original of
+  the document the case file shows. Who may download a case file may download them too
+  (both need ``may_see_personal_data``), so carrying them discloses nothing new.
 
-``SOURCES`` is the hook for more: signed scans of documents, once they are stored, add a
-function ``(case) -> list[EmbeddedFile]`` here (relationship ``Source``: the signed paper
-is the original of what the case file shows).
+``SOURCES`` is the hook for more kinds of files: a function ``(case) -> list[EmbeddedFile]``.
 """
 from __future__ import annotations
 
@@ -88,7 +88,8 @@ def evidence(case: Case) -> list[EmbeddedFile]:
                                   % {"name": attachment.original_name})
         files.append(EmbeddedFile(
             name=_safe(f"附件{number:03d}-{attachment.original_name}"), data=data,
-            mime_type=attachment.content_type, relationship=SUPPLEMENT,
+            mime_type=attachment.content_type,
+            relationship=SOURCE if attachment.kind == Attachment.Kind.SIGNED_COPY else SUPPLEMENT,
             description=_("%(kind)s：%(name)s%(note)s，SHA-256 %(sha)s") % {
                 "kind": attachment.get_kind_display(), "name": attachment.original_name,
                 "note": f"（{attachment.description}）" if attachment.description else "", "sha": attachment.sha256},
@@ -96,7 +97,7 @@ def evidence(case: Case) -> list[EmbeddedFile]:
     return files
 
 
-#: Further kinds of files a case file carries (signed scans to come): each ``(case) -> list[EmbeddedFile]``.
+#: The kinds of files a case file carries besides the registered documents: each ``(case) -> list[EmbeddedFile]``.
 SOURCES: list[Callable[[Case], list[EmbeddedFile]]] = [evidence]
 
 

@@ -33,9 +33,9 @@ from tests.documents.pdfstructure import Structure
 pdfa = pytest.importorskip("pikepdf.pdfa", reason="pikepdf[pdfa] is a dev dependency")
 
 
-def _png() -> bytes:
+def _png(colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (40, 20), (200, 30, 30)).save(out, format="PNG")
+    Image.new("RGB", (40, 20), colour).save(out, format="PNG")
     return out.getvalue()
 
 
@@ -48,7 +48,7 @@ class Archived(NamedTuple):
 
 @pytest.fixture
 def archived(world, media):
-    """A closed case with evidence, two versions of one notice and the frozen agreement, then its case file."""
+    """A closed case with evidence, two versions of one notice, the agreement and its signed scan; its case file."""
     case = full_case(world)
     ms.attachment_add(case_id=case.pk, actor=world.mediator_a, kind=Attachment.Kind.EVIDENCE,
                       upload=SimpleUploadedFile("工资条截图.png", _png(), "image/png"), description="2026年10月工资条")
@@ -57,6 +57,8 @@ def archived(world, media):
     agreement = case.effective_agreement()
     agreement_pdf = services.document_issue(case_id=case.pk, kind=DocumentKind.AGREEMENT, subject_id=agreement.pk,
                                             actor=world.mediator_a)
+    services.signed_copy_add(document_id=agreement_pdf.pk, actor=world.mediator_a,
+                             upload=SimpleUploadedFile("协议签署页.png", _png(colour=(0, 0, 0)), "image/png"))
     document = services.document_issue(case_id=case.pk, kind=DocumentKind.CASE_FILE, actor=world.supervisor_a)
     return Archived(case, document, pdfcheck.stored(document), agreement_pdf)
 
@@ -79,10 +81,12 @@ def test_the_registered_originals_and_the_evidence_are_carried_byte_for_byte(arc
     specs = {str(spec.UF): spec for spec in document.Root.get("/AF", [])}
     wanted = {d.sha256: ("/Source", "/application/pdf")
               for d in case.issued_documents.exclude(kind=DocumentKind.CASE_FILE)}
-    wanted.update({a.sha256: ("/Supplement", "/" + a.content_type)
-                   for a in case.attachments.all()})
-    # Three registered documents at least (two notices, the agreement) and the evidence: none shares its bytes.
-    assert len(wanted) == case.issued_documents.count() - 1 + case.attachments.count() >= 4
+    # The scan of the signed agreement is an original too; evidence goes with the file.
+    wanted.update({a.sha256: ("/Source" if a.kind == Attachment.Kind.SIGNED_COPY else "/Supplement",
+                              "/" + a.content_type) for a in case.attachments.all()})
+    assert case.attachments.filter(kind=Attachment.Kind.SIGNED_COPY).count() == 1
+    # Three registered documents at least (two notices, the agreement), the evidence and the scan.
+    assert len(wanted) == case.issued_documents.count() - 1 + case.attachments.count() >= 5
     carried = {}
     for name, spec in specs.items():
         stream = spec.EF.F
