@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import io
 import re
+import zipfile
 from typing import NamedTuple
 
 import pikepdf
@@ -161,3 +162,27 @@ def test_xmp_and_info_give_the_same_creation_date(archived):
     assert xmp_date.microsecond == 0 and "." not in xmp_text.group(1)
     # The moment of issue as registered, to the second.
     assert xmp_date == document.created_at.replace(microsecond=0)
+
+
+def test_case_files_exported_by_worker_processes_validate_and_carry_their_originals(world, media):
+    """The export renders in spawned workers: the originals travel with the prepared context and arrive whole."""
+    from mediation.documents import export as exporting
+    from tests.lifecycle import case_in_state
+    from workflows.states import CaseState
+
+    bare = case_in_state(world, CaseState.JOINT_MEDIATION)  # nothing registered yet: no file to carry
+    full = full_case(world)
+    notice = services.document_issue(case_id=full.pk, kind=DocumentKind.ACCEPTANCE_NOTICE, actor=world.mediator_a)
+    target = io.BytesIO()
+    summary = exporting.export_to_file(target, user=world.supervisor_a, workers=2,
+                                       cases=exporting.export_scope(world.supervisor_a))
+    assert summary.failed == 0 and summary.exported == 2
+    with zipfile.ZipFile(target) as archive:
+        pdfs = {name.split("-")[0]: archive.read(name) for name in archive.namelist() if name.endswith(".pdf")}
+    assert set(pdfs) == {bare.number, full.number}
+    for pdf in pdfs.values():
+        report = pdfa.validate_written(io.BytesIO(pdf), "3b")
+        assert report.verdict == "pass", report.summary()
+    document = _open(pdfs[full.number])
+    carried = {hashlib.sha256(spec.EF.F.read_bytes()).hexdigest() for spec in document.Root.AF}
+    assert notice.sha256 in carried
