@@ -111,6 +111,14 @@ def _release_fonts() -> None:
     _per_thread.__dict__.pop("fonts", None)
 
 
+@cache
+def _fontconfig() -> ctypes.CDLL:
+    """The fontconfig library WeasyPrint uses (one copy per process), for the one call it does not wrap."""
+    library = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
+    library.FcConfigCreate.restype = ctypes.c_void_p
+    return library
+
+
 def _without_host_fonts(font_config: FontConfiguration) -> FontConfiguration:
     """Give ``font_config`` an empty fontconfig configuration: only @font-face fonts, none of the host's.
 
@@ -123,9 +131,7 @@ def _without_host_fonts(font_config: FontConfiguration) -> FontConfiguration:
     """
     from weasyprint.text.ffi import ffi, fontconfig, pangoft2
 
-    library = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
-    library.FcConfigCreate.restype = ctypes.c_void_p
-    address = library.FcConfigCreate()
+    address = _fontconfig().FcConfigCreate()
     if not address:
         raise MemoryError("FcConfigCreate failed")
     config = ffi.cast("FcConfig *", address)
