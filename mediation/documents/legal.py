@@ -55,17 +55,20 @@ def term_label(number: int) -> str:
     return _("第%(n)s条") % {"n": count_in_words(number)}
 
 
+def parties_term(parties: int) -> str:
+    """Who the agreement binds, in its running text: 双方当事人 for two parties, 各方当事人 for more
+    (a respondent and a co-liable firm with the worker, 劳动争议调解仲裁法 art. 22, are three sides)."""
+    return _("各方当事人") if parties > 2 else _("双方当事人")
+
+
 def copies_clause(parties: int, copies: int) -> str:
     """How many originals and who keeps them (DOMAIN.md §6: one per party, one for the file).
 
     ``parties``: the parties who sign and keep a copy; ``copies``: the agreement's count of
     originals. Two parties are 双方当事人, more are 各方当事人; the count is in Chinese numerals.
     """
-    if parties > 2:
-        return _("本协议一式%(n)s份，各方当事人各执一份，调解组织留存一份，各份具有同等效力。") % {
-            "n": count_in_words(copies)}
-    return _("本协议一式%(n)s份，双方当事人各执一份，调解组织留存一份，各份具有同等效力。") % {
-        "n": count_in_words(copies)}
+    return _("本协议一式%(n)s份，%(who)s各执一份，调解组织留存一份，各份具有同等效力。") % {
+        "n": count_in_words(copies), "who": parties_term(parties)}
 
 
 # --- rejection ---------------------------------------------------------------------------------
@@ -123,19 +126,21 @@ def rejection_remedy(kind: str) -> str:
 
 # --- judicial confirmation -----------------------------------------------------------------------
 
-def judicial_confirmation_notice(organisation: dict[str, Any]) -> str:
+def judicial_confirmation_notice(organisation: dict[str, Any], parties: int = 2) -> str:
     """The agreement's paragraph on judicial confirmation, for any lawfully established mediation
     organisation (民事诉讼法 (2023) art. 205; 人民调解法 art. 33 adds itself for people's
-    mediation committees). ``organisation``: the documents' organisation facts."""
+    mediation committees). ``organisation``: the documents' organisation facts; ``parties``: the
+    signing parties, who apply together (``parties_term``)."""
     from workflows.clocks import judicial_confirmation_applies
 
     if not judicial_confirmation_applies(organisation):
         return ""
     if organisation.get("is_peoples_committee"):
-        return _("双方当事人可以自本协议生效之日起三十日内，共同向人民法院申请司法确认"
-                 "（《中华人民共和国民事诉讼法》第二百零五条、《中华人民共和国人民调解法》第三十三条）。")
-    return _("双方当事人可以自本协议生效之日起三十日内，共同向人民法院申请司法确认"
-             "（《中华人民共和国民事诉讼法》第二百零五条）。")
+        return _("%(who)s可以自本协议生效之日起三十日内，共同向人民法院申请司法确认"
+                 "（《中华人民共和国民事诉讼法》第二百零五条、《中华人民共和国人民调解法》第三十三条）。") % {
+            "who": parties_term(parties)}
+    return _("%(who)s可以自本协议生效之日起三十日内，共同向人民法院申请司法确认"
+             "（《中华人民共和国民事诉讼法》第二百零五条）。") % {"who": parties_term(parties)}
 
 
 # --- amounts ---------------------------------------------------------------------------------------

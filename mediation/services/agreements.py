@@ -40,16 +40,8 @@ class InstalmentInput:
     method: str = Instalment.Method.BANK
 
 
-def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Sequence[str],
-                    instalments: Sequence[InstalmentInput] = (), claims_summary: str = "", waived: str = "",
-                    copies: int | None = None) -> Agreement:
-    """Write (or rewrite) the draft. An effective agreement is never edited: see ``agreement_correct``."""
-    terms = [t.strip() for t in terms if t and t.strip()]
-    errors: dict[str, list[str]] = {}
-    if not (dispute_summary or "").strip():
-        errors["dispute_summary"] = [_("请填写争议事项。")]
-    if not terms:
-        errors["terms"] = [_("协议至少需要一条条款。")]
+def _parse_instalments(instalments: Sequence[InstalmentInput], errors: dict[str, list[str]]) -> list[Instalment]:
+    """The instalments as unsaved rows, numbered from 1; what is wrong goes into ``errors`` by form field."""
     parsed: list[Instalment] = []
     for i, inst in enumerate(instalments):
         try:
@@ -63,6 +55,20 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
             errors[f"instalments-{i}-due_on"] = [_("请填写履行期限。")]
             continue
         parsed.append(Instalment(number=i + 1, amount=amount, due_on=inst.due_on, method=inst.method))
+    return parsed
+
+
+def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Sequence[str],
+                    instalments: Sequence[InstalmentInput] = (), claims_summary: str = "", waived: str = "",
+                    copies: int | None = None) -> Agreement:
+    """Write (or rewrite) the draft. An effective agreement is never edited: see ``agreement_correct``."""
+    terms = [t.strip() for t in terms if t and t.strip()]
+    errors: dict[str, list[str]] = {}
+    if not (dispute_summary or "").strip():
+        errors["dispute_summary"] = [_("请填写争议事项。")]
+    if not terms:
+        errors["terms"] = [_("协议至少需要一条条款。")]
+    parsed = _parse_instalments(instalments, errors)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -80,6 +86,9 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
         # One original for each party who signs (art. 14; representatives for all applicants, art. 7),
         # one for the mediation organisation (DOMAIN.md §6).
         n_parties = len(agreement_signers(case.parties.all()))
+        if copies is not None and copies < n_parties + 1:
+            raise ValidationError({"copies": [_(
+                "份数不能少于 %(n)d 份：签字盖章的当事人各执一份，调解组织留存一份。") % {"n": n_parties + 1}]})
         was = _agreement_values(agreement) if agreement is not None else None
         if agreement is None:
             last = case.agreements.order_by("-version").first()

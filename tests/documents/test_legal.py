@@ -151,6 +151,21 @@ def test_the_agreement_numbers_terms_and_counts_copies_in_chinese_numerals():
     assert "本协议一式四份，各方当事人各执一份" in html and "一式4份" not in html
 
 
+
+@translation.override("zh-hans")
+def test_an_agreement_of_three_parties_never_speaks_of_both_sides():
+    """Three signing parties (劳动争议调解仲裁法 art. 22: a host employer with the dispatch agency) are
+    各方当事人 throughout — the preamble, the effect clause (art. 14), the arbitration review — not 双方."""
+    context = agreement_context(CHINESE)
+    rows = context["doc"]["signature_rows"]
+    three = [*rows, {**rows[-1], "name": "第三方公司", "role": "被申请人（用工单位）"}][:3]
+    html = _agreement_html(signature_rows=three, copies=4)
+    assert "双方当事人" not in html  # (the terms are the parties' own words)
+    assert "各方当事人在平等协商" in html and "对各方当事人具有约束力" in html
+    two = _agreement_html()
+    assert "双方当事人在平等协商" in two and "各方" not in two
+
+
 @translation.override("zh-hans")
 def test_the_agreement_of_an_enterprise_committee_offers_judicial_confirmation():
     """民事诉讼法 art. 205: not only people's mediation committees."""

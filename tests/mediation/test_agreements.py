@@ -90,3 +90,17 @@ def test_instalment_amounts_must_be_positive_numbers(world):
     assert excinfo.value.message_dict["instalments-0-amount"] == ["每期金额必须大于零。"]
     assert excinfo.value.message_dict["instalments-1-amount"] == ["金额不能为负数。"]
     assert not case.agreements.exists()
+
+
+def test_fewer_originals_than_signing_parties_and_the_organisation_are_refused(world):
+    """One original for each party who signs, one for the mediation organisation (DOMAIN.md §6)."""
+    case = case_in_state(world, CaseState.JOINT_MEDIATION)
+    signers = case.parties.exclude(role="agent").count()
+    with pytest.raises(ValidationError) as refused:
+        ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="工资", terms=["支付工资"],
+                           copies=signers)
+    assert "copies" in refused.value.message_dict
+    assert not case.agreements.exists()
+    agreement = ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="工资",
+                                   terms=["支付工资"], copies=signers + 1)
+    assert agreement.copies == signers + 1

@@ -26,13 +26,18 @@ def money_line_applies(amount: dict[str, Any] | None) -> bool:
 
 
 @register.simple_tag
+def parties_term(parties: int) -> str:
+    return legal.parties_term(int(parties))
+
+
+@register.simple_tag
 def copies_clause(parties: int, copies: int) -> str:
     return legal.copies_clause(int(parties), int(copies))
 
 
 @register.simple_tag
-def judicial_confirmation_notice(organisation: dict[str, Any]) -> str:
-    return legal.judicial_confirmation_notice(organisation)
+def judicial_confirmation_notice(organisation: dict[str, Any], parties: int = 2) -> str:
+    return legal.judicial_confirmation_notice(organisation, int(parties))
 
 
 @register.simple_tag
