@@ -156,6 +156,11 @@ def test_case_journey_from_oral_application_to_closure(world, as_user, live_serv
     mediator.wait_for_selector("text=协议生效尚缺")
     # Until everyone has signed, "record agreement" is offered but disabled, with the reason.
     assert mediator.locator("button:has-text('达成协议')").is_disabled()
+    # The parties sign the registered signing version: it is printed before any signature is recorded.
+    mediator.wait_for_selector("text=请在下方“文书”中生成并打印本协议的签署版")
+    mediator.click("#documents button:has-text('生成签署版')")
+    mediator.wait_for_selector("text=签署版已打印")
+    signing_code = case.agreements.get().signing_document.code_display
     parties = list(case.parties.exclude(role="agent"))
     for party in parties:
         mediator.select_option("#signature_kind", "party")
@@ -167,6 +172,10 @@ def test_case_journey_from_oral_application_to_closure(world, as_user, live_serv
         mediator.click("details.action[open] >> button:has-text('登记')")
         mediator.wait_for_load_state()
     shot(mediator, "05b-signed")
+    # The printed paper's code now answers for the effective agreement.
+    mediator.goto(f"{live_server.url}/documents/verify/{signing_code}/")
+    mediator.wait_for_selector("text=已生效")
+    mediator.goto(f"{live_server.url}/cases/{case.pk}/")
     assert mediator.locator("button:has-text('达成协议')").is_enabled()
     mediator.click("button:has-text('达成协议')")
     mediator.wait_for_selector(".badge.state-settled")
