@@ -9,8 +9,11 @@ field and the character; nothing is stored or registered.
 
 Coverage comes from the fonts' manifest (each piece's exact character ranges,
 read once and cached until the fonts are rebuilt). Characters that are not
-drawn (spaces, line breaks, controls, format characters, variation selectors)
-are never flagged. Only the values a context carries are checked: the
+drawn are never flagged: spaces, tabs and line breaks (LF, CR) and the
+characters Unicode makes default-ignorable (zero-width space and joiners,
+directional marks, soft hyphen, variation selectors, BOM...). Every other
+control or format character is drawn as a box (U+0085, U+2028, U+0600...) and
+refused like any other. Only the values a context carries are checked: the
 layout's own text is in the fonts' core.
 """
 from __future__ import annotations
@@ -26,34 +29,47 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from mediation.documents.fonts import MANIFEST_NAME, font_dir
 from mediation.models import PartyRole
 
 logger = logging.getLogger(__name__)
 
-#: Categories with nothing to draw: controls (line breaks, tabs), format characters (soft hyphen,
-#: zero-width space and joiners, directional marks, BOM), line/paragraph separators and spaces
-#: (HarfBuzz makes the spaces U+2000-200A etc. from the font's own space when it lacks them).
-_NOT_DRAWN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Zs"})
-#: U+1680 OGHAM SPACE MARK is a space (Zs) drawn as a visible stroke.
-_DRAWN_SPACES = frozenset({"\u1680"})
-#: Default_Ignorable_Code_Point characters outside those categories (Unicode DerivedCoreProperties.txt):
-#: combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and standard/ideographic
-#: variation selectors, tags. HarfBuzz hides them when the font has no glyph.
-_IGNORABLE_RANGES: tuple[tuple[int, int], ...] = (
-    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
-    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF),
+#: Default_Ignorable_Code_Point, Unicode 15.0.0 (DerivedCoreProperties-15.0.0.txt, as Debian's unicode-data
+#: ships it): soft hyphen, combining grapheme joiner, Arabic letter mark, Hangul fillers, Khmer inherent
+#: vowels, Mongolian variation selectors and vowel separator, zero-width space and joiners, directional
+#: marks, embeddings and isolates, word joiner and invisible operators, variation selectors, BOM,
+#: musical beams and slurs, tags. HarfBuzz (WeasyPrint's shaper, through Pango) draws nothing for these.
+_DEFAULT_IGNORABLE: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
 )
+#: ...except those HarfBuzz draws all the same (a box where the font lacks them): the Hangul fillers
+#: U+115F, U+1160, U+3164, U+FFA0 and the shorthand format controls U+1BCA0-1BCA3 on purpose, and
+#: U+180F MONGOLIAN FREE VARIATION SELECTOR FOUR (Unicode 14), which its table does not have.
+_DRAWN_IGNORABLES = frozenset({0x115F, 0x1160, 0x3164, 0xFFA0, 0x180F, 0x1BCA0, 0x1BCA1, 0x1BCA2, 0x1BCA3})
+#: Line breaks and tabs of multi-line fields, laid out as white space. Every other control character
+#: (C0, DEL, C1) and every other format character (U+0600 ARABIC NUMBER SIGN, U+2028 LINE SEPARATOR...)
+#: is drawn, as a box when no font has it.
+_BREAKS = frozenset("\t\n\r")
+#: U+1680 OGHAM SPACE MARK is a space (Zs) drawn as a visible stroke; the other spaces HarfBuzz makes
+#: from the font's own space when the font lacks them (U+2000-200A etc.).
+_DRAWN_SPACES = frozenset({"\u1680"})
 
 
 def is_drawn(char: str) -> bool:
     """Whether ``char`` is drawn with a glyph (a missing one would show as a box)."""
-    if unicodedata.category(char) in _NOT_DRAWN_CATEGORIES:
+    if char in _BREAKS:
+        return False
+    if unicodedata.category(char) == "Zs":
         return char in _DRAWN_SPACES
     codepoint = ord(char)
-    return not any(start <= codepoint <= end for start, end in _IGNORABLE_RANGES)
+    if codepoint in _DRAWN_IGNORABLES:
+        return True
+    return not any(start <= codepoint <= end for start, end in _DEFAULT_IGNORABLE)
 
 
 # --- coverage of the built fonts ---------------------------------------------------------------
@@ -90,7 +106,7 @@ def covered_codepoints() -> frozenset[int] | None:
 
 def missing_characters(text: str, covered: frozenset[int] | None = None) -> list[str]:
     """The distinct characters of ``text`` that are drawn but that no bundled font has, in order."""
-    if text.isascii():  # printable ASCII is in every core font; the rest of ASCII is not drawn
+    if text.isascii() and text.isprintable():  # printable ASCII is in every core font
         return []
     covered = covered_codepoints() if covered is None else covered
     if covered is None:
@@ -108,71 +124,76 @@ def missing_characters(text: str, covered: frozenset[int] | None = None) -> list
 #: One table for every document kind; values the documents compute (amounts in words, codes) are
 #: labelled too, so that whatever is found can be named.
 _BY_PARENT: dict[tuple[str, str], Promise] = {
-    ("terms", "text"): _lazy("协议条款"),
-    ("claims", "description"): _lazy("请求事项"),
-    ("claims", "category"): _lazy("争议类别"),
-    ("instalments", "method"): _lazy("支付方式"),
-    ("signed", "name"): _lazy("签署人"),
-    ("mediator_signature", "name"): _lazy("签署人"),
-    ("seal", "name"): _lazy("签署人"),
-    ("signature_rows", "name"): _lazy("当事人姓名或名称"),
-    ("signature_rows", "role"): _lazy("当事人身份"),
-    ("signature_rows", "agents"): _lazy("委托代理人姓名"),
-    ("attachments", "name"): _lazy("附件文件名"),
-    ("attachments", "kind"): _lazy("附件类别"),
-    ("timeline", "who"): _lazy("经办人"),
-    ("timeline", "what"): _lazy("办理事项"),
-    ("timeline", "note"): _lazy("办理情况"),
-    ("follow_ups", "method"): _lazy("回访方式"),
-    ("follow_ups", "content"): _lazy("回访情况"),
-    ("referral", "destination"): _lazy("移交去向"),
-    ("referral", "body"): _lazy("接收机构"),
-    ("referral", "outcome"): _lazy("处理结果"),
-    ("referral", "summary"): _lazy("结果摘要"),
-    ("sections", "label"): _lazy("文书标题"),
-    ("registered", "title"): _lazy("文书标题"),
+    ("terms", "text"): gettext_lazy("协议条款"),
+    ("claims", "description"): gettext_lazy("请求事项"),
+    ("claims", "category"): gettext_lazy("争议类别"),
+    ("instalments", "method"): gettext_lazy("支付方式"),
+    ("signed", "name"): gettext_lazy("签署人"),
+    ("mediator_signature", "name"): gettext_lazy("签署人"),
+    ("seal", "name"): gettext_lazy("签署人"),
+    ("signature_rows", "name"): gettext_lazy("当事人姓名或名称"),
+    ("signature_rows", "role"): gettext_lazy("当事人身份"),
+    ("signature_rows", "agents"): gettext_lazy("委托代理人姓名"),
+    ("attachments", "name"): gettext_lazy("附件文件名"),
+    ("attachments", "kind"): gettext_lazy("附件类别"),
+    ("timeline", "who"): gettext_lazy("经办人"),
+    ("timeline", "what"): gettext_lazy("办理事项"),
+    ("timeline", "note"): gettext_lazy("办理情况"),
+    ("follow_ups", "method"): gettext_lazy("回访方式"),
+    ("follow_ups", "content"): gettext_lazy("回访情况"),
+    ("referral", "destination"): gettext_lazy("移交去向"),
+    ("referral", "body"): gettext_lazy("接收机构"),
+    ("referral", "outcome"): gettext_lazy("处理结果"),
+    ("referral", "summary"): gettext_lazy("结果摘要"),
+    ("sections", "label"): gettext_lazy("文书标题"),
+    ("registered", "title"): gettext_lazy("文书标题"),
 }
 _ORGANISATION_KEYS: dict[str, Promise] = {
-    "name": _lazy("调解组织名称"), "address": _lazy("调解组织地址"), "phone": _lazy("调解组织电话"),
-    "level": _lazy("调解组织层级"), "line": _lazy("调解组织类别"),
+    "name": gettext_lazy("调解组织名称"), "address": gettext_lazy("调解组织地址"),
+    "phone": gettext_lazy("调解组织电话"), "level": gettext_lazy("调解组织层级"), "line": gettext_lazy("调解组织类别"),
 }
 _BY_KEY: dict[str, Promise] = {
-    "title": _lazy("文书标题"), "number": _lazy("案号"), "state": _lazy("案件状态"), "channel": _lazy("来源渠道"),
-    "application_form": _lazy("申请方式"), "application_form_label": _lazy("申请方式"),
-    "dispute_summary": _lazy("争议事项"), "reasons": _lazy("申请理由"), "categories": _lazy("争议类别"),
-    "work_form": _lazy("新就业形态类型"), "platform": _lazy("平台企业"), "archive_number": _lazy("档案号"),
-    "mediators": _lazy("调解员姓名"), "created_by": _lazy("登记人"), "registered_organisation": _lazy("登记组织"),
-    "applicants": _lazy("申请人姓名"), "respondents": _lazy("被申请人名称"), "representatives": _lazy("代表人姓名"),
-    "figures": _lazy("金额"), "capitals": _lazy("金额"),
-    "recorder": _lazy("记录人"), "recorded_by": _lazy("记录人"), "reason": _lazy("理由"), "actor": _lazy("经办人"),
-    "transition": _lazy("办理事项"), "from_state": _lazy("原状态"), "from_state_code": _lazy("原状态"),
-    "organisation": _lazy("调解组织名称"), "from_organisation": _lazy("呈报单位"), "to_organisation": _lazy("接收单位"),
-    "from_line": _lazy("呈报单位类别"), "to_line": _lazy("接收单位类别"), "requested_by": _lazy("呈报人"),
-    "decision": _lazy("审批结果"), "decided_by": _lazy("审批人"), "decision_reason": _lazy("审批意见"),
-    "place": _lazy("调解地点"), "attendees": _lazy("参加人员"), "record": _lazy("调解笔录"),
-    "result": _lazy("本次结果"),
-    "method": _lazy("回访方式"), "contact": _lazy("回访对象"), "content": _lazy("回访情况"),
-    "status": _lazy("协议状态"), "status_label": _lazy("协议状态"), "claims_summary": _lazy("当事人请求"),
-    "waived": _lazy("放弃的权利"), "drafted_by": _lazy("起草人"), "revision": _lazy("协议修改时间"),
-    "legal_representative": _lazy("法定代表人"), "label": _lazy("文书标题"), "anchor": _lazy("文书目录"),
-    "part": _lazy("文书目录"), "code": _lazy("验证码"), "raw_code": _lazy("验证码"), "sha256": _lazy("SHA-256"),
-    "verify_url": _lazy("核验网址"), "qr": _lazy("核验二维码"), "issuer": _lazy("出具单位"), "stage": _lazy("文书用途"),
+    "title": gettext_lazy("文书标题"), "number": gettext_lazy("案号"), "state": gettext_lazy("案件状态"),
+    "channel": gettext_lazy("来源渠道"), "application_form": gettext_lazy("申请方式"),
+    "application_form_label": gettext_lazy("申请方式"), "dispute_summary": gettext_lazy("争议事项"),
+    "reasons": gettext_lazy("申请理由"), "categories": gettext_lazy("争议类别"),
+    "work_form": gettext_lazy("新就业形态类型"), "platform": gettext_lazy("平台企业"),
+    "archive_number": gettext_lazy("档案号"), "mediators": gettext_lazy("调解员姓名"),
+    "created_by": gettext_lazy("登记人"), "registered_organisation": gettext_lazy("登记组织"),
+    "applicants": gettext_lazy("申请人姓名"), "respondents": gettext_lazy("被申请人名称"),
+    "representatives": gettext_lazy("代表人姓名"), "figures": gettext_lazy("金额"), "capitals": gettext_lazy("金额"),
+    "recorder": gettext_lazy("记录人"), "recorded_by": gettext_lazy("记录人"), "reason": gettext_lazy("理由"),
+    "actor": gettext_lazy("经办人"), "transition": gettext_lazy("办理事项"), "from_state": gettext_lazy("原状态"),
+    "from_state_code": gettext_lazy("原状态"), "organisation": gettext_lazy("调解组织名称"),
+    "from_organisation": gettext_lazy("呈报单位"), "to_organisation": gettext_lazy("接收单位"),
+    "from_line": gettext_lazy("呈报单位类别"), "to_line": gettext_lazy("接收单位类别"),
+    "requested_by": gettext_lazy("呈报人"), "decision": gettext_lazy("审批结果"), "decided_by": gettext_lazy("审批人"),
+    "decision_reason": gettext_lazy("审批意见"), "place": gettext_lazy("调解地点"),
+    "attendees": gettext_lazy("参加人员"), "record": gettext_lazy("调解笔录"), "result": gettext_lazy("本次结果"),
+    "method": gettext_lazy("回访方式"), "contact": gettext_lazy("回访对象"), "content": gettext_lazy("回访情况"),
+    "status": gettext_lazy("协议状态"), "status_label": gettext_lazy("协议状态"),
+    "claims_summary": gettext_lazy("当事人请求"), "waived": gettext_lazy("放弃的权利"),
+    "drafted_by": gettext_lazy("起草人"), "revision": gettext_lazy("协议修改时间"),
+    "legal_representative": gettext_lazy("法定代表人"), "label": gettext_lazy("文书标题"),
+    "anchor": gettext_lazy("文书目录"), "part": gettext_lazy("文书目录"), "code": gettext_lazy("验证码"),
+    "raw_code": gettext_lazy("验证码"), "sha256": gettext_lazy("SHA-256"), "verify_url": gettext_lazy("核验网址"),
+    "qr": gettext_lazy("核验二维码"), "issuer": gettext_lazy("出具单位"), "stage": gettext_lazy("文书用途"),
 }
 #: A party's own fields; the label is the party's role and the field (申请人姓名, 被申请人住所).
 _PARTY_KEYS: dict[str, tuple[Promise, Promise]] = {  # (for a person, for an organisation)
-    "name": (_lazy("姓名"), _lazy("名称")),
-    "address": (_lazy("住址"), _lazy("住所")),
-    "phone": (_lazy("联系电话"), _lazy("联系电话")),
-    "sex": (_lazy("性别"), _lazy("性别")),
-    "ethnicity": (_lazy("民族"), _lazy("民族")),
-    "id_number": (_lazy("公民身份号码"), _lazy("统一社会信用代码")),
-    "id_label": (_lazy("证件类别"), _lazy("证件类别")),
-    "legal_representative": (_lazy("法定代表人"), _lazy("法定代表人")),
-    "capacity": (_lazy("责任身份"), _lazy("责任身份")),
-    "role": (_lazy("身份"), _lazy("身份")),
-    "role_code": (_lazy("身份"), _lazy("身份")),
+    "name": (gettext_lazy("姓名"), gettext_lazy("名称")),
+    "address": (gettext_lazy("住址"), gettext_lazy("住所")),
+    "phone": (gettext_lazy("联系电话"), gettext_lazy("联系电话")),
+    "sex": (gettext_lazy("性别"), gettext_lazy("性别")),
+    "ethnicity": (gettext_lazy("民族"), gettext_lazy("民族")),
+    "id_number": (gettext_lazy("公民身份号码"), gettext_lazy("统一社会信用代码")),
+    "id_label": (gettext_lazy("证件类别"), gettext_lazy("证件类别")),
+    "legal_representative": (gettext_lazy("法定代表人"), gettext_lazy("法定代表人")),
+    "capacity": (gettext_lazy("责任身份"), gettext_lazy("责任身份")),
+    "role": (gettext_lazy("身份"), gettext_lazy("身份")),
+    "role_code": (gettext_lazy("身份"), gettext_lazy("身份")),
 }
-FALLBACK_LABEL = _lazy("文书内容")
+FALLBACK_LABEL = gettext_lazy("文书内容")
 
 
 def _party_label(party: dict[str, Any], key: str) -> str | None:

@@ -2,10 +2,16 @@
 
 Facts from the fonts themselves (Debian's fonts-noto-cjk, read with fontTools): 𱍐 U+31350 (CJK Ext G,
 Unicode 13) is in neither Noto Serif CJK SC nor Noto Sans CJK SC; 𫟷 U+2B7F7 (CJK Ext C) is in Sans only.
+Which characters print as a box is read from WeasyPrint's own warning (".notdef glyph rendered") when the
+bundled fonts render them; which are default-ignorable, from Unicode's DerivedCoreProperties.txt.
 """
 from __future__ import annotations
 
+import html
 import io
+import logging
+import re
+import unicodedata
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -24,6 +30,7 @@ from tests.documents import pdfcheck
 from tests.documents.conftest import full_case, rare_case, stored_files
 
 NOTO = Path("/usr/share/fonts/opentype/noto")
+UNICODE_PROPERTIES = Path("/usr/share/unicode/DerivedCoreProperties.txt")  # Debian's unicode-data
 IN_NEITHER = "\U00031350"  # 𱍐
 SANS_ONLY = "\U0002B7F7"  # 𫟷
 
@@ -67,6 +74,80 @@ def test_only_drawn_characters_missing_from_every_font_are_reported():
     assert glyphs.missing_characters("\ue000") == ["\ue000"]  # private use: a box
 
 
+#: Control and format characters no bundled font has, each printed as a box (.notdef) when rendered: C0 and
+#: C1 controls and DEL, Arabic/Syriac/Kaithi number signs and end of ayah, interlinear annotation, Egyptian
+#: hieroglyph joiner, LINE SEPARATOR; and the default-ignorable characters HarfBuzz draws all the same
+#: (U+180F Mongolian free variation selector four, U+1BCA0 shorthand format letter overlap).
+BOXED = ("\u0600", "\u06dd", "\u070f", "\u08e2", "\U000110bd", "\ufff9", "\U00013430", "\u2028",
+         "\u0080", "\u0085", "\u009f", "\x01", "\x0b", "\x7f", "\u180f", "\U0001bca0")
+#: Characters with nothing to draw: zero-width space, BOM, soft hyphen, variation selectors (standard,
+#: ideographic, Mongolian), word joiner, zero-width joiner, directional marks, tags, tab and line breaks,
+#: spaces (ideographic, thin, no-break).
+NOT_DRAWN = ("\u200b", "\ufeff", "\u00ad", "\ufe0f", "\U000e0100", "\u180b", "\u2060", "\u200d", "\u200e",
+             "\u2066", "\U000e0041", "\t", "\n", "\r", "\r\n", "\u3000", "\u2009", "\u00a0")
+#: Default-ignorable characters that HarfBuzz (WeasyPrint's shaper) still draws, a box when the font lacks
+#: them: the Hangul fillers and the shorthand format controls (on purpose, harfbuzz/harfbuzz#503) and
+#: U+180F (Unicode 14, newer than HarfBuzz's table).
+DRAWN_IGNORABLES = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x180F, *range(0x1BCA0, 0x1BCA4)}
+
+
+def boxes_rendered(texts, caplog) -> set[str]:
+    """The characters WeasyPrint prints as .notdef when the bundled fonts render ``texts``, one paragraph each."""
+    from weasyprint import HTML
+
+    font_config, font_css = fonts.weasyprint_fonts()
+    body = "".join(f"<p>王{html.escape(text)}堃</p>" for text in texts)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        HTML(string=f"<html><body>{body}</body></html>").write_pdf(stylesheets=[font_css], font_config=font_config)
+    return {chr(int(found, 16)) for record in caplog.records if ".notdef" in record.getMessage()
+            for found in re.findall(r"\(U\+([0-9A-F]+)\)$", record.getMessage())}
+
+
+def test_the_examples_print_as_a_box_or_as_nothing(caplog):
+    assert boxes_rendered(BOXED, caplog) == set(BOXED)
+    assert boxes_rendered(NOT_DRAWN, caplog) == set()
+
+
+@pytest.mark.parametrize("char", BOXED, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_control_or_format_character_printed_as_a_box_is_reported(char):
+    assert glyphs.missing_characters(f"王{char}堃") == [char]
+    assert glyphs.missing_characters(f"Wang {char}") == [char]  # in an all-ASCII value too
+
+
+@pytest.mark.parametrize("text", NOT_DRAWN, ids=lambda t: "+".join(f"U+{ord(c):04X}" for c in t))
+def test_a_character_with_nothing_to_draw_is_never_reported(text):
+    assert glyphs.missing_characters(f"王{text}堃") == []
+    assert glyphs.missing_characters(f"Wang{text}Kun") == []
+
+
+def default_ignorable() -> set[int]:
+    if not UNICODE_PROPERTIES.exists():
+        pytest.skip("Debian's unicode-data is not installed")
+    found: set[int] = set()
+    for line in UNICODE_PROPERTIES.read_text(encoding="utf-8").splitlines():
+        fields = [field.strip() for field in line.split("#")[0].split(";")]
+        if len(fields) == 2 and fields[1] == "Default_Ignorable_Code_Point":
+            start, _sep, end = fields[0].partition("..")
+            found.update(range(int(start, 16), int(end or start, 16) + 1))
+    return found
+
+
+def test_only_default_ignorables_tabs_line_breaks_and_spaces_count_as_not_drawn():
+    spaces = {cp for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Zs"} - {0x1680}  # Ogham: a stroke
+    expected = (default_ignorable() - DRAWN_IGNORABLES) | {0x09, 0x0A, 0x0D} | spaces
+    assert {cp for cp in range(0x110000) if not glyphs.is_drawn(chr(cp))} == expected
+
+
+def test_nothing_the_check_lets_through_prints_as_a_box(caplog):
+    covered = glyphs.covered_codepoints()
+    assert covered is not None
+    passed = [chr(cp) for cp in range(0x110000)
+              if cp not in covered and not 0xD800 <= cp <= 0xDFFF and not glyphs.is_drawn(chr(cp))]
+    assert len(passed) > 4000  # the tags and supplementary variation selectors among them
+    assert boxes_rendered(passed, caplog) == set()
+
+
 def issue_refusal(case, kind, subject_id=0, actor=None):
     with translation.override("zh-hans"), pytest.raises(ValidationError) as refused:
         services.document_issue(case_id=case.pk, kind=kind, subject_id=subject_id,
@@ -83,6 +164,13 @@ def test_a_name_no_font_draws_is_refused_naming_the_field_and_the_character_and_
         assert "parties" not in message
     assert not IssuedDocument.objects.filter(case=case).exists()
     assert stored_files() == []
+
+
+def test_a_name_with_a_format_character_printed_as_a_box_is_refused(world, media):
+    case, _agreement = rare_case(world, applicants=("王\u06dd堃",))  # U+06DD ARABIC END OF AYAH
+    message = issue_refusal(case, DocumentKind.APPLICATION_RECORD, 0, world.mediator_a)
+    assert "申请人姓名" in message and "（U+06DD）" in message
+    assert not IssuedDocument.objects.filter(case=case).exists() and stored_files() == []
 
 
 def test_the_issue_button_shows_the_refusal_on_the_case_page(world, client, media):
