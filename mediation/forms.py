@@ -340,6 +340,10 @@ InstalmentFormSet = forms.formset_factory(InstalmentForm, extra=0, can_delete=Tr
 
 
 class SignatureForm(forms.Form):
+    document_code = forms.CharField(
+        label=_("签署版验证码"), max_length=40,
+        help_text=_("签字盖章的纸质件页脚所印的验证码，如 7KQ2-M9XD-4HRT-0BWC"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
     kind = forms.ChoiceField(label=_("签章类型"), choices=Signature.Kind.choices)
     party = forms.TypedChoiceField(label=_("当事人"), coerce=int, required=False, empty_value=None)
     signer_name = forms.CharField(label=_("签署人"), max_length=100, required=False)

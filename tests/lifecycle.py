@@ -43,6 +43,12 @@ def accepted(world, org) -> Case:
     return ws.case_accept(case_id=case.pk, actor=mediator)
 
 
+def signing_code(agreement: Agreement) -> str:
+    """The verification code printed on the agreement's signing version: signatures are recorded against it."""
+    document = Agreement.objects.select_related("signing_document").get(pk=agreement.pk).signing_document
+    return document.verification_code if document is not None else ""
+
+
 def print_for_signing(actor, agreement: Agreement):
     """Issue the agreement's signing version (签署版), the paper the parties sign: signatures need it."""
     from mediation.documents import services as documents
@@ -60,10 +66,13 @@ def effective_agreement(world, case: Case, *, instalments=2) -> Agreement:
                      for i in range(1, instalments + 1)])
     print_for_signing(actor, agreement)
     for party in case.parties.exclude(role=PartyRole.AGENT):
-        ms.signature_record(agreement_id=agreement.pk, actor=actor, kind=Signature.Kind.PARTY, party_id=party.pk,
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=actor, kind=Signature.Kind.PARTY, party_id=party.pk,
                             signed_on=TODAY)
-    ms.signature_record(agreement_id=agreement.pk, actor=actor, kind=Signature.Kind.MEDIATOR, signed_on=TODAY)
-    ms.signature_record(agreement_id=agreement.pk, actor=actor, kind=Signature.Kind.SEAL, signed_on=TODAY)
+    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                        actor=actor, kind=Signature.Kind.MEDIATOR, signed_on=TODAY)
+    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                        actor=actor, kind=Signature.Kind.SEAL, signed_on=TODAY)
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.EFFECTIVE
     return agreement

@@ -463,17 +463,20 @@ class Story:
         signed_on = self.today()
         with clock_at(self.t):
             # The parties sign the registered signing version, which then is the effective agreement.
-            document_issue(case_id=self.cid, kind=DocumentKind.AGREEMENT, actor=self.user(by),
-                           subject_id=agreement.pk, stage=DocumentStage.SIGNING)
+            code = document_issue(case_id=self.cid, kind=DocumentKind.AGREEMENT, actor=self.user(by),
+                                  subject_id=agreement.pk, stage=DocumentStage.SIGNING).verification_code
             signers = case.parties.exclude(role=PartyRole.AGENT).order_by("role", "position")
             if signers.filter(is_representative=True).exists():  # they sign for all applicants (art. 7)
                 signers = signers.exclude(role=PartyRole.APPLICANT, is_representative=False)
             for party in signers:
-                ms.signature_record(agreement_id=agreement.pk, actor=self.user(by), kind=Signature.Kind.PARTY,
+                ms.signature_record(agreement_id=agreement.pk, document_code=code,
+                                    actor=self.user(by), kind=Signature.Kind.PARTY,
                                     signed_on=signed_on, party_id=party.pk)
-            ms.signature_record(agreement_id=agreement.pk, actor=self.user(by), kind=Signature.Kind.MEDIATOR,
+            ms.signature_record(agreement_id=agreement.pk, document_code=code,
+                                actor=self.user(by), kind=Signature.Kind.MEDIATOR,
                                 signed_on=signed_on)
-            ms.signature_record(agreement_id=agreement.pk, actor=self.user(by), kind=Signature.Kind.SEAL,
+            ms.signature_record(agreement_id=agreement.pk, document_code=code,
+                                actor=self.user(by), kind=Signature.Kind.SEAL,
                                 signed_on=signed_on)
         self.agreement = Agreement.objects.get(pk=agreement.pk)
         assert self.agreement.status == Agreement.Status.EFFECTIVE, ms.agreement_missing_signatures(agreement)

@@ -25,6 +25,7 @@ from mediation.documents.render import ARCHIVAL_VARIANT, DOCUMENT_LANGUAGE, EMBE
 from mediation.documents.signatures import agreement_signature_lines
 from mediation.models import Agreement, Case, CaseParty, Consent, Organisation, PartyRole, RespondentCapacity, Signature
 from mediation.services import agreement_signers
+from mediation.services.agreements import draft_states
 from mediation.typing import User
 from workflows.models import TransitionLog
 from workflows.states import CaseState
@@ -145,6 +146,8 @@ def _agreement_subjects(case: Case) -> list[Subject]:
             continue  # never printed while it was in force; it cannot be issued now
         label = _("第%(version)d版（%(status)s）") % {"version": a.version, "status": a.get_status_display()}
         if a.status == Agreement.Status.DRAFT:
+            if case.state not in draft_states(a):
+                continue  # a case that ended without agreement (terminated, withdrawn) has nothing to sign
             result.append(Subject(kind, a.pk, label, stage=DocumentStage.DRAFT))
             result.append(Subject(kind, a.pk, _("第%(version)d版（签署版）") % {"version": a.version},
                                   stage=DocumentStage.SIGNING))
@@ -412,7 +415,11 @@ def _agreement(case: Case, subject: Subject) -> dict[str, Any]:
         "for_signing": subject.stage == DocumentStage.SIGNING,
         # Only an agreement signed before signing versions were printed is ever rendered after signing:
         # its lines are filled from the recorded signatures (see document_prepare).
-        "signed_rendering": a.status != Agreement.Status.DRAFT,
+        "signed_rendering": a.status != Agreement.Status.DRAFT and a.signing_document_id is None,
+        # What was recorded from the signed paper, shown under the blank lines when the case file
+        # reproduces a signed signing version (the signed original itself is embedded there).
+        "recorded_signatures": [] if a.status == Agreement.Status.DRAFT else [
+            {"label": s.get_kind_display(), "name": s.signer_name, "on": s.signed_on} for s in signatures],
         "revision": a.updated_at.isoformat(),
         "is_superseded": a.status == Agreement.Status.SUPERSEDED,
         "supersedes_version": a.supersedes.version if a.supersedes else None,

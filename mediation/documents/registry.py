@@ -27,7 +27,8 @@ from mediation.audit import log as audit
 from mediation.documents.codes import PRINTED_CODE, normalize_code
 from mediation.documents.context import Prepared
 from mediation.documents.models import DocumentStage, IssuedDocument
-from mediation.models import Agreement
+from mediation.models import Agreement, Case
+from mediation.services.agreements import draft_states
 from workflows.errors import ActionNotAllowed
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ def _bound_signing_version(prepared: Prepared) -> tuple[Agreement, IssuedDocumen
         return agreement, agreement.signing_document
     if agreement.status != Agreement.Status.DRAFT:
         raise ActionNotAllowed(_("协议已不是草稿，不能再生成签署版。"))
+    if Case.objects.values_list("state", flat=True).get(pk=prepared.case_id) not in draft_states(agreement):
+        raise ActionNotAllowed(_("案件已不在调解中，不能再生成签署版。"))
     if agreement.updated_at.isoformat() != prepared.revision:
         raise ActionNotAllowed(_("协议草稿刚刚被修改，请重新生成签署版。"))
     return agreement, None

@@ -21,6 +21,13 @@ class Standing:
     key: str  # issued | draft | awaiting_signatures | effective | superseded | void
     text: str
 
+    @property
+    def takes_signed_copy(self) -> bool:
+        """Whether a scan of signed paper may be kept with the document: a notice or record as issued, an
+        agreement once signed (effective, or superseded later). Not a reading copy, not a void print, not a
+        signing version still being signed (if it were then voided, the scan would stand for nothing)."""
+        return self.key in ("issued", "effective", "superseded")
+
 
 def document_standing(document: IssuedDocument, agreement: Agreement | None = None) -> Standing:
     """The one answer to "is this paper in force?" for the verification page, the command and the case page.

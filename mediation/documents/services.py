@@ -160,18 +160,17 @@ def signed_copy_add(*, document_id: int, actor: User, upload: Any) -> SignedCopy
     The scan is a case attachment (type checks, size limit, storage and audit as for any evidence,
     ``services.attachment_add``) linked to the document; the link and the attachment are written
     together, and the stored file is removed again if the link cannot be written. Refused for a
-    draft's reading copy, for a void signing version, and for the case file (none of them is signed).
+    draft's reading copy, a void signing version or one still being signed, and the case file
+    (``Standing.takes_signed_copy``).
     """
     from mediation.documents.selectors import document_standing
     from mediation.services import attachment_add, sniff_content_type
+    from workflows.services import lock_case
 
     document = IssuedDocument.objects.select_related("case").filter(pk=document_id).first()
     if document is None:
         raise ActionNotAllowed(_("文书不存在。"))
     _require_issue(actor, document.case)
-    standing = document_standing(document)
-    if document.kind == DocumentKind.CASE_FILE or standing.key in ("draft", "void"):
-        raise ActionNotAllowed(_("该文书不是供签署或送达的文本（草稿、已作废的签署版或卷宗），不能上传签署原件。"))
     upload.seek(0)
     if sniff_content_type(upload.read(8192)) not in SIGNED_COPY_TYPES:
         raise ValidationError({"file": _("签署原件扫描件只能是 PDF 或图片（JPG、PNG、TIFF）。")})
@@ -179,6 +178,11 @@ def signed_copy_add(*, document_id: int, actor: User, upload: Any) -> SignedCopy
     attachment = None
     try:
         with transaction.atomic():
+            # Under the case lock: a rewrite of the draft cannot void the print between check and link.
+            lock_case(document.case_id)
+            if document.kind == DocumentKind.CASE_FILE or not document_standing(document).takes_signed_copy:
+                raise ActionNotAllowed(_(
+                    "该文书不能上传签署原件：草稿、已作废的签署版和卷宗没有签署原件；调解协议的签署原件在协议生效后上传。"))
             attachment = attachment_add(
                 case_id=document.case_id, actor=actor, upload=upload, kind=Attachment.Kind.SIGNED_COPY,
                 description=_("%(title)s 签署原件（验证码 %(code)s）") % {

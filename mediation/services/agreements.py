@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from mediation.audit import log as audit
+from mediation.documents.codes import normalize_code
 from mediation.models import (
     Agreement,
     AgreementTerm,
@@ -38,6 +39,17 @@ class InstalmentInput:
     amount: Any
     due_on: datetime.date
     method: str = Instalment.Method.BANK
+
+
+#: A correction of an effective agreement may be drafted and signed while the case is worked or settled.
+CORRECTION_STATES = (*WORKING_STATES, CaseState.SETTLED, CaseState.PERFORMED)
+
+
+def draft_states(draft: Agreement | None) -> tuple[str, ...]:
+    """The case states in which ``draft`` may be written, printed for signing and signed: a first agreement
+    only while the case is being mediated (DOMAIN.md §3: working → settled once it is effective), a
+    correction also once the case is settled. A terminated or withdrawn case has no agreement to sign."""
+    return CORRECTION_STATES if draft is not None and draft.supersedes_id is not None else tuple(WORKING_STATES)
 
 
 def _parse_instalments(instalments: Sequence[InstalmentInput], errors: dict[str, list[str]]) -> list[Instalment]:
@@ -76,11 +88,8 @@ def agreement_draft(*, case_id: int, actor: Any, dispute_summary: str, terms: Se
         require_may(actor, "work", case)
         agreement = case.agreements.filter(status=Agreement.Status.DRAFT).first()
         correcting = agreement is not None and agreement.supersedes_id is not None
-        if correcting:
-            # A correction of an effective agreement: while its case is settled or being worked.
-            require_state(case, (*WORKING_STATES, CaseState.SETTLED, CaseState.PERFORMED), _("更正调解协议"))
-        else:
-            require_state(case, WORKING_STATES, _("起草调解协议"))
+        require_state(case, draft_states(agreement), _("更正调解协议") if correcting else _("起草调解协议"))
+        if not correcting:
             if case.has_effective_agreement():
                 raise ActionNotAllowed(_("本案已有生效的调解协议，不能再起草；如需更正，请建立更正版本。"))
         # One original for each party who signs (art. 14; representatives for all applicants, art. 7),
@@ -124,6 +133,9 @@ def _agreement_values(agreement: Agreement) -> dict[str, Any]:
         "terms": list(agreement.terms.order_by("number").values_list("text", flat=True)),
         "instalments": [audit.snapshot(i, ("number", "amount", "due_on", "method", "paid_on", "paid_amount"))
                         for i in agreement.instalments.order_by("number")],
+        # A rewrite clears the signatures recorded on the old text: the trail shows which.
+        "signatures": [audit.snapshot(sig, ("kind", "party", "signer_name", "signed_on"))
+                       for sig in agreement.signatures.order_by("pk")],
     }
 
 
@@ -160,9 +172,13 @@ def agreement_missing_signatures(agreement: Agreement) -> list[str]:
     return missing
 
 
-def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: datetime.date,
+def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: datetime.date, document_code: str,
                      signer_name: str = "", party_id: int | None = None) -> Agreement:
-    """Record a signature or seal from the paper original; the last one makes the agreement effective."""
+    """Record a signature or seal from the paper original; the last one makes the agreement effective.
+
+    ``document_code`` is the verification code printed on the signed paper: it must be the agreement's
+    current signing version, so that signatures written on a print that was voided by a rewrite of the
+    draft are never counted on the new print (nobody signed that one)."""
     if kind not in Signature.Kind.values:
         raise ValidationError({"kind": _("请选择签章类型。")})
     with transaction.atomic():
@@ -172,9 +188,14 @@ def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: dat
         require_may(actor, "work", case)
         if agreement.status != Agreement.Status.DRAFT:
             raise ActionNotAllowed(_("协议已生效，不能再修改签章。"))
-        if agreement.signing_document_id is None:
+        require_state(case, draft_states(agreement), _("登记协议签章"))
+        signing_document = agreement.signing_document
+        if signing_document is None:
             # The parties sign the registered 签署版, so that its code answers for the signed paper.
             raise ActionNotAllowed(_("请先生成并打印本协议的签署版，各方在签署版上签字盖章后，再依原件登记签章。"))
+        if normalize_code(document_code or "") != signing_document.verification_code:
+            raise ValidationError({"document_code": _(
+                "验证码与本协议当前签署版不符。请依签字盖章的纸质件页脚所印验证码填写；在已作废的签署版上的签字不能计入。")})
         party = None
         if kind == Signature.Kind.PARTY:
             party = (case.parties.filter(pk=party_id).select_related("person", "employer").first()
@@ -195,6 +216,9 @@ def signature_record(*, agreement_id: int, actor: Any, kind: str, signed_on: dat
             if agreement.supersedes_id:
                 # First retire the version it corrects: only one version is ever effective.
                 Agreement.objects.filter(pk=agreement.supersedes_id).update(status=Agreement.Status.SUPERSEDED)
+                audit.record(actor=actor, action="agreement.supersede", obj=agreement.supersedes, case=case,
+                             old={"status": Agreement.Status.EFFECTIVE},
+                             new={"status": Agreement.Status.SUPERSEDED, "superseded_by": agreement.pk})
             agreement.status = Agreement.Status.EFFECTIVE
             agreement.effective_on = max(s.signed_on for s in agreement.signatures.all())
             agreement.save(update_fields=["status", "effective_on"])

@@ -136,7 +136,7 @@ assign_mediators = _simple(forms.AssignForm, _assign, _("指派调解员"), _("�
 def _sign(r, case, d, agreement_id):
     agreement = get_object_or_404(Agreement, pk=agreement_id, case=case)
     services.signature_record(agreement_id=agreement.pk, actor=r.user, kind=d["kind"], signed_on=d["signed_on"],
-                              signer_name=d["signer_name"], party_id=d["party"])
+                              document_code=d["document_code"], signer_name=d["signer_name"], party_id=d["party"])
 
 
 signature_add = _simple(forms.SignatureForm, _sign, _("登记签字盖章"), _("签章已登记。"),

@@ -163,11 +163,13 @@ def test_case_journey_from_oral_application_to_closure(world, as_user, live_serv
     signing_code = case.agreements.get().signing_document.code_display
     parties = list(case.parties.exclude(role="agent"))
     for party in parties:
+        mediator.fill("#signature_document_code", signing_code)
         mediator.select_option("#signature_kind", "party")
         mediator.select_option("#signature_party", str(party.pk))
         mediator.click("details.action[open] >> button:has-text('登记')")
         mediator.wait_for_load_state()
     for kind in ("mediator", "seal"):
+        mediator.fill("#signature_document_code", signing_code.lower().replace("-", ""))  # typed as it comes
         mediator.select_option("#signature_kind", kind)
         mediator.click("details.action[open] >> button:has-text('登记')")
         mediator.wait_for_load_state()

@@ -53,15 +53,18 @@ def rare_case(world, *, applicants=RARE_APPLICANTS, employer="宁波喆珺精密
 
 
 def make_effective(world, case, agreement) -> None:
-    from tests.lifecycle import print_for_signing
+    from tests.lifecycle import print_for_signing, signing_code
 
     print_for_signing(world.mediator_a, agreement)
     for party in case.parties.exclude(role=PartyRole.AGENT):
-        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.PARTY,
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=world.mediator_a, kind=Signature.Kind.PARTY,
                             party_id=party.pk, signed_on=TODAY)
-    ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
+    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                        actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
                         signed_on=TODAY)
-    ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.SEAL, signed_on=TODAY)
+    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                        actor=world.mediator_a, kind=Signature.Kind.SEAL, signed_on=TODAY)
     agreement.refresh_from_db()
 
 

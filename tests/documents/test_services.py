@@ -86,7 +86,9 @@ def test_a_drafts_reading_copy_says_draft_and_is_never_the_agreement(world, medi
                                     actor=world.mediator_a)
     assert not draft.frozen and "草稿" in draft.title and draft.stage == "draft"
     text = pdfcheck.squeezed(pdfcheck.stored(draft))
-    assert "草稿：经双方当事人签名或者盖章" in text
+    assert "草稿：经各方当事人签名或者盖章" in text  # two applicants and the employer: 各方 (legal.parties_term)
+    assert text.count("草稿·不作签署用") == len(pdfcheck.pages_text(pdfcheck.stored(draft)))  # on every page
+    assert "（签名）：" not in text  # a reading copy has no signature lines to invite signing
     make_effective(world, case, agreement)
     effective = services.document_issue(case_id=case.pk, kind=K.AGREEMENT, subject_id=agreement.pk,
                                         actor=world.mediator_a)

@@ -28,6 +28,7 @@ from mediation import services as ms
 from mediation.audit.models import AuditEvent
 from mediation.documents import registry, services
 from mediation.documents.context import find_subject, prepare
+from mediation.documents.context import subjects_for as find_subjects
 from mediation.documents.models import DocumentKind, IssuedDocument, SignedCopy
 from mediation.documents.render import render_pdf
 from mediation.documents.selectors import document_standing
@@ -35,6 +36,7 @@ from mediation.documents.services import Stamp
 from mediation.models import Agreement, Attachment, PartyRole, Signature
 from tests.documents import pdfcheck
 from tests.documents.conftest import TODAY, make_effective, rare_case, stored_files
+from tests.lifecycle import signing_code
 from workflows.errors import ActionNotAllowed
 
 K = DocumentKind
@@ -47,11 +49,14 @@ def signing_version(world, agreement) -> IssuedDocument:
 
 def sign_all(world, case, agreement) -> None:
     for party in case.parties.exclude(role=PartyRole.AGENT):
-        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.PARTY,
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=world.mediator_a, kind=Signature.Kind.PARTY,
                             party_id=party.pk, signed_on=TODAY)
-    ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
+    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                        actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
                         signed_on=TODAY)
-    ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.SEAL,
+    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                        actor=world.mediator_a, kind=Signature.Kind.SEAL,
                         signed_on=TODAY)
 
 
@@ -125,7 +130,8 @@ class TestSigning:
     def test_rewriting_the_draft_voids_the_printed_version_and_clears_its_signatures(self, world, media):
         case, agreement = rare_case(world)
         printed = signing_version(world, agreement)
-        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
                             signed_on=TODAY)
         ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="拖欠工资（修改）",
                            terms=["被申请人于2027年1月15日前支付申请人工资。"])
@@ -133,14 +139,54 @@ class TestSigning:
         assert agreement.signing_document_id is None and not agreement.signatures.exists()
         assert document_standing(printed).key == "void"
         with pytest.raises(ActionNotAllowed):
-            ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.SEAL,
+            ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                                actor=world.mediator_a, kind=Signature.Kind.SEAL,
                                 signed_on=TODAY)
         reprinted = signing_version(world, agreement)
         assert reprinted.pk != printed.pk and reprinted.verification_code != printed.verification_code
         assert "2027年1月15日" in pdfcheck.squeezed(pdfcheck.stored(reprinted))
 
+    def test_signatures_from_a_void_print_do_not_count_on_the_new_one(self, world, media):
+        """Signatures are recorded against the code printed on the signed paper: after a rewrite the old
+        paper is void, and what was signed on it cannot be entered as signatures of the new print."""
+        case, agreement = rare_case(world)
+        void = signing_version(world, agreement)
+        ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="改", terms=["改。"])
+        current = signing_version(world, agreement)
+        from django.core.exceptions import ValidationError
+
+        for code in (void.verification_code, "", "0000-0000-0000-0000"):
+            with pytest.raises(ValidationError) as refused:
+                ms.signature_record(agreement_id=agreement.pk, document_code=code, actor=world.mediator_a,
+                                    kind=Signature.Kind.MEDIATOR, signed_on=TODAY)
+            assert "document_code" in refused.value.message_dict
+        assert not agreement.signatures.exists()
+        # Typed from the paper: case, spaces and hyphens do not matter.
+        typed = current.code_display.lower().replace("-", " ")
+        ms.signature_record(agreement_id=agreement.pk, document_code=typed, actor=world.mediator_a,
+                            kind=Signature.Kind.MEDIATOR, signed_on=TODAY)
+        assert agreement.signatures.count() == 1
+
+    @pytest.mark.parametrize("move", ["case_terminate", "case_withdraw"])
+    def test_a_case_that_ended_without_agreement_has_nothing_to_print_or_sign(self, world, media, move):
+        """DOMAIN.md §3: only a case being mediated settles, and only with an effective agreement; once
+        terminated (调解不成) or withdrawn, its draft is neither printed for signing nor signed."""
+        from workflows import services as ws
+
+        case, agreement = rare_case(world)
+        printed = signing_version(world, agreement)
+        kwargs = {"reason": "调解不成"} if move == "case_terminate" else {"reason": "申请人撤回"}
+        getattr(ws, move)(case_id=case.pk, actor=world.mediator_a, **kwargs)
+        with pytest.raises(ActionNotAllowed):
+            ms.signature_record(agreement_id=agreement.pk, document_code=printed.verification_code,
+                                actor=world.mediator_a, kind=Signature.Kind.MEDIATOR, signed_on=TODAY)
+        case.refresh_from_db()
+        assert not agreement.signatures.exists()
+        assert all(s.stage != "signing" for s in find_subjects(case))
+
     def test_a_print_of_a_draft_rewritten_while_it_rendered_is_not_registered(self, world, media):
         case, agreement = rare_case(world)
+        case.refresh_from_db()
         subject = find_subject(case, K.AGREEMENT, agreement.pk, "signing")
         assert subject is not None
         stamp = Stamp(code="0" * 15 + "1", issued_at=datetime.datetime.now(datetime.UTC), verify_url="http://x/")
@@ -176,6 +222,11 @@ class TestSignedCopies:
     def test_the_scan_is_kept_with_the_document_and_on_the_record(self, world, media):
         case, agreement = rare_case(world)
         printed = signing_version(world, agreement)
+        # Not while it is still being signed: a rewrite could still void that paper.
+        with pytest.raises(ActionNotAllowed):
+            services.signed_copy_add(document_id=printed.pk, actor=world.mediator_a, upload=self.scan())
+        assert not Attachment.objects.exists()
+        sign_all(world, case, agreement)
         copy = services.signed_copy_add(document_id=printed.pk, actor=world.mediator_a, upload=self.scan())
         assert copy.document == printed and copy.attachment.kind == Attachment.Kind.SIGNED_COPY
         assert copy.attachment.case_id == case.pk and printed.code_display in copy.attachment.description
@@ -225,12 +276,15 @@ def test_print_sign_and_verify_the_printed_paper_as_the_effective_agreement(worl
     assert printed is not None
     paper = b"".join(client.get(reverse("documents:download", args=[printed.pk])).streaming_content)
     assert pdfcheck.squeezed(paper).count("（签名）：") >= 3
-    # 2. Record each signature from the signed paper.
+    # 2. Record each signature from the signed paper, naming the code printed in its footer.
+    code = pdfcheck.squeezed(paper).split("验证码")[1][:19]
+    assert code == printed.code_display
     url = reverse("signature_add", args=[case.pk, agreement.pk])
     for party in case.parties.exclude(role=PartyRole.AGENT):
-        assert client.post(url, {"kind": "party", "party": party.pk, "signed_on": "2026-11-20"}).status_code == 302
+        assert client.post(url, {"kind": "party", "party": party.pk, "signed_on": "2026-11-20",
+                                 "document_code": code}).status_code == 302
     for kind in ("mediator", "seal"):
-        assert client.post(url, {"kind": kind, "signed_on": "2026-11-20"}).status_code == 302
+        assert client.post(url, {"kind": kind, "signed_on": "2026-11-20", "document_code": code}).status_code == 302
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.EFFECTIVE
     # 3. Anyone holding the printed paper's file verifies it as the effective agreement.

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from mediation import services as ms
 from mediation.models import Agreement, Signature
-from tests.lifecycle import TODAY, case_in_state, effective_agreement, print_for_signing
+from tests.lifecycle import TODAY, case_in_state, effective_agreement, print_for_signing, signing_code
 from workflows.errors import ActionNotAllowed
 from workflows.states import CaseState
 
@@ -24,7 +24,8 @@ def test_agreement_takes_effect_only_with_every_signature_and_the_seal(world):
     steps: list[dict[str, Any]] = [dict(kind=Signature.Kind.PARTY, party_id=p.pk) for p in parties]
     steps += [dict(kind=Signature.Kind.MEDIATOR), dict(kind=Signature.Kind.SEAL)]
     for i, step in enumerate(steps):
-        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, signed_on=TODAY, **step)
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=world.mediator_a, signed_on=TODAY, **step)
         agreement.refresh_from_db()
         last = i == len(steps) - 1
         assert (agreement.status == Agreement.Status.EFFECTIVE) is last
@@ -38,7 +39,8 @@ def test_no_signature_is_recorded_before_the_signing_version_is_printed(world):
     agreement = ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="工资",
                                    terms=["支付工资"])
     with pytest.raises(ActionNotAllowed, match="签署版"):
-        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
                             signed_on=TODAY)
     assert not agreement.signatures.exists()
 
@@ -49,7 +51,8 @@ def test_an_effective_agreement_cannot_be_edited_or_re_signed(world):
     with pytest.raises(ActionNotAllowed):
         ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="改", terms=["改"])
     with pytest.raises(ActionNotAllowed):
-        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.SEAL,
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=world.mediator_a, kind=Signature.Kind.SEAL,
                             signed_on=TODAY)
     assert list(agreement.terms.values_list("text", flat=True))[0].startswith("被申请人")
 
@@ -64,10 +67,13 @@ def test_a_correction_is_a_new_version_and_the_old_one_is_kept(world):
                        instalments=[ms.InstalmentInput("15000", datetime.date(2027, 1, 31))])
     print_for_signing(world.mediator_a, v2)
     for party in case.parties.all():
-        ms.signature_record(agreement_id=v2.pk, actor=world.mediator_a, kind=Signature.Kind.PARTY,
+        ms.signature_record(agreement_id=v2.pk, document_code=signing_code(v2),
+                            actor=world.mediator_a, kind=Signature.Kind.PARTY,
                             party_id=party.pk, signed_on=TODAY)
-    ms.signature_record(agreement_id=v2.pk, actor=world.mediator_a, kind=Signature.Kind.MEDIATOR, signed_on=TODAY)
-    ms.signature_record(agreement_id=v2.pk, actor=world.mediator_a, kind=Signature.Kind.SEAL, signed_on=TODAY)
+    ms.signature_record(agreement_id=v2.pk, document_code=signing_code(v2),
+                        actor=world.mediator_a, kind=Signature.Kind.MEDIATOR, signed_on=TODAY)
+    ms.signature_record(agreement_id=v2.pk, document_code=signing_code(v2),
+                        actor=world.mediator_a, kind=Signature.Kind.SEAL, signed_on=TODAY)
     v1.refresh_from_db()
     v2.refresh_from_db()
     assert v1.status == Agreement.Status.SUPERSEDED and v2.status == Agreement.Status.EFFECTIVE

@@ -25,6 +25,7 @@ from mediation.models import Agreement, Case, CaseParty, Employer, PartyRole, Pe
 from mediation.services import EmployerInput, RespondentInput
 from tests.documents import pdfcheck
 from tests.factories import registration, valid_credit_code
+from tests.lifecycle import signing_code
 from workflows import services as ws
 
 TODAY = datetime.date(2026, 11, 20)
@@ -228,7 +229,8 @@ def draft_printed(world, case: Case) -> Agreement:
 
 def sign(world, agreement: Agreement, *parties: CaseParty) -> Agreement:
     for party in parties:
-        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.PARTY,
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=world.mediator_a, kind=Signature.Kind.PARTY,
                             party_id=party.pk, signed_on=TODAY)
     agreement.refresh_from_db()
     return agreement
@@ -236,7 +238,8 @@ def sign(world, agreement: Agreement, *parties: CaseParty) -> Agreement:
 
 def mediator_and_seal(world, agreement: Agreement) -> Agreement:
     for kind in (Signature.Kind.MEDIATOR, Signature.Kind.SEAL):
-        ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=kind, signed_on=TODAY)
+        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                            actor=world.mediator_a, kind=kind, signed_on=TODAY)
     agreement.refresh_from_db()
     return agreement
 
@@ -282,7 +285,10 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 def text_of(world, case: Case, kind: str, subject_id: int = 0) -> str:
-    issued = documents.document_issue(case_id=case.pk, kind=kind, subject_id=subject_id, actor=world.mediator_a)
+    """The document's text; an agreement as its signing version, the print with a line for every signer."""
+    stage = "signing" if kind == DocumentKind.AGREEMENT else ""
+    issued = documents.document_issue(case_id=case.pk, kind=kind, subject_id=subject_id, actor=world.mediator_a,
+                                      stage=stage)
     return pdfcheck.squeezed(pdfcheck.stored(issued))
 
 

@@ -23,7 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mediation import services as ms
 from mediation.models import Signature
-from tests.lifecycle import TODAY, case_in_state, print_for_signing
+from tests.lifecycle import TODAY, case_in_state, print_for_signing, signing_code
 from workflows.clocks import local_date
 from workflows.states import CaseState as S
 
@@ -171,7 +171,8 @@ MATRIX: dict[str, Knock] = {
     "agreement_correct": Knock(WORK_POST, method="post", setup=_case(S.SETTLED), kwargs=_case_kwargs),
     "signature_add": Knock(WORK_POST, method="post", setup=_draft,
                            kwargs=lambda made: {"pk": made["case"].pk, "agreement_id": made["agreement"].pk},
-                           data=lambda world, made: {"kind": Signature.Kind.MEDIATOR, "signed_on": "2026-11-20"}),
+                           data=lambda world, made: {"kind": Signature.Kind.MEDIATOR, "signed_on": "2026-11-20",
+                                                     "document_code": signing_code(made["agreement"])}),
     "payment_record": Knock(WORK_POST, method="post", setup=_instalment,
                             kwargs=lambda made: {"pk": made["case"].pk, "instalment_id": made["instalment"].pk},
                             data=lambda world, made: {"paid_on": "2026-11-20", "paid_amount": "6000.00"}),

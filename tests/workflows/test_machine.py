@@ -6,7 +6,15 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from mediation.transitions import MOVES
-from tests.lifecycle import act, case_in_state, print_for_signing, satisfy_conditions, snapshot, supervisor_for
+from tests.lifecycle import (
+    act,
+    case_in_state,
+    print_for_signing,
+    satisfy_conditions,
+    signing_code,
+    snapshot,
+    supervisor_for,
+)
 from workflows.errors import ActionNotAllowed
 from workflows.machine import TRANSITION_NAMES, graph
 from workflows.models import TransitionLog
@@ -144,7 +152,8 @@ def test_record_agreement_is_refused_until_the_agreement_is_effective(world):
     agreement = ms.agreement_draft(case_id=case.pk, actor=world.mediator_a, dispute_summary="拖欠工资",
                                    terms=["支付工资"], instalments=[])
     print_for_signing(world.mediator_a, agreement)
-    ms.signature_record(agreement_id=agreement.pk, actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
+    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
+                        actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
                         signed_on=case.received_at.date())
     before = snapshot(case)
     with pytest.raises(ActionNotAllowed, match="调解协议尚未生效"):
