@@ -85,8 +85,9 @@ def case_detail(request, pk: int):
     today = local_today()
     show_personal = permissions.may_see_personal_data(user, case)
     parties = list(case.parties.select_related("person", "employer", "represents__person", "represents__employer"))
-    agreements = list(case.agreements.select_related("signing_document").prefetch_related(
-        "terms", "instalments", "signatures__party__person", "signatures__party__employer").order_by("-version"))
+    agreements = list(case.agreements.select_related("signing_document", "drafted_by").prefetch_related(
+        "terms", "instalments", "signatures__party__person", "signatures__party__employer",
+        "signatures__recorded_by").order_by("-version"))
     transitions = list(TransitionLog.objects.filter(case=case).select_related("actor", "from_organisation",
                                                                               "to_organisation"))
     escalations = list(case.escalations.select_related("from_organisation", "to_organisation", "requested_by",
@@ -107,6 +108,10 @@ def case_detail(request, pk: int):
         ({"at": e.requested_at, "kind": "escalation", "obj": e, "who": e.requested_by} for e in escalations),
         ({"at": f.recorded_at, "kind": "follow_up", "obj": f, "who": f.recorded_by} for f in follow_ups),
         ({"at": a.uploaded_at, "kind": "attachment", "obj": a, "who": a.uploaded_by} for a in attachments),
+        # The agreement's own steps: each version drafted, each signature recorded from the paper.
+        ({"at": a.drafted_at, "kind": "agreement", "obj": a, "who": a.drafted_by} for a in agreements),
+        ({"at": s.recorded_at, "kind": "signature", "obj": s, "who": s.recorded_by}
+         for a in agreements for s in a.signatures.all()),
     ), key=lambda item: item["at"], reverse=True)
     draft = next((a for a in agreements if a.status == Agreement.Status.DRAFT), None)
     effective = next((a for a in agreements if a.status == Agreement.Status.EFFECTIVE), None)

@@ -160,6 +160,8 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         instalments = forms.InstalmentFormSet(request.POST, prefix="instalments")
         if all([form.is_valid(), terms.is_valid(), instalments.is_valid()]):
             d = form.cleaned_data
+            printed = draft.signing_document if draft is not None else None
+            cleared = draft.signatures.count() if draft is not None else 0
             try:
                 services.agreement_draft(
                     case_id=case.pk, actor=request.user, dispute_summary=d["dispute_summary"],
@@ -172,6 +174,10 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 apply_errors(form, exc)
             else:
                 messages.success(request, _("调解协议草稿已保存。定稿后请生成并打印签署版，各方签字盖章后逐项登记。"))
+                if printed is not None:
+                    messages.warning(request, _(
+                        "原签署版（验证码 %(code)s）已作废，已登记的 %(n)d 项签章已清除；请重新生成签署版并重新签署。")
+                        % {"code": printed.code_display, "n": cleared})
                 return redirect("case_detail", pk=case.pk)
         status = 400
     else:
@@ -183,8 +189,8 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             instalments = forms.InstalmentFormSet(prefix="instalments", initial=[
                 {"amount": i.amount, "due_on": i.due_on, "method": i.method} for i in draft.instalments.all()])
         else:
-            claims = "；".join(f"{c.description}{c.amount:,.2f}元" for c in case.claims.all())
-            form = forms.AgreementForm(initial={"dispute_summary": case.dispute_summary, "claims_summary": claims})
+            # The claims are itemised in the agreement from the case; 当事人请求 is for what they add to them.
+            form = forms.AgreementForm(initial={"dispute_summary": case.dispute_summary})
             terms = forms.TermFormSet(prefix="terms", initial=[{}])
             instalments = forms.InstalmentFormSet(prefix="instalments")
         status = 200

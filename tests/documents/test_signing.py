@@ -314,3 +314,23 @@ def test_make_effective_helper_signs_on_the_signing_version(world, media):
     make_effective(world, case, agreement)
     agreement.refresh_from_db()
     assert agreement.signing_document is not None and agreement.signing_document.stage == "signing"
+
+
+def test_the_case_page_tells_the_signing_steps_and_a_rewrite_says_the_print_is_void(world, client, media):
+    from django.contrib.messages import get_messages
+
+    case, agreement = rare_case(world)
+    printed = signing_version(world, agreement)
+    ms.signature_record(agreement_id=agreement.pk, document_code=printed.verification_code, actor=world.mediator_a,
+                        kind=Signature.Kind.MEDIATOR, signed_on=TODAY)
+    client.force_login(world.mediator_a)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "登记签章" in page and "起草调解协议第 1 版" in page  # the timeline
+    assert "待签署（已登记签章 1 项）" in page  # the agreement's badge
+    response = client.post(reverse("agreement_edit", args=[case.pk]), {
+        "dispute_summary": "拖欠工资（改）", "claims_summary": "", "waived": "", "copies": "",
+        "terms-TOTAL_FORMS": "1", "terms-INITIAL_FORMS": "0", "terms-0-text": "被申请人支付工资。",
+        "instalments-TOTAL_FORMS": "0", "instalments-INITIAL_FORMS": "0"})
+    assert response.status_code == 302
+    said = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert f"原签署版（验证码 {printed.code_display}）已作废" in said and "1 项签章已清除" in said
