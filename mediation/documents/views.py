@@ -2,8 +2,10 @@
 
 Verification is public on purpose: the people holding a printed agreement or an
 e-mailed notice (a worker, an employer, a court clerk) have no account. The page
-shows only what is printed on the document anyway (case number, type, date,
-issuing organisation) plus the registered SHA-256, never a name or ID number.
+shows what is printed on the document anyway (case number, type, date, issuing
+organisation), the registered SHA-256, and what the paper is worth today (an
+agreement: 待签署, 已生效 with the date it took effect — the date the parties wrote
+by the last signature —, 已被更正版本取代 or 已作废), never a name or ID number.
 """
 from __future__ import annotations
 
