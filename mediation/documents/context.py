@@ -541,7 +541,9 @@ def _timeline(case: Case, logs: list[TransitionLog]) -> list[dict[str, Any]]:
     for d in case.issued_documents.select_related("author").order_by("created_at", "pk"):
         items.append({"at": _local(d.created_at), "who": _who(d.author), "what": _("生成文书"),
                       "note": f"{d.title} 第{d.version}版（{d.code_display}）"})
-    return sorted(items, key=lambda item: item["at"])
+    from mediation.documents.case_file_agreements import agreement_events  # it reads this module's helpers
+
+    return sorted(items + agreement_events(case), key=lambda item: item["at"])
 
 
 def case_file_facts(case: Case) -> dict[str, Any]:
@@ -550,13 +552,17 @@ def case_file_facts(case: Case) -> dict[str, Any]:
     The documents the register lists are carried as stored (``originals``), so the
     register and the embedded files are one and the same list.
     """
-    from mediation.documents.originals import case_file_originals  # the originals read the registry
+    from mediation.documents.case_file_agreements import agreement_registration
+    from mediation.documents.originals import case_file_originals, standing_words, void_scans  # read the registry
 
     logs = _logs(case)
     registered = list(case.issued_documents.order_by("created_at", "pk"))
+    listed = [d for d in registered if d.kind != DocumentKind.CASE_FILE]
+    standings = standing_words(case, listed)
     latest: dict[tuple[str, int], IssuedDocument] = {}
     for d in registered:
         latest[(d.kind, d.subject_id)] = d
+    agreements = {a.pk: a for a in case.agreements.all()}
     sections: list[dict[str, Any]] = []
     for subject in subjects_for(case, logs=logs):
         if subject.kind == DocumentKind.CASE_FILE:
@@ -564,21 +570,25 @@ def case_file_facts(case: Case) -> dict[str, Any]:
         doc = _BUILDERS[subject.kind](case, subject)
         title = _title(case, subject, doc)
         doc["title"] = doc.get("title") or title
-        issued = latest.get((subject.kind, subject.subject_id))
+        if subject.kind == DocumentKind.AGREEMENT:
+            issued = agreement_registration(agreements[subject.subject_id], subject, registered)
+        else:
+            issued = latest.get((subject.kind, subject.subject_id))
         sections.append({"anchor": f"doc-{len(sections) + 1}", "title": title, "label": subject.label,
                          "part": PARTS[subject.kind], "doc": doc,
                          "registered": None if issued is None else {
-                             "code": issued.code_display, "version": issued.version, "sha256": issued.sha256}})
-    listed = [d for d in registered if d.kind != DocumentKind.CASE_FILE]
+                             "code": issued.code_display, "version": issued.version, "sha256": issued.sha256,
+                             "standing": standings.get(issued.pk, "")}})
+    void = void_scans(case)
     return {
         "title": _("卷宗"),
         "sections": sections,
         "timeline": _timeline(case, logs),
-        "attachments": [{"name": a.original_name, "kind": a.get_kind_display(), "size": a.size,
-                         "sha256": a.sha256, "uploaded_at": _local(a.uploaded_at)}
+        "attachments": [{"name": a.original_name, "sha256": a.sha256, "uploaded_at": _local(a.uploaded_at),
+                         "size": a.size, "kind": _("已作废签署版的扫描件") if a.pk in void else a.get_kind_display()}
                         for a in case.attachments.all()],
         "registered": [{"title": d.title, "version": d.version, "created_at": _local(d.created_at),
-                        "code": d.code_display, "sha256": d.sha256}
+                        "code": d.code_display, "sha256": d.sha256, "standing": standings[d.pk]}
                        for d in listed],
         EMBEDDED_FILES: case_file_originals(case, listed),
     }

@@ -131,7 +131,9 @@ def test_a_register_row_reads_in_order_and_its_sha_256_fits_on_one_line(archived
     texts = [[re.sub(r"\s+", "", structure.text(cell)) for cell in row] for row in rows]
     at = next(i for i, row in enumerate(texts) if agreement.code_display in row)
     created = timezone.localtime(agreement.created_at)
-    assert texts[at] == [agreement.title, str(agreement.version), f"{created:%Y-%m-%d%H:%M}", agreement.code_display]
+    # The signed agreement in force says so (selectors.document_standing: 已生效), apart from any other print.
+    assert texts[at] == [agreement.title, str(agreement.version), f"{created:%Y-%m-%d%H:%M}", agreement.code_display,
+                         "已生效"]
     assert texts[at + 1] == ["SHA-256" + agreement.sha256]
     # Readable: the digest on one printed line (it used to wrap over seven).
     assert structure.lines(rows[at + 1][0]) == 1
