@@ -48,16 +48,8 @@ def signing_version(world, agreement) -> IssuedDocument:
 
 
 def sign_all(world, case, agreement) -> None:
-    for party in case.parties.exclude(role=PartyRole.AGENT):
-        ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
-                            actor=world.mediator_a, kind=Signature.Kind.PARTY,
-                            party_id=party.pk, signed_on=TODAY)
-    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
-                        actor=world.mediator_a, kind=Signature.Kind.MEDIATOR,
-                        signed_on=TODAY)
-    ms.signature_record(agreement_id=agreement.pk, document_code=signing_code(agreement),
-                        actor=world.mediator_a, kind=Signature.Kind.SEAL,
-                        signed_on=TODAY)
+    """Every signature the agreement needs, on its signing version (printed already: the same one)."""
+    make_effective(world, case, agreement)
 
 
 class TestTheSigningVersion:
