@@ -344,7 +344,9 @@ class SignatureForm(forms.Form):
         label=_("签署版验证码"), max_length=40,
         help_text=_("签字盖章的纸质件页脚所印的验证码，如 7KQ2-M9XD-4HRT-0BWC"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
-    kind = forms.ChoiceField(label=_("签章类型"), choices=Signature.Kind.choices)
+    # Only a party's signature names the party (app.js hides the field for the mediator and the seal).
+    kind = forms.ChoiceField(label=_("签章类型"), choices=Signature.Kind.choices,
+                             widget=forms.Select(attrs={"data-only-for-party": "party"}))
     party = forms.TypedChoiceField(label=_("当事人"), coerce=int, required=False, empty_value=None)
     signer_name = forms.CharField(label=_("签署人"), max_length=100, required=False)
     signed_on = forms.DateField(label=_("签署日期"), widget=DATE)

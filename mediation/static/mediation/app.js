@@ -33,7 +33,16 @@
   document.addEventListener("change", function (event) {
     var select = event.target.closest("select[data-autosubmit]");
     if (select && select.form) { select.form.submit(); }
+    var kind = event.target.closest("select[data-only-for-party]");
+    if (kind) { showPartyField(kind); }
   });
+  // The signature form: the party is asked only for a party's signature, not the mediator's or the seal.
+  function showPartyField(kind) {
+    var party = kind.form && kind.form.querySelector("[name=" + kind.getAttribute("data-only-for-party") + "]");
+    var field = party && party.closest(".field");
+    if (field) { field.hidden = kind.value !== "party"; }
+  }
+  document.querySelectorAll("select[data-only-for-party]").forEach(showPartyField);
   // The narrow-screen menu is a popover (opens without script); keep the button's aria-expanded in step
   // for older screen readers, and close the menu when the window grows back to the side-column layout.
   var menu = document.getElementById("site-nav");
