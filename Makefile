@@ -74,6 +74,14 @@ serve: venv
 	@echo ""
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
+.PHONY: worker beat
+worker: venv  ## a Celery worker (CELERY_BROKER_URL=redis://… or amqp://…; docs/operations.md)
+	$(PY) -m celery -A mediation worker --loglevel=INFO $(WORKER_ARGS)
+
+beat: venv  ## the Celery beat scheduler: one per deployment (docs/operations.md)
+	@mkdir -p var
+	$(PY) -m celery -A mediation beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
 check: venv  ## the static checks CI runs besides the tests
 	$(PY) -m ruff check .
 	$(PY) -m mypy

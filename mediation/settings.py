@@ -282,3 +282,47 @@ LOGGING = {
     # SQL parameters carry ID numbers and phones: never log them, even in DEBUG.
     "loggers": {"django.db.backends": {"handlers": [], "level": "WARNING", "propagate": False}},
 }
+
+# --- Background work: Celery and jobs (docs/operations.md) ---------------------------
+# CELERY_BROKER_URL: redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672// (RabbitMQ).
+# Empty (the `make demo` default): every task runs in-process at once, so nothing else is needed.
+from celery.schedules import crontab  # noqa: E402 -- the schedule below is part of this block
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
+CELERY_TASK_EAGER_PROPAGATES = True
+# JSON only: a message never carries a pickled object (and tasks take ids, never personal data).
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# Task state lives in the database (jobs.Job, the notifications' own records): no result backend.
+CELERY_TASK_IGNORE_RESULT = True
+# Tasks are idempotent: acknowledged after they finish, and put back when a worker dies mid-task.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "1800"))
+CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 60, 1)
+# Redis redelivers an unacknowledged task after this long: longer than any task may run.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the LOGGING above applies to workers too
+CELERY_TIMEZONE = TIME_ZONE
+# The schedule is reviewed with the code and the same on every deployment; the times come from
+# the environment (docs/operations.md says why this is not django-celery-beat).
+_DIGEST_HOUR, _DIGEST_MINUTE = os.environ.get("DAILY_DIGEST_AT", "08:30").split(":")
+CELERY_BEAT_SCHEDULE = {
+    "refresh-statistics": {
+        "task": "mediation.tasks.refresh_statistics",
+        "schedule": crontab(minute=os.environ.get("STATISTICS_REFRESH_MINUTE", "5")),
+    },
+    "deadline-sweep": {
+        "task": "notifications.tasks.deadline_sweep",
+        "schedule": crontab(minute=f"*/{int(os.environ.get('DEADLINE_SWEEP_MINUTES', '15'))}"),
+    },
+    # Every day: the task itself skips days that are not working days (statutory calendar).
+    "daily-digest": {
+        "task": "notifications.tasks.daily_digest",
+        "schedule": crontab(hour=int(_DIGEST_HOUR), minute=int(_DIGEST_MINUTE)),
+    },
+}
