@@ -51,6 +51,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import FileField
 from django.utils import timezone
 
+from mediation.storage import walk
+
 FORMAT = "labour-mediation-360/backup"
 FORMAT_VERSION = 1
 PROJECT = "labour-mediation-360"
@@ -106,17 +108,8 @@ class Media:
                     if path.is_file() and not path.is_symlink():
                         found.append(path.relative_to(self.root).as_posix())
             return found
-        return sorted(self._walk(""))
-
-    def _walk(self, prefix: str) -> Iterator[str]:
-        try:
-            directories, files = self.storage.listdir(prefix)
-        except FileNotFoundError:
-            return
-        for name in files:
-            yield f"{prefix}{name}"
-        for directory in directories:
-            yield from self._walk(f"{prefix}{directory}/")
+        # A bucket is listed page by page (mediation.storage.walk), not one request per folder.
+        return sorted(walk(self.storage))
 
     def is_empty(self) -> bool:
         if self.root is not None:

@@ -326,3 +326,48 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=int(_DIGEST_HOUR), minute=int(_DIGEST_MINUTE)),
     },
 }
+
+# --- Object storage and read replica (docs/operations.md) ---------------------------------------
+# Object storage: with STORAGE_S3_BUCKET set, documents, attachments and signed scans go to that
+# bucket on any S3-compatible store (django-storages); otherwise to MEDIA_ROOT on local disk.
+# Objects are private (no ACL is ever sent: the bucket's own policy applies, which must not be
+# public), names are never reused (a second upload under a name gets a new one), and the
+# application never hands out a URL to an object: every download is read through the
+# application after its permission checks.
+if os.environ.get("STORAGE_S3_BUCKET"):
+    from typing import Any
+
+    _object_storage: dict[str, Any] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["STORAGE_S3_BUCKET"],
+            "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+            # Unset: boto3's own chain (AWS_ACCESS_KEY_ID…, an instance role).
+            "access_key": os.environ.get("STORAGE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("STORAGE_S3_SECRET_ACCESS_KEY") or None,
+            # "path" for most self-hosted stores; "virtual" (bucket.host) where the store wants it.
+            "addressing_style": os.environ.get("STORAGE_S3_ADDRESSING_STYLE") or None,
+            "signature_version": "s3v4",
+            # Keys below this prefix inside the bucket (one bucket may serve several instances).
+            "location": os.environ.get("STORAGE_S3_PREFIX", ""),
+            "default_acl": None,
+            "file_overwrite": False,
+            # url() is never shown to anyone; should it ever be called, its signature is short-lived.
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            # A CA bundle for a store with a private certificate; "0" only on a closed test network.
+            "verify": (False if os.environ.get("STORAGE_S3_VERIFY") == "0"
+                       else os.environ.get("STORAGE_S3_VERIFY") or None),
+            "object_parameters": ({"ServerSideEncryption": os.environ["STORAGE_S3_SERVER_SIDE_ENCRYPTION"]}
+                                  if os.environ.get("STORAGE_S3_SERVER_SIDE_ENCRYPTION") else {}),
+        },
+    }
+    STORAGES["default"] = _object_storage
+# Read replica: with DATABASE_REPLICA_URL set (a PostgreSQL streaming replica of DATABASE_URL),
+# the statistics page, the monthly table and the ledger export read there (mediation/db_router.py);
+# every write, every read inside a writing transaction and every permission read stay on default.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))
+    DATABASE_ROUTERS = ["mediation.db_router.ReplicaRouter"]

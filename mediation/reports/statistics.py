@@ -54,6 +54,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mediation import permissions
+from mediation.db_router import replica_reads
 from mediation.models import Case, Category, Channel, LineName, Organisation
 from mediation.reports.models import AMOUNT_MEASURES, MEASURES, MonthlyFact, SummaryState
 from mediation.selectors import CaseFilters, case_list_visible_to
@@ -587,6 +588,7 @@ def _category_figures(category_facts: Mapping[FactKey, Mapping[str, Any]], categ
     return by_category
 
 
+@replica_reads  # figures a few seconds behind are fine (docs/operations.md)
 def statistics_compute(*, user: Any, query: StatisticsQuery, today: datetime.date | None = None,
                        use_summary: bool = True) -> Statistics:
     """All the figures of the statistics page for ``user``'s scope (DOMAIN.md §9).

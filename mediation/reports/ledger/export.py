@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from mediation import identity
 from mediation.audit import log as audit
+from mediation.db_router import replica_reads
 from mediation.models import (
     Agreement,
     ApplicationForm,
@@ -284,6 +285,7 @@ def _masked_filters(filters: CaseFilters | None) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in (None, "", False)}
 
 
+@replica_reads  # a ledger a few seconds behind is fine (docs/operations.md)
 def ledger_export(*, user: Any, filters: CaseFilters | None, query_string: str = "",
                   chunk_size: int = 1000) -> ExportResult:
     """Write the ledger of the cases ``user`` sees (as the case list shows them) to a temporary .xlsx.

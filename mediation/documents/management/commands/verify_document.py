@@ -20,6 +20,7 @@ from mediation.documents import registry
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.selectors import document_standing
 from mediation.documents.times import local_time
+from mediation.storage import walk
 
 
 class Command(BaseCommand):
@@ -90,7 +91,8 @@ class Command(BaseCommand):
                 problems += 1
                 self.stdout.write(self.style.ERROR(f"已改动：{document.case.number} {document.title} "
                                                    f"第{document.version}版（{document.file.name}）"))
-        orphans = [name for name in _walk(registry.STORAGE_PREFIX) if name not in known]
+        # Listed page by page on a bucket (mediation.storage.walk), folder by folder on disk.
+        orphans = [name for name in walk(default_storage, registry.STORAGE_PREFIX) if name not in known]
         for name in orphans:
             problems += 1
             self.stdout.write(self.style.WARNING(f"未登记的文件：{name}"))
@@ -105,13 +107,3 @@ def _named(document: IssuedDocument) -> str:
     kind = str(DocumentKind(document.kind).label)
     return document.title if document.title.startswith(kind) else f"{kind} · {document.title}"
 
-
-def _walk(prefix: str) -> list[str]:
-    try:
-        directories, files = default_storage.listdir(prefix)
-    except (FileNotFoundError, NotImplementedError):
-        return []
-    names = [f"{prefix}/{f}" for f in files]
-    for directory in directories:
-        names += _walk(f"{prefix}/{directory}")
-    return names
