@@ -371,3 +371,20 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         os.environ["DATABASE_REPLICA_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))
     DATABASE_ROUTERS = ["mediation.db_router.ReplicaRouter"]
+
+# --- Reminders (docs/operations.md) -----------------------------------------------------
+INSTALLED_APPS += ["notifications"]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+    "notifications.context_processors.notifications")
+# When a reminder goes out, in days before a deadline's last day: 0 is the day itself, -1 the
+# day after (overdue). Counted as the clock counts: working days for the acceptance period
+# (3 working days), calendar days for every other. REMINDER_THRESHOLDS="before_3:3,on_day:0,overdue:-1".
+REMINDER_THRESHOLDS = {name: int(days) for name, days in (
+    part.split(":") for part in os.environ.get("REMINDER_THRESHOLDS", "before_3:3,on_day:0,overdue:-1").split(",")
+    if part.strip())}
+# A pending escalation request that has waited this long is brought to those who may decide it.
+ESCALATION_WAIT_HOURS = int(os.environ.get("ESCALATION_WAIT_HOURS", "24"))
+# The SMS gateway (notifications/sms.py): a dotted path to a BaseSmsBackend subclass.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.sms.ConsoleSmsBackend")
+# The sender of reminder e-mails (EMAIL_BACKEND above says how they leave).
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")

@@ -31,6 +31,7 @@ urlpatterns = [
     path("cases/<int:pk>/attachments/<int:attachment_id>/", work.attachment_download, name="attachment_download"),
     path("escalations/", work.escalation_queue, name="escalation_queue"),
     path("deadlines/", work.deadlines, name="deadlines"),
+    path("notifications/", include("notifications.urls")),
     path("documents/", include("mediation.documents.urls")),
     path("reports/", include("mediation.reports.urls")),
     path("audit/", include("mediation.audit.urls")),

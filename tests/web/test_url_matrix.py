@@ -142,6 +142,17 @@ def _ledger_file(world, made) -> dict[str, Any]:
     return {"file": SimpleUploadedFile("ledger.xlsx", made["xlsx"]), "action": "check"}
 
 
+def _notification(world) -> dict[str, Any]:
+    """A reminder for 锦屏's mediator: only its addressee may mark it read; for anyone else it does not exist."""
+    from notifications.models import Notification
+
+    made = _case(S.REGISTERED)(world)
+    made["notification"] = Notification.objects.create(
+        user=world.mediator_a, case=made["case"], key=f"acceptance:{made['case'].pk}:{made['case'].pk}:2026-11-25",
+        threshold="on_day", subject="受理期限，今天到期", body="受理期限，今天到期")
+    return made
+
+
 MATRIX: dict[str, Knock] = {
     "home": Knock(PAGE_FOR_ALL),
     "login": Knock(PUBLIC),
@@ -233,6 +244,12 @@ MATRIX: dict[str, Knock] = {
     "audit:log": Knock(AUDIT_READERS),
     "audit:case_extract": Knock((302, 403, 403, 403, 200, 200, 404, 404), setup=_case(S.REGISTERED),
                                 kwargs=lambda made: {"case_id": made["case"].pk}),
+    # One's own notification centre and reminder settings; a notification is its addressee's alone.
+    "notification_list": Knock(PAGE_FOR_ALL),
+    "notification_preferences": Knock(PAGE_FOR_ALL),
+    "notification_read_all": Knock((302,) * 8, method="post"),
+    "notification_read": Knock((302, 302, 404, 404, 404, 404, 404, 404), method="post", setup=_notification,
+                               kwargs=lambda made: {"pk": made["notification"].pk}),
 }
 
 #: Namespaces with their own permission system, tested where they are built.
@@ -294,7 +311,8 @@ def test_each_role_gets_what_the_rules_say(world, name):
 def test_the_matrix_hides_every_case_from_both_outsiders():
     """Every row that knocks on a case says 404 for the other township's mediator and supervisor
     (who holds every right there): a row edited to 403 would reveal that the case exists."""
-    case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs and n != "documents:verify_code"]
+    case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs
+                  and n not in {"documents:verify_code", "notification_read"}]
     assert len(case_rows) == 20
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
