@@ -334,36 +334,41 @@ CELERY_BEAT_SCHEDULE = {
 # public), names are never reused (a second upload under a name gets a new one), and the
 # application never hands out a URL to an object: every download is read through the
 # application after its permission checks.
-if os.environ.get("STORAGE_S3_BUCKET"):
-    from typing import Any
+from collections.abc import Mapping  # noqa: E402
+from typing import Any  # noqa: E402
 
-    _object_storage: dict[str, Any] = {
+
+def object_storage(env: Mapping[str, str]) -> dict[str, Any]:
+    """STORAGES["default"] for the bucket the STORAGE_S3_* variables of ``env`` describe."""
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": os.environ["STORAGE_S3_BUCKET"],
-            "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+            "bucket_name": env["STORAGE_S3_BUCKET"],
+            "endpoint_url": env.get("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": env.get("STORAGE_S3_REGION") or None,
             # Unset: boto3's own chain (AWS_ACCESS_KEY_ID…, an instance role).
-            "access_key": os.environ.get("STORAGE_S3_ACCESS_KEY_ID") or None,
-            "secret_key": os.environ.get("STORAGE_S3_SECRET_ACCESS_KEY") or None,
+            "access_key": env.get("STORAGE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env.get("STORAGE_S3_SECRET_ACCESS_KEY") or None,
             # "path" for most self-hosted stores; "virtual" (bucket.host) where the store wants it.
-            "addressing_style": os.environ.get("STORAGE_S3_ADDRESSING_STYLE") or None,
+            "addressing_style": env.get("STORAGE_S3_ADDRESSING_STYLE") or None,
             "signature_version": "s3v4",
             # Keys below this prefix inside the bucket (one bucket may serve several instances).
-            "location": os.environ.get("STORAGE_S3_PREFIX", ""),
+            "location": env.get("STORAGE_S3_PREFIX", ""),
             "default_acl": None,
             "file_overwrite": False,
             # url() is never shown to anyone; should it ever be called, its signature is short-lived.
             "querystring_auth": True,
             "querystring_expire": 60,
             # A CA bundle for a store with a private certificate; "0" only on a closed test network.
-            "verify": (False if os.environ.get("STORAGE_S3_VERIFY") == "0"
-                       else os.environ.get("STORAGE_S3_VERIFY") or None),
-            "object_parameters": ({"ServerSideEncryption": os.environ["STORAGE_S3_SERVER_SIDE_ENCRYPTION"]}
-                                  if os.environ.get("STORAGE_S3_SERVER_SIDE_ENCRYPTION") else {}),
+            "verify": False if env.get("STORAGE_S3_VERIFY") == "0" else env.get("STORAGE_S3_VERIFY") or None,
+            "object_parameters": ({"ServerSideEncryption": env["STORAGE_S3_SERVER_SIDE_ENCRYPTION"]}
+                                  if env.get("STORAGE_S3_SERVER_SIDE_ENCRYPTION") else {}),
         },
     }
-    STORAGES["default"] = _object_storage
+
+
+if os.environ.get("STORAGE_S3_BUCKET"):
+    STORAGES["default"] = object_storage(os.environ)
 # Read replica: with DATABASE_REPLICA_URL set (a PostgreSQL streaming replica of DATABASE_URL),
 # the statistics page, the monthly table and the ledger export read there (mediation/db_router.py);
 # every write, every read inside a writing transaction and every permission read stay on default.
