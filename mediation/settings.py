@@ -393,3 +393,31 @@ ESCALATION_WAIT_HOURS = int(os.environ.get("ESCALATION_WAIT_HOURS", "24"))
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.sms.ConsoleSmsBackend")
 # The sender of reminder e-mails (EMAIL_BACKEND above says how they leave).
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
+
+# --- Deployment: health probes, JSON logs, error reports (docs/operations.md) ---------------
+# /healthz and /readyz are answered before the host check, the HTTPS redirect, the session and
+# the sign-in gate (mediation/health.py): probes come from inside, over plain HTTP, to an address
+# not in ALLOWED_HOSTS. The request id comes first of all, so every response and log line has it.
+MIDDLEWARE.insert(0, "mediation.health.ProbeMiddleware")
+MIDDLEWARE.insert(0, "mediation.logs.RequestIdMiddleware")
+# Logs: one JSON object a line with the request id and the user id, never a query string, a body
+# or a name (mediation/logs.py); LOG_FORMAT=text for a terminal (the default with DEBUG on).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+LOGGING = {
+    **LOGGING,
+    "filters": {"request": {"()": "mediation.logs.RequestContextFilter"}},
+    "formatters": {"json": {"()": "mediation.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request"],
+                             **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
+}
+# Celery workers keep this logging set-up instead of installing their own on the root logger.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Error reports go to Sentry only when SENTRY_DSN is set, without personal data (mediation/error_reports.py).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from mediation.error_reports import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+                release=os.environ.get("SENTRY_RELEASE", ""),
+                traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")))

@@ -1,0 +1,60 @@
+"""Gunicorn configuration (docs/operations.md, Deployment).
+
+    gunicorn --config deploy/gunicorn.conf.py mediation.wsgi:application
+
+Every setting can be changed from the environment (the same file the application reads:
+deploy/env.example). Log lines are JSON like the application's (mediation/logs.py); the access
+line names the path without its query string (a search by ID number or phone would be in it)
+and the request id the application answered with.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
+# Processes: a PDF render holds one for up to a second or two, so two per core keeps the CPUs
+# busy; threads (the gthread worker when above 1) add concurrency for pages that wait on the database.
+workers = int(os.environ.get("GUNICORN_WORKERS", "0")) or multiprocessing.cpu_count() * 2 + 1
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# A request running longer than this is killed (exports and bulk issues run as background jobs).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# On stop or reload, a worker finishes the requests it has for up to this long.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Workers are replaced after this many requests (give or take the jitter, so that they do not all
+# restart at once): memory that WeasyPrint and Pango keep between documents is given back.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "100"))
+# The addresses of the reverse proxies whose X-Forwarded-* headers are believed. Django reads the
+# scheme from X-Forwarded-Proto only with SECURE_PROXY_SSL_HEADER=1 (docs/security.md).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Heartbeat files in memory, not on a disk that may stall (Docker's /tmp is an overlay).
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
+proc_name = "mediation"
+# No runtime control socket (gunicornc): the service manager stops and reloads with signals.
+control_socket_disable = True
+
+# Logs on standard error, one JSON object a line (LOG_FORMAT=text for plain lines).
+loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
+accesslog = "-"
+errorlog = "-"
+# Remote address, method, path without the query string (%(U)s, never %(r)s or %(q)s), protocol,
+# status, bytes, milliseconds and the request id the application put on the response.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms %({x-request-id}o)s'
+_json = os.environ.get("LOG_FORMAT", "json") == "json"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "mediation.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if _json else "text",
+                    "stream": "ext://sys.stderr"},
+    },
+    "root": {"level": loglevel.upper(), "handlers": ["console"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+    },
+}
