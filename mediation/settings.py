@@ -325,7 +325,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.daily_digest",
         "schedule": crontab(hour=int(_DIGEST_HOUR), minute=int(_DIGEST_MINUTE)),
     },
+    "expire-job-files": {"task": "jobs.tasks.expire_files", "schedule": crontab(minute=20)},
 }
+INSTALLED_APPS += ["jobs"]
+# Background jobs (我的导出): result files are kept this many days; a job failing on a transient
+# error (the database unavailable) is tried this many times in all, JOBS_RETRY_DELAY seconds
+# apart at first, doubling each time.
+JOBS_EXPIRE_DAYS = int(os.environ.get("JOBS_EXPIRE_DAYS", "7"))
+JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "3"))
+JOBS_RETRY_DELAY = float(os.environ.get("JOBS_RETRY_DELAY", "30"))
+
 
 # --- Object storage and read replica (docs/operations.md) ---------------------------------------
 # Object storage: with STORAGE_S3_BUCKET set, documents, attachments and signed scans go to that
@@ -411,8 +420,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request"],
                              **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
 }
-# Celery workers keep this logging set-up instead of installing their own on the root logger.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Error reports go to Sentry only when SENTRY_DSN is set, without personal data (mediation/error_reports.py).
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 if SENTRY_DSN:

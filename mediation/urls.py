@@ -35,6 +35,7 @@ urlpatterns = [
     path("documents/", include("mediation.documents.urls")),
     path("reports/", include("mediation.reports.urls")),
     path("audit/", include("mediation.audit.urls")),
+    path("exports/", include("jobs.urls")),
     path("admin/", admin.site.urls),
 ]
 

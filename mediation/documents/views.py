@@ -25,6 +25,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jobs.services import background_enabled
+from jobs.views import start_export
 from mediation.audit import log as audit
 from mediation.documents import export as exporting
 from mediation.documents import registry, services
@@ -168,6 +170,9 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
             messages.error(request, _("所选范围有 %(n)d 件案件，网页一次最多导出 %(limit)d 件。请缩小范围，"
                                       "或由管理员运行 manage.py export_case_files。") % {"n": count, "limit": limit})
         else:
+            if background_enabled():  # with workers: a job, downloaded later from 我的导出
+                return start_export(request, kind="case_files", filters=filters,
+                                    verify_base_url=request.build_absolute_uri("/"))
             audit.record(actor=request.user, action="export.case_files", new={
                 "cases": count, "filters": form.cleaned_data})
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

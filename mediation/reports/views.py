@@ -18,6 +18,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from jobs.services import background_enabled
+from jobs.views import start_export
 from mediation.audit import log as audit
 from mediation.reports import charts, ledger
 from mediation.reports.forms import LedgerImportForm, MonthlyTableForm, StatisticsForm
@@ -265,6 +267,10 @@ def ledger_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     form, filters = filters_from_request(request)
     if form.is_bound and not form.is_valid():
         return render(request, "reports/ledger.html", _ledger_context(request), status=400)
+    if background_enabled() and not (filters and filters.query):
+        # With workers: a job, downloaded later from 我的导出 (a free-text search, which may hold a
+        # name or ID number, is never stored in a job: such an export is small and streams at once).
+        return start_export(request, kind="ledger", filters=filters, query_string=request.GET.urlencode())
     result = ledger.ledger_export(user=request.user, filters=filters, query_string=request.GET.urlencode())
     # FileResponse streams the file in blocks and closes (so deletes) the temporary file at the end.
     response = FileResponse(result.file, content_type=XLSX)

@@ -1,0 +1,140 @@
+"""Starting, running and finishing jobs; the task (jobs.tasks.run_job) only calls these."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.kinds import REGISTRY, Output
+from jobs.models import Job
+
+logger = logging.getLogger(__name__)
+
+
+def background_enabled() -> bool:
+    """True when a broker is configured: exports become jobs run by workers (docs/operations.md)."""
+    from mediation.celery import app
+
+    return not app.conf.task_always_eager
+
+
+def start_job(*, owner: Any, kind: str, parameters: dict[str, Any]) -> Job:
+    """Record a job and queue it once the surrounding transaction commits (a worker must see the row)."""
+    from jobs.tasks import run_job
+
+    if kind not in REGISTRY:
+        raise ValueError(f"unknown job kind {kind!r}")
+    job = Job.objects.create(owner=owner, kind=kind, parameters=parameters)
+    transaction.on_commit(lambda: run_job.delay(job.pk))
+    return job
+
+
+def claim(job_id: int) -> Job | None:
+    """Mark the job running for one more attempt; None when it is gone or already finished.
+
+    A job found running again was left by a worker that died (a late-acknowledged task is
+    delivered again only then): this attempt takes over, and only the newest attempt may finish it.
+    """
+    with transaction.atomic():
+        job = Job.objects.select_for_update().select_related("owner").filter(pk=job_id).first()
+        if job is None or job.finished:
+            return None
+        job.status, job.progress, job.error = Job.Status.RUNNING, 0, ""
+        job.attempts += 1
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "progress", "error", "attempts", "started_at"])
+    return job
+
+
+def _current(job: Job) -> Any:
+    """The job's row while this attempt is still the newest one."""
+    return Job.objects.filter(pk=job.pk, attempts=job.attempts, status=Job.Status.RUNNING)
+
+
+def set_progress(job: Job, percent: int) -> None:
+    percent = max(0, min(100, int(percent)))
+    if percent != job.progress:
+        job.progress = percent
+        _current(job).update(progress=percent)
+
+
+def execute(job: Job) -> bool:
+    """Run the job's kind and store its file; False when a newer attempt took the job over."""
+    output = REGISTRY[job.kind].run(job, lambda percent: set_progress(job, percent))
+    return store_result(job, output)
+
+
+def _sha256(fh: Any) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    fh.seek(0)
+    for block in iter(lambda: fh.read(1024 * 1024), b""):
+        digest.update(block)
+        size += len(block)
+    fh.seek(0)
+    return digest.hexdigest(), size
+
+
+def store_result(job: Job, output: Output) -> bool:
+    with output.file as fh:
+        sha256, size = _sha256(fh)
+        with transaction.atomic():
+            if not _current(job).select_for_update().exists():
+                return False
+            job.file.save(output.name, File(fh), save=False)
+            now = timezone.now()
+            job.status, job.progress = Job.Status.DONE, 100
+            job.file_name, job.file_size, job.file_sha256 = output.name, size, sha256
+            job.finished_at = now
+            job.expires_at = now + timedelta(days=settings.JOBS_EXPIRE_DAYS)
+            job.save(update_fields=["file", "status", "progress", "file_name", "file_size", "file_sha256",
+                                    "finished_at", "expires_at"])
+    notify_owner(job)
+    return True
+
+
+def requeue(job: Job, reason: str) -> None:
+    """A transient failure: back to the queue for the next attempt."""
+    logger.warning("job %s attempt %s failed, retrying: %s", job.pk, job.attempts, reason)
+    _current(job).update(status=Job.Status.QUEUED)
+
+
+def fail(job: Job, message: str) -> None:
+    """A permanent failure, with the message the owner reads on 我的导出."""
+    now = timezone.now()
+    updated = _current(job).update(status=Job.Status.FAILED, error=message[:500], finished_at=now)
+    if updated:
+        job.status, job.error, job.finished_at = Job.Status.FAILED, message[:500], now
+        notify_owner(job)
+
+
+def notify_owner(job: Job) -> None:
+    from jobs.notify import job_finished
+
+    job_finished(job)
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before the next attempt: JOBS_RETRY_DELAY, doubling with each attempt."""
+    return float(settings.JOBS_RETRY_DELAY) * 2 ** max(attempt - 1, 0)
+
+
+def expire_files(now: Any = None) -> int:
+    """Delete the files of jobs past their expiry; the job rows stay as the record. Returns how many."""
+    now = now or timezone.now()
+    count = 0
+    for job in Job.objects.filter(expires_at__lte=now).exclude(file=""):
+        delete_file(job)
+        count += 1
+    return count
+
+
+def delete_file(job: Job) -> None:
+    if job.file:
+        job.file.delete(save=False)
+        Job.objects.filter(pk=job.pk).update(file="")
