@@ -22,3 +22,6 @@ STATIC_ROOT = Path(tempfile.mkdtemp(prefix="mediation-test-static-"))
 OTP_REQUIRED = False
 # The test client speaks plain HTTP.
 SECURE_SSL_REDIRECT = False
+# A second alias on the same test database, as a streaming read replica would be. Only the tests
+# that install mediation.db_router.ReplicaRouter (tests/operations/test_read_replica.py) read there.
+DATABASES = {**DATABASES, "replica": {**DATABASES["default"], "TEST": {"MIRROR": "default"}}}  # noqa: F405

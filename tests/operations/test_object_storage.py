@@ -189,7 +189,7 @@ def test_listing_a_bucket_goes_past_one_page_of_keys(bucket):
     assert list(walk(default_storage)) == sorted([*names, "attachments/1/a.pdf"])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_backup_carries_every_object_of_the_bucket(s3_endpoint, settings, tmp_path):
     made = make_bucket(s3_endpoint)
     settings.MEDIA_ROOT = str(tmp_path / "media")
