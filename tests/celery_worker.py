@@ -6,8 +6,11 @@ Use it from a conftest::
 
 and mark the tests ``@pytest.mark.django_db(transaction=True, serialized_rollback=True)``
 (the worker reads only committed rows; the serialized rollback brings back the rows the
-migrations load, such as the organisation levels, after each test's flush) and ``@pytest.mark.postgres`` (an SQLite test database lives in memory,
-where no other process can reach it).
+migrations load, such as the organisation levels, after each test's flush) and
+``@pytest.mark.postgres`` (an SQLite test database lives in memory, where no other process
+can reach it; the fixture skips there).
+
+Test-only modules the worker should import (job kinds, tasks) go in ``EXTRA_INCLUDES``.
 
 Each fixture gets a queue and a worker name of its own, so several test runs may share
 one Redis database; ``CELERY_TEST_REDIS_URL`` chooses it (default ``redis://127.0.0.1:6379/14``).
