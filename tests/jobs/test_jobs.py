@@ -64,7 +64,9 @@ def test_the_ledger_button_starts_a_job_with_the_filters_and_never_a_search_text
     job = Job.objects.get()
     assert job.parameters["filters"] == {"state": "settled"} and job.status == Job.Status.DONE
     with job.file.open("rb") as fh:
-        rows = list(load_workbook(fh).active.iter_rows(values_only=True))[1:]
+        sheet = load_workbook(fh).active
+        assert sheet is not None
+        rows = list(sheet.iter_rows(values_only=True))[1:]
     assert [r[NUMBER] for r in rows] == [settled.number] and other.number not in str(rows)
     # A search for a name or ID number is not kept in a job: that export streams at once.
     searched = client.get(reverse("reports:ledger_export"), {"q": "张"})
@@ -91,7 +93,7 @@ def test_a_finished_job_is_not_run_again(world, media):
     job = ledger_job(world.supervisor_a)
     assert (job.status, job.attempts) == (Job.Status.DONE, 1)
     name, sha256 = job.file.name, job.file_sha256
-    assert run_job.apply(args=[job.pk]).get() == "skipped"
+    assert run_job.apply(args=(job.pk,)).get() == "skipped"
     job.refresh_from_db()
     assert (job.attempts, job.file.name, job.file_sha256) == (1, name, sha256)
 
@@ -107,6 +109,7 @@ def test_a_download_checks_the_owners_rights_again_and_is_audited(world, client,
     client.force_login(world.supervisor_a)
     assert client.get(reverse("jobs:download", args=[job.pk])).status_code == 200
     event = AuditEvent.objects.get(action="export.download")
+    assert event.new is not None
     assert (event.actor_id, event.new["job"], event.new["sha256"]) == (world.supervisor_a.pk, job.pk, job.file_sha256)
     Membership.objects.filter(user=world.supervisor_a).update(role="mediator")
     from mediation import permissions
@@ -125,8 +128,9 @@ def test_other_users_jobs_are_not_found(world, client, media):
 
 def test_files_expire_on_access_and_by_the_periodic_task(world, client, media):
     first, second = ledger_job(world.supervisor_a), ledger_job(world.supervisor_a)
+    assert first.expires_at and first.finished_at
     assert first.expires_at - first.finished_at == timedelta(days=settings.JOBS_EXPIRE_DAYS)
-    names = [first.file.name, second.file.name]
+    names = [str(first.file.name), str(second.file.name)]
     with time_machine.travel(timezone.now() + timedelta(days=settings.JOBS_EXPIRE_DAYS, minutes=1)):
         client.force_login(world.supervisor_a)
         assert client.get(reverse("jobs:download", args=[first.pk])).status_code == 404
