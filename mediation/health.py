@@ -1,8 +1,8 @@
 """Health probes for load balancers, Docker and systemd (docs/operations.md, Health checks).
 
 * ``/healthz``: the process answers. 200, touching nothing (no database, no session, no file).
-* ``/readyz``: the instance can serve: every database connects and answers ``SELECT 1``, the Celery
-  broker accepts a connection (when ``CELERY_BROKER_URL`` is set), the PDF fonts are built, and the
+* ``/readyz``: the instance can serve: the database connects and answers ``SELECT 1``, the Celery
+  broker accepts a connection (when ``CELERY_BROKER_URL`` names one), the PDF fonts are built, and the
   media storage takes a small file, gives it back and deletes it. 200 when every check passes, else
   503; the JSON body names each check and, for a failed one, only the kind of error (the full error
   goes to the log, never to the caller: it may name hosts or users).
@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
@@ -67,12 +67,18 @@ def check_media() -> None:
         default_storage.delete(name)
 
 
+def broker_configured() -> bool:
+    """A real broker is set (without one, ``memory://``, tasks run in the web process)."""
+    url = getattr(settings, "CELERY_BROKER_URL", "") or ""
+    return bool(url) and not url.startswith("memory://")
+
+
 def readiness_checks() -> dict[str, Callable[[], Any]]:
-    # "database" is the default database; a read replica (DATABASE_REPLICA_URL) is "database:replica".
-    checks: dict[str, Callable[[], Any]] = {
-        "database" if alias == "default" else f"database:{alias}": database_check(alias) for alias in connections
-    }
-    if getattr(settings, "CELERY_BROKER_URL", ""):
+    # The default database only: a read replica that is down or behind affects the statistics and
+    # exports that read there, and taking every web process out of the balancer for it would stop
+    # all work instead (the replica is watched on its own: docs/operations.md, Health checks).
+    checks: dict[str, Callable[[], Any]] = {"database": database_check(DEFAULT_DB_ALIAS)}
+    if broker_configured():
         checks["broker"] = check_broker
     checks["fonts"] = check_fonts
     checks["media"] = check_media

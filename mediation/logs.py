@@ -62,7 +62,7 @@ class RequestIdMiddleware:
         # Imported here: the logging configuration imports this module before the apps are loaded.
         from mediation.audit.log import request_info
 
-        request_id = request_info(request).request_id
+        request_id = request.request_id = request_info(request).request_id  # type: ignore[attr-defined]
         token = _current.set(RequestContext(request_id, request))
         try:
             response = self.get_response(request)
@@ -86,10 +86,18 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         context = _current.get()
-        if context is not None:
-            if getattr(record, "request_id", None) is None:
-                record.request_id = context.request_id
-            record.user_id = _user_id(context.request)
+        request = context.request if context is not None else None
+        request_id = context.request_id if context is not None else None
+        attached = getattr(record, "request", None)
+        if request is None and hasattr(attached, "META"):
+            # Django logs a 4xx/5xx response on django.request after the middleware has returned,
+            # with the request attached to the record: the id the middleware gave it is on it.
+            request = attached
+            request_id = getattr(attached, "request_id", None)
+        if request_id is not None and getattr(record, "request_id", None) is None:
+            record.request_id = request_id
+        if request is not None:
+            record.user_id = _user_id(request)
         return True
 
 
