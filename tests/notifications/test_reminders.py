@@ -136,3 +136,16 @@ def test_each_reminder_is_sent_once_over_repeated_sweeps(world):
     again = services.deadline_sweep(today=datetime.date(2026, 10, 5))
     assert again.sent == 0 and len(mail.outbox) == sent
     assert not Notification.objects.filter(status=Notification.Status.PENDING).exists()
+
+
+def test_the_scheduled_tasks_run_the_sweep_and_the_digest_in_process_without_a_broker(world, settings):
+    from notifications import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    _accepted_on(world, beijing(2026, 9, 17), beijing(2026, 9, 18))
+    with time_machine.travel(beijing(2026, 10, 8, 8), tick=False):  # a Thursday, a working day
+        tasks.deadline_sweep.delay()
+        tasks.daily_digest.delay()
+    assert Notification.objects.filter(user=world.mediator_a, threshold="on_day").exists()
+    assert Notification.objects.filter(user=world.mediator_a, threshold="digest",
+                                       key="digest:2026-10-08").exists()
