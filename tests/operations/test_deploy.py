@@ -81,7 +81,7 @@ def test_compose_wiring():
 
 @pytest.fixture
 def installed_units(tmp_path: Path) -> Path:
-    """The units with /opt/mediation (the install root) pointing at a copy whose programs exist."""
+    """The units with /srv/mediation (the install root) pointing at a copy whose programs exist."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
     root = tmp_path / "root"
@@ -91,7 +91,7 @@ def installed_units(tmp_path: Path) -> Path:
     units = tmp_path / "units"
     units.mkdir()
     for unit in (DEPLOY / "systemd").iterdir():
-        (units / unit.name).write_text(unit.read_text().replace("/opt/mediation", str(root)))
+        (units / unit.name).write_text(unit.read_text().replace("/srv/mediation", str(root)))
     return units
 
 
