@@ -153,6 +153,16 @@ def _notification(world) -> dict[str, Any]:
     return made
 
 
+def _job(world) -> dict[str, Any]:
+    """锦屏's supervisor's finished ledger export: theirs alone to download; for anyone else it does not exist."""
+    from jobs.models import Job
+    from jobs.tasks import run_job
+
+    job = Job.objects.create(owner=world.supervisor_a, kind=Job.Kind.LEDGER, parameters={"filters": {}})
+    run_job.apply(args=(job.pk,))
+    return {"job": job}
+
+
 MATRIX: dict[str, Knock] = {
     "home": Knock(PAGE_FOR_ALL),
     "login": Knock(PUBLIC),
@@ -250,6 +260,10 @@ MATRIX: dict[str, Knock] = {
     "notification_read_all": Knock((302,) * 8, method="post"),
     "notification_read": Knock((302, 302, 404, 404, 404, 404, 404, 404), method="post", setup=_notification,
                                kwargs=lambda made: {"pk": made["notification"].pk}),
+    # 我的导出: one's own background exports; another's job does not exist (404).
+    "jobs:list": Knock(PAGE_FOR_ALL),
+    "jobs:download": Knock((302, 404, 200, 404, 404, 404, 404, 404), setup=_job,
+                           kwargs=lambda made: {"pk": made["job"].pk}),
 }
 
 #: Namespaces with their own permission system, tested where they are built.
@@ -312,7 +326,7 @@ def test_the_matrix_hides_every_case_from_both_outsiders():
     """Every row that knocks on a case says 404 for the other township's mediator and supervisor
     (who holds every right there): a row edited to 403 would reveal that the case exists."""
     case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs
-                  and n not in {"documents:verify_code", "notification_read"}]
+                  and n not in {"documents:verify_code", "notification_read", "jobs:download"}]
     assert len(case_rows) == 20
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
