@@ -24,7 +24,7 @@ def background_enabled() -> bool:
     return not app.conf.task_always_eager
 
 
-def start_job(*, owner: Any, kind: str, parameters: dict[str, Any]) -> Job:
+def job_start(*, owner: Any, kind: str, parameters: dict[str, Any]) -> Job:
     """Record a job and queue it once the surrounding transaction commits (a worker must see the row)."""
     from jobs.tasks import run_job
 
@@ -35,7 +35,7 @@ def start_job(*, owner: Any, kind: str, parameters: dict[str, Any]) -> Job:
     return job
 
 
-def claim(job_id: int) -> Job | None:
+def job_claim(job_id: int) -> Job | None:
     """Mark the job running for one more attempt; None when it is gone or already finished.
 
     A job found running again was left by a worker that died (a late-acknowledged task is
@@ -57,17 +57,17 @@ def _current(job: Job) -> Any:
     return Job.objects.filter(pk=job.pk, attempts=job.attempts, status=Job.Status.RUNNING)
 
 
-def set_progress(job: Job, percent: int) -> None:
+def job_progress_set(job: Job, percent: int) -> None:
     percent = max(0, min(100, int(percent)))
     if percent != job.progress:
         job.progress = percent
         _current(job).update(progress=percent)
 
 
-def execute(job: Job) -> bool:
+def job_execute(job: Job) -> bool:
     """Run the job's kind and store its file; False when a newer attempt took the job over."""
-    output = REGISTRY[job.kind].run(job, lambda percent: set_progress(job, percent))
-    return store_result(job, output)
+    output = REGISTRY[job.kind].run(job, lambda percent: job_progress_set(job, percent))
+    return job_result_store(job, output)
 
 
 def _sha256(fh: Any) -> tuple[str, int]:
@@ -80,7 +80,7 @@ def _sha256(fh: Any) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def store_result(job: Job, output: Output) -> bool:
+def job_result_store(job: Job, output: Output) -> bool:
     with output.file as fh:
         sha256, size = _sha256(fh)
         with transaction.atomic():
@@ -94,26 +94,26 @@ def store_result(job: Job, output: Output) -> bool:
             job.expires_at = now + timedelta(days=settings.JOBS_EXPIRE_DAYS)
             job.save(update_fields=["file", "status", "progress", "file_name", "file_size", "file_sha256",
                                     "finished_at", "expires_at"])
-    notify_owner(job)
+    job_owner_notify(job)
     return True
 
 
-def requeue(job: Job, reason: str) -> None:
+def job_requeue(job: Job, reason: str) -> None:
     """A transient failure: back to the queue for the next attempt."""
     logger.warning("job %s attempt %s failed, retrying: %s", job.pk, job.attempts, reason)
     _current(job).update(status=Job.Status.QUEUED)
 
 
-def fail(job: Job, message: str) -> None:
+def job_fail(job: Job, message: str) -> None:
     """A permanent failure, with the message the owner reads on 我的导出."""
     now = timezone.now()
     updated = _current(job).update(status=Job.Status.FAILED, error=message[:500], finished_at=now)
     if updated:
         job.status, job.error, job.finished_at = Job.Status.FAILED, message[:500], now
-        notify_owner(job)
+        job_owner_notify(job)
 
 
-def notify_owner(job: Job) -> None:
+def job_owner_notify(job: Job) -> None:
     from jobs.notify import job_finished
 
     job_finished(job)
@@ -124,17 +124,17 @@ def retry_delay(attempt: int) -> float:
     return float(settings.JOBS_RETRY_DELAY) * 2 ** max(attempt - 1, 0)
 
 
-def expire_files(now: Any = None) -> int:
+def job_files_expire(now: Any = None) -> int:
     """Delete the files of jobs past their expiry; the job rows stay as the record. Returns how many."""
     now = now or timezone.now()
     count = 0
     for job in Job.objects.filter(expires_at__lte=now).exclude(file=""):
-        delete_file(job)
+        job_file_delete(job)
         count += 1
     return count
 
 
-def delete_file(job: Job) -> None:
+def job_file_delete(job: Job) -> None:
     if job.file:
         job.file.delete(save=False)
         Job.objects.filter(pk=job.pk).update(file="")

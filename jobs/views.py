@@ -40,7 +40,7 @@ def job_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse | F
     if job.status != Job.Status.DONE or not job.file:
         raise Http404(_("该导出没有可下载的文件。"))
     if job.expired:
-        services.delete_file(job)
+        services.job_file_delete(job)
         raise Http404(_("该导出文件已过期并已删除，请重新导出。"))
     kind = REGISTRY.get(job.kind)
     # The rights are checked again now: a file made last week is not handed to someone who lost them.
@@ -59,7 +59,7 @@ def start_export(request: AuthenticatedHttpRequest, *, kind: str, filters: CaseF
 
     Called by the web export views when a broker is configured (``services.background_enabled``).
     """
-    job = services.start_job(owner=request.user, kind=kind,
+    job = services.job_start(owner=request.user, kind=kind,
                              parameters={"filters": filters_to_parameters(filters), **parameters})
     messages.success(request, _("已开始在后台导出（#%(id)d）。完成后可在“我的导出”中下载。") % {"id": job.pk})
     return redirect("jobs:list")

@@ -158,3 +158,16 @@ def test_the_owner_is_told_when_a_job_finishes_without_any_personal_data(world, 
 def test_without_a_notification_service_nothing_is_sent(world, media, monkeypatch):
     monkeypatch.setattr(notify, "_notifier", lambda: None)
     assert notify.job_finished(ledger_job(world.supervisor_a)) is False
+
+
+def test_a_job_left_running_by_a_dead_worker_is_taken_over_and_the_old_attempt_cannot_finish(world, media):
+    job = Job.objects.create(owner=world.supervisor_a, kind=Job.Kind.LEDGER, parameters={"filters": {}})
+    stale = services.job_claim(job.pk)  # the worker that then died
+    assert stale is not None and stale.attempts == 1
+    assert run_job.apply(args=(job.pk,)).get() == "done"  # the task delivered again
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Job.Status.DONE, 2)
+    services.job_fail(stale, "stale")
+    services.job_progress_set(stale, 10)
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.error) == (Job.Status.DONE, 100, "")

@@ -67,8 +67,8 @@ def test_a_ledger_export_becomes_a_job_the_owner_downloads_and_no_one_else(world
 
 
 def test_a_transient_failure_is_retried_and_a_lasting_one_reported(world, celery_worker):
-    recovers = services.start_job(owner=world.supervisor_a, kind="test_flaky", parameters={"fail_times": 1})
-    never = services.start_job(owner=world.supervisor_a, kind="test_flaky", parameters={"fail_times": 99})
+    recovers = services.job_start(owner=world.supervisor_a, kind="test_flaky", parameters={"fail_times": 1})
+    never = services.job_start(owner=world.supervisor_a, kind="test_flaky", parameters={"fail_times": 99})
     recovers, never = wait_finished(recovers), wait_finished(never)
 
     assert (recovers.status, recovers.attempts, recovers.error) == (Job.Status.DONE, 2, "")
