@@ -7,11 +7,16 @@ port of its own); each test gets an empty bucket and the settings a deployment w
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import socket
+import subprocess
+import sys
 import tarfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -96,8 +101,6 @@ def bucket(s3_endpoint, settings, tmp_path) -> Bucket:
 
 
 def local_files(settings) -> list[str]:
-    from pathlib import Path
-
     root = Path(settings.MEDIA_ROOT)
     return sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
@@ -214,3 +217,22 @@ def test_a_backup_carries_every_object_of_the_bucket(s3_endpoint, settings, tmp_
     assert not backup.Media.default().is_empty()
     settings.STORAGES = {**settings.STORAGES, "default": storage_settings(s3_endpoint, make_bucket(s3_endpoint).name)}
     assert backup.Media.default().is_empty()
+
+
+@pytest.mark.parametrize("bucket_name", [None, "mediation-files"])
+def test_the_bucket_is_used_only_when_storage_s3_bucket_is_set(bucket_name):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORAGE_S3_") and k != "DJANGO_SETTINGS_MODULE"}
+    env.update(SECRET_KEY="test-only-not-secret", STORAGE_S3_ENDPOINT_URL="https://store.example:9000")
+    if bucket_name:
+        env["STORAGE_S3_BUCKET"] = bucket_name
+    script = "import json, mediation.settings as s; print(json.dumps(s.STORAGES['default']))"
+    found = json.loads(subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2],
+                                      env=env, capture_output=True, text=True, check=True, timeout=60).stdout)
+    if bucket_name is None:
+        assert found == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    else:
+        options = found["OPTIONS"]
+        assert found["BACKEND"] == "storages.backends.s3.S3Storage" and options["bucket_name"] == bucket_name
+        assert options["endpoint_url"] == "https://store.example:9000"
+        # Private objects under names never reused (docs/operations.md, "Object storage").
+        assert options["default_acl"] is None and options["file_overwrite"] is False
