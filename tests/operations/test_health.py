@@ -84,7 +84,7 @@ def database_down(monkeypatch):
         yield
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_readyz_is_503_naming_the_database_when_it_is_down(client, database_down):
     response = client.get("/readyz")
     assert response.status_code == 503
