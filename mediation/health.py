@@ -7,10 +7,11 @@
   503; the JSON body names each check and, for a failed one, only the kind of error (the full error
   goes to the log, never to the caller: it may name hosts or users).
 
-:class:`ProbeMiddleware` answers both paths itself and sits first in MIDDLEWARE (after the request
-id): a probe from inside the container or from the balancer speaks plain HTTP to an address that
-is not in ``ALLOWED_HOSTS``, so it must not meet the host check, the HTTPS redirect, the session
-or the sign-in gate. The answers are never cached (``Cache-Control: no-store``).
+:class:`ProbeMiddleware` answers both paths itself, near the top of MIDDLEWARE (after the request
+size limit and the request id): a probe from inside the container or from the balancer speaks plain
+HTTP to an address that is not in ``ALLOWED_HOSTS``, so it must not meet the host check, the HTTPS
+redirect, the session or the sign-in gate. The answers are never cached
+(``Cache-Control: no-store``).
 """
 from __future__ import annotations
 

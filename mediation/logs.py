@@ -1,10 +1,11 @@
 """Logs as one JSON object a line, each carrying its request's id and no personal data (docs/operations.md, Logs).
 
-* :class:`RequestIdMiddleware` (first in MIDDLEWARE) gives every request an id: the proxy's
-  ``X-Request-ID`` when it is a plain token (8-64 letters, digits, ``.``, ``_``, ``-``), else a new
-  one, the same id the audit trail records (:func:`mediation.audit.log.request_info`). The id goes
-  back in the response's ``X-Request-ID`` header and, through :class:`RequestContextFilter`, on
-  every log record written while the request runs, with the signed-in user's id (never a name).
+* :class:`RequestIdMiddleware` (second in MIDDLEWARE, after the request-size limit) gives every
+  request an id: the proxy's ``X-Request-ID`` when it is a plain token (8-64 letters, digits, ``.``,
+  ``_``, ``-``), else a new one, the same id the audit trail records
+  (:func:`mediation.audit.log.request_info`). The id goes back in the response's ``X-Request-ID``
+  header and, through :class:`RequestContextFilter`, on every log record written while the request
+  runs, with the signed-in user's id (never a name).
 * :class:`JsonFormatter` writes a fixed set of keys. Anything else a library attaches to a record is
   dropped: Django's ``django.request`` records carry the request itself, whose text holds the query
   string (a search by ID number, a phone). Gunicorn's access lines (``deploy/gunicorn.conf.py``)

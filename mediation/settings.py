@@ -407,9 +407,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 # --- Deployment: health probes, JSON logs, error reports (docs/operations.md) ---------------
 # /healthz and /readyz are answered before the host check, the HTTPS redirect, the session and
 # the sign-in gate (mediation/health.py): probes come from inside, over plain HTTP, to an address
-# not in ALLOWED_HOSTS. The request id comes first of all, so every response and log line has it.
-MIDDLEWARE.insert(0, "mediation.health.ProbeMiddleware")
-MIDDLEWARE.insert(0, "mediation.logs.RequestIdMiddleware")
+# not in ALLOWED_HOSTS. The request id comes before them, so every response and log line has one;
+# both after the request-size limit, which stays first (docs/security.md).
+MIDDLEWARE.insert(1, "mediation.health.ProbeMiddleware")
+MIDDLEWARE.insert(1, "mediation.logs.RequestIdMiddleware")
 # Logs: one JSON object a line with the request id and the user id, never a query string, a body
 # or a name (mediation/logs.py); LOG_FORMAT=text for a terminal (the default with DEBUG on).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
