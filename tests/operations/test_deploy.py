@@ -148,9 +148,9 @@ ENV_READ = re.compile(r"""(?:environ\.get\(|environ\[|\benv\.get\(|\benv\[|_env_
 
 
 def variables_read() -> set[str]:
-    sources = [ROOT / "mediation" / "settings.py", DEPLOY / "gunicorn.conf.py"]
-    sources += [path for path in ROOT.glob("*/**/*.py") if ".venv" not in path.parts and "tests" not in path.parts
-                and "bench" not in path.parts and path not in sources]
+    # The project's packages (the settings, and any module that reads the environment itself) and gunicorn's.
+    packages = [top for top in ROOT.iterdir() if (top / "__init__.py").is_file() and top.name not in ("tests", "bench")]
+    sources = [DEPLOY / "gunicorn.conf.py", *(path for package in packages for path in package.rglob("*.py"))]
     names = set()
     for path in sources:
         names.update(ENV_READ.findall(path.read_text(encoding="utf-8")))
