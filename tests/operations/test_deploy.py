@@ -73,6 +73,10 @@ def test_compose_wiring():
         assert service["env_file"] == ".env"
     assert services["migrate"]["command"][-2:] == ["migrate", "--no-input"]
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+    # The image's own check (/healthz) is replaced where nothing serves HTTP.
+    assert "/healthz" in (DEPLOY / "Dockerfile").read_text().split("HEALTHCHECK", 1)[1].split("\n\n")[0]
+    assert services["beat"]["healthcheck"] == {"disable": True} == services["migrate"]["healthcheck"]
+    assert "ping" in " ".join(services["worker"]["healthcheck"]["test"])
     assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
     assert "ping" in " ".join(services["redis"]["healthcheck"]["test"])
 
