@@ -99,7 +99,18 @@ class RequestContextFilter(logging.Filter):
             record.request_id = request_id
         if request is not None:
             record.user_id = _user_id(request)
+        else:
+            _add_task(record)
         return True
+
+
+def _add_task(record: logging.LogRecord) -> None:
+    """Inside a Celery task: the task's id and name (a job's lines can be followed across retries)."""
+    from celery import current_task
+
+    if current_task and getattr(current_task.request, "id", None):
+        record.task_id = current_task.request.id
+        record.task_name = current_task.name
 
 
 class JsonFormatter(_LibraryJsonFormatter):

@@ -159,3 +159,17 @@ def test_before_send_strips_the_request_and_keeps_the_user_id_only():
     assert cleaned["user"] == {"id": 42}
     for secret in (ID_NUMBER, PHONE, "sessionid", "wangfang", "10.0.0.9"):
         assert secret not in json.dumps(cleaned)
+
+
+def test_a_celery_tasks_lines_carry_the_task_id_and_name(log_lines):
+    from mediation.celery import app
+
+    @app.task(name="tests.operations.log_something")
+    def log_something() -> None:
+        logging.getLogger("jobs.tasks").info("exporting")
+
+    result = log_something.apply(task_id="7d1c2a4e-task")
+    assert result.successful()
+    lines = [line for line in log_lines() if line.get("message") == "exporting"]
+    assert lines and lines[0]["task_id"] == "7d1c2a4e-task"
+    assert lines[0]["task_name"] == "tests.operations.log_something"
