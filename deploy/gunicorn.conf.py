@@ -11,8 +11,8 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
-# Processes: a PDF render holds one for up to a second or two, so two per core keeps the CPUs
-# busy; threads (the gthread worker when above 1) add concurrency for pages that wait on the database.
+# Processes: a PDF render keeps its process busy on the CPU, so two per core (gunicorn's advice)
+# keeps the CPUs busy; threads (the gthread worker when above 1) help pages that wait on the database.
 workers = int(os.environ.get("GUNICORN_WORKERS", "0")) or multiprocessing.cpu_count() * 2 + 1
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # A request running longer than this is killed (exports and bulk issues run as background jobs).
