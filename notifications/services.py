@@ -17,6 +17,7 @@ import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -33,6 +34,8 @@ from workflows.clocks import WorkCalendar, local_today
 logger = logging.getLogger("notifications")
 
 DIGEST = "digest"
+#: The threshold of a one-off notice (``notify``): not a deadline, told once per event key.
+NOTICE = "notice"
 
 
 @dataclass(frozen=True)
@@ -153,3 +156,13 @@ def _send(n: Notification) -> None:
     if pref.by_sms and pref.mobile:
         sms.send_sms(pref.mobile, n.subject if n.threshold != DIGEST else n.subject + "\n" + n.body)
     logger.info("notification %s sent (%s, %s)", n.pk, n.key, n.threshold)
+
+
+def notify(user: Any, *, key: str, subject: str, body: str) -> None:
+    """A one-off notice to ``user`` (e.g. an export finished), through the same channels and the same
+    once-only rule as reminders: ``key`` names the event, so telling twice is a no-op. ``subject`` and
+    ``body`` must carry no party's personal data."""
+    Notification.objects.bulk_create(
+        [Notification(user=user, key=key[:120], threshold=NOTICE, subject=subject[:200], body=body)],
+        ignore_conflicts=True)
+    deliver_pending()

@@ -16,7 +16,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs.services import background_enabled
 from jobs.views import start_export
@@ -243,6 +243,7 @@ def _attachment(filename: str) -> str:
 
 def _ledger_context(request: AuthenticatedHttpRequest, **extra: Any) -> dict[str, Any]:
     form, filters = filters_from_request(request)
+    extra.setdefault("export_as_job", background_enabled() and not (filters and filters.query))
     count = case_list_visible_to(user=request.user, filters=filters).count()
     may_import = ledger.may_import(request.user)
     return {
@@ -261,13 +262,15 @@ def ledger_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @_readers_only
-@require_GET
+@require_http_methods(["GET", "POST"])
 def ledger_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
-    """The .xlsx ledger of the case list's cases for this query string, streamed from a temporary file."""
+    """The .xlsx ledger of the case list's cases for this query string, streamed from a temporary file.
+
+    With workers, a POST (the page's button) starts a job instead; a GET never creates anything."""
     form, filters = filters_from_request(request)
     if form.is_bound and not form.is_valid():
         return render(request, "reports/ledger.html", _ledger_context(request), status=400)
-    if background_enabled() and not (filters and filters.query):
+    if request.method == "POST" and background_enabled() and not (filters and filters.query):
         # With workers: a job, downloaded later from 我的导出 (a free-text search, which may hold a
         # name or ID number, is never stored in a job: such an export is small and streams at once).
         return start_export(request, kind="ledger", filters=filters, query_string=request.GET.urlencode())

@@ -58,8 +58,12 @@ def test_the_ledger_button_starts_a_job_with_the_filters_and_never_a_search_text
         world, client, media, background, django_capture_on_commit_callbacks):
     settled, other = case_in_state(world, S.SETTLED), case_in_state(world, S.JOINT_MEDIATION)
     client.force_login(world.supervisor_a)
+    # A GET (a bookmarked link) never creates a job; the page's button is a POST.
+    assert client.get(reverse("reports:ledger_export"), {"state": "settled"}).streaming
+    assert not Job.objects.exists()
+    assert "后台生成" in client.get(reverse("reports:ledger"), {"state": "settled"}).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.get(reverse("reports:ledger_export"), {"state": "settled"})
+        response = client.post(reverse("reports:ledger_export") + "?state=settled")
     assert response.status_code == 302
     job = Job.objects.get()
     assert job.parameters["filters"] == {"state": "settled"} and job.status == Job.Status.DONE
@@ -69,7 +73,7 @@ def test_the_ledger_button_starts_a_job_with_the_filters_and_never_a_search_text
         rows = list(sheet.iter_rows(values_only=True))[1:]
     assert [r[NUMBER] for r in rows] == [settled.number] and other.number not in str(rows)
     # A search for a name or ID number is not kept in a job: that export streams at once.
-    searched = client.get(reverse("reports:ledger_export"), {"q": "张"})
+    searched = client.post(reverse("reports:ledger_export") + "?q=张")
     assert searched.streaming and Job.objects.count() == 1
 
 
@@ -141,23 +145,34 @@ def test_files_expire_on_access_and_by_the_periodic_task(world, client, media):
     assert not second.file and second.status == Job.Status.DONE
 
 
-def test_the_owner_is_told_when_a_job_finishes_without_any_personal_data(world, media, monkeypatch):
+def test_the_owner_is_told_when_a_job_finishes_without_any_personal_data(world, media, mailoutbox):
+    from notifications.models import Notification
+
     case = case_in_state(world, S.SETTLED)
-    sent = []
-    monkeypatch.setattr(notify, "_notifier", lambda: lambda user, **kw: sent.append((user, kw)))
     done, failed = ledger_job(world.supervisor_a), ledger_job(world.mediator_a)
-    assert [(user, kw["url"]) for user, kw in sent] == [(world.supervisor_a, reverse("jobs:list")),
-                                                        (world.mediator_a, reverse("jobs:list"))]
-    assert f"#{done.pk}" in sent[0][1]["message"] and "已完成" in sent[0][1]["message"]
-    assert f"#{failed.pk}" in sent[1][1]["message"] and failed.error in sent[1][1]["message"]
+    told = {n.user: n for n in Notification.objects.filter(key__startswith="job:")}
+    assert set(told) == {world.supervisor_a, world.mediator_a}
+    assert f"#{done.pk}" in told[world.supervisor_a].body and "已完成" in told[world.supervisor_a].body
+    assert f"#{failed.pk}" in told[world.mediator_a].body and failed.error in told[world.mediator_a].body
+    assert reverse("jobs:list") in told[world.supervisor_a].body
+    # Once per event: telling again changes nothing.
+    assert notify.job_finished(done) and Notification.objects.filter(key__startswith="job:").count() == 2
     person = case.applicants().first().person
-    for _user, kw in sent:
-        assert case.number not in kw["message"] and person.name not in kw["message"]
+    for n in told.values():
+        assert case.number not in n.body and person.name not in n.body
+    for mail in mailoutbox:
+        assert person.name not in mail.body and person.id_number not in mail.body
 
 
-def test_without_a_notification_service_nothing_is_sent(world, media, monkeypatch):
-    monkeypatch.setattr(notify, "_notifier", lambda: None)
-    assert notify.job_finished(ledger_job(world.supervisor_a)) is False
+def test_a_notification_failure_does_not_undo_the_job(world, media, monkeypatch):
+    import notifications.services
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("mail server down")
+
+    monkeypatch.setattr(notifications.services, "notify", broken)
+    job = ledger_job(world.supervisor_a)
+    assert job.status == Job.Status.DONE and notify.job_finished(job) is False
 
 
 def test_a_job_left_running_by_a_dead_worker_is_taken_over_and_the_old_attempt_cannot_finish(world, media):

@@ -39,7 +39,7 @@ def test_a_ledger_export_becomes_a_job_the_owner_downloads_and_no_one_else(world
     in_b = register(world.mediator_b, world.town_b)
     client.force_login(world.supervisor_a)
 
-    response = client.get(reverse("reports:ledger_export"))
+    response = client.post(reverse("reports:ledger_export"))
     assert response.status_code == 302 and response["Location"] == reverse("jobs:list")
     job = wait_finished(Job.objects.get(owner=world.supervisor_a))
     assert (job.status, job.progress, job.attempts, job.kind) == (Job.Status.DONE, 100, 1, "ledger")
