@@ -2,7 +2,8 @@
 
     python manage.py refresh_statistics
 
-Run it from cron (hourly, or nightly at the least): the pages add everything newer
+Celery beat runs the same refresh hourly (``mediation.tasks.refresh_statistics``); this command
+does it by hand. The pages add everything newer
 than the summary live, so a stale summary is never wrong about new cases, only
 slower; see docs/statistics.md for what waits for the next run.
 """
