@@ -45,6 +45,11 @@ def test_a_ledger_export_becomes_a_job_the_owner_downloads_and_no_one_else(world
     assert (job.status, job.progress, job.attempts, job.kind) == (Job.Status.DONE, 100, 1, "ledger")
     assert job.parameters == {"filters": {}, "query_string": ""}
     assert job.expires_at is not None and job.finished_at is not None
+    # Its owner is told (the notification centre, once), with nothing about any party.
+    from notifications.models import Notification
+
+    told = Notification.objects.get(user=world.supervisor_a, key=f"job:{job.pk}:done")
+    assert f"#{job.pk}" in told.body and all(c.number not in told.body for c in in_a)
 
     listed = client.get(reverse("jobs:list"))
     assert listed.status_code == 200 and reverse("jobs:download", args=[job.pk]) in listed.content.decode()
