@@ -123,5 +123,36 @@ def run_case_files(job: Job, progress: Progress) -> Output:
     return Output(file=out, name=f"卷宗-{_stamp()}.zip")
 
 
+# --- bulk issue of one document kind -----------------------------------------------------------------
+
+def run_bulk_issue(job: Job, progress: Progress) -> Output:
+    from mediation.audit import log as audit
+    from mediation.documents import bulk, export
+    from mediation.documents.models import DocumentKind
+
+    if not _may_export_case_files(job.owner):
+        raise JobRefused(_("您已没有批量生成文书的权限。"))
+    kind = job.parameters.get("document_kind", "")
+    if kind not in bulk.BULK_KINDS:
+        raise JobRefused(_("该文书类型不能批量生成。"))
+    cases = export.export_scope(job.owner, filters_from_parameters(job.parameters))
+    total = max(cases.count(), 1)
+    audit.record(actor=job.owner, action="documents.bulk_issue",
+                 new={"cases": total, "kind": kind, "filters": job.parameters.get("filters", {}), "job": job.pk})
+    done = 0
+
+    def on_row(_row: Any) -> None:
+        nonlocal done
+        done += 1
+        progress(min(99, done * 100 // total))
+
+    out = tempfile.TemporaryFile(suffix=".zip")
+    bulk.bulk_issue_to_file(out, user=job.owner, kind=kind, cases=cases.iterator(chunk_size=100),
+                            verify_base_url=job.parameters.get("verify_base_url") or None, progress=on_row)
+    out.seek(0)
+    return Output(file=out, name=f"{DocumentKind(kind).label}-{_stamp()}.zip")
+
+
 register(Job.Kind.LEDGER, Kind(run=run_ledger, may_download=_may_use_ledger))
 register(Job.Kind.CASE_FILES, Kind(run=run_case_files, may_download=_may_export_case_files))
+register(Job.Kind.BULK_ISSUE, Kind(run=run_bulk_issue, may_download=_may_export_case_files))

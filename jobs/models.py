@@ -17,6 +17,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         LEDGER = "ledger", _("案件台账导出")
         CASE_FILES = "case_files", _("卷宗导出")
+        BULK_ISSUE = "bulk_issue", _("批量生成文书")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")

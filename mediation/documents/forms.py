@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mediation.documents.bulk import bulk_kind_choices
 from mediation.documents.codes import normalize_code
 from mediation.documents.models import DocumentKind, DocumentStage
 from workflows.states import CaseState
@@ -54,3 +55,18 @@ class ExportForm(forms.Form):
                                     widget=forms.DateInput(attrs={"type": "date"}))
     received_to = forms.DateField(label=_("收案日期至"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class BulkIssueForm(ExportForm):
+    """批量生成文书: a kind issued once per case, for the cases the export's filters pick."""
+
+    kind = forms.ChoiceField(label=_("文书类型"), choices=bulk_kind_choices)
+
+    field_order = ["kind", "state", "received_from", "received_to"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "bulk")
+        super().__init__(*args, **kwargs)
+        kinds = "、".join(label for _value, label in bulk_kind_choices())
+        self.fields["kind"].error_messages["invalid_choice"] = (
+            _("该文书类型不能批量生成：只能选择每案一份的文书（%(kinds)s）。") % {"kinds": kinds})

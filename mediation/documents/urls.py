@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/download/", views.download, name="download"),
     path("<int:pk>/signed-copy/", views.signed_copy_add, name="signed_copy_add"),
     path("export/", views.export, name="export"),
+    path("export/bulk-issue/", views.bulk_issue, name="bulk_issue"),
     path("verify/", views.verify, name="verify"),
     path("verify/<str:code>/", views.verify_code, name="verify_code"),
 ]

@@ -31,7 +31,7 @@ from mediation.audit import log as audit
 from mediation.documents import export as exporting
 from mediation.documents import registry, services
 from mediation.documents.codes import format_code
-from mediation.documents.forms import CodeForm, ExportForm, FileCheckForm, IssueForm, SignedCopyForm
+from mediation.documents.forms import BulkIssueForm, CodeForm, ExportForm, FileCheckForm, IssueForm, SignedCopyForm
 from mediation.documents.models import DocumentKind, IssuedDocument
 from mediation.documents.render import DocumentRenderError
 from mediation.documents.selectors import document_standing, documents_for_case
@@ -183,7 +183,39 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
             response["Content-Disposition"] = f'attachment; filename="case-files-{stamp}.zip"'
             response["Cache-Control"] = "private, no-store"
             return response
-    return render(request, "documents/web/export.html", {"form": form, "count": count, "limit": limit})
+    return render(request, "documents/web/export.html", {"form": form, "count": count, "limit": limit,
+                                                         "bulk_form": BulkIssueForm()})
+
+
+@login_required
+@require_POST
+def bulk_issue(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    """批量生成文书: start a job issuing one kind for every case of the scope; then 我的导出.
+
+    Always a job: with a broker a worker runs it, without one it runs in this process once the
+    request's transaction commits (``job_start``), and the file waits on 我的导出 either way.
+    """
+    if not exporting.may_export(request.user):
+        return forbidden(request, _("只有负责人可以批量生成文书。"))
+    form = BulkIssueForm(request.POST)
+    if not form.is_valid():
+        # A kind that is not one per case (or a bad date): said on the form, and no job.
+        count = exporting.export_scope(request.user).count()
+        return render(request, "documents/web/export.html", {"form": ExportForm(), "count": count,
+                                                             "limit": exporting.web_export_limit(),
+                                                             "bulk_form": form}, status=400)
+    d = form.cleaned_data
+    filters = CaseFilters(state=d["state"] or None, received_from=d["received_from"], received_to=d["received_to"])
+    count, limit = exporting.export_scope(request.user, filters).count(), exporting.web_export_limit()
+    if count == 0:
+        messages.error(request, _("所选范围内没有案件。"))
+        return redirect("documents:export")
+    if count > limit:
+        messages.error(request, _("所选范围有 %(n)d 件案件，一次最多批量生成 %(limit)d 件。请缩小范围。")
+                       % {"n": count, "limit": limit})
+        return redirect("documents:export")
+    return start_export(request, kind="bulk_issue", filters=filters, document_kind=d["kind"],
+                        verify_base_url=request.build_absolute_uri("/"))
 
 
 # --- public verification --------------------------------------------------------------------------

@@ -236,6 +236,10 @@ MATRIX: dict[str, Knock] = {
                                        kwargs=lambda made: {"pk": made["document"].pk},
                                        data=lambda world, made: {"file": _pdf("signed.pdf")}),
     "documents:export": Knock(SUPERVISORS_ONLY),
+    # 批量生成文书 starts a job for the supervisor's own scope and sends them to 我的导出 (an empty scope:
+    # back to the export page); readers and mediators are refused as for the export.
+    "documents:bulk_issue": Knock((302, 403, 302, 302, 403, 403, 403, 302), method="post",
+                                  data=lambda world, made: {"bulk-kind": "acceptance_notice"}),
     "documents:verify": Knock(PUBLIC),
     # Anyone holding the paper may check its code; the answer names no personal data.
     "documents:verify_code": Knock(PUBLIC, setup=_document,
