@@ -30,7 +30,10 @@ def job_start(*, owner: Any, kind: str, parameters: dict[str, Any]) -> Job:
 
     if kind not in REGISTRY:
         raise ValueError(f"unknown job kind {kind!r}")
-    job = Job.objects.create(owner=owner, kind=kind, parameters=parameters)
+    from mediation.permissions import reach_signature
+
+    # What the owner's rights reach now: the file is handed out only while they still reach as far.
+    job = Job.objects.create(owner=owner, kind=kind, parameters={**parameters, "reach": reach_signature(owner)})
     transaction.on_commit(lambda: run_job.delay(job.pk))
     return job
 

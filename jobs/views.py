@@ -15,6 +15,7 @@ from jobs import services
 from jobs.kinds import REGISTRY, filters_to_parameters
 from jobs.models import Job
 from mediation.audit import log as audit
+from mediation.permissions import reach_signature
 from mediation.selectors import CaseFilters
 from mediation.typing import AuthenticatedHttpRequest
 from mediation.views.common import forbidden
@@ -46,9 +47,18 @@ def job_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse | F
     # The rights are checked again now: a file made last week is not handed to someone who lost them.
     if kind is None or not kind.may_download(request.user):
         return forbidden(request, _("您已没有查看这些数据的权限，不能下载该导出。"))
+    if job.parameters.get("reach") != reach_signature(request.user):
+        # Moved to another organisation, or another role: the file may hold cases no longer theirs.
+        return forbidden(request, _(
+            "您的组织或角色在导出后已变更，该文件可能包含您现在无权查看的案件，不能下载；请重新导出。"))
+    try:
+        handle = job.file.open("rb")
+    except (FileNotFoundError, OSError):
+        services.job_file_delete(job)
+        raise Http404(_("该导出文件已不在存储中，请重新导出。")) from None
     audit.record(actor=request.user, action="export.download", obj=job, new={
         "job": job.pk, "kind": job.kind, "sha256": job.file_sha256, "size": job.file_size})
-    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file_name)
+    response = FileResponse(handle, as_attachment=True, filename=job.file_name)
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -31,6 +31,13 @@ def strip_request_data(event: dict[str, Any], hint: dict[str, Any] | None = None
     user = event.get("user")
     if isinstance(user, dict):
         event["user"] = {"id": user["id"]} if user.get("id") is not None else {}
+    # Exception messages and breadcrumbs can quote a value (a database error's DETAIL, a log line):
+    # only the exception's type and its stack of code locations leave the server.
+    for exception in (event.get("exception") or {}).get("values") or []:
+        if isinstance(exception, dict):
+            exception["value"] = ""
+    event.pop("breadcrumbs", None)
+    event.pop("logentry", None)
     return event
 
 
@@ -48,4 +55,6 @@ def init_sentry(dsn: str, environment: str = "", release: str = "", traces_sampl
         max_request_body_size="never",
         traces_sample_rate=traces_sample_rate,
         before_send=strip_request_data,  # type: ignore[arg-type]
+        # Performance events skip before_send: they carry the request (and its query string) too.
+        before_send_transaction=strip_request_data,  # type: ignore[arg-type]
     )

@@ -127,6 +127,16 @@ def grants_of(user: Any) -> tuple[Grant, ...]:
     return grants
 
 
+def reach_signature(user: Any) -> str:
+    """What the user's rights reach, as a short fingerprint: the organisations, roles and permissions of
+    their memberships. A file made for them (an export) is handed out only while it is unchanged."""
+    import hashlib
+
+    parts = sorted(f"{g.organisation_id}:{g.organisation_path}:{g.role}:{','.join(sorted(g.codenames))}"
+                   for g in grants_of(user))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
 def _checker(user: Any):
     """One guardian checker per user object: it caches each case's permissions after one query."""
     checker = getattr(user, "_mediation_checker", None)

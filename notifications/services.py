@@ -139,6 +139,10 @@ def deliver_pending() -> tuple[int, int]:
                      .select_related("user").filter(pk=pk, status=Notification.Status.PENDING).first())
                 if n is None:  # another sweep has it, or has sent it
                     continue
+                if n.case_id and not _still_sees(n):
+                    # The case moved away from them since the reminder was made: it is not theirs to hear of.
+                    n.delete()
+                    continue
                 _send(n)
                 n.status, n.sent_at = Notification.Status.SENT, timezone.now()
                 n.save(update_fields=["status", "sent_at"])
@@ -149,12 +153,34 @@ def deliver_pending() -> tuple[int, int]:
     return sent, failed
 
 
+def _still_sees(n: Notification) -> bool:
+    from mediation.models import Case
+    from mediation.permissions import visible_cases_q
+
+    q = visible_cases_q(n.user)
+    return q is not None and Case.objects.filter(q, pk=n.case_id).exists()
+
+
 def _send(n: Notification) -> None:
+    """Each of the user's channels once. A channel that fails is logged and not retried when another
+    succeeded (retrying would repeat the one that worked); only when every channel failed does the
+    notification stay pending for the next sweep. An SMS carries the subject only (a digest's subject
+    says how many items; the list is in the centre and the e-mail)."""
     pref = NotificationPreference.objects.filter(user_id=n.user_id).first() or NotificationPreference()
+    channels: list[tuple[str, Any]] = []
     if pref.by_email and n.user.email:
-        send_mail(n.subject, n.body, settings.DEFAULT_FROM_EMAIL, [n.user.email])
+        channels.append(("email", lambda: send_mail(n.subject, n.body, settings.DEFAULT_FROM_EMAIL, [n.user.email])))
     if pref.by_sms and pref.mobile:
-        sms.send_sms(pref.mobile, n.subject if n.threshold != DIGEST else n.subject + "\n" + n.body)
+        channels.append(("sms", lambda: sms.send_sms(pref.mobile, n.subject)))
+    failures: list[tuple[str, Exception]] = []
+    for name, send in channels:
+        try:
+            send()
+        except Exception as exc:  # the other channel still goes out
+            failures.append((name, exc))
+            logger.warning("notification %s: %s not delivered (%s)", n.pk, name, type(exc).__name__)
+    if channels and len(failures) == len(channels):
+        raise failures[0][1]
     logger.info("notification %s sent (%s, %s)", n.pk, n.key, n.threshold)
 
 

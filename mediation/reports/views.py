@@ -273,7 +273,8 @@ def ledger_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     if request.method == "POST" and background_enabled() and not (filters and filters.query):
         # With workers: a job, downloaded later from 我的导出 (a free-text search, which may hold a
         # name or ID number, is never stored in a job: such an export is small and streams at once).
-        return start_export(request, kind="ledger", filters=filters, query_string=request.GET.urlencode())
+        return start_export(request, kind="ledger", filters=filters,
+                            query_string=audit.scrub(request.GET.urlencode()))
     result = ledger.ledger_export(user=request.user, filters=filters, query_string=request.GET.urlencode())
     # FileResponse streams the file in blocks and closes (so deletes) the temporary file at the end.
     response = FileResponse(result.file, content_type=XLSX)

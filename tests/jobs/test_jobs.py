@@ -41,7 +41,11 @@ def media(settings, tmp_path):
 
 
 def ledger_job(user, **filters) -> Job:
-    job = Job.objects.create(owner=user, kind=Job.Kind.LEDGER, parameters={"filters": filters})
+    from mediation.permissions import reach_signature
+
+    # As services.job_start records it: the reach of the owner's rights when the job was asked for.
+    job = Job.objects.create(owner=user, kind=Job.Kind.LEDGER,
+                             parameters={"filters": filters, "reach": reach_signature(user)})
     run_job.delay(job.pk)
     job.refresh_from_db()
     return job
@@ -120,6 +124,31 @@ def test_a_download_checks_the_owners_rights_again_and_is_audited(world, client,
 
     permissions.sync_role_groups(world.supervisor_a)
     assert client.get(reverse("jobs:download", args=[job.pk])).status_code == 403
+
+
+def test_a_file_made_before_the_owner_moved_organisation_is_not_handed_out(world, client, media):
+    """The same role in another township: the file holds the old township's cases (issue 12: scoped)."""
+    from mediation import permissions
+
+    case_in_state(world, S.SETTLED)
+    job = ledger_job(world.supervisor_a)
+    Membership.objects.filter(user=world.supervisor_a).update(organisation=world.town_b)
+    permissions.sync_role_groups(world.supervisor_a)
+    client.force_login(world.supervisor_a)
+    response = client.get(reverse("jobs:download", args=[job.pk]))
+    assert response.status_code == 403 and "重新导出" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="export.download").exists()
+
+
+def test_a_file_gone_from_storage_is_a_clear_not_found(world, client, media):
+    job = ledger_job(world.supervisor_a)
+    assert job.file.name
+    default_storage.delete(job.file.name)
+    client.force_login(world.supervisor_a)
+    response = client.get(reverse("jobs:download", args=[job.pk]))
+    assert response.status_code == 404
+    job.refresh_from_db()
+    assert not job.file
 
 
 def test_other_users_jobs_are_not_found(world, client, media):

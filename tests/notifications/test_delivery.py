@@ -38,7 +38,8 @@ def _each_sent_once() -> None:
     mails = Counter((m.to[0], m.subject) for m in mail.outbox)
     assert mails == Counter((n.user.email, n.subject) for n in rows)
     texts = Counter(LocmemSmsBackend.outbox)
-    assert texts == Counter((n.user.notification_preference.mobile, n.subject) for n in rows)
+    assert texts == Counter((n.user.notification_preference.mobile, n.subject) for n in rows
+                            if n.user.notification_preference.by_sms)
 
 
 @postgres_only
@@ -88,6 +89,8 @@ def test_a_sweep_that_dies_half_way_leaves_the_rest_pending_and_the_next_one_sen
 @pytest.mark.django_db
 def test_a_refused_address_stays_pending_without_stopping_the_others(world, monkeypatch):
     _several_cases_due(world, n=1)
+    # E-mail is a2's only channel here: when it fails, nothing reached them, so the reminder waits.
+    NotificationPreference.objects.filter(user=world.mediator_a2).update(by_sms=False)
     real_send_mail = services.send_mail
 
     def refuses_a2(subject, body, sender, to):
@@ -103,3 +106,40 @@ def test_a_refused_address_stays_pending_without_stopping_the_others(world, monk
     monkeypatch.setattr(services, "send_mail", real_send_mail)
     services.deadline_sweep(today=SWEEP_DAY)
     _each_sent_once()
+
+
+def test_a_channel_that_keeps_failing_does_not_repeat_the_one_that_worked(world, monkeypatch):
+    """E-mail delivered, SMS refused (a number the gateway rejects): the reminder counts as sent, and
+    later sweeps do not mail it again every 15 minutes."""
+    _several_cases_due(world, n=1)
+
+    def refuses(phone, text):
+        raise OSError("gateway refused the number")
+
+    monkeypatch.setattr(services.sms, "send_sms", refuses)
+    for _sweep in range(3):
+        services.deadline_sweep(today=SWEEP_DAY)
+    rows = list(Notification.objects.select_related("user"))
+    assert rows and all(n.status == Notification.Status.SENT for n in rows)
+    assert Counter((m.to[0], m.subject) for m in mail.outbox) == Counter((n.user.email, n.subject) for n in rows)
+
+
+def test_a_reminder_waiting_for_someone_who_lost_the_case_is_dropped(world, monkeypatch):
+    """Only users who can see the case hear of it (docs/operations.md, Reminders): a reminder made while
+    the case was theirs and not yet delivered is not sent after it moved away."""
+    from mediation.models import Membership
+
+    _several_cases_due(world, n=1)
+    monkeypatch.setattr(services, "deliver_pending", lambda: (0, 0))
+    services.deadline_sweep(today=SWEEP_DAY)
+    monkeypatch.undo()
+    waiting = Notification.objects.filter(user=world.mediator_a2).count()
+    assert waiting
+    from mediation.models import Case
+
+    for case in Case.objects.all():
+        case.mediators.remove(world.mediator_a2)
+    Membership.objects.filter(user=world.mediator_a2).update(organisation=world.town_b)
+    services.deliver_pending()
+    assert not Notification.objects.filter(user=world.mediator_a2).exists()
+    assert all(m.to != [world.mediator_a2.email] for m in mail.outbox)

@@ -116,7 +116,8 @@ def sentry_state(**env: str) -> dict:
         "  'send_default_pii': options.get('send_default_pii'),\n"
         "  'include_local_variables': options.get('include_local_variables'),\n"
         "  'max_request_body_size': options.get('max_request_body_size'),\n"
-        "  'before_send': getattr(options.get('before_send'), '__qualname__', None)}))\n"
+        "  'before_send': getattr(options.get('before_send'), '__qualname__', None),\n"
+        "  'before_send_transaction': getattr(options.get('before_send_transaction'), '__qualname__', None)}))\n"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_") and k != "DATABASE_URL"}
     clean.update(DJANGO_SETTINGS_MODULE="mediation.settings", SECRET_KEY="test-only-not-secret",
@@ -136,7 +137,9 @@ def test_sentry_with_a_dsn_sends_no_personal_data():
     # A DSN whose host never answers: initialising sends nothing.
     state = sentry_state(SENTRY_DSN="http://public@127.0.0.1:9/1")
     assert state == {"initialised": True, "send_default_pii": False, "include_local_variables": False,
-                     "max_request_body_size": "never", "before_send": "strip_request_data"}
+                     "max_request_body_size": "never", "before_send": "strip_request_data",
+                     # Performance events skip before_send and carry the request too.
+                     "before_send_transaction": "strip_request_data"}
 
 
 def test_before_send_strips_the_request_and_keeps_the_user_id_only():
@@ -159,6 +162,18 @@ def test_before_send_strips_the_request_and_keeps_the_user_id_only():
     assert cleaned["user"] == {"id": 42}
     for secret in (ID_NUMBER, PHONE, "sessionid", "wangfang", "10.0.0.9"):
         assert secret not in json.dumps(cleaned)
+
+
+def test_exception_texts_and_breadcrumbs_do_not_leave():
+    """A database error's text can quote a value (DETAIL: Key (id_number)=(…)); a breadcrumb, a log line."""
+    event = {"exception": {"values": [{"type": "IntegrityError",
+                                       "value": f"DETAIL: Key (id_number)=({ID_NUMBER}) already exists."}]},
+             "breadcrumbs": {"values": [{"message": f"searched {ID_NUMBER}"}]},
+             "logentry": {"message": f"case of {ID_NUMBER}"},
+             "request": {"url": f"https://cases.example.org/cases/?q={ID_NUMBER}", "query_string": f"q={ID_NUMBER}"}}
+    cleaned = strip_request_data(event, {})
+    assert ID_NUMBER not in json.dumps(cleaned)
+    assert cleaned["exception"]["values"][0]["type"] == "IntegrityError"
 
 
 def test_a_celery_tasks_lines_carry_the_task_id_and_name(log_lines):

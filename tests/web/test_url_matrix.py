@@ -158,7 +158,10 @@ def _job(world) -> dict[str, Any]:
     from jobs.models import Job
     from jobs.tasks import run_job
 
-    job = Job.objects.create(owner=world.supervisor_a, kind=Job.Kind.LEDGER, parameters={"filters": {}})
+    from mediation.permissions import reach_signature
+
+    job = Job.objects.create(owner=world.supervisor_a, kind=Job.Kind.LEDGER,
+                             parameters={"filters": {}, "reach": reach_signature(world.supervisor_a)})
     run_job.apply(args=(job.pk,))
     return {"job": job}
 
