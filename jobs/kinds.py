@@ -108,12 +108,7 @@ def run_case_files(job: Job, progress: Progress) -> Output:
     total = max(cases.count(), 1)
     audit.record(actor=job.owner, action="export.case_files",
                  new={"cases": total, "filters": job.parameters.get("filters", {}), "job": job.pk})
-    done = 0
-
-    def on_row(_row: Any) -> None:
-        nonlocal done
-        done += 1
-        progress(min(99, done * 100 // total))
+    on_row = _per_case(progress, total)
 
     out = tempfile.TemporaryFile(suffix=".zip")
     # One rendering process: the worker is the unit of parallelism (a prefork child may not fork).
@@ -121,6 +116,18 @@ def run_case_files(job: Job, progress: Progress) -> Output:
                           verify_base_url=job.parameters.get("verify_base_url") or None, progress=on_row)
     out.seek(0)
     return Output(file=out, name=f"卷宗-{_stamp()}.zip")
+
+
+def _per_case(progress: Progress, total: int) -> Callable[[Any], None]:
+    """A callback for each case written: the job's progress, short of 100 until the file is stored."""
+    done = 0
+
+    def on_row(_row: Any) -> None:
+        nonlocal done
+        done += 1
+        progress(min(99, done * 100 // total))
+
+    return on_row
 
 
 # --- bulk issue of one document kind -----------------------------------------------------------------
@@ -139,12 +146,7 @@ def run_bulk_issue(job: Job, progress: Progress) -> Output:
     total = max(cases.count(), 1)
     audit.record(actor=job.owner, action="documents.bulk_issue",
                  new={"cases": total, "kind": kind, "filters": job.parameters.get("filters", {}), "job": job.pk})
-    done = 0
-
-    def on_row(_row: Any) -> None:
-        nonlocal done
-        done += 1
-        progress(min(99, done * 100 // total))
+    on_row = _per_case(progress, total)
 
     out = tempfile.TemporaryFile(suffix=".zip")
     bulk.bulk_issue_to_file(out, user=job.owner, kind=kind, cases=cases.iterator(chunk_size=100),

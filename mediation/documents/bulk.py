@@ -8,23 +8,19 @@ The cases are ``export.export_scope``: never more than the user may export.
 """
 from __future__ import annotations
 
-import csv
-import io
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation.documents import registry, services
-from mediation.documents.export import _UNSAFE, MANIFEST_NAME, may_export
-from mediation.documents.models import DocumentKind, IssuedDocument
+from mediation.documents.export import add_manifest, add_pdf, entry_name, may_export
+from mediation.documents.models import DocumentKind
 from mediation.documents.render import DocumentRenderError
 from mediation.models import Case
-from mediation.spreadsheets import csv_text
 from workflows.errors import ActionNotAllowed
 
 #: Kinds issued once per case (subject 0 in ``context.subjects_for``). The case file has its own export.
@@ -58,11 +54,6 @@ class BulkSummary:
         return sum(1 for r in self.rows if r.status == OK)
 
 
-def _entry_name(case: Case, document: IssuedDocument) -> str:
-    number = _UNSAFE.sub("_", case.number).strip() or f"case-{case.pk}"
-    return f"{number}-{DocumentKind(document.kind).label}-v{document.version}.pdf"
-
-
 def _reason(exc: Exception) -> str:
     return "；".join(getattr(exc, "messages", None) or [str(exc)])
 
@@ -89,20 +80,12 @@ def bulk_issue_to_file(target: BinaryIO, *, user: Any, kind: str, cases: Iterabl
             except (PermissionDenied, ActionNotAllowed, ValidationError, DocumentRenderError) as exc:
                 row.status = _("未生成：%(reason)s") % {"reason": _reason(exc)}
             else:
-                row.file, row.sha256 = _entry_name(case, document), document.sha256
+                row.file, row.sha256 = entry_name(case, document), document.sha256
                 row.verification_code = document.code_display
-                info = zipfile.ZipInfo(row.file, date_time=timezone.localtime(document.created_at).timetuple()[:6])
-                info.compress_type = zipfile.ZIP_STORED  # PDFs are compressed already
-                archive.writestr(info, pdf)
+                add_pdf(archive, row.file, document, pdf)
             summary.rows.append(row)
             if progress:
                 progress(row)
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(MANIFEST_FIELDS)
-        for row in summary.rows:
-            writer.writerow([csv_text(v) for v in (row.file, row.case, row.type, row.sha256,
-                                                   row.verification_code, row.status)])
-        # UTF-8 with a byte-order mark, as the case-file export: Excel then reads the Chinese right.
-        archive.writestr(MANIFEST_NAME, text.getvalue().encode("utf-8-sig"), compress_type=zipfile.ZIP_DEFLATED)
+        add_manifest(archive, MANIFEST_FIELDS, ((row.file, row.case, row.type, row.sha256, row.verification_code,
+                                                 row.status) for row in summary.rows))
     return summary

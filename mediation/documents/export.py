@@ -143,9 +143,28 @@ class ExportSummary:
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
-def _entry_name(case: Case, document: IssuedDocument) -> str:
+def entry_name(case: Case, document: IssuedDocument) -> str:
+    """A registered PDF's name in an export zip: the case number made safe, the document's type, its version."""
     number = _UNSAFE.sub("_", case.number).strip() or f"case-{case.pk}"
-    return f"{number}-{DocumentKind.CASE_FILE.label}-v{document.version}.pdf"
+    return f"{number}-{DocumentKind(document.kind).label}-v{document.version}.pdf"
+
+
+def add_pdf(archive: zipfile.ZipFile, name: str, document: IssuedDocument, pdf: bytes) -> None:
+    """Add a registered PDF, dated when it was issued; stored as it is (PDFs are compressed already)."""
+    info = zipfile.ZipInfo(name, date_time=timezone.localtime(document.created_at).timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    archive.writestr(info, pdf)
+
+
+def add_manifest(archive: zipfile.ZipFile, fields: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+    """manifest.csv, UTF-8 with a byte-order mark: Excel, which most offices open CSV files with, then
+    reads the Chinese right; every cell through the spreadsheet rule (no formula ever)."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([csv_text(v) for v in row])
+    archive.writestr(MANIFEST_NAME, text.getvalue().encode("utf-8-sig"), compress_type=zipfile.ZIP_DEFLATED)
 
 
 def write_case_files(archive: zipfile.ZipFile, *, user: Any, cases: Iterable[Case], workers: int | None = None,
@@ -179,11 +198,9 @@ def write_case_files(archive: zipfile.ZipFile, *, user: Any, cases: Iterable[Cas
         except (PermissionDenied, ActionNotAllowed, ValidationError, DocumentRenderError) as exc:
             row.status = _("未导出：%(reason)s") % {"reason": "；".join(getattr(exc, "messages", None) or [str(exc)])}
         else:
-            row.file, row.sha256 = _entry_name(case, document), document.sha256
+            row.file, row.sha256 = entry_name(case, document), document.sha256
             row.verification_code, row.version = document.code_display, document.version
-            info = zipfile.ZipInfo(row.file, date_time=timezone.localtime(document.created_at).timetuple()[:6])
-            info.compress_type = zipfile.ZIP_STORED  # PDFs are compressed already
-            archive.writestr(info, pdf)
+            add_pdf(archive, row.file, document, pdf)
         summary.rows.append(row)
         if progress:
             progress(row)
@@ -205,14 +222,8 @@ def write_case_files(archive: zipfile.ZipFile, *, user: Any, cases: Iterable[Cas
         while pending:
             yield finish(*pending.popleft())
 
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(MANIFEST_FIELDS)
-    for row in summary.rows:
-        writer.writerow([csv_text(v) for v in (row.file, row.case, row.type, row.sha256, row.verification_code,
-                                               row.version, row.status)])
-    # UTF-8 with a byte-order mark: Excel, which most offices open CSV files with, then reads the Chinese right.
-    archive.writestr(MANIFEST_NAME, text.getvalue().encode("utf-8-sig"), compress_type=zipfile.ZIP_DEFLATED)
+    add_manifest(archive, MANIFEST_FIELDS, ((row.file, row.case, row.type, row.sha256, row.verification_code,
+                                             row.version, row.status) for row in summary.rows))
     summary.seconds = time.perf_counter() - started
 
 
