@@ -157,7 +157,6 @@ def _job(world) -> dict[str, Any]:
     """锦屏's supervisor's finished ledger export: theirs alone to download; for anyone else it does not exist."""
     from jobs.models import Job
     from jobs.tasks import run_job
-
     from mediation.permissions import reach_signature
 
     job = Job.objects.create(owner=world.supervisor_a, kind=Job.Kind.LEDGER,
