@@ -151,6 +151,7 @@ def forget_grants(user: Any) -> None:
     """Drop the per-object caches after the user's memberships or grants changed."""
     user.__dict__.pop("_mediation_grants", None)
     user.__dict__.pop("_mediation_checker", None)
+    user.__dict__.pop("_mediation_reach", None)
 
 
 def holds(user: Any, *codenames: str) -> bool:
@@ -341,24 +342,79 @@ def organisations_user_may_register_in(user: Any) -> QuerySet[Organisation]:
 
 
 def visible_cases_q(user: Any) -> Q | None:
-    """A filter on ``Case`` for what the user may read; ``None`` means nothing at all."""
-    from mediation.models import CaseUserObjectPermission
-    from workflows.models import EscalationRequest
+    """A filter on ``Case`` for what the user may read; ``None`` means nothing at all.
 
+    The organisations the user's grants reach (:func:`scope_q`), plus the single cases
+    :func:`visible_cases_beyond_scope_q` adds.
+    """
     if sees_everything(user):
         return Q()
     q = scope_q(user, "view_case")
-    deciding = scope_q(user, "view_case", "decide_escalation", field="to_organisation")
-    if deciding is not None:
-        # A case waiting to come up into the user's reach is shown to those who decide it.
-        waiting = Q(pk__in=EscalationRequest.objects.filter(
-            deciding, decision=EscalationRequest.Decision.PENDING).values("case_id"))
-        q = waiting if q is None else q | waiting
-    if _active(user):
-        per_case = Q(pk__in=CaseUserObjectPermission.objects.filter(
-            user=user, permission__codename="view_case").values("content_object_id"))
-        q = per_case if q is None else q | per_case
+    beyond = visible_cases_beyond_scope_q(user)
+    if beyond is not None:
+        q = beyond if q is None else q | beyond
     return q
+
+
+def visible_cases_beyond_scope_q(user: Any) -> Q | None:
+    """The cases a user may read one by one, whatever their organisation: a case waiting to come
+    up into the user's reach (for those who decide it), and per-case grants (a former mediator
+    keeps reading a case that moved up). ``None`` when there are none to look for."""
+    found: list[QuerySet[Any]] = []
+    waiting = _escalations_awaiting(user)
+    if waiting is not None:
+        found.append(waiting)
+    if reads_per_case_grants(user):
+        found.append(granted_case_ids(user))
+    if not found:
+        return None
+    # One IN over a UNION, not an OR of two: the database can then look the cases up by key.
+    return Q(pk__in=found[0] if len(found) == 1 else found[0].union(*found[1:]))
+
+
+def _escalations_awaiting(user: Any) -> QuerySet[Any] | None:
+    from workflows.models import EscalationRequest
+
+    deciding = scope_q(user, "view_case", "decide_escalation", field="to_organisation")
+    if deciding is None:
+        return None
+    return (EscalationRequest.objects.filter(deciding, decision=EscalationRequest.Decision.PENDING)
+            .order_by().values("case_id"))
+
+
+def escalations_awaiting_q(user: Any) -> Q | None:
+    """The cases waiting to come up into the user's reach, for those who decide them (part of
+    :func:`visible_cases_beyond_scope_q`)."""
+    waiting = _escalations_awaiting(user)
+    return None if waiting is None else Q(pk__in=waiting)
+
+
+def reads_per_case_grants(user: Any) -> bool:
+    """Whether the user's per-case grants count at all (an active, signed-in user's only)."""
+    return _active(user)
+
+
+def granted_case_ids(user: Any) -> QuerySet[Any]:
+    """The cases granted to the user one by one (``view_case``), as a subquery of ids."""
+    from mediation.models import CaseUserObjectPermission
+
+    return (CaseUserObjectPermission.objects.filter(user=user, permission__codename="view_case")
+            .order_by().values("content_object_id"))
+
+
+def visible_organisation_ids(user: Any) -> list[int] | None:
+    """The organisations whose every case the user may read (``None``: all of them) — the part of
+    :func:`visible_cases_q` that counters kept per organisation can answer (``mediation/tallies.py``)."""
+    if sees_everything(user):
+        return None
+    cached = getattr(user, "_mediation_reach", None)
+    if cached is not None:
+        return list(cached)
+    q = scope_q(user, "view_case", field="")
+    reach = [] if q is None else list(Organisation.objects.filter(q).order_by().values_list("pk", flat=True))
+    if getattr(user, "is_authenticated", False):
+        user._mediation_reach = tuple(reach)  # like the grants: for this user object, i.e. this request
+    return reach
 
 
 def may_view_case(user: Any, case: "Case") -> bool:
@@ -422,6 +478,7 @@ def grant_case_read(user: Any, case: "Case") -> None:
 
     assign_perm("mediation.view_case", user, case)
     user.__dict__.pop("_mediation_checker", None)
+    user.__dict__.pop("_mediation_reach", None)
 
 
 def sync_role_groups(user: Any) -> None:

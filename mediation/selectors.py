@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from mediation import permissions
 from mediation.audit import log as audit
 from mediation.models import Case, CaseAccessLog
 from workflows.clocks import local_today
-from workflows.states import WORKING_STATES, CaseState
+from workflows.states import CaseState
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class CaseFilters:
     received_to: datetime.date | None = None
     overdue: bool = False
     query: str = ""
+    #: What ``query`` found (``search_matches``), when the caller looked it up already.
+    matched: tuple[int, ...] | None = None
 
 
 def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None) -> QuerySet[Case]:
@@ -63,46 +65,143 @@ def _apply_filters(qs: QuerySet[Case], f: CaseFilters) -> QuerySet[Case]:
     if f.overdue:
         qs = qs.filter(overdue_q(local_today()))
     if f.query:
-        qs = qs.filter(search_q(f.query))
+        qs = qs.filter(pk__in=f.matched) if f.matched is not None else qs.filter(search_q(f.query))
     return qs
 
 
+def visible_case_count(*, user: Any, filters: CaseFilters) -> int | None:
+    """How many cases the case list shows, exactly, when the tallies can say (no filter but the
+    state, the organisation and "overdue"); ``None`` when only counting the rows would tell."""
+    if filters.query or replace(filters, state=None, organisation_id=None, overdue=False) != CaseFilters():
+        return None
+    counts = visible_case_counts(user=user, before=local_today() if filters.overdue else None,
+                                 organisation_id=filters.organisation_id)
+    return counts.get(filters.state, 0) if filters.state else sum(counts.values())
+
+
+#: A search narrows the list to at most this many cases; a broader one says so (docs/performance.md).
+SEARCH_LIMIT = 2000
+#: Shorter queries match names and numbers from their beginning: a substring of one or two
+#: characters cannot use the trigram indexes, and would read every party of every case.
+SEARCH_SUBSTRING_MIN = 3
+
+
+def search_matches(text: str) -> tuple[list[int], bool]:
+    """The cases a search finds, at most ``SEARCH_LIMIT`` of them, and whether there were more
+    (the case list: its page and its count then read only those cases)."""
+    sources = _search_sources(text)
+    if not sources:
+        return [], False
+    rows = list(sources[0].union(*sources[1:], all=True)[: SEARCH_LIMIT * 3])
+    ids = list(dict.fromkeys(rows))
+    return ids[:SEARCH_LIMIT], len(ids) > SEARCH_LIMIT or len(rows) == SEARCH_LIMIT * 3
+
+
 def search_q(text: str) -> Q:
-    """Case number, party or employer name, or an exact ID number / credit code."""
+    """Every case a search finds, as a filter (exports: no limit)."""
+    sources = _search_sources(text)
+    if not sources:
+        return Q(pk__in=[])
+    return Q(pk__in=sources[0].union(*sources[1:]))
+
+
+def _search_sources(text: str) -> list[QuerySet[Any]]:
+    """The ways a search matches — case number, party name, employer name, or an exact ID number
+    or credit code — each as an index lookup returning case ids (trigram indexes for substrings,
+    B-tree prefixes for short queries)."""
     from mediation.identity import normalize_credit_code, normalize_id_number
     from mediation.models import CaseParty, Employer
 
     text = text.strip()
-    q = (Q(number__icontains=text)
-         | Q(employer_id__in=Employer.objects.filter(name__icontains=text).values("pk"))
-         | Q(pk__in=CaseParty.objects.filter(name__icontains=text).values("case_id")))
+    if not text:
+        return []
+    lookup = "icontains" if len(text) >= SEARCH_SUBSTRING_MIN else "istartswith"
+    employers = Q(**{f"name__{lookup}": text})
+    found = [Case.objects.filter(**{f"number__{lookup}": text}).order_by().values_list("pk", flat=True),
+             CaseParty.objects.filter(**{f"name__{lookup}": text}).order_by().values_list("case_id", flat=True)]
     compact = normalize_id_number(text)
     if len(compact) == 18:
         # Exact match only: a partial ID number is no way to look people up.
-        q |= Q(pk__in=CaseParty.objects.filter(person__id_number=compact).values("case_id"))
-        q |= Q(employer_id__in=Employer.objects.filter(credit_code=normalize_credit_code(text)).values("pk"))
-    return q
+        found.append(CaseParty.objects.filter(person__id_number=compact).order_by()
+                     .values_list("case_id", flat=True))
+        employers |= Q(credit_code=normalize_credit_code(text))
+    found.append(Case.objects.filter(employer_id__in=Employer.objects.filter(employers).values("pk"))
+                 .order_by().values_list("pk", flat=True))
+    return found
 
 
 def overdue_q(today: datetime.date) -> Q:
     """Cases past a stored statutory deadline that is still running."""
-    return (Q(state=CaseState.REGISTERED, acceptance_due__lt=today)
-            | Q(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING], mediation_due__lt=today))
+    return clock_q(before=today)
 
 
-def overdue_count(queryset: QuerySet[Case], today: datetime.date) -> int:
-    """How many cases of ``queryset`` are overdue: two index-only counts rather than one OR."""
-    return (queryset.filter(state=CaseState.REGISTERED, acceptance_due__lt=today).count()
-            + queryset.filter(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING],
-                              mediation_due__lt=today).count())
+def clock_q(*, before: datetime.date | None = None, start: datetime.date | None = None,
+            end: datetime.date | None = None) -> Q:
+    """Cases whose running statutory clock falls due before ``before`` / from ``start`` to ``end``:
+    the acceptance period while registered, the mediation period while mediated or waiting for
+    an escalation decision (the same rows ``tallies.running_due_q`` selects in the tallies)."""
+    from mediation.tallies import MEDIATION_CLOCK_STATES
+
+    def due(field: str) -> dict[str, datetime.date]:
+        bounds = {f"{field}__lt": before, f"{field}__gte": start, f"{field}__lte": end}
+        return {k: v for k, v in bounds.items() if v is not None}
+
+    return (Q(state=CaseState.REGISTERED, **due("acceptance_due"))
+            | Q(state__in=MEDIATION_CLOCK_STATES, **due("mediation_due")))
+
+
+def overdue_count(user: Any, today: datetime.date) -> int:
+    """How many cases the user may read are overdue (from the tallies: no scan of the scope)."""
+    return sum(visible_case_counts(user=user, before=today).values())
 
 
 def due_soon_q(today: datetime.date, within_days: int | None = None) -> Q:
     within = settings.DUE_SOON_DAYS if within_days is None else within_days
-    horizon = today + datetime.timedelta(days=within)
-    return (Q(state=CaseState.REGISTERED, acceptance_due__gte=today, acceptance_due__lte=horizon)
-            | Q(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING],
-                mediation_due__gte=today, mediation_due__lte=horizon))
+    return clock_q(start=today, end=today + datetime.timedelta(days=within))
+
+
+def visible_case_counts(*, user: Any, before: datetime.date | None = None, start: datetime.date | None = None,
+                        end: datetime.date | None = None, organisation_id: int | None = None) -> dict[str, int]:
+    """How many cases ``user`` may read, per state; with a date, only those whose running statutory
+    clock falls due before ``before`` / from ``start`` to ``end`` (:func:`clock_q`).
+
+    The exact figure without reading the scope: the tallies of the organisations the user's
+    grants reach (``mediation/tallies.py``), plus a live count of the few single cases they
+    may read beyond them (a pending escalation, a per-case grant).
+    """
+    from mediation import tallies
+
+    if permissions.visible_cases_q(user) is None:
+        return {}
+    dated = any(d is not None for d in (before, start, end))
+    due_q = tallies.running_due_q(before=before, start=start, end=end) if dated else Q()
+    organisations = permissions.visible_organisation_ids(user)
+    if organisation_id is not None:  # one organisation: as far as the user's reach goes
+        organisations = [organisation_id] if organisations is None or organisation_id in organisations else []
+    parts = [tallies.case_counts_query(organisations, due_q)]
+    if organisations is not None:  # beyond the organisations the user reads whole:
+        beyond_q = due_q & Q(organisation_id=organisation_id) if organisation_id is not None else due_q
+        # per-case grants, kept per user too (GrantTally);
+        if permissions.reads_per_case_grants(user):
+            parts.append(tallies.granted_counts_query(user.pk, organisations, beyond_q))
+        # cases waiting for the user's decision on their escalation: a few, counted live (any
+        # already counted by a grant aside).
+        waiting = permissions.escalations_awaiting_q(user)
+        if waiting is not None:
+            extra = Case.objects.filter(waiting).exclude(organisation_id__in=organisations)
+            if permissions.reads_per_case_grants(user):
+                extra = extra.exclude(pk__in=permissions.granted_case_ids(user))
+            if organisation_id is not None:
+                extra = extra.filter(organisation_id=organisation_id)
+            if dated:
+                extra = extra.filter(clock_q(before=before, start=start, end=end))
+            parts.append(extra.order_by().values("state").annotate(total=Count("pk")).values_list("state", "total"))
+    counts: dict[str, int] = {}
+    # One query whatever the parts: their per-state figures, summed here.
+    for state, n in parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]:
+        if n:
+            counts[state] = counts.get(state, 0) + int(n)
+    return counts
 
 
 def case_deadline_watchlist(*, user: Any, today: datetime.date | None = None,
@@ -116,12 +215,30 @@ def case_deadline_watchlist(*, user: Any, today: datetime.date | None = None,
     }
 
 
-def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view") -> Case:
+def soonest_due(*, user: Any, limit: int, before: datetime.date | None = None, start: datetime.date | None = None,
+                end: datetime.date | None = None) -> list[Case]:
+    """The ``limit`` cases the user may see whose running clock falls due first (within the bounds of
+    :func:`clock_q`), most urgent first: each half of the clock read in its own deadline's order
+    (an index range each), then merged."""
+    from mediation.tallies import MEDIATION_CLOCK_STATES
+
+    bounds = {"before": before, "start": start, "end": end}
+    visible = case_list_visible_to(user=user).select_related("organisation", "employer")
+    registered = list(visible.filter(clock_q(**bounds), state=CaseState.REGISTERED)
+                      .order_by("acceptance_due", "pk")[:limit])
+    mediated = list(visible.filter(clock_q(**bounds), state__in=MEDIATION_CLOCK_STATES)
+                    .order_by("mediation_due", "pk")[:limit])
+    return sorted(registered + mediated, key=lambda c: (c.running_due or datetime.date.max, c.pk))[:limit]
+
+
+def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view",
+                      annotations: dict[str, Any] | None = None) -> Case:
     """One case, if the user may see it; otherwise 404, so its existence is not revealed.
 
     Reads by those who do not work the case (auditors, administrators) are logged (DOMAIN.md §5).
+    ``annotations`` are read in the same query (the case page asks which related rows exist).
     """
-    case = (case_list_visible_to(user=user).filter(pk=case_id)
+    case = (case_list_visible_to(user=user).filter(pk=case_id).annotate(**(annotations or {}))
             .select_related("organisation__level", "registered_organisation", "employer", "platform",
                             "created_by").first())
     if case is None:
@@ -202,8 +319,7 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
 
     A fixed number of queries whatever the number of rows (annotations, no per-row reads).
     """
-    from mediation.models import Agreement, FollowUp, Instalment, Referral
-    from workflows.models import TransitionLog
+    from mediation.models import FollowUp, Referral
 
     today = today or local_today()
     found: dict[str, Any] = {"follow_up": [], "referral_outcome": [], "instalment_overdue": [],
@@ -214,33 +330,31 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
         return found
     base = case_list_visible_to(user=user).filter(scope).select_related("organisation", "employer")
 
-    performed_at = Subquery(TransitionLog.objects.filter(case=OuterRef("pk"), to_state=CaseState.PERFORMED)
-                            .order_by("-at").values("at")[:1])
+    # Each list walks an index in the order it is shown (the performance's log rows, the pending
+    # referrals, the unpaid instalments, the open consultations) and stops at ``limit``; each
+    # count stops at TASK_COUNT_CAP + 1 ("99+"): no step reads the whole scope.
     awaiting_visit = (base.filter(state=CaseState.PERFORMED)
                       .exclude(Exists(FollowUp.objects.filter(case=OuterRef("pk")))))
-    rows = list(awaiting_visit.annotate(performed_at=performed_at)
-                .order_by(F("performed_at").asc(nulls_first=True), "pk")[:limit])
+    rows = _first_per_case(awaiting_visit.filter(transitions__to_state=CaseState.PERFORMED)
+                           .annotate(performed_at=F("transitions__at"))
+                           .order_by("performed_at", "pk"), limit, latest="performed_at")
     for case in rows:
         case.task_due = follow_up_due(case.performed_at)  # type: ignore[attr-defined]
-    found["follow_up"], found["follow_up_count"] = rows, awaiting_visit.count()
+    found["follow_up"], found["follow_up_count"] = rows, capped_count(awaiting_visit)
 
-    referred_on = Subquery(Referral.objects.filter(case=OuterRef("pk")).order_by("-referred_on", "-pk")
-                           .values("referred_on")[:1])
-    awaiting_outcome = (base.filter(state=CaseState.REFERRED)
-                        .exclude(Exists(Referral.objects.filter(case=OuterRef("pk"))
-                                        .exclude(outcome=Referral.Outcome.PENDING))))
-    found["referral_outcome"] = list(awaiting_outcome.annotate(task_since=referred_on)
-                                     .order_by("task_since", "pk")[:limit])
-    found["referral_outcome_count"] = awaiting_outcome.count()
+    outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
+    awaiting_outcome = base.filter(state=CaseState.REFERRED).exclude(outcome_known)
+    found["referral_outcome"] = _first_per_case(
+        awaiting_outcome.filter(referrals__outcome=Referral.Outcome.PENDING)
+        .annotate(task_since=F("referrals__referred_on")).order_by("task_since", "pk"), limit, latest="task_since")
+    found["referral_outcome_count"] = capped_count(awaiting_outcome)
 
-    first_unpaid = Subquery(Instalment.objects.filter(
-        Q(paid_on__isnull=True) | Q(paid_amount__lt=F("amount")),  # unpaid, or only part paid
-        agreement__case=OuterRef("pk"), agreement__status=Agreement.Status.EFFECTIVE,
-        due_on__lt=today).order_by("due_on").values("due_on")[:1])
-    unpaid = (base.filter(state=CaseState.SETTLED).annotate(task_due=first_unpaid)
-              .filter(task_due__isnull=False))
-    found["instalment_overdue"] = list(unpaid.order_by("task_due", "pk")[:limit])
-    found["instalment_overdue_count"] = unpaid.count()
+    # Settled, an instalment of the effective agreement unpaid past its date: the database keeps
+    # each settled case's earliest unpaid date (Case.next_instalment_due, mediation/tallies.py).
+    unpaid = base.filter(next_instalment_due__lt=today, state=CaseState.SETTLED)
+    found["instalment_overdue"] = list(unpaid.annotate(task_due=F("next_instalment_due"))
+                                       .order_by("next_instalment_due", "pk")[:limit])
+    found["instalment_overdue_count"] = capped_count(unpaid)
 
     from mediation.services import CONSULTATION_STATES
     from workflows.clocks import WorkCalendar, consultation_reply_due
@@ -256,5 +370,29 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
         assert calendar is not None and asked.consultation_requested_on is not None  # the filter above
         due = consultation_reply_due(calendar, asked.consultation_requested_on)
         asked.task_due, asked.task_confirmed = due.date, due.confirmed  # type: ignore[attr-defined]
-    found["consultation_reply"], found["consultation_reply_count"] = waiting, consulting.count()
+    found["consultation_reply"], found["consultation_reply_count"] = waiting, capped_count(consulting)
     return found
+
+
+#: A count of things to do stops here: "99+" says enough, and counting on would read the scope.
+TASK_COUNT_CAP = 99
+
+
+def capped_count(queryset: QuerySet[Any], cap: int = TASK_COUNT_CAP) -> int:
+    """``queryset.count()``, but at most ``cap`` + 1 (read as "more than ``cap``")."""
+    return queryset.order_by()[: cap + 1].count()
+
+
+def _first_per_case(queryset: QuerySet[Case], limit: int, latest: str = "") -> list[Case]:
+    """The first ``limit`` distinct cases of a list ordered through a to-many relation (a case
+    appears once per matching related row: the first keeps its place). With ``latest``, a case
+    matched by several rows keeps its latest value of that annotation (read for those cases only)."""
+    picked: dict[int, Case] = {}
+    for case in queryset[: limit * 4]:
+        if case.pk in picked:
+            if latest and getattr(case, latest) and getattr(case, latest) > getattr(picked[case.pk], latest):
+                setattr(picked[case.pk], latest, getattr(case, latest))
+            continue
+        if len(picked) < limit:
+            picked[case.pk] = case
+    return list(picked.values())

@@ -429,3 +429,20 @@ if SENTRY_DSN:
     init_sentry(SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
                 release=os.environ.get("SENTRY_RELEASE", ""),
                 traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")))
+
+
+# --- Speed at scale (docs/performance.md) -------------------------------------------------------
+# PostgreSQL's JIT compiles a query whose estimated cost passes jit_above_cost: 40–60 ms of
+# compilation for a page's list query that runs in a few milliseconds. This is an interactive
+# application: off for its connections (the ledger export and the statistics rebuild do not
+# miss it either; measured in docs/performance.md).
+for _alias in [a for a in ("default", "replica") if a in DATABASES]:
+    if DATABASES[_alias]["ENGINE"] == "django.db.backends.postgresql":
+        _options = DATABASES[_alias].setdefault("OPTIONS", {})
+        _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
+# The cache: Redis when CACHE_URL names one (production, several workers share it), otherwise
+# each process's own memory. It holds derived data only (the work calendar); losing it costs a query.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                      "KEY_PREFIX": "mediation"} if CACHE_URL else
+          {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mediation"}}

@@ -20,11 +20,13 @@ from .cases import (
 )
 from .organisations import LineName, Membership, Organisation, OrganisationLevel, Role
 from .parties import CaseParty, Employer, PartyRole, Person, RespondentCapacity, Sex
+from .tallies import CaseTally, GrantTally, MediatorTally
 
 __all__ = [
-    "Agreement", "AgreementTerm", "Attachment", "ApplicationForm", "Case", "CaseAccessLog", "CaseGroupObjectPermission",
-    "CaseNumberSequence", "CaseParty", "CaseUserObjectPermission", "Category", "Channel", "ClaimItem",
-    "Consent", "ConsultationOutcome", "ConsultationSide", "Employer", "FollowUp", "Instalment", "LineName",
-    "MediationSession", "Membership", "Organisation", "OrganisationLevel", "PartyRole", "Person", "Referral",
-    "RespondentCapacity", "Role", "Sex", "Signature", "WorkForm",
+    "Agreement", "AgreementTerm", "Attachment", "ApplicationForm", "Case", "CaseAccessLog",
+    "CaseGroupObjectPermission", "CaseNumberSequence", "CaseParty", "CaseTally", "CaseUserObjectPermission",
+    "Category", "Channel", "ClaimItem", "Consent", "ConsultationOutcome", "ConsultationSide", "Employer",
+    "FollowUp", "GrantTally", "Instalment", "LineName", "MediationSession", "MediatorTally", "Membership",
+    "Organisation", "OrganisationLevel", "PartyRole", "Person", "Referral", "RespondentCapacity", "Role",
+    "Sex", "Signature", "WorkForm",
 ]

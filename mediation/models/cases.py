@@ -167,6 +167,9 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     acceptance_due = models.DateField(_("受理期限"), null=True, blank=True, db_index=True)
     mediation_due = models.DateField(_("调解期限"), null=True, blank=True, db_index=True)
     deadlines_confirmed = models.BooleanField(_("期限已按确认的节假日计算"), default=True)
+    # Settled cases only: the due date of the earliest instalment still unpaid. Kept by the
+    # database whoever writes (mediation/tallies.py); whatever a save sends is recomputed.
+    next_instalment_due = models.DateField(_("最早未履行分期的期限"), null=True, blank=True, editable=False)
     closed_from_state = models.CharField(_("结案前状态"), max_length=30, choices=CaseState.choices, blank=True,
                                          editable=False)
     archive_number = models.CharField(_("档案号"), max_length=60, blank=True)
@@ -200,6 +203,14 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
                          condition=models.Q(state__in=["self_resolution", "joint_mediation", "linked_mediation",
                                                        "escalation_pending"]),
                          name="case_working_due"),
+            # Settled cases with an instalment unpaid, by its date (the "not paid on time" list).
+            models.Index(fields=["next_instalment_due"], condition=models.Q(next_instalment_due__isnull=False),
+                         name="case_next_instalment_due"),
+            # Consultations waiting for the other side's reply, oldest first (selectors.follow_through).
+            models.Index(fields=["consultation_requested_on"], condition=models.Q(
+                consultation_requested_on__isnull=False, consultation_replied_on__isnull=True,
+                state__in=["registered", "self_resolution"], consultation_outcome__in=["", "pending"]),
+                name="case_consultation_waiting"),
         ]
         permissions = [
             ("register_case", _("登记案件")),
@@ -229,9 +240,20 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     def line(self) -> int:
         return self.organisation.line
 
+    def _read(self, relation: str) -> list | None:
+        """The case's rows of ``relation`` if they were read with it (``prefetch_related``: the case page
+        reads them all once), else None. The conditions below answer from those rather than ask again;
+        a move re-reads its case under a lock, so it always asks the database."""
+        cache = getattr(self, "_prefetched_objects_cache", {})
+        return list(cache[relation]) if relation in cache else None
+
     def effective_agreement(self):
         from .agreements import Agreement
 
+        read = self._read("agreements")
+        if read is not None:
+            return max((a for a in read if a.status == Agreement.Status.EFFECTIVE), key=lambda a: a.version,
+                       default=None)
         return self.agreements.filter(status=Agreement.Status.EFFECTIVE).order_by("-version").first()
 
     def has_higher_organisation(self) -> bool:
@@ -241,6 +263,9 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     def has_effective_agreement(self) -> bool:
         from .agreements import Agreement
 
+        read = self._read("agreements")
+        if read is not None:
+            return any(a.status == Agreement.Status.EFFECTIVE for a in read)
         return self.agreements.filter(status=Agreement.Status.EFFECTIVE).exists()
 
     def agreement_fully_paid(self) -> bool:
@@ -252,10 +277,17 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
         a failed one its termination notice, which tells the parties they may go to arbitration."""
         source = self.state
         if source == CaseState.PERFORMED:
-            return self.follow_ups.exists()
+            read = self._read("follow_ups")
+            return bool(read) if read is not None else self.follow_ups.exists()
         if source == CaseState.MEDIATION_FAILED:
+            read = self._read("issued_documents")
+            if read is not None:
+                return any(d.kind == "termination_notice" for d in read)
             return self.issued_documents.filter(kind="termination_notice").exists()
         if source == CaseState.REFERRED:
+            read = self._read("referrals")
+            if read is not None:
+                return any(r.outcome != Referral.Outcome.PENDING for r in read)
             return self.referrals.exclude(outcome=Referral.Outcome.PENDING).exists()
         return source in CLOSABLE_STATES
 
@@ -264,6 +296,9 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
         if not hasattr(self, "_pending_escalation"):
             from workflows.models import EscalationRequest
 
+            read = self._read("escalations")
+            if read is not None:
+                return next((e for e in read if e.decision == EscalationRequest.Decision.PENDING), None)
             self._pending_escalation = (
                 self.escalations.filter(decision=EscalationRequest.Decision.PENDING)
                 .select_related("to_organisation", "from_organisation").first())
@@ -412,6 +447,9 @@ class Referral(models.Model):
         verbose_name = _("移交仲裁/诉讼")
         verbose_name_plural = _("移交仲裁/诉讼")
         ordering = ["referred_on", "pk"]
+        # Referrals still waiting for their outcome, oldest first (selectors.follow_through).
+        indexes = [models.Index(fields=["referred_on"], condition=models.Q(outcome="pending"),
+                                name="referral_pending_on")]
 
     def __str__(self) -> str:
         return f"{self.body} {self.referred_on}"

@@ -38,3 +38,15 @@ def yuan(value: Any) -> str:
     except InvalidOperation:
         return str(value)
     return f"{amount:,.2f}" if amount.is_finite() else str(value)
+
+
+@register.filter
+def capped(value: Any) -> str:
+    """A count from ``selectors.capped_count``: "99+" once it passed the cap, else the number."""
+    from mediation.selectors import TASK_COUNT_CAP
+
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{TASK_COUNT_CAP}+" if number > TASK_COUNT_CAP else str(number)

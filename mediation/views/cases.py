@@ -2,19 +2,46 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 from itertools import chain
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.shortcuts import render
 
 from mediation import forms, permissions
 from mediation.audit import log as audit
+from mediation.documents.context import Preloaded
+from mediation.documents.models import IssuedDocument, SignedCopy
 from mediation.documents.selectors import documents_for_case
-from mediation.models import Agreement, CaseParty, Instalment, Membership, PartyRole
-from mediation.selectors import CaseFilters, case_get_for_user, case_list_visible_to, mediators_of
+from mediation.models import (
+    Agreement,
+    Attachment,
+    Case,
+    CaseParty,
+    Category,
+    ClaimItem,
+    FollowUp,
+    Instalment,
+    MediationSession,
+    Membership,
+    PartyRole,
+    Referral,
+    Signature,
+)
+from mediation.selectors import (
+    SEARCH_LIMIT,
+    CaseFilters,
+    case_get_for_user,
+    case_list_visible_to,
+    mediators_of,
+    search_matches,
+    visible_case_count,
+)
 from mediation.transitions import MOVES
+from mediation.views.common import BoundedPaginator
 from mediation.views.consultation import consultation_facts
 from workflows import services as lifecycle
 from workflows.clocks import WorkCalendar, local_today
@@ -56,12 +83,17 @@ def case_list(request):
     except ValueError:
         per_page = 20
     per_page = per_page if per_page in PAGE_SIZES else 20
+    more_found = False
+    if filters.query:  # what the search found, once: the page and its count read only those cases
+        found, more_found = search_matches(filters.query)
+        filters = replace(filters, matched=tuple(found))
     qs = (case_list_visible_to(user=request.user, filters=filters)
           .select_related("organisation__level", "employer")
           .prefetch_related(Prefetch("parties", queryset=CaseParty.objects.filter(role=PartyRole.APPLICANT)
                                      .select_related("person").order_by("position"), to_attr="applicant_parties"))
           .order_by(order, "-pk"))
-    page = Paginator(qs, per_page).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, per_page, exact_count=visible_case_count(user=request.user, filters=filters)
+                            ).get_page(request.GET.get("page"))
     if filters.query:
         # A search reads personal data (names, an ID number): on the trail, the number masked.
         text, by_id_number = audit.mask_search(filters.query)
@@ -74,32 +106,31 @@ def case_list(request):
     return render(request, "mediation/case_list.html", {
         "form": form, "page": page, "sort": sort, "per_page": per_page, "page_sizes": PAGE_SIZES,
         "query": query.urlencode(), "sort_query": sort_query.urlencode(), "today": local_today(),
+        "more_found": more_found, "search_limit": SEARCH_LIMIT,
     })
 
 
 @login_required
 def case_detail(request, pk: int):
-    case = case_get_for_user(user=request.user, case_id=pk)
+    case = case_get_for_user(user=request.user, case_id=pk, annotations=_ROWS_EXIST)
     user = request.user
     calendar = WorkCalendar.from_db()
     today = local_today()
     show_personal = permissions.may_see_personal_data(user, case)
-    parties = list(case.parties.select_related("person", "employer", "represents__person", "represents__employer"))
-    agreements = list(case.agreements.select_related("signing_document", "drafted_by").prefetch_related(
-        "terms", "instalments", "signatures__party__person", "signatures__party__employer",
-        "signatures__recorded_by").order_by("-version"))
-    transitions = list(TransitionLog.objects.filter(case=case).select_related("actor", "from_organisation",
-                                                                              "to_organisation"))
-    escalations = list(case.escalations.select_related("from_organisation", "to_organisation", "requested_by",
-                                                       "decided_by"))
-    sessions = list(case.sessions.select_related("recorded_by").prefetch_related("mediators"))
-    follow_ups = list(case.follow_ups.select_related("recorded_by"))
-    referrals = list(case.referrals.select_related("referred_by"))
-    attachments = list(case.attachments.select_related("uploaded_by"))
+    rows = _case_rows(case)
+    parties, agreements, issued = rows["parties"], rows["agreements"], rows["issued_documents"]
+    transitions, escalations, sessions = rows["transitions"], rows["escalations"], rows["sessions"]
+    follow_ups, attachments = rows["follow_ups"], rows["attachments"]
     available = lifecycle.available_transitions(case, user)
     may_work = permissions.user_may(user, "work", case)
+    may_assign = permissions.user_may(user, "assign_mediator", case)
+    may_extend = permissions.user_may(user, "extend_deadline", case) and case.state in (
+        CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION, CaseState.ESCALATION_PENDING)
+    working = case.state in (CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION)
     registered = {"at": case.created_at, "kind": "registered", "obj": case, "who": case.created_by}
-    documents = documents_for_case(case, user)
+    documents = documents_for_case(case, user, preloaded=Preloaded(
+        logs=transitions, escalations=escalations, sessions=sessions, follow_ups=follow_ups, agreements=agreements,
+        issued=issued), scope_checked=True)
     timeline = sorted(chain(
         [registered],
         documents["documents"]["timeline"],
@@ -117,55 +148,122 @@ def case_detail(request, pk: int):
     effective = next((a for a in agreements if a.status == Agreement.Status.EFFECTIVE), None)
     action_forms = _action_forms(case, available, user)
     pending = next((e for e in escalations if e.decision == EscalationRequest.Decision.PENDING), None)
+    mediators = rows["mediators"]
+    signers = [p for p in parties if p.role != PartyRole.AGENT]
+    # A form is built only where the template shows it to this user in this state.
     context = {
         **documents,
         "case": case, "parties": parties, "show_personal": show_personal,
         "applicants": [p for p in parties if p.role == PartyRole.APPLICANT],
         "respondents": [p for p in parties if p.role == PartyRole.RESPONDENT],
         "agents": [p for p in parties if p.role == PartyRole.AGENT],
-        "claims": list(case.claims.select_related("category")),
-        "categories": list(case.categories.all()),
-        "mediators": list(case.mediators.all()),
+        "claims": rows["claims"], "categories": rows["categories"], "mediators": mediators,
         "deadlines": case.deadlines(calendar=calendar), "today": today,
         "consultation": consultation_facts(case, user, calendar=calendar, today=today),
         "timeline": timeline, "agreements": agreements, "draft": draft, "effective": effective,
-        "agreement_instalments": _agreement_instalments(agreements, effective, today),
-        "sessions": sessions, "follow_ups": follow_ups, "referrals": referrals, "attachments": attachments,
+        "agreement_instalments": _agreement_instalments(
+            agreements, effective, today,
+            with_forms=may_work and case.state in (CaseState.SETTLED, CaseState.PERFORMED)),
+        "sessions": sessions, "follow_ups": follow_ups, "referrals": rows["referrals"], "attachments": attachments,
         "escalations": escalations, "pending_escalation": pending,
         # Who may decide the pending request, its requester never (issue 10: no request waits unseen).
         "escalation_deciders": list(permissions.escalation_deciders(pending.to_organisation,
                                                                     exclude=pending.requested_by))
         if pending else [],
-        "action_forms": action_forms, "may_work": may_work,
-        "may_assign": permissions.user_may(user, "assign_mediator", case),
-        "may_extend": permissions.user_may(user, "extend_deadline", case)
-        and case.state in (CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION,
-                           CaseState.ESCALATION_PENDING),
-        "working": case.state in (CaseState.SELF_RESOLUTION, CaseState.JOINT_MEDIATION, CaseState.LINKED_MEDIATION),
+        "action_forms": action_forms, "may_work": may_work, "may_assign": may_assign, "may_extend": may_extend,
+        "working": working,
         "missing_signatures": _missing(draft),
         "correctable_states": (*WORKING_STATES, CaseState.SETTLED, CaseState.PERFORMED),
         "payment_correctable_states": (CaseState.SETTLED, CaseState.PERFORMED),
         # Each form gets its own id prefix: one page holds many forms with like-named fields.
         "session_form": forms.SessionForm(auto_id="session_%s",
-                                          initial={"place": case.organisation.address or case.organisation.name}),
-        "followup_form": forms.FollowUpForm(auto_id="followup_%s", initial={"visited_on": today}),
-        "attachment_form": forms.AttachmentForm(auto_id="attachment_%s"),
-        "signature_form": forms.SignatureForm(parties=[p for p in parties if p.role != PartyRole.AGENT],
-                                              auto_id="signature_%s", initial={"signed_on": today}) if draft else None,
-        "outcome_form": forms.ReferralOutcomeForm(auto_id="outcome_%s", initial={"outcome_on": today}),
-        "extend_form": forms.ExtendForm(auto_id="extend_%s"),
+                                          initial={"place": case.organisation.address or case.organisation.name})
+        if may_work and working else None,
+        "followup_form": forms.FollowUpForm(auto_id="followup_%s", initial={"visited_on": today})
+        if may_work and case.state in (CaseState.SETTLED, CaseState.PERFORMED) else None,
+        "attachment_form": forms.AttachmentForm(auto_id="attachment_%s") if may_work else None,
+        "signature_form": forms.SignatureForm(parties=signers, auto_id="signature_%s", initial={"signed_on": today})
+        if may_work and draft else None,
+        "outcome_form": forms.ReferralOutcomeForm(auto_id="outcome_%s", initial={"outcome_on": today})
+        if may_work and case.state == CaseState.REFERRED else None,
+        "extend_form": forms.ExtendForm(auto_id="extend_%s") if may_extend else None,
         "assign_form": forms.AssignForm(candidates=_candidates(case), auto_id="assign_%s",
-                                        initial={"mediators": case.mediators.all()}),
+                                        initial={"mediators": mediators}) if may_assign else None,
     }
     return render(request, "mediation/case_detail.html", context)
 
 
+#: Which of its related tables hold rows for a case: read with the case itself (``has_<relation>``).
+_ROWS_EXIST: dict[str, Exists] = {
+    "has_transitions": Exists(TransitionLog.objects.filter(case=OuterRef("pk"))),
+    "has_escalations": Exists(EscalationRequest.objects.filter(case=OuterRef("pk"))),
+    "has_sessions": Exists(MediationSession.objects.filter(case=OuterRef("pk"))),
+    "has_follow_ups": Exists(FollowUp.objects.filter(case=OuterRef("pk"))),
+    "has_referrals": Exists(Referral.objects.filter(case=OuterRef("pk"))),
+    "has_attachments": Exists(Attachment.objects.filter(case=OuterRef("pk"))),
+    "has_issued_documents": Exists(IssuedDocument.objects.filter(case=OuterRef("pk"))),
+    "has_signed_copies": Exists(SignedCopy.objects.filter(document__case=OuterRef("pk"))),
+    "has_agreements": Exists(Agreement.objects.filter(case=OuterRef("pk"))),
+    "has_instalments": Exists(Instalment.objects.filter(agreement__case=OuterRef("pk"))),
+    "has_signatures": Exists(Signature.objects.filter(agreement__case=OuterRef("pk"))),
+    "has_claims": Exists(ClaimItem.objects.filter(case=OuterRef("pk"))),
+    "has_categories": Exists(Case.categories.through.objects.filter(case=OuterRef("pk"))),
+    "has_mediators": Exists(Case.mediators.through.objects.filter(case=OuterRef("pk"))),
+}
+
+
+def _case_rows(case: Case) -> dict[str, list[Any]]:
+    """Everything the case page lists about ``case``, in as few queries as the rows need.
+
+    The case was read with ``_ROWS_EXIST``: which of its related tables hold rows for it. Each
+    that does is read once, with what its rows show joined in; each that does not is not read at
+    all (an empty prefetch asks nothing). The rows go into the case's own caches (``prefetch_related``),
+    where the lifecycle's conditions and the agreement's missing signatures find them too. The
+    signing version an agreement is bound to is taken from the registered documents already read.
+    """
+    def rows(relation: str, qs: QuerySet) -> Prefetch:
+        # Without the annotation (never on the case page) the rows are read.
+        return Prefetch(relation, queryset=qs if getattr(case, f"has_{relation}", True) else qs.none())
+
+    prefetch_related_objects(
+        [case],
+        Prefetch("parties", queryset=CaseParty.objects.select_related(
+            "person", "employer", "represents__person", "represents__employer")),
+        rows("issued_documents", IssuedDocument.objects.select_related("author").prefetch_related(
+            rows("signed_copies", SignedCopy.objects.select_related("attachment"))).order_by("-created_at", "-pk")),
+        rows("agreements", Agreement.objects.select_related("drafted_by").prefetch_related(
+            "terms", rows("instalments", Instalment.objects.all()),
+            rows("signatures", Signature.objects.select_related("party__person", "party__employer", "recorded_by")))
+            .order_by("-version")),
+        rows("transitions", TransitionLog.objects.select_related("actor", "from_organisation", "to_organisation")),
+        rows("escalations", EscalationRequest.objects.select_related(
+            "from_organisation", "to_organisation", "requested_by", "decided_by")),
+        rows("sessions", MediationSession.objects.select_related("recorded_by")),
+        rows("follow_ups", FollowUp.objects.select_related("recorded_by")),
+        rows("referrals", Referral.objects.select_related("referred_by")),
+        rows("attachments", Attachment.objects.select_related("uploaded_by")),
+        rows("claims", ClaimItem.objects.select_related("category")),
+        rows("categories", Category.objects.all()),
+        rows("mediators", get_user_model().objects.all()),
+    )
+    read = {name: list(getattr(case, name).all()) for name in (
+        "parties", "issued_documents", "agreements", "transitions", "escalations", "sessions", "follow_ups",
+        "referrals", "attachments", "claims", "categories", "mediators")}
+    issued = {d.pk: d for d in read["issued_documents"]}
+    for a in read["agreements"]:
+        if a.signing_document_id in issued:
+            a.signing_document = issued[a.signing_document_id]
+    return read
+
+
 def _agreement_instalments(agreements: list[Agreement], effective: Agreement | None, today: datetime.date,
+                           *, with_forms: bool = True,
                            ) -> list[tuple[Agreement, list[tuple[Instalment, forms.PaymentForm | None,
                                                              forms.PaymentForm | None]]]]:
     """Each agreement with its instalments; those of the effective one come with the form recording a
     payment, or, once one is recorded, the form correcting it — and, while a part payment leaves
-    something owed, the form recording the further payment."""
+    something owed, the form recording the further payment. Without ``with_forms`` (the user does not
+    record payments on this case now, so the page shows none), no form is built."""
     def payment_form(instalment: Instalment) -> forms.PaymentForm:
         # Its own id prefix: the page holds one such form per instalment.
         if instalment.paid_on is not None:
@@ -181,7 +279,7 @@ def _agreement_instalments(agreements: list[Agreement], effective: Agreement | N
         return forms.PaymentForm(auto_id=f"more{instalment.pk}_%s",
                                  initial={"paid_on": today, "paid_amount": f"{instalment.outstanding:,.2f}"})
 
-    return [(a, [(i, payment_form(i), further_form(i)) if a is effective else (i, None, None)
+    return [(a, [(i, payment_form(i), further_form(i)) if with_forms and a is effective else (i, None, None)
                  for i in a.instalments.all()])
             for a in agreements]
 

@@ -6,8 +6,10 @@ from typing import Any, Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from workflows.errors import ActionNotAllowed, ConcurrentChange
@@ -43,3 +45,25 @@ def apply_errors(form, exc) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+class BoundedPaginator(Paginator):
+    """Pages of a list whose count never reads the whole scope.
+
+    ``exact_count``, when known cheaply (the tallies, ``selectors.visible_case_count``), is the
+    count; otherwise at most ``cap`` + 1 rows are counted and beyond that the list says
+    "more than ``cap``" (``capped``) and offers its first ``cap`` rows page by page.
+    """
+
+    def __init__(self, object_list: Any, per_page: int, *, exact_count: int | None = None, cap: int = 10_000,
+                 **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.exact_count, self.cap, self.capped = exact_count, cap, False
+
+    @cached_property
+    def count(self) -> int:
+        if self.exact_count is not None:
+            return self.exact_count
+        counted = self.object_list.order_by()[: self.cap + 1].count()
+        self.capped = counted > self.cap
+        return min(counted, self.cap)

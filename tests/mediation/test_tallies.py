@@ -1,0 +1,192 @@
+"""The counters the database keeps (mediation/tallies.py) against the rules they stand for.
+
+Expected figures are worked out by hand from DOMAIN.md's definitions — a registered case's
+running clock is its acceptance period, a case under mediation its mediation period, a
+concluded case has none — and from who may read which case (docs/permissions.md).
+"""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection, transaction
+
+from mediation import tallies
+from mediation.models import Case, CaseTally, MediatorTally
+from mediation.selectors import CaseFilters, overdue_count, visible_case_count, visible_case_counts
+from mediation.services import mediators_assign
+from tests.factories import register
+from tests.lifecycle import accepted, case_in_state
+from workflows import services as ws
+from workflows.states import CaseState as S
+
+pytestmark = pytest.mark.django_db
+
+
+def rows(organisation) -> dict[tuple[str, datetime.date], int]:
+    return {(t.state, t.due_on): t.n for t in CaseTally.objects.filter(organisation=organisation) if t.n}
+
+
+def test_a_registered_case_counts_under_its_acceptance_deadline_then_its_mediation_deadline(world):
+    case = register(world.mediator_a, world.town_a)
+    assert case.acceptance_due is not None
+    assert rows(world.town_a) == {(S.REGISTERED, case.acceptance_due): 1}
+
+    case = ws.case_accept(case_id=case.pk, actor=world.mediator_a)
+    assert case.mediation_due is not None
+    assert rows(world.town_a) == {(S.JOINT_MEDIATION, case.mediation_due): 1}
+
+    # Concluded: no clock runs any more.
+    ws.case_terminate(case_id=case.pk, actor=world.mediator_a, reason="双方分歧较大，调解不成")
+    assert rows(world.town_a) == {(S.MEDIATION_FAILED, tallies.NO_DUE_DATE): 1}
+
+
+def test_overdue_and_due_soon_counts_follow_the_running_deadline(world):
+    case = register(world.mediator_a, world.town_a)
+    due = case.acceptance_due
+    # The day of the deadline is still in time; the day after, the case is overdue.
+    assert overdue_count(world.supervisor_a, due) == 0
+    assert overdue_count(world.supervisor_a, due + datetime.timedelta(days=1)) == 1
+    assert visible_case_counts(user=world.supervisor_a, start=due, end=due) == {S.REGISTERED: 1}
+    assert visible_case_counts(user=world.supervisor_a, start=due + datetime.timedelta(days=1),
+                               end=due + datetime.timedelta(days=30)) == {}
+    # Another township's supervisor does not count it; the district's does.
+    assert overdue_count(world.supervisor_b, due + datetime.timedelta(days=1)) == 0
+    assert overdue_count(world.district_supervisor, due + datetime.timedelta(days=1)) == 1
+
+
+def test_an_escalation_moves_the_count_to_the_organisation_that_took_the_case(world):
+    case = case_in_state(world, S.ESCALATION_PENDING)  # enterprise_a asked town_a
+    assert rows(world.enterprise_a) == {(S.ESCALATION_PENDING, case.mediation_due): 1}
+    ws.escalation_approve(case_id=case.pk, actor=world.supervisor_a)
+    case = Case.objects.get(pk=case.pk)
+    assert rows(world.enterprise_a) == {}
+    assert rows(world.town_a) == {(S.JOINT_MEDIATION, case.mediation_due): 1}
+
+
+def test_a_change_rolled_back_leaves_the_counts_as_they_were(world):
+    case = register(world.mediator_a, world.town_a)
+    before = rows(world.town_a)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ws.case_accept(case_id=case.pk, actor=world.mediator_a)
+        raise RuntimeError("abandoned")
+    assert rows(world.town_a) == before == {(S.REGISTERED, case.acceptance_due): 1}
+
+
+def test_each_mediators_load_counts_their_cases_by_state(world):
+    first = accepted(world, world.town_a)
+    second = accepted(world, world.town_a)
+    mediators_assign(case_id=first.pk, actor=world.supervisor_a, mediators=[world.mediator_a, world.mediator_a2])
+    mediators_assign(case_id=second.pk, actor=world.supervisor_a, mediators=[world.mediator_a2])
+
+    def load(user):
+        return {t.state: t.n for t in MediatorTally.objects.filter(user=user) if t.n}
+
+    assert load(world.mediator_a) == {S.JOINT_MEDIATION: 1}
+    assert load(world.mediator_a2) == {S.JOINT_MEDIATION: 2}
+    ws.case_terminate(case_id=first.pk, actor=world.mediator_a, reason="双方分歧较大，调解不成")
+    assert load(world.mediator_a) == {S.MEDIATION_FAILED: 1}
+    assert load(world.mediator_a2) == {S.JOINT_MEDIATION: 1, S.MEDIATION_FAILED: 1}
+    mediators_assign(case_id=second.pk, actor=world.supervisor_a, mediators=[world.mediator_a])
+    assert load(world.mediator_a) == {S.MEDIATION_FAILED: 1, S.JOINT_MEDIATION: 1}
+    assert load(world.mediator_a2) == {S.MEDIATION_FAILED: 1}
+
+
+def test_every_state_reached_through_the_services_leaves_the_tallies_exact(world):
+    for state in S.values:
+        case_in_state(world, state)
+    assert tallies.differences() == []
+    # And a count from them agrees with counting the cases: the district sees all of them.
+    total = visible_case_count(user=world.district_supervisor, filters=CaseFilters())
+    assert total == Case.objects.count() == len(S.values)  # each recipe moves one case of its own
+
+
+def test_a_write_around_the_services_is_counted_too(world):
+    case = register(world.mediator_a, world.town_a)
+    with connection.cursor() as cursor:  # e.g. a repair by hand in SQL
+        cursor.execute("UPDATE mediation_case SET organisation_id = %s WHERE id = %s", [world.town_b.pk, case.pk])
+    assert rows(world.town_a) == {}
+    assert rows(world.town_b) == {(S.REGISTERED, case.acceptance_due): 1}
+    assert tallies.differences() == []
+
+
+def test_the_list_count_includes_a_case_read_by_a_per_case_grant_beyond_the_users_reach(world):
+    mine = register(world.mediator_b, world.town_b)
+    elsewhere = register(world.mediator_a, world.town_a)
+    from mediation import permissions
+
+    assert visible_case_count(user=world.mediator_b, filters=CaseFilters()) == 1
+    permissions.grant_case_read(world.mediator_b, elsewhere)
+    assert visible_case_count(user=world.mediator_b, filters=CaseFilters()) == 2
+    assert visible_case_count(user=world.mediator_b, filters=CaseFilters(state=S.REGISTERED)) == 2
+    assert visible_case_count(user=world.mediator_b, filters=CaseFilters(organisation_id=world.town_a.pk)) == 1
+    assert visible_case_count(user=world.mediator_b, filters=CaseFilters(organisation_id=mine.organisation_id)) == 1
+    # The granted case moves on: the grant's count follows it (and stays beyond mediator_b's reach).
+    ws.case_accept(case_id=elsewhere.pk, actor=world.mediator_a)
+    assert visible_case_count(user=world.mediator_b, filters=CaseFilters(state=S.REGISTERED)) == 1
+    assert visible_case_count(user=world.mediator_b, filters=CaseFilters(state=S.JOINT_MEDIATION)) == 1
+    assert tallies.differences() == []
+    # A filter the tallies cannot answer: the list counts its rows instead.
+    assert visible_case_count(user=world.mediator_b, filters=CaseFilters(channel="walk_in")) is None
+
+
+def test_a_check_finds_a_tally_that_drifted_and_a_rebuild_repairs_it(world):
+    register(world.mediator_a, world.town_a)
+    CaseTally.objects.filter(organisation=world.town_a).update(n=5)
+    assert tallies.differences() != []
+    tallies.rebuild()
+    assert tallies.differences() == []
+
+
+def test_a_case_waiting_for_a_supervisors_decision_counts_for_them_once(world):
+    from mediation import permissions
+
+    case = case_in_state(world, S.ESCALATION_PENDING)  # enterprise_a (below town_a) asked town_a
+    # supervisor_b decides nothing for town_a: the case is not theirs to count.
+    assert visible_case_count(user=world.supervisor_b, filters=CaseFilters()) == 0
+    # The district's mediator reads nothing of town_a's subtree; granted the case, they count it once.
+    permissions.grant_case_read(world.district_mediator, case)
+    assert visible_case_count(user=world.district_mediator, filters=CaseFilters()) == 1
+    assert visible_case_count(user=world.district_mediator,
+                              filters=CaseFilters(state=S.ESCALATION_PENDING)) == 1
+
+
+def test_a_settled_case_knows_its_earliest_unpaid_instalment_whoever_writes(world):
+    from decimal import Decimal
+
+    from mediation import services as ms
+    from tests.lifecycle import TODAY
+
+    case = case_in_state(world, S.SETTLED)  # two instalments of 6,000: TODAY + 30 and TODAY + 60 days
+    first, second = TODAY + datetime.timedelta(days=30), TODAY + datetime.timedelta(days=60)
+
+    def due():
+        return Case.objects.values_list("next_instalment_due", flat=True).get(pk=case.pk)
+
+    assert due() == first
+    instalments = list(case.effective_agreement().instalments.order_by("number"))
+    # A part payment leaves the first instalment owed; paying it in full moves on to the second.
+    ms.instalment_record_payment(instalment_id=instalments[0].pk, actor=world.mediator_a, paid_on=TODAY,
+                                 paid_amount=Decimal("1000.00"))
+    assert due() == first
+    ms.instalment_record_payment(instalment_id=instalments[0].pk, actor=world.mediator_a, paid_on=TODAY,
+                                 paid_amount=Decimal("5000.00"))
+    assert due() == second
+    # A save of the whole case with a stale value in memory does not undo it.
+    stale = Case.objects.get(pk=case.pk)
+    stale.next_instalment_due = first
+    stale.save()
+    assert due() == second
+    ms.instalment_record_payment(instalment_id=instalments[1].pk, actor=world.mediator_a, paid_on=TODAY,
+                                 paid_amount=Decimal("6000.00"))
+    assert due() is None
+    assert tallies.differences() == []
+
+
+def test_only_settled_cases_carry_an_unpaid_instalment_date(world):
+    case = case_in_state(world, S.SETTLED)
+    assert Case.objects.get(pk=case.pk).next_instalment_due is not None
+    ws.case_report_nonperformance(case_id=case.pk, actor=world.mediator_a, reason="逾期未履行")
+    # Non-performance reported: the instalments stay unpaid, but the case left "settled".
+    assert Case.objects.get(pk=case.pk).next_instalment_due is None
+    assert tallies.differences() == []
