@@ -2,8 +2,11 @@
 
 The per-case services are far too slow for 100,000 cases, so this module plans each
 case's history in Python — the same moves, in the same order, with the same side
-effects the services would have produced — and writes whole batches with
-``bulk_create`` inside one transaction per batch:
+effects the services would have produced — and writes whole batches inside one
+transaction per batch: with ``COPY`` on PostgreSQL (``demo.pgcopy``: the rows stream to
+the server, which parses and indexes them on its own core; the primary keys that
+children point at are reserved from the tables' sequences first), with ``bulk_create``
+on other databases. Either way the rows are the same, and so are their ids:
 
 * case numbers come from ``case_numbers_take`` (``count`` at a time), gapless per
   registering organisation and year in the batch's transaction, so a real
@@ -13,7 +16,14 @@ effects the services would have produced — and writes whole batches with
   signatures for settled cases, all instalments paid for performed ones, a follow-up
   before a performed case is closed, a recorded outcome before a referred one is;
 * stored deadlines come from ``workflows.clocks.stored_deadline_fields`` with one
-  calendar object loaded once.
+  calendar object loaded once (which keeps each day's answer).
+
+Rows that nothing reads back (claims, sessions, agreements and their terms, instalments
+and signatures, escalations, extensions, referrals, follow-ups) are built as dicts of
+field values rather than model instances, and many-to-many links as tuples of ids: a
+model instance costs several times more than the row it becomes. Cases, people,
+parties and history rows stay model instances (the FSM state, ``CaseParty.of_person``,
+``TransitionLog.build``).
 
 The state field is protected (django-fsm-2): it is given to the constructor, which
 the descriptor allows for an unsaved instance, and never assigned afterwards.
@@ -24,7 +34,9 @@ lifecycle; split, the plan and its writes would drift apart.
 """
 from __future__ import annotations
 
+import bisect
 import datetime
+import itertools
 import random
 import time
 from collections import defaultdict
@@ -41,7 +53,7 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from mediation.demo import fake
+from mediation.demo import fake, pgcopy
 from mediation.models import (
     Agreement,
     AgreementTerm,
@@ -124,8 +136,32 @@ WORK_FORMS = ((WorkForm.DELIVERY, 55), (WorkForm.COURIER, 20), (WorkForm.RIDE_HA
               (WorkForm.LIVE_STREAMING, 5), (WorkForm.OTHER, 5))
 
 
-def _choice(rng: random.Random, pairs) -> Any:
-    return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+class Weighted:
+    """``rng.choices(values, weights)[0]`` with the cumulative weights added up once: the same draw
+    from the same generator state (one ``random()``, the same bisection), at a fraction of the cost."""
+
+    __slots__ = ("values", "cumulative", "total", "hi")
+
+    def __init__(self, pairs) -> None:
+        self.values = [p[0] for p in pairs]
+        self.cumulative = list(itertools.accumulate(p[1] for p in pairs))
+        self.total = self.cumulative[-1] + 0.0
+        self.hi = len(self.values) - 1
+
+    def pick(self, rng: random.Random) -> Any:
+        return self.values[bisect.bisect(self.cumulative, rng.random() * self.total, 0, self.hi)]
+
+
+CHANNEL_PICK = {rank: Weighted(pairs) for rank, pairs in CHANNELS.items()}
+WORK_FORM_PICK = Weighted(WORK_FORMS)
+INSTALMENT_COUNT_PICK = Weighted(((1, 60), (2, 28), (3, 12)))
+SESSION_COUNT_PICK = Weighted(((0, 25), (1, 55), (2, 20)))
+OUTCOME_PICK = {  # by whether the case went to court
+    False: Weighted(((Referral.Outcome.ARBITRATION_MEDIATED, 35), (Referral.Outcome.AWARD, 30),
+                     (Referral.Outcome.WITHDRAWN, 10), (Referral.Outcome.NOT_ACCEPTED, 5))),
+    True: Weighted(((Referral.Outcome.COURT_MEDIATED, 40), (Referral.Outcome.JUDGMENT, 30),
+                    (Referral.Outcome.PAYMENT_ORDER, 30))),
+}
 
 
 # ------------------------------------------------------------------------- plans
@@ -193,7 +229,7 @@ class Generator:
         self.rng = random.Random(seed)
         self.stdout = stdout
         self.now = now or timezone.now()
-        self.calendar = WorkCalendar.from_db()  # one calendar for every case
+        self.calendar = _DayMemoCalendar.from_db()  # one calendar for every case
         self._deadline_memo: dict[tuple, dict[str, Any]] = {}
         self.created = 0
 
@@ -230,6 +266,7 @@ class Generator:
                             for rank, group in by_rank.items() for info in group]
         joint = [(i, w) for i, w in self.org_choices if i.line >= 2]
         self.collective_choices = joint or self.org_choices
+        self.org_pick, self.collective_pick = Weighted(self.org_choices), Weighted(self.collective_choices)
         self.categories = dict(Category.objects.values_list("code", "pk"))
         missing = {c for c, _w in fake.DISPUTE_KINDS} - {"other"} - set(self.categories)
         if missing:
@@ -485,7 +522,7 @@ class Generator:
         rng = self.rng
         agreed = (amount_claimed * Decimal(str(round(rng.uniform(0.55, 1.0), 2)))).quantize(Decimal("1"))
         effective = at.astimezone(CHINA_TZ).date()
-        n = rng.choices((1, 2, 3), weights=(60, 28, 12))[0] if agreed > 0 else 0
+        n = INSTALMENT_COUNT_PICK.pick(rng) if agreed > 0 else 0
         dues = sorted(rng.randint(2, 75) for _ in range(n))
         parts = [(agreed / n).quantize(Decimal("1")) for _ in range(n)]
         if n:
@@ -543,7 +580,7 @@ class Generator:
 
     def _session(self, p: Plan, t: datetime.datetime) -> datetime.datetime:
         rng = self.rng
-        for _ in range(rng.choices((0, 1, 2), weights=(25, 55, 20))[0]):
+        for _ in range(SESSION_COUNT_PICK.pick(rng)):
             at = self.later(t, 0.5, 6)
             if at > self.now:
                 break
@@ -587,11 +624,7 @@ class Generator:
         out_at = self.later(at, 20, 90)
         if rng.random() > 0.8 or out_at > self.now:
             return p
-        outcome = _choice(rng, ((Referral.Outcome.ARBITRATION_MEDIATED, 35), (Referral.Outcome.AWARD, 30),
-                                (Referral.Outcome.WITHDRAWN, 10), (Referral.Outcome.NOT_ACCEPTED, 5))
-                          if not to_court else
-                          ((Referral.Outcome.COURT_MEDIATED, 40), (Referral.Outcome.JUDGMENT, 30),
-                           (Referral.Outcome.PAYMENT_ORDER, 30)))
+        outcome = OUTCOME_PICK[to_court].pick(rng)
         p.referral.update(outcome=outcome, outcome_on=out_at.astimezone(CHINA_TZ).date(),
                           outcome_summary=Referral.Outcome(outcome).label + "，结果已登记。",
                           outcome_recorded_by=self.worker(p.org))
@@ -605,7 +638,7 @@ class Generator:
         Planning is pure Python (no database: ``prepare`` read everything it needs) and
         owns the random generator, so a seed still reproduces the data; all database
         work stays in this thread and its connection. The helper runs while this thread
-        waits for PostgreSQL, which is most of the gain on two cores.
+        waits for PostgreSQL (the end of each ``COPY``, the foreign-key checks at commit).
         """
         self.prepare()
         times = self.received_times()
@@ -641,7 +674,8 @@ class Generator:
         return rows, people
 
     def _write_batch(self, rows: list[dict], people: list[Person]) -> None:
-        Person.objects.bulk_create(people)
+        store = pgcopy.Writer()
+        store.keyed(Person, people)
         # Numbers: the registering organisations' next numbers, in order of receipt.
         waiting: dict[tuple[int, int], list[dict]] = {}
         for r in rows:  # already in order of receipt
@@ -650,52 +684,53 @@ class Generator:
             numbers = case_numbers_take(organisation=group[0]["reg"].org, year=year, count=len(group))
             for r, seq in zip(group, numbers, strict=True):
                 self._number(r, seq)
-        cases = Case.objects.bulk_create([r["case"] for r in rows])
+        cases = [r["case"] for r in rows]
+        store.keyed(Case, cases)
         # Everything that hangs off the cases, by model, written in an order that gives each its keys.
         out: defaultdict[Any, list] = defaultdict(list)
         for case, r in zip(cases, rows, strict=True):
             self._facts(case, r, out)
             self._history(case, r, out)
-        CaseParty.objects.bulk_create(out[CaseParty])  # primary keys come back: signatures and agents need them
-        CaseParty.objects.bulk_create([
-            _person_party(r["agent"], case=r["parties"][0].case, role=PartyRole.AGENT, position=1,
-                          represents=r["parties"][0]) for r in rows if r["agent"] is not None])
-        for model in (ClaimItem, Case.categories.through, Case.mediators.through, TransitionLog, EscalationRequest,
-                      DeadlineExtension, Referral, FollowUp, CaseUserObjectPermission, MediationSession):
-            model.objects.bulk_create(out[model])
-        SessionMed = MediationSession.mediators.through
-        SessionMed.objects.bulk_create([SessionMed(mediationsession=s, user_id=u) for s, u in out["session_mediators"]])
-        Agreement.objects.bulk_create([agreement for agreement, _r in out[Agreement]])
-        self._write_agreements(out[Agreement])
+        store.keyed(CaseParty, out[CaseParty])  # keys first: signatures and agents point at the parties
+        store.keyed(CaseParty, [
+            _person_party(r["agent"], case_id=r["case"].pk, role=PartyRole.AGENT, position=1,
+                          represents_id=r["parties"][0].pk) for r in rows if r["agent"] is not None])
+        store.rows(TransitionLog, out[TransitionLog])
+        for model in (ClaimItem, EscalationRequest, DeadlineExtension, Referral, FollowUp):
+            store.values(model, out[model])
+        store.links(Case.categories.through, ("case", "category"), out["case_categories"])
+        store.links(Case.mediators.through, ("case", "user"), out["case_mediators"])
+        store.links(CaseUserObjectPermission, ("content_object", "user", "permission"), out["read_grants"])
+        store.keyed_values(MediationSession, [session for session, _mediators in out[MediationSession]])
+        store.links(MediationSession.mediators.through, ("mediationsession", "user"),
+                    [(s["id"], m) for s, mediators in out[MediationSession] for m in mediators])
+        store.keyed_values(Agreement, [agreement for agreement, _r in out[Agreement]])
+        self._write_agreements(store, out[Agreement])
 
     def _facts(self, case: Case, r: dict, out: defaultdict[Any, list]) -> None:
         """The case's parties, claims, categories, mediators, read grants and agreement."""
         p: Plan = r["plan"]
-        r["parties"] = [_person_party(person, case=case, role=PartyRole.APPLICANT, position=i + 1)
+        r["parties"] = [_person_party(person, case_id=case.pk, role=PartyRole.APPLICANT, position=i + 1)
                         for i, person in enumerate(r["people"])]
         # A ride-hailing driver's dispute with the platform itself: the platform is the principal respondent.
         own = r["platform"] is not None and r["platform"].pk == r["employer"].pk
-        r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
+        r["parties"].append(CaseParty(case_id=case.pk, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
                                       name=r["employer"].name, position=1,
                                       capacity=RespondentCapacity.PLATFORM if own else RespondentCapacity.EMPLOYER))
         if r["platform"] is not None and r["platform"].pk != r["employer"].pk:  # a respondent too, as registration
             # makes it (劳动争议调解仲裁法 art. 22)
-            r["parties"].append(CaseParty(case=case, role=PartyRole.RESPONDENT, employer_id=r["platform"].pk,
+            r["parties"].append(CaseParty(case_id=case.pk, role=PartyRole.RESPONDENT, employer_id=r["platform"].pk,
                                           name=r["platform"].name, position=2, capacity=RespondentCapacity.PLATFORM))
         out[CaseParty] += r["parties"]
-        out[ClaimItem] += [ClaimItem(case=case, category_id=self.categories.get(c.category), description=c.description,
-                                     amount=c.amount) for c in r["claims"]]
-        out[Case.categories.through] += [Case.categories.through(case=case, category_id=cat)
-                                         for cat in r["category_ids"]]
-        out[Case.mediators.through] += [Case.mediators.through(case=case, user_id=m)
-                                        for m in dict.fromkeys(p.mediators)]
-        out[CaseUserObjectPermission] += [
-            CaseUserObjectPermission(permission_id=self.view_case, user_id=u, content_object=case)
-            for u in p.read_grants]
+        out[ClaimItem] += [dict(case_id=case.pk, category_id=self.categories.get(c.category),
+                                description=c.description, amount=c.amount) for c in r["claims"]]
+        out["case_categories"] += [(case.pk, cat) for cat in r["category_ids"]]
+        out["case_mediators"] += [(case.pk, m) for m in dict.fromkeys(p.mediators)]
+        out["read_grants"] += [(case.pk, u, self.view_case) for u in p.read_grants]
         if p.agreement:
             a = p.agreement
-            out[Agreement].append((Agreement(
-                case=case, version=1, status=Agreement.Status.EFFECTIVE, dispute_summary=case.dispute_summary,
+            out[Agreement].append((dict(
+                case_id=case.pk, version=1, status=Agreement.Status.EFFECTIVE, dispute_summary=case.dispute_summary,
                 claims_summary="；".join(f"{c.description}{c.amount:,.2f}元" for c in r["claims"]),
                 waived="申请人放弃本案其他请求。", copies=len(r["people"]) + 2, effective_on=a["effective_on"],
                 drafted_by_id=a["drafted_by"], drafted_at=a["drafted_at"]), r))
@@ -706,60 +741,59 @@ class Generator:
         out[TransitionLog] += [TransitionLog.build(
             case=case, transition=lg.name, from_state=lg.source, to_state=lg.target, from_organisation_id=lg.from_org,
             to_organisation_id=lg.to_org, actor_id=lg.actor, at=lg.at, reason=lg.reason) for lg in p.logs]
-        out[EscalationRequest] += [EscalationRequest(
-            case=case, from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],
+        out[EscalationRequest] += [dict(
+            case_id=case.pk, from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],
             from_state=e["from_state"], reason=e["reason"], requested_by_id=e["requested_by"],
             requested_at=e["requested_at"], decision=e["decision"], decided_by_id=e["decided_by"],
             decided_at=e["decided_at"], decision_reason=e["decision_reason"]) for e in p.escalations]
-        out[DeadlineExtension] += [DeadlineExtension(
-            case=case, extra_days=x["extra_days"], consent_note=x["consent_note"], granted_by_id=x["granted_by"],
+        out[DeadlineExtension] += [dict(
+            case_id=case.pk, extra_days=x["extra_days"], consent_note=x["consent_note"], granted_by_id=x["granted_by"],
             granted_at=x["granted_at"]) for x in p.extensions]
         for s in p.sessions:
             host = s["org"].org
-            session = MediationSession(
-                case=case, organisation_id=host.pk, held_at=s["held_at"], place=f"{host.short_name or host.name}调解室",
+            session = dict(
+                case_id=case.pk, organisation_id=host.pk, held_at=s["held_at"],
+                place=f"{host.short_name or host.name}调解室",
                 attendees=f"申请人{r['people'][0].name}，被申请人{r['employer'].name}委托人",
                 record="调解员告知双方权利义务，双方陈述事实与请求，调解员释法明理并分别做工作。",
                 result=s["result"], recorded_by_id=s["recorded_by"], recorded_at=s["held_at"])
-            out[MediationSession].append(session)
-            out["session_mediators"] += [(session, m) for m in s["mediators"] if m]
+            out[MediationSession].append((session, [m for m in s["mediators"] if m]))
         if p.referral:
             ref = p.referral
-            out[Referral].append(Referral(
-                case=case, destination=ref["destination"], body=ref["body"], referred_on=ref["referred_on"],
+            out[Referral].append(dict(
+                case_id=case.pk, destination=ref["destination"], body=ref["body"], referred_on=ref["referred_on"],
                 referred_by_id=ref["referred_by"], note="移交调解笔录及证据材料。", outcome=ref["outcome"],
                 outcome_on=ref.get("outcome_on"), outcome_summary=ref.get("outcome_summary", ""),
                 outcome_recorded_by_id=ref.get("outcome_recorded_by")))
-        out[FollowUp] += [FollowUp(
-            case=case, visited_on=f["visited_on"], method=f["method"], contact=f"申请人{r['people'][0].name}",
+        out[FollowUp] += [dict(
+            case_id=case.pk, visited_on=f["visited_on"], method=f["method"], contact=f"申请人{r['people'][0].name}",
             satisfied=f["satisfied"], content="申请人确认协议款项已全部到账，对调解结果满意。" if f["satisfied"]
             else "申请人确认款项到账，但对调解金额仍有意见。", recorded_by_id=f["recorded_by"],
             recorded_at=f["recorded_at"]) for f in p.followups]
 
-    def _write_agreements(self, agreements: list[tuple[Agreement, dict]]) -> None:
+    def _write_agreements(self, store: pgcopy.Writer, agreements: list[tuple[dict, dict]]) -> None:
         """Each effective agreement's terms, instalments and the signatures and seal that made it effective."""
         terms, insts, sigs = [], [], []
         for agreement, r in agreements:
             a = r["plan"].agreement
             for n, inst in enumerate(a["instalments"], 1):
-                insts.append(Instalment(agreement=agreement, number=n, amount=inst.amount, due_on=inst.due_on,
-                                        paid_on=inst.paid_on, paid_amount=inst.paid_amount))
-                terms.append(AgreementTerm(agreement=agreement, number=n, text=(
+                insts.append(dict(agreement_id=agreement["id"], number=n, amount=inst.amount, due_on=inst.due_on,
+                                  paid_on=inst.paid_on, paid_amount=inst.paid_amount))
+                terms.append(dict(agreement_id=agreement["id"], number=n, text=(
                     f"被申请人于{inst.due_on:%Y年%m月%d日}前支付申请人人民币{inst.amount:,.2f}元"
                     f"（{'一次性付清' if len(a['instalments']) == 1 else f'第{n}期'}）。")))
-            terms.append(AgreementTerm(agreement=agreement, number=len(a["instalments"]) + 1,
-                                       text="本协议履行完毕后，双方就本案劳动争议再无其他争议。"))
+            terms.append(dict(agreement_id=agreement["id"], number=len(a["instalments"]) + 1,
+                              text="本协议履行完毕后，双方就本案劳动争议再无其他争议。"))
             signed = dict(signed_on=a["effective_on"], recorded_by_id=a["mediator"], recorded_at=a["signed_at"])
-            sigs += [Signature(agreement=agreement, kind=Signature.Kind.PARTY, party=party, **signed,
-                               signer_name=party.name)
+            sigs += [dict(agreement_id=agreement["id"], kind=Signature.Kind.PARTY, party_id=party.pk, **signed,
+                          signer_name=party.name)
                      for party in r["parties"]]  # every applicant and every respondent
-            sigs.append(Signature(agreement=agreement, kind=Signature.Kind.MEDIATOR,
-                                  signer_name=self.user_names.get(a["mediator"], "调解员"), **signed))
-            sigs.append(Signature(agreement=agreement, kind=Signature.Kind.SEAL, signer_name=r["plan"].org.org.name,
-                                  **signed))
-        AgreementTerm.objects.bulk_create(terms)
-        Instalment.objects.bulk_create(insts)
-        Signature.objects.bulk_create(sigs)
+            sigs.append(dict(agreement_id=agreement["id"], kind=Signature.Kind.MEDIATOR,
+                             signer_name=self.user_names.get(a["mediator"], "调解员"), **signed))
+            sigs.append(dict(agreement_id=agreement["id"], kind=Signature.Kind.SEAL,
+                             signer_name=r["plan"].org.org.name, **signed))
+        for model, values in ((AgreementTerm, terms), (Instalment, insts), (Signature, sigs)):
+            store.values(model, values)
 
     def _case_row(self, received_at: datetime.datetime, people: list[Person]) -> dict:
         """Decide one case: who, against whom, what for, and its whole history."""
@@ -768,17 +802,17 @@ class Generator:
         collective = r < 0.03
         n_applicants = rng.randint(settings.COLLECTIVE_DISPUTE_MIN_WORKERS, 40) if collective else (
             1 if rng.random() < 0.87 else rng.randint(2, 6))
-        reg = _weighted(rng, self.collective_choices if collective else self.org_choices)
+        reg = (self.collective_pick if collective else self.org_pick).pick(rng)
         new_form = rng.random() < 0.08
         work_form, platform = "", None
         if new_form:
-            work_form = _choice(rng, WORK_FORMS)
+            work_form = WORK_FORM_PICK.pick(rng)
             platforms = self.platforms.get(work_form) or self.platforms.get("delivery") or []
             platform = rng.choice(platforms) if platforms else None
             employer = (rng.choice(self.stations) if work_form in (WorkForm.DELIVERY, WorkForm.COURIER, WorkForm.OTHER)
                         else platform) or rng.choice(self.employers)
             if reg.rank >= 3:
-                reg = _weighted(rng, self.collective_choices)
+                reg = self.collective_pick.pick(rng)
         elif reg.served:
             employer = rng.choice(reg.served)
         else:
@@ -815,7 +849,7 @@ class Generator:
             summary=fake.dispute_summary(rng, names=[p.name for p in persons], employer_name=employer.name, job=job,
                                          kind=kind, claims=claims,
                                          hired=received_on - datetime.timedelta(days=rng.randint(60, 4000))),
-            channel=_choice(rng, CHANNELS.get(reg.rank, CHANNELS[1])),
+            channel=CHANNEL_PICK.get(reg.rank, CHANNEL_PICK[1]).pick(rng),
             form=ApplicationForm.WRITTEN if rng.random() < 0.6 else ApplicationForm.ORAL,
             known_on=received_on - datetime.timedelta(days=rng.randint(1, 120)),
             consultation_on=(received_on - datetime.timedelta(days=rng.randint(0, 3))
@@ -870,8 +904,20 @@ class Generator:
         return values
 
 
-def _weighted(rng: random.Random, pairs: list[tuple[Any, float]]) -> Any:
-    return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+class _DayMemoCalendar(WorkCalendar):
+    """The run's one calendar, keeping each day's answer: a run asks about the same few hundred days."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._days: dict[datetime.date, tuple[bool, bool]] = {}
+
+    def is_workday(self, day: datetime.date) -> tuple[bool, bool]:
+        if type(day) is not datetime.date:
+            return super().is_workday(day)
+        answer = self._days.get(day)
+        if answer is None:
+            answer = self._days[day] = super().is_workday(day)
+        return answer
 
 
 #: auto_now / auto_now_add fields this module sets itself (to the moment the event happened).

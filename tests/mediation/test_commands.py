@@ -7,10 +7,12 @@ from collections import defaultdict
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 from stdnum.cn import ric, uscc
 
+from mediation.demo import bulk, pgcopy
 from mediation.demo import seed as demo
 from mediation.models import (
     Agreement,
@@ -215,6 +217,85 @@ def test_generated_history_rows_are_moves_of_the_lifecycle_with_every_field(worl
         assert log.case.received_at <= log.at <= timezone.now() and not log.imported
     approvals = [log for log in logs if log.transition == "approve_escalation"]
     assert approvals and all(log.from_organisation_id != log.to_organisation_id for log in approvals)
+
+
+@pytest.mark.django_db
+def test_generated_numbers_and_history_rows_come_from_their_one_owner(world, monkeypatch):
+    """Numbers only from case_numbers_take, history rows only from TransitionLog.build, however the rows
+    are written (COPY on PostgreSQL, bulk_create elsewhere)."""
+    taken: list[tuple[int, int, int]] = []
+    take = bulk.case_numbers_take
+
+    def counting_take(**kwargs):
+        numbers = take(**kwargs)
+        taken.extend((kwargs["organisation"].pk, kwargs["year"], n) for n in numbers)
+        return numbers
+
+    built: list[TransitionLog] = []
+    build = TransitionLog.build.__func__  # type: ignore[attr-defined]
+
+    def counting_build(cls, **kwargs):
+        built.append(build(cls, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(bulk, "case_numbers_take", counting_take)
+    monkeypatch.setattr(TransitionLog, "build", classmethod(counting_build))
+    _run("generate_cases", count=120, seed=9, batch=50, verbosity=0)
+
+    assert sorted(taken) == sorted(Case.objects.values_list("registered_organisation_id", "sequence_year",
+                                                            "sequence_number"))
+    assert len(taken) == 120
+    assert sorted((log.case_id, log.transition, log.from_state, log.to_state, log.at) for log in built) == sorted(
+        TransitionLog.objects.values_list("case_id", "transition", "from_state", "to_state", "at"))
+    assert len(built) > 120
+
+
+@pytest.mark.django_db
+def test_a_seed_reproduces_the_same_cases(world):
+    now = timezone.now()
+
+    def generate():
+        with transaction.atomic():
+            bulk.Generator(count=60, seed=4, batch_size=25, now=now).run()
+            cases = list(Case.objects.order_by("number").values_list(
+                "number", "state", "received_at", "organisation_id", "amount_claimed", "amount_agreed",
+                "applicant_count", "accepted_at", "closed_at", "acceptance_due", "mediation_due", "dispute_summary"))
+            logs = list(TransitionLog.objects.order_by("case__number", "at", "transition").values_list(
+                "case__number", "transition", "from_state", "to_state", "actor_id", "at"))
+            parties = list(CaseParty.objects.order_by("case__number", "role", "position").values_list(
+                "case__number", "role", "position", "name", "person__id_number"))
+            transaction.set_rollback(True)  # the second run starts from the same database
+        return cases, logs, parties
+
+    first, second = generate(), generate()
+    assert len(first[0]) == 60 and len(first[1]) > 60
+    assert first == second
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_on_postgresql_rows_are_copied_and_later_inserts_continue_after_them(world, monkeypatch):
+    copied: list[str] = []
+    copy_rows = pgcopy.copy_rows
+
+    def counting_copy_rows(table, columns, rows, using="default"):
+        copied.append(table)
+        copy_rows(table, columns, rows, using=using)
+
+    monkeypatch.setattr(pgcopy, "copy_rows", counting_copy_rows)
+    _run("generate_cases", count=80, seed=2, batch=30, verbosity=0)
+    assert {Case._meta.db_table, TransitionLog._meta.db_table, CaseParty._meta.db_table,
+            Person._meta.db_table, Agreement._meta.db_table} <= set(copied)
+
+    # Keys were reserved from the tables' own sequences: an ordinary registration gets the next ones.
+    tops = {model: model.objects.aggregate(top=Max("pk"))["top"] for model in (Case, CaseParty, Person)}
+    case = register(world.mediator_a, world.town_a)
+    assert case.pk > tops[Case]
+    assert min(case.parties.values_list("pk", flat=True)) > tops[CaseParty]
+    assert Person.objects.aggregate(top=Max("pk"))["top"] > tops[Person]
+    _assert_gapless()
+    _assert_histories_replay(list(Case.objects.all()))
+    _assert_lifecycle_facts()
 
 
 @pytest.mark.django_db

@@ -7,7 +7,8 @@ Cases are spread over the existing active organisations (run ``seed_demo`` first
 numbered gaplessly per registering organisation and year through
 ``CaseNumberSequence``, with parties, claims, categories, transition logs,
 escalations, sessions, agreements, instalments, signatures, referrals and follow-ups
-consistent with the state each case reached. See docs/demo.md.
+consistent with the state each case reached. Each batch is one transaction, written
+with PostgreSQL ``COPY`` (``bulk_create`` on other databases). See docs/demo.md.
 """
 from __future__ import annotations
 
