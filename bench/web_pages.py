@@ -53,6 +53,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--users", default="district_supervisor,jinping_supervisor,jinping_mediator")
+    parser.add_argument("--pages", default="", help="only the pages whose label contains one of these "
+                                                     "comma-separated words, e.g. --pages 'case page'")
     args = parser.parse_args()
     User = get_user_model()
     total = Case.objects.count()
@@ -78,7 +80,10 @@ def main() -> None:
             ("case list, page 50", "/cases/?page=50"),
             ("case page", f"/cases/{sample[0]}/"),
         ]
+        wanted = [w.strip() for w in args.pages.split(",") if w.strip()]
         for label, url in pages:
+            if wanted and not any(w in label for w in wanted):
+                continue
             median, worst, queries = measure(client, url, args.runs)
             print(f"| {username} | {label} | {n_visible:,} | {median:.0f} | {worst:.0f} | {queries} |")
 

@@ -114,17 +114,29 @@ class WorkCalendar:
 
     @classmethod
     def from_db(cls) -> WorkCalendar:
-        """Load every override and confirmed year (two queries; a few dozen rows a year).
+        """Load every override and confirmed year (one query; a few dozen rows a year).
 
         Build it once per request or per batch and pass it to ``case_deadlines`` so a
         list of cases does not query the calendar once per row.
         """
         # Imported here, not at the top: mediation.models may import clocks, and
         # pure callers (tests with SimpleNamespace cases) need no app registry.
+        from django.db.models import BooleanField, DateField, IntegerField, Value
+
         from workflows.models import CalendarYear, HolidayOverride
 
-        overrides = dict(HolidayOverride.objects.values_list("date", "is_workday"))
-        years = list(CalendarYear.objects.values_list("year", flat=True))
+        # Both tables in one round trip: an override row has a date, a confirmed year only a year.
+        overrides: dict[datetime.date, bool] = {}
+        years: list[int] = []
+        for day, is_workday, year in HolidayOverride.objects.order_by().values_list(
+                "date", "is_workday", Value(None, output_field=IntegerField())).union(
+                CalendarYear.objects.order_by().values_list(
+                    Value(None, output_field=DateField()), Value(None, output_field=BooleanField()), "year"),
+                all=True):
+            if day is not None:
+                overrides[day] = bool(is_workday)
+            else:
+                years.append(year)
         return cls(overrides=overrides, confirmed_years=years)
 
     @property

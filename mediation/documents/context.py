@@ -92,12 +92,31 @@ def _logs(case: Case) -> list[TransitionLog]:
                                                                        "to_organisation"))
 
 
-def subjects_for(case: Case, kind: str | None = None, *, logs: list[TransitionLog] | None = None) -> list[Subject]:
+@dataclass(frozen=True)
+class Preloaded:
+    """Rows of a case its caller has already read (the case page): ``subjects_for`` does not read them
+    again; each left ``None`` is read here. Escalations come with their target organisation."""
+
+    logs: list[TransitionLog] | None = None
+    escalations: list[Any] | None = None
+    sessions: list[Any] | None = None
+    follow_ups: list[Any] | None = None
+    agreements: list[Agreement] | None = None
+    issued: list[IssuedDocument] | None = None
+
+
+def _or_read(rows: list[Any] | None, read: Callable[[], Any]) -> Any:
+    return rows if rows is not None else read()
+
+
+def subjects_for(case: Case, kind: str | None = None, *, logs: list[TransitionLog] | None = None,
+                 preloaded: Preloaded | None = None) -> list[Subject]:
     """The documents that can be issued for ``case`` now (all kinds, or one), in the case file's order.
 
     Labels are in the active language (the case page's); ``prepare`` calls this in the document's.
     """
-    return _subjects_for(case, kind, logs)
+    known = preloaded or Preloaded()
+    return _subjects_for(case, kind, logs if logs is not None else known.logs, known)
 
 
 #: Documents issued once per transition log row the predicate picks.
@@ -108,7 +127,8 @@ _FROM_LOGS: dict[str, Callable[[TransitionLog], bool]] = {
 }
 
 
-def _subjects_for(case: Case, kind: str | None, logs: list[TransitionLog] | None) -> list[Subject]:
+def _subjects_for(case: Case, kind: str | None, logs: list[TransitionLog] | None,
+                  known: Preloaded) -> list[Subject]:
     kinds = [kind] if kind else list(DocumentKind.values)
     if logs is None and any(k in _FROM_LOGS for k in kinds):
         logs = _logs(case)
@@ -122,26 +142,30 @@ def _subjects_for(case: Case, kind: str | None, logs: list[TransitionLog] | None
         elif k == DocumentKind.ACCEPTANCE_NOTICE and case.accepted_at:
             result.append(Subject(k, 0, f"{_local(case.accepted_at):%Y-%m-%d}"))
         elif k == DocumentKind.ESCALATION_FORM:
+            escalations = _or_read(known.escalations, case.escalations.select_related("to_organisation").all)
             result += [Subject(k, e.pk, f"{_local(e.requested_at):%Y-%m-%d} → {e.to_organisation.display_name} · "
                                         f"{e.get_decision_display()}")
-                       for e in case.escalations.select_related("to_organisation").order_by("requested_at", "pk")]
+                       for e in sorted(escalations, key=lambda e: (e.requested_at, e.pk))]
         elif k == DocumentKind.SESSION_RECORD:
-            result += [Subject(k, s.pk, f"{_local(s.held_at):%Y-%m-%d %H:%M}") for s in case.sessions.all()]
+            result += [Subject(k, s.pk, f"{_local(s.held_at):%Y-%m-%d %H:%M}")
+                       for s in _or_read(known.sessions, case.sessions.all)]
         elif k == DocumentKind.AGREEMENT:
-            result += _agreement_subjects(case)
+            result += _agreement_subjects(case, known)
         elif k == DocumentKind.FOLLOW_UP_RECORD:
-            result += [Subject(k, f.pk, f"{f.visited_on:%Y-%m-%d}") for f in case.follow_ups.all()]
+            result += [Subject(k, f.pk, f"{f.visited_on:%Y-%m-%d}")
+                       for f in _or_read(known.follow_ups, case.follow_ups.all)]
     return result
 
 
-def _agreement_subjects(case: Case) -> list[Subject]:
+def _agreement_subjects(case: Case, known: Preloaded) -> list[Subject]:
     """A draft has two prints: the reading copy (草稿 on every page) and the signing version (签署版),
     which the parties sign and which becomes the effective agreement. An effective agreement is its
     signing version (or, for one signed before signing versions were printed, a frozen rendering)."""
     kind = DocumentKind.AGREEMENT
-    frozen = set(IssuedDocument.objects.filter(case=case, kind=kind, frozen=True).values_list("subject_id", flat=True))
+    issued = _or_read(known.issued, IssuedDocument.objects.filter(case=case, kind=kind, frozen=True).all)
+    frozen = {d.subject_id for d in issued if d.kind == kind and d.frozen}
     result = []
-    for a in case.agreements.order_by("version"):
+    for a in sorted(_or_read(known.agreements, case.agreements.all), key=lambda a: a.version):
         if a.status == Agreement.Status.SUPERSEDED and a.pk not in frozen and a.signing_document_id is None:
             continue  # never printed while it was in force; it cannot be issued now
         label = _("第%(version)d版（%(status)s）") % {"version": a.version, "status": a.get_status_display()}

@@ -8,7 +8,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from mediation.documents import services
-from mediation.documents.context import subjects_for
+from mediation.documents.context import Preloaded, subjects_for
 from mediation.documents.models import DocumentKind, DocumentStage, IssuedDocument
 from mediation.models import Agreement, Case
 from mediation.typing import User
@@ -56,27 +56,38 @@ def document_standing(document: IssuedDocument, agreement: Agreement | None = No
     return Standing("awaiting_signatures", _("待签署：各方在本文本上签字盖章并登记齐全后，本文书即为生效的调解协议。"))
 
 
-def documents_for_case(case: Case, user: User) -> dict[str, Any]:
+def documents_for_case(case: Case, user: User, *, preloaded: Preloaded | None = None,
+                       scope_checked: bool = False) -> dict[str, Any]:
     """Context for the case page's documents card and timeline (merge it into the page's context).
 
-    ``case`` must already come from ``case_get_for_user`` (scope checked). Returns
+    ``case`` must already come from ``case_get_for_user`` (scope checked; say so with
+    ``scope_checked`` and it is not checked again). Returns
     ``{"documents": {...}}`` with: ``issued`` (every registered document, newest
     first), ``issuable`` (one row per document the user may issue now, with the
     latest registered version of it), ``may_issue``, ``may_download``, and
     ``timeline`` (entries in the case page's timeline format, kind "document").
+    ``preloaded`` hands over rows of the case already read (the registered documents with their
+    signed copies, the agreements, the history …), which are then not read again.
     """
-    issued = list(IssuedDocument.objects.filter(case=case).select_related("author")
-                  .prefetch_related("signed_copies__attachment").order_by("-created_at", "-pk"))
-    may_issue = services.may_issue(user, case)
+    known = preloaded or Preloaded()
+    issued = (known.issued if known.issued is not None else list(
+        IssuedDocument.objects.filter(case=case).select_related("author")
+        .prefetch_related("signed_copies__attachment").order_by("-created_at", "-pk")))
+    may_issue = services.may_issue(user, case, scope_checked=scope_checked)
     latest: dict[tuple[str, int], IssuedDocument] = {}
     for document in issued:
         latest.setdefault((document.kind, document.subject_id), document)
-    agreements = {a.pk: a for a in Agreement.objects.filter(case=case)}
+    if known.agreements is not None:
+        agreements = {a.pk: a for a in known.agreements}
+    else:
+        agreements = {a.pk: a for a in Agreement.objects.filter(case=case)} if issued or may_issue else {}
     for document in issued:
         document.standing = document_standing(document, agreements.get(document.subject_id))
     issuable = []
     if may_issue:
-        for subject in subjects_for(case):
+        for subject in subjects_for(case, preloaded=Preloaded(
+                logs=known.logs, escalations=known.escalations, sessions=known.sessions,
+                follow_ups=known.follow_ups, agreements=list(agreements.values()), issued=issued)):
             current = latest.get((subject.kind, subject.subject_id))
             if subject.kind == DocumentKind.AGREEMENT:
                 current = _agreement_print(issued, agreements.get(subject.subject_id), subject.stage)
@@ -88,7 +99,7 @@ def documents_for_case(case: Case, user: User) -> dict[str, Any]:
         "issued": issued,
         "issuable": issuable,
         "may_issue": may_issue,
-        "may_download": services.may_download(user, case),
+        "may_download": services.may_download(user, case, scope_checked=scope_checked),
         "timeline": [{"at": d.created_at, "kind": "document", "obj": d, "who": d.author} for d in issued],
     }}
 

@@ -50,19 +50,23 @@ def verify_url(code: str, base_url: str | None = None) -> str:
 
 # --- who may do what ------------------------------------------------------------------------
 
-def may_issue(user: User, case: Case) -> bool:
-    """Issuing is working the case: its mediators and supervisors in scope (DOMAIN.md §5)."""
-    return permissions.may_view_case(user, case) and permissions.user_may(user, "work", case)
+def may_issue(user: User, case: Case, *, scope_checked: bool = False) -> bool:
+    """Issuing is working the case: its mediators and supervisors in scope (DOMAIN.md §5).
+
+    ``scope_checked``: the case was read through ``case_get_for_user`` for this user, which
+    already asked ``may_view_case``'s question."""
+    return (scope_checked or permissions.may_view_case(user, case)) and permissions.user_may(user, "work", case)
 
 
-def may_download(user: User, case: Case) -> bool:
+def may_download(user: User, case: Case, *, scope_checked: bool = False) -> bool:
     """Issued documents carry full identity numbers: only those who may see them download.
 
     Readers without that permission (auditors, administrators, former mediators)
     see the registry (type, date, SHA-256, code) and can verify copies, but do not
-    get the files. See docs/documents.md, "Who may download".
+    get the files. See docs/documents.md, "Who may download". ``scope_checked``: as for ``may_issue``.
     """
-    return permissions.may_view_case(user, case) and permissions.may_see_personal_data(user, case)
+    return ((scope_checked or permissions.may_view_case(user, case))
+            and permissions.may_see_personal_data(user, case))
 
 
 def _require_issue(actor: User, case: Case) -> None:
