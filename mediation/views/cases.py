@@ -222,8 +222,9 @@ def _case_rows(case: Case) -> dict[str, list[Any]]:
     signing version an agreement is bound to is taken from the registered documents already read.
     """
     def rows(relation: str, qs: QuerySet) -> Prefetch:
-        # Without the annotation (never on the case page) the rows are read.
-        return Prefetch(relation, queryset=qs if getattr(case, f"has_{relation}", True) else qs.none())
+        # Without the annotation (never on the case page) the rows are read. An empty one is a plain
+        # ``none()``: nothing joined to build for rows that are not there.
+        return Prefetch(relation, queryset=qs if getattr(case, f"has_{relation}", True) else qs.model.objects.none())
 
     prefetch_related_objects(
         [case],
