@@ -12,10 +12,12 @@ Prints a Markdown table for docs/performance.md. Never gated on time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediation.settings")
@@ -49,43 +51,74 @@ def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
     return ordered[len(ordered) // 2], ordered[-1], queries
 
 
+def pages_for(user, sample: dict) -> list[tuple[str, str]]:
+    """The pages of issue 13's targets this user opens, with the sample case's number, applicant and employer."""
+    from mediation import permissions
+
+    pages = [("home", "/")]
+    if permissions.holds(user, "decide_escalation"):
+        pages.append(("escalation queue", "/escalations/"))
+    pages += [
+        ("case list, page 1", "/cases/"),
+        ("case list, 100 per page", "/cases/?per_page=100"),
+        ("case list, page 50", "/cases/?page=50"),
+        ("case list, filtered (joint mediation, wages)", "/cases/?state=joint_mediation&category=wages"),
+        ("case list, overdue", "/cases/?overdue=on"),
+        ("case list, search by number", f"/cases/?q={quote(sample['number'])}"),
+        ("case list, search by name", f"/cases/?q={quote(sample['name'])}"),
+        ("case list, search by ID number", f"/cases/?q={sample['id_number']}"),
+        ("case list, search by employer", f"/cases/?q={quote(sample['employer'][:6])}"),
+        ("case page", f"/cases/{sample['pk']}/"),
+    ]
+    if permissions.holds(user, "read_statistics", "view_case"):
+        pages.append(("statistics page", "/reports/statistics/"))
+    return pages
+
+
+def sample_case(user) -> dict | None:
+    """The user's most recent case with an applicant who gave an ID number (what people search for)."""
+    from mediation.models import CaseParty
+
+    visible = case_list_visible_to(user=user)
+    for pk, number, employer in visible.order_by("-received_at").values_list("pk", "number", "employer__name")[:50]:
+        party = (CaseParty.objects.filter(case_id=pk, role="applicant", person__id_number__isnull=False)
+                 .values_list("name", "person__id_number").first())
+        if party:
+            return {"pk": pk, "number": number, "employer": employer, "name": party[0], "id_number": party[1]}
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--users", default="district_supervisor,jinping_supervisor,jinping_mediator")
+    parser.add_argument("--users", default="district_supervisor,jinping_supervisor,jinping_mediator,district_auditor")
     parser.add_argument("--pages", default="", help="only the pages whose label contains one of these "
                                                      "comma-separated words, e.g. --pages 'case page'")
+    parser.add_argument("--json", default="", help="also write the figures to this file (bench/growth.py)")
     args = parser.parse_args()
     User = get_user_model()
     total = Case.objects.count()
     print(f"cases in database: {total:,} ({connection.vendor})\n")
-    print("| user | page | visible cases | median ms | max ms | queries |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| user | page | median ms | max ms | queries |")
+    print("|---|---|---:|---:|---:|")
+    results = []
     for username in args.users.split(","):
         user = User.objects.get(username=username)
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)
-        visible = case_list_visible_to(user=user)
-        n_visible = visible.count()
-        sample = visible.order_by("-received_at").values_list("pk", "number", "employer__name").first()
+        sample = sample_case(user)
         if sample is None:
             raise SystemExit(f"{username} sees no cases: generate some first (manage.py generate_cases)")
-        pages = [
-            ("home", "/"),
-            ("case list, page 1", "/cases/"),
-            ("case list, 100 per page", "/cases/?per_page=100"),
-            ("case list, filtered (joint mediation, wages)", "/cases/?state=joint_mediation&category=wages"),
-            ("case list, overdue", "/cases/?overdue=on"),
-            ("case list, search by employer", f"/cases/?q={sample[2][:6]}"),
-            ("case list, page 50", "/cases/?page=50"),
-            ("case page", f"/cases/{sample[0]}/"),
-        ]
         wanted = [w.strip() for w in args.pages.split(",") if w.strip()]
-        for label, url in pages:
+        for label, url in pages_for(user, sample):
             if wanted and not any(w in label for w in wanted):
                 continue
             median, worst, queries = measure(client, url, args.runs)
-            print(f"| {username} | {label} | {n_visible:,} | {median:.0f} | {worst:.0f} | {queries} |")
+            print(f"| {username} | {label} | {median:.0f} | {worst:.0f} | {queries} |")
+            results.append({"user": username, "page": label, "median_ms": round(median, 1),
+                            "max_ms": round(worst, 1), "queries": queries})
+    if args.json:
+        Path(args.json).write_text(json.dumps({"cases": total, "results": results}, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":

@@ -151,7 +151,6 @@ def forget_grants(user: Any) -> None:
     """Drop the per-object caches after the user's memberships or grants changed."""
     user.__dict__.pop("_mediation_grants", None)
     user.__dict__.pop("_mediation_checker", None)
-    user.__dict__.pop("_mediation_reach", None)
 
 
 def holds(user: Any, *codenames: str) -> bool:
@@ -382,11 +381,14 @@ def _escalations_awaiting(user: Any) -> QuerySet[Any] | None:
             .order_by().values("case_id"))
 
 
-def escalations_awaiting_q(user: Any) -> Q | None:
-    """The cases waiting to come up into the user's reach, for those who decide them (part of
-    :func:`visible_cases_beyond_scope_q`)."""
+def escalations_awaiting_beyond_reach_q(user: Any) -> Q | None:
+    """The cases waiting for the user's decision that lie outside the organisations the user reads
+    whole (a pending case stays where it asked from: the request's organisation is the case's)."""
     waiting = _escalations_awaiting(user)
-    return None if waiting is None else Q(pk__in=waiting)
+    if waiting is None:
+        return None
+    reach = scope_q(user, "view_case", field="from_organisation")
+    return Q(pk__in=waiting.exclude(reach) if reach is not None else waiting)
 
 
 def reads_per_case_grants(user: Any) -> bool:
@@ -400,21 +402,6 @@ def granted_case_ids(user: Any) -> QuerySet[Any]:
 
     return (CaseUserObjectPermission.objects.filter(user=user, permission__codename="view_case")
             .order_by().values("content_object_id"))
-
-
-def visible_organisation_ids(user: Any) -> list[int] | None:
-    """The organisations whose every case the user may read (``None``: all of them) — the part of
-    :func:`visible_cases_q` that counters kept per organisation can answer (``mediation/tallies.py``)."""
-    if sees_everything(user):
-        return None
-    cached = getattr(user, "_mediation_reach", None)
-    if cached is not None:
-        return list(cached)
-    q = scope_q(user, "view_case", field="")
-    reach = [] if q is None else list(Organisation.objects.filter(q).order_by().values_list("pk", flat=True))
-    if getattr(user, "is_authenticated", False):
-        user._mediation_reach = tuple(reach)  # like the grants: for this user object, i.e. this request
-    return reach
 
 
 def may_view_case(user: Any, case: "Case") -> bool:
@@ -478,7 +465,6 @@ def grant_case_read(user: Any, case: "Case") -> None:
 
     assign_perm("mediation.view_case", user, case)
     user.__dict__.pop("_mediation_checker", None)
-    user.__dict__.pop("_mediation_reach", None)
 
 
 def sync_role_groups(user: Any) -> None:

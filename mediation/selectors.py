@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 
 from mediation import permissions
@@ -165,9 +165,9 @@ def visible_case_counts(*, user: Any, before: datetime.date | None = None, start
     """How many cases ``user`` may read, per state; with a date, only those whose running statutory
     clock falls due before ``before`` / from ``start`` to ``end`` (:func:`clock_q`).
 
-    The exact figure without reading the scope: the tallies of the organisations the user's
-    grants reach (``mediation/tallies.py``), plus a live count of the few single cases they
-    may read beyond them (a pending escalation, a per-case grant).
+    The exact figure without reading the scope, in one query: the tallies of the organisations
+    the user's grants reach and of their per-case grants (``mediation/tallies.py``), plus a live
+    count of the few cases waiting for their decision beyond that reach.
     """
     from mediation import tallies
 
@@ -175,20 +175,22 @@ def visible_case_counts(*, user: Any, before: datetime.date | None = None, start
         return {}
     dated = any(d is not None for d in (before, start, end))
     due_q = tallies.running_due_q(before=before, start=start, end=end) if dated else Q()
-    organisations = permissions.visible_organisation_ids(user)
-    if organisation_id is not None:  # one organisation: as far as the user's reach goes
-        organisations = [organisation_id] if organisations is None or organisation_id in organisations else []
-    parts = [tallies.case_counts_query(organisations, due_q)]
-    if organisations is not None:  # beyond the organisations the user reads whole:
-        beyond_q = due_q & Q(organisation_id=organisation_id) if organisation_id is not None else due_q
-        # per-case grants, kept per user too (GrantTally);
+    if organisation_id is not None:
+        due_q &= Q(organisation_id=organisation_id)
+    if permissions.sees_everything(user):
+        parts = [tallies.case_counts_query(due_q)]
+    else:
+        # The organisations the user reads whole (the same reach as ``visible_cases_q``), then
+        # what lies beyond them: per-case grants, kept per user too (GrantTally), and cases waiting
+        # for the user's decision on their escalation — a few, counted live (any already counted
+        # by a grant aside).
+        reach = permissions.scope_q(user, "view_case")
+        parts = [tallies.case_counts_query(due_q & reach if reach is not None else Q(pk__in=[]))]
         if permissions.reads_per_case_grants(user):
-            parts.append(tallies.granted_counts_query(user.pk, organisations, beyond_q))
-        # cases waiting for the user's decision on their escalation: a few, counted live (any
-        # already counted by a grant aside).
-        waiting = permissions.escalations_awaiting_q(user)
+            parts.append(tallies.granted_counts_query(user.pk, due_q, outside=reach))
+        waiting = permissions.escalations_awaiting_beyond_reach_q(user)
         if waiting is not None:
-            extra = Case.objects.filter(waiting).exclude(organisation_id__in=organisations)
+            extra = Case.objects.filter(waiting)
             if permissions.reads_per_case_grants(user):
                 extra = extra.exclude(pk__in=permissions.granted_case_ids(user))
             if organisation_id is not None:
@@ -319,7 +321,6 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
 
     A fixed number of queries whatever the number of rows (annotations, no per-row reads).
     """
-    from mediation.models import FollowUp, Referral
 
     today = today or local_today()
     found: dict[str, Any] = {"follow_up": [], "referral_outcome": [], "instalment_overdue": [],
@@ -333,20 +334,18 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     # Each list walks an index in the order it is shown (the performance's log rows, the pending
     # referrals, the unpaid instalments, the open consultations) and stops at ``limit``; each
     # count stops at TASK_COUNT_CAP + 1 ("99+"): no step reads the whole scope.
-    awaiting_visit = (base.filter(state=CaseState.PERFORMED)
-                      .exclude(Exists(FollowUp.objects.filter(case=OuterRef("pk")))))
-    rows = _first_per_case(awaiting_visit.filter(transitions__to_state=CaseState.PERFORMED)
-                           .annotate(performed_at=F("transitions__at"))
-                           .order_by("performed_at", "pk"), limit, latest="performed_at")
+    # Performed, no follow-up visit yet; referred, no outcome yet: the database keeps since when
+    # (Case.awaiting_visit_since, Case.awaiting_outcome_since, mediation/tallies.py).
+    awaiting_visit = base.filter(awaiting_visit_since__isnull=False, state=CaseState.PERFORMED)
+    rows = list(awaiting_visit.annotate(performed_at=F("awaiting_visit_since"))
+                .order_by("awaiting_visit_since", "pk")[:limit])
     for case in rows:
         case.task_due = follow_up_due(case.performed_at)  # type: ignore[attr-defined]
     found["follow_up"], found["follow_up_count"] = rows, capped_count(awaiting_visit)
 
-    outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
-    awaiting_outcome = base.filter(state=CaseState.REFERRED).exclude(outcome_known)
-    found["referral_outcome"] = _first_per_case(
-        awaiting_outcome.filter(referrals__outcome=Referral.Outcome.PENDING)
-        .annotate(task_since=F("referrals__referred_on")).order_by("task_since", "pk"), limit, latest="task_since")
+    awaiting_outcome = base.filter(awaiting_outcome_since__isnull=False, state=CaseState.REFERRED)
+    found["referral_outcome"] = list(awaiting_outcome.annotate(task_since=F("awaiting_outcome_since"))
+                                     .order_by("awaiting_outcome_since", "pk")[:limit])
     found["referral_outcome_count"] = capped_count(awaiting_outcome)
 
     # Settled, an instalment of the effective agreement unpaid past its date: the database keeps
@@ -381,18 +380,3 @@ TASK_COUNT_CAP = 99
 def capped_count(queryset: QuerySet[Any], cap: int = TASK_COUNT_CAP) -> int:
     """``queryset.count()``, but at most ``cap`` + 1 (read as "more than ``cap``")."""
     return queryset.order_by()[: cap + 1].count()
-
-
-def _first_per_case(queryset: QuerySet[Case], limit: int, latest: str = "") -> list[Case]:
-    """The first ``limit`` distinct cases of a list ordered through a to-many relation (a case
-    appears once per matching related row: the first keeps its place). With ``latest``, a case
-    matched by several rows keeps its latest value of that annotation (read for those cases only)."""
-    picked: dict[int, Case] = {}
-    for case in queryset[: limit * 4]:
-        if case.pk in picked:
-            if latest and getattr(case, latest) and getattr(case, latest) > getattr(picked[case.pk], latest):
-                setattr(picked[case.pk], latest, getattr(case, latest))
-            continue
-        if len(picked) < limit:
-            picked[case.pk] = case
-    return list(picked.values())

@@ -19,7 +19,12 @@ them untouched). PostgreSQL uses statement-level triggers with transition tables
 aggregated upsert per statement, rows touched in key order so concurrent writers
 cannot deadlock on them); SQLite uses row-level triggers with upserts.
 
-The same triggers keep one derived column, ``Case.next_instalment_due``: for a settled case,
+The same triggers keep four derived columns of the case. ``Case.awaiting_visit_since`` and
+``Case.awaiting_outcome_since``: when a performed case began to wait for its follow-up visit, a
+referred one for its outcome (the home page's follow-through lists walk them in order).
+``Case.mediator_count``: how many
+mediators are assigned (the "to assign" list is then an index range, not an anti-join over
+every working case). ``Case.next_instalment_due``: for a settled case,
 the due date of the earliest instalment of its effective agreement still unpaid (or part
 paid); empty otherwise. "Not paid on time" is then an index range over the cases where it
 lies before today, instead of a walk over every unpaid instalment ever recorded. Django
@@ -89,71 +94,113 @@ def _next_due(case_id: str) -> str:
             f"WHERE a.case_id = {case_id} AND a.status = 'effective' AND {_UNPAID})")
 
 
+def _mediator_count(case_id: str) -> str:
+    return f"(SELECT count(*) FROM {_MEDIATORS} m WHERE m.case_id = {case_id})"
+
+
+def _derived(case: str) -> list[tuple[str, str]]:
+    """Each derived column of the case row ``case`` (NEW, or the table's name) and its value as SQL."""
+    return [
+        ("next_instalment_due", f"CASE WHEN {case}.state = '{CaseState.SETTLED}' THEN {_next_due(f'{case}.id')} END"),
+        ("mediator_count", _mediator_count(f"{case}.id")),
+        # Performed and not yet visited: since when (the latest move into "performed").
+        ("awaiting_visit_since",
+         f"CASE WHEN {case}.state = '{CaseState.PERFORMED}' AND NOT EXISTS (SELECT 1 FROM mediation_followup f "
+         f"WHERE f.case_id = {case}.id) THEN (SELECT max(t.at) FROM workflows_transitionlog t "
+         f"WHERE t.case_id = {case}.id AND t.to_state = '{CaseState.PERFORMED}') END"),
+        # Referred and no outcome known: since the latest referral's date.
+        ("awaiting_outcome_since",
+         f"CASE WHEN {case}.state = '{CaseState.REFERRED}' AND NOT EXISTS (SELECT 1 FROM mediation_referral r "
+         f"WHERE r.case_id = {case}.id AND r.outcome <> 'pending') THEN (SELECT max(r.referred_on) "
+         f"FROM mediation_referral r WHERE r.case_id = {case}.id) END"),
+    ]
+
+
+#: The tables whose rows a derived column reads: (table, events, the SQL giving the case ids of
+#: the changed rows ``{rows}``, the state a case must be in for the change to matter).
+_TOUCHES: list[tuple[str, tuple[str, ...], str, str | None]] = [
+    ("mediation_instalment", ("INSERT", "UPDATE", "DELETE"),
+     "SELECT a.case_id FROM mediation_agreement a WHERE a.id IN (SELECT agreement_id FROM {rows})", CaseState.SETTLED),
+    ("mediation_agreement", ("INSERT", "UPDATE", "DELETE"), "SELECT case_id FROM {rows}", CaseState.SETTLED),
+    (_MEDIATORS, ("INSERT", "DELETE"), "SELECT case_id FROM {rows}", None),
+    ("workflows_transitionlog", ("INSERT", "UPDATE", "DELETE"),
+     f"SELECT case_id FROM {{rows}} WHERE to_state = '{CaseState.PERFORMED}'", CaseState.PERFORMED),
+    ("mediation_followup", ("INSERT", "DELETE"), "SELECT case_id FROM {rows}", CaseState.PERFORMED),
+    ("mediation_referral", ("INSERT", "UPDATE", "DELETE"), "SELECT case_id FROM {rows}", CaseState.REFERRED),
+]
+
+
+def _touch_name(table: str) -> str:
+    return f"mediation_touch_case_from_{table.removeprefix('mediation_')}"
+
+
 def _pg_instalment_sql() -> list[str]:
-    case_row = f"""
-CREATE OR REPLACE FUNCTION mediation_case_next_instalment_due() RETURNS trigger LANGUAGE plpgsql AS $$
+    sets = "\n  ".join(f"NEW.{column} := {value};" for column, value in _derived("NEW"))
+    statements = [f"""
+CREATE OR REPLACE FUNCTION mediation_case_derived() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  NEW.next_instalment_due := CASE WHEN NEW.state = '{CaseState.SETTLED}' THEN {_next_due("NEW.id")} END;
+  {sets}
   RETURN NEW;
-END $$;"""
-    # A change to instalments or agreements touches the settled cases concerned; the row trigger
-    # above then recomputes their column.
-    touch = ("UPDATE mediation_case c SET next_instalment_due = NULL WHERE c.state = "
-             f"'{CaseState.SETTLED}' AND c.id IN ({{cases}});")
-    by_instalment = "SELECT a.case_id FROM mediation_agreement a WHERE a.id IN (SELECT agreement_id FROM {rows})"
-    by_agreement = "SELECT case_id FROM {rows}"
-    functions = [case_row]
-    for table, cases in (("instalment", by_instalment), ("agreement", by_agreement)):
-        functions.append(f"""
-CREATE OR REPLACE FUNCTION mediation_{table}_touch_case() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    {touch.format(cases=cases.format(rows="new_rows"))}
-  END IF;
-  IF TG_OP IN ('DELETE', 'UPDATE') THEN
-    {touch.format(cases=cases.format(rows="old_rows"))}
-  END IF;
-  RETURN NULL;
-END $$;""")
-    statements = [*functions, "DROP TRIGGER IF EXISTS mediation_case_next_instalment_due ON mediation_case;",
-                  "CREATE TRIGGER mediation_case_next_instalment_due BEFORE UPDATE ON mediation_case "
-                  "FOR EACH ROW EXECUTE FUNCTION mediation_case_next_instalment_due();"]
-    for table in ("instalment", "agreement"):
-        for event, referencing in (("INSERT", "NEW TABLE AS new_rows"), ("DELETE", "OLD TABLE AS old_rows"),
-                                   ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows")):
-            name = f"mediation_{table}_touch_case_{event.lower()}"
-            statements += [f"DROP TRIGGER IF EXISTS {name} ON mediation_{table};",
-                           f"CREATE TRIGGER {name} AFTER {event} ON mediation_{table} REFERENCING {referencing} "
-                           f"FOR EACH STATEMENT EXECUTE FUNCTION mediation_{table}_touch_case();"]
+END $$;""", "DROP TRIGGER IF EXISTS mediation_case_derived ON mediation_case;",
+                  "CREATE TRIGGER mediation_case_derived BEFORE UPDATE ON mediation_case "
+                  "FOR EACH ROW EXECUTE FUNCTION mediation_case_derived();"]
+    # A change to a table a derived column reads touches the cases concerned (a no-op assignment);
+    # the row trigger above then recomputes their columns.
+    for table, events, cases, state in _TOUCHES:
+        where = f" AND c.state = '{state}'" if state else ""
+
+        def touch(rows: str, cases: str = cases, where: str = where) -> str:
+            return (f"UPDATE mediation_case c SET mediator_count = c.mediator_count "
+                    f"WHERE c.id IN ({cases.format(rows=rows)}){where};")
+
+        function = _touch_name(table)
+        body = []
+        if "INSERT" in events or "UPDATE" in events:
+            body.append(f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {touch('new_rows')} END IF;")
+        if "DELETE" in events or "UPDATE" in events:
+            body.append(f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {touch('old_rows')} END IF;")
+        statements.append(f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                          f"BEGIN\n  {' '.join(body)}\n  RETURN NULL;\nEND $$;")
+        for event in events:
+            referencing = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows",
+                           "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}[event]
+            name = f"{function}_{event.lower()}"
+            statements += [f"DROP TRIGGER IF EXISTS {name} ON {table};",
+                           f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
+                           f"FOR EACH STATEMENT EXECUTE FUNCTION {function}();"]
     return statements
 
 
 def _lite_instalment_sql() -> list[str]:
-    def recompute(where: str) -> str:
-        return (f"UPDATE mediation_case SET next_instalment_due = CASE WHEN state = '{CaseState.SETTLED}' "
-                f"THEN {_next_due('mediation_case.id')} END WHERE {where};")
+    sets = ", ".join(f"{column} = {value}" for column, value in _derived("mediation_case"))
 
-    statements = ["DROP TRIGGER IF EXISTS mediation_case_next_instalment_due;",
-                  "CREATE TRIGGER mediation_case_next_instalment_due AFTER UPDATE ON mediation_case BEGIN "
+    def recompute(where: str) -> str:
+        return f"UPDATE mediation_case SET {sets} WHERE {where};"
+
+    # No recursion: SQLite does not fire a trigger from its own statements (recursive_triggers off).
+    statements = ["DROP TRIGGER IF EXISTS mediation_case_derived;",
+                  "CREATE TRIGGER mediation_case_derived AFTER UPDATE ON mediation_case BEGIN "
                   f"{recompute('id = NEW.id')} END;"]
-    for table, case_of in (("instalment", "(SELECT case_id FROM mediation_agreement WHERE id = {row}.agreement_id)"),
-                           ("agreement", "{row}.case_id")):
-        for event, row_names in (("insert", ("NEW",)), ("delete", ("OLD",)), ("update", ("OLD", "NEW"))):
-            name = f"mediation_{table}_touch_case_{event}"
-            body = " ".join(recompute(f"id = {case_of.format(row=row)}") for row in row_names)
+    for table, events, _cases, _state in _TOUCHES:
+        case_of = ("(SELECT case_id FROM mediation_agreement WHERE id = {row}.agreement_id)"
+                   if table == "mediation_instalment" else "{row}.case_id")
+        for event in events:
+            rows = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("OLD", "NEW")}[event]
+            name = f"{_touch_name(table)}_{event.lower()}"
+            body = " ".join(recompute(f"id = {case_of.format(row=row)}") for row in rows)
             statements += [f"DROP TRIGGER IF EXISTS {name};",
-                           f"CREATE TRIGGER {name} AFTER {event.upper()} ON mediation_{table} BEGIN {body} END;"]
+                           f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END;"]
     return statements
 
 
-def postgresql_sql(*, grants: bool = True) -> list[str]:
+def postgresql_sql() -> list[str]:
     due_old, due_new = _due("o", "postgresql"), _due("w", "postgresql")
     grant_delta = _pg_upsert_grant(
         "SELECT g.user_id, delta.organisation_id, delta.state, delta.due_on, sum(delta.d) FROM ("
         f"SELECT o.id, o.organisation_id, o.state, {due_old} AS due_on, -1 AS d FROM old_rows o "
         f"UNION ALL SELECT w.id, w.organisation_id, w.state, {due_new}, 1 FROM new_rows w) AS delta "
         f"JOIN {_GRANTS} g ON g.content_object_id = delta.id {_VIEW} "
-        "GROUP BY 1, 2, 3, 4 HAVING sum(delta.d) <> 0 ORDER BY 1, 2, 3, 4") if grants else ""
+        "GROUP BY 1, 2, 3, 4 HAVING sum(delta.d) <> 0 ORDER BY 1, 2, 3, 4")
     case_fn = f"""
 CREATE OR REPLACE FUNCTION mediation_case_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -204,9 +251,9 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;"""
-    statements = [case_fn, mediator_fn] + ([grant_fn] if grants else [])
+    statements = [case_fn, mediator_fn, grant_fn]
     tables = [(_CASE, "mediation_case_tally"), (_MEDIATORS, "mediation_mediator_tally")]
-    for table, function in tables + ([(_GRANTS, "mediation_grant_tally")] if grants else []):
+    for table, function in [*tables, (_GRANTS, "mediation_grant_tally")]:
         for event, referencing in (("INSERT", "NEW TABLE AS new_rows"), ("DELETE", "OLD TABLE AS old_rows"),
                                    ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows")):
             if table == _MEDIATORS and event == "UPDATE":
@@ -247,7 +294,7 @@ def _lite_grant_row(row: str, sign: str) -> str:
             "ON CONFLICT (user_id, organisation_id, state, due_on) DO UPDATE SET n = n + excluded.n;")
 
 
-def sqlite_sql(*, grants: bool = True) -> list[str]:
+def sqlite_sql() -> list[str]:
     names = ("mediation_case_tally_insert", "mediation_case_tally_delete", "mediation_case_tally_update",
              "mediation_mediator_tally_insert", "mediation_mediator_tally_delete", "mediation_grant_tally_insert",
              "mediation_grant_tally_delete", "mediation_grant_tally_update")
@@ -257,8 +304,8 @@ def sqlite_sql(*, grants: bool = True) -> list[str]:
         f"CREATE TRIGGER mediation_grant_tally_delete AFTER DELETE ON {_GRANTS} BEGIN "
         f"{_lite_grant_row('OLD', '-')} END;",
         f"CREATE TRIGGER mediation_grant_tally_update AFTER UPDATE ON {_GRANTS} BEGIN {_lite_grant_row('OLD', '-')} "
-        f"{_lite_grant_row('NEW', '')} END;"] if grants else []
-    case_grants = f"{_lite_grants('OLD', '-')} {_lite_grants('NEW', '')}" if grants else ""
+        f"{_lite_grant_row('NEW', '')} END;"]
+    case_grants = f"{_lite_grants('OLD', '-')} {_lite_grants('NEW', '')}"
     return [*(f"DROP TRIGGER IF EXISTS {n};" for n in names), *grant_triggers,
             f"CREATE TRIGGER mediation_case_tally_insert AFTER INSERT ON {_CASE} BEGIN {_lite_case('NEW', '')} END;",
             f"CREATE TRIGGER mediation_case_tally_delete AFTER DELETE ON {_CASE} BEGIN {_lite_case('OLD', '-')} END;",
@@ -274,20 +321,19 @@ def sqlite_sql(*, grants: bool = True) -> list[str]:
             "WHERE c.id = OLD.case_id ON CONFLICT (user_id, state) DO UPDATE SET n = n + excluded.n; END;"]
 
 
-def install(schema_editor: Any = None, *, instalments: bool = True, grants: bool = True) -> None:
-    """Create (or replace) the triggers on the current database, then count everything once.
-    (``instalments``/``grants`` off: the parts whose tables came later, for earlier migrations.)"""
+def install(schema_editor: Any = None) -> None:
+    """Create (or replace) the triggers on the current database, then count everything once."""
     conn = schema_editor.connection if schema_editor is not None else connection
     if conn.vendor == "postgresql":
-        statements = postgresql_sql(grants=grants) + (_pg_instalment_sql() if instalments else [])
+        statements = postgresql_sql() + _pg_instalment_sql()
     elif conn.vendor == "sqlite":
-        statements = sqlite_sql(grants=grants) + (_lite_instalment_sql() if instalments else [])
+        statements = sqlite_sql() + _lite_instalment_sql()
     else:
         statements = []
     with conn.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
-    rebuild(using=conn.alias, instalments=instalments, grants=grants)
+    rebuild(using=conn.alias)
 
 
 def uninstall(schema_editor: Any = None) -> None:
@@ -303,19 +349,17 @@ def uninstall(schema_editor: Any = None) -> None:
                     cursor.execute(f"DROP TRIGGER IF EXISTS {function}_{event}")
             if conn.vendor == "postgresql":
                 cursor.execute(f"DROP FUNCTION IF EXISTS {function}()")
-        names = [("mediation_case", "mediation_case_next_instalment_due")] + [
-            (f"mediation_{t}", f"mediation_{t}_touch_case_{e}") for t in ("instalment", "agreement")
-            for e in ("insert", "delete", "update")]
+        names = [("mediation_case", "mediation_case_derived")] + [
+            (table, f"{_touch_name(table)}_{event.lower()}") for table, events, _c, _s in _TOUCHES for event in events]
         for table, name in names:
             cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}" if conn.vendor == "postgresql"
                            else f"DROP TRIGGER IF EXISTS {name}")
         if conn.vendor == "postgresql":
-            for function in ("mediation_case_next_instalment_due", "mediation_instalment_touch_case",
-                             "mediation_agreement_touch_case"):
+            for function in ["mediation_case_derived", *(_touch_name(t) for t, _e, _c, _s in _TOUCHES)]:
                 cursor.execute(f"DROP FUNCTION IF EXISTS {function}()")
 
 
-def rebuild(using: str = "default", *, instalments: bool = True, grants: bool = True) -> None:
+def rebuild(using: str = "default") -> None:
     """Count both tables afresh from the cases (under a lock on the cases, so no write slips between)."""
     from django.db import connections
 
@@ -331,17 +375,19 @@ def rebuild(using: str = "default", *, instalments: bool = True, grants: bool = 
         cursor.execute(f"INSERT INTO {_MEDIATOR_TALLY} (user_id, state, n) "
                        f"SELECT m.user_id, c.state, count(*) FROM {_MEDIATORS} m JOIN {_CASE} c ON c.id = m.case_id "
                        "GROUP BY 1, 2")
-        if grants:
-            cursor.execute(f"DELETE FROM {_GRANT_TALLY}")
-            cursor.execute(f"INSERT INTO {_GRANT_TALLY} (user_id, organisation_id, state, due_on, n) "
-                           f"SELECT g.user_id, c.organisation_id, c.state, {_due('c', conn.vendor)}, count(*) "
-                           f"FROM {_GRANTS} g {_VIEW} JOIN {_CASE} c ON c.id = g.content_object_id "
-                           "GROUP BY 1, 2, 3, 4")
-        if not instalments:
-            return
-        cursor.execute(f"UPDATE {_CASE} SET next_instalment_due = CASE WHEN state = '{CaseState.SETTLED}' "
-                       f"THEN {_next_due(f'{_CASE}.id')} END WHERE state = '{CaseState.SETTLED}' "
-                       "OR next_instalment_due IS NOT NULL")
+        cursor.execute(f"DELETE FROM {_GRANT_TALLY}")
+        cursor.execute(f"INSERT INTO {_GRANT_TALLY} (user_id, organisation_id, state, due_on, n) "
+                       f"SELECT g.user_id, c.organisation_id, c.state, {_due('c', conn.vendor)}, count(*) "
+                       f"FROM {_GRANTS} g {_VIEW} JOIN {_CASE} c ON c.id = g.content_object_id "
+                       "GROUP BY 1, 2, 3, 4")
+        sets = ", ".join(f"{column} = {value}" for column, value in _derived(_CASE))
+        cursor.execute(f"UPDATE {_CASE} SET {sets} WHERE {_derived_stale(conn.vendor)}")
+
+
+def _derived_stale(vendor: str) -> str:
+    """SQL true for a case row whose derived columns are not what they should be."""
+    differs = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    return " OR ".join(f"{column} {differs} ({value})" for column, value in _derived(_CASE))
 
 
 def differences(using: str = "default") -> list[str]:
@@ -375,12 +421,8 @@ def differences(using: str = "default") -> list[str]:
         for key_g in sorted(set(live_g) | set(kept_g)):
             if live_g.get(key_g, 0) != kept_g.get(key_g, 0):
                 found.append(f"grant {key_g}: {kept_g.get(key_g, 0)} kept, {live_g.get(key_g, 0)} counted")
-        cursor.execute(f"SELECT id FROM {_CASE} WHERE next_instalment_due IS DISTINCT FROM (CASE WHEN state = "
-                       f"'{CaseState.SETTLED}' THEN {_next_due(f'{_CASE}.id')} END)"
-                       if conn.vendor == "postgresql" else
-                       f"SELECT id FROM {_CASE} WHERE next_instalment_due IS NOT (CASE WHEN state = "
-                       f"'{CaseState.SETTLED}' THEN {_next_due(f'{_CASE}.id')} END)")
-        found += [f"case {case_id}: next_instalment_due out of date" for (case_id,) in cursor.fetchall()[:50]]
+        cursor.execute(f"SELECT id FROM {_CASE} WHERE {_derived_stale(conn.vendor)}")
+        found += [f"case {case_id}: a derived column is out of date" for (case_id,) in cursor.fetchall()[:50]]
     return found
 
 
@@ -399,21 +441,18 @@ def running_due_q(*, before: datetime.date | None = None, start: datetime.date |
     return q
 
 
-def case_counts_query(organisation_ids: Iterable[int] | None, q: Q | None = None) -> QuerySet[Any]:
-    """(state, cases) rows for these organisations (all when ``None``) among the tally rows matching ``q``."""
-    rows = CaseTally.objects.filter(q or Q())
-    if organisation_ids is not None:
-        rows = rows.filter(organisation_id__in=list(organisation_ids))
-    return rows.order_by().values("state").annotate(total=Sum("n")).values_list("state", "total")
+def case_counts_query(q: Q) -> QuerySet[Any]:
+    """(state, cases) rows of the case tallies matching ``q`` (a filter on ``CaseTally``: its
+    organisation, state and due date)."""
+    return CaseTally.objects.filter(q).order_by().values("state").annotate(total=Sum("n")).values_list("state", "total")
 
 
-def granted_counts_query(user_id: int, excluded_organisation_ids: Iterable[int] | None, q: Q | None = None,
-                         ) -> QuerySet[Any]:
-    """(state, cases) rows the user reads by a per-case grant, outside ``excluded_organisation_ids``
-    (the organisations the user reads whole already), among the tally rows matching ``q``."""
-    rows = GrantTally.objects.filter(q or Q(), user_id=user_id)
-    if excluded_organisation_ids:
-        rows = rows.exclude(organisation_id__in=list(excluded_organisation_ids))
+def granted_counts_query(user_id: int, q: Q, *, outside: Q | None = None) -> QuerySet[Any]:
+    """(state, cases) rows the user reads by a per-case grant among the tally rows matching ``q``,
+    leaving out the organisations ``outside`` selects (those the user reads whole already)."""
+    rows = GrantTally.objects.filter(q, user_id=user_id)
+    if outside is not None:
+        rows = rows.exclude(outside)
     return rows.order_by().values("state").annotate(total=Sum("n")).values_list("state", "total")
 
 

@@ -38,11 +38,7 @@ class TransitionLog(models.Model):
         verbose_name = _("状态变更记录")
         verbose_name_plural = _("状态变更记录")
         ordering = ["at", "pk"]
-        indexes = [
-            models.Index(fields=["case", "at"]),
-            # The home page's "to visit" list walks performances oldest first (selectors.follow_through).
-            models.Index(fields=["at"], condition=models.Q(to_state="performed"), name="transition_performed_at"),
-        ]
+        indexes = [models.Index(fields=["case", "at"])]
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.from_state} → {self.to_state}"
@@ -108,6 +104,9 @@ class EscalationRequest(models.Model):
             models.UniqueConstraint(fields=["case"], condition=Q(decision="pending"),
                                     name="one_pending_escalation_per_case"),
         ]
+        # The queue and the home page read the pending requests by date, a page at a time.
+        indexes = [models.Index(fields=["requested_at"], condition=Q(decision="pending"),
+                                name="escalation_pending_at")]
 
     def __str__(self) -> str:
         return f"{self.case} → {self.to_organisation}"

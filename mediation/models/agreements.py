@@ -107,9 +107,6 @@ class Instalment(models.Model):
         verbose_name = _("分期履行")
         verbose_name_plural = _("分期履行")
         ordering = ["number"]
-        # Unpaid (or part-paid) instalments by due date: the "not paid on time" list (selectors.follow_through).
-        indexes = [models.Index(fields=["due_on"], condition=models.Q(paid_on__isnull=True)
-                                | models.Q(paid_amount__lt=models.F("amount")), name="instalment_unpaid_due")]
         constraints = [
             models.UniqueConstraint(fields=["agreement", "number"], name="instalment_number_unique"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="instalment_amount_positive"),

@@ -170,6 +170,11 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     # Settled cases only: the due date of the earliest instalment still unpaid. Kept by the
     # database whoever writes (mediation/tallies.py); whatever a save sends is recomputed.
     next_instalment_due = models.DateField(_("最早未履行分期的期限"), null=True, blank=True, editable=False)
+    # How many mediators are assigned, kept by the database likewise.
+    mediator_count = models.PositiveSmallIntegerField(_("承办调解员人数"), default=0, editable=False)
+    # Performed and not yet visited since; referred and no outcome known since (kept likewise).
+    awaiting_visit_since = models.DateTimeField(_("待回访起始时间"), null=True, blank=True, editable=False)
+    awaiting_outcome_since = models.DateField(_("待登记结果起始日期"), null=True, blank=True, editable=False)
     closed_from_state = models.CharField(_("结案前状态"), max_length=30, choices=CaseState.choices, blank=True,
                                          editable=False)
     archive_number = models.CharField(_("档案号"), max_length=60, blank=True)
@@ -206,6 +211,18 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             # Settled cases with an instalment unpaid, by its date (the "not paid on time" list).
             models.Index(fields=["next_instalment_due"], condition=models.Q(next_instalment_due__isnull=False),
                          name="case_next_instalment_due"),
+            # The follow-through lists, oldest first.
+            models.Index(fields=["awaiting_visit_since"], condition=models.Q(awaiting_visit_since__isnull=False),
+                         name="case_awaiting_visit"),
+            models.Index(fields=["awaiting_outcome_since"], condition=models.Q(awaiting_outcome_since__isnull=False),
+                         name="case_awaiting_outcome"),
+            # Cases being mediated with no mediator assigned, oldest first (the home page's "to assign").
+            models.Index(fields=["received_at"], condition=models.Q(
+                mediator_count=0, state__in=["self_resolution", "joint_mediation", "linked_mediation"]),
+                name="case_unassigned"),
+            # Closable cases by last change (the home page's "ready to close").
+            models.Index(fields=["updated_at"], condition=models.Q(
+                state__in=["performed", "referred", "rejected", "withdrawn"]), name="case_closable_updated"),
             # Consultations waiting for the other side's reply, oldest first (selectors.follow_through).
             models.Index(fields=["consultation_requested_on"], condition=models.Q(
                 consultation_requested_on__isnull=False, consultation_replied_on__isnull=True,
@@ -447,9 +464,6 @@ class Referral(models.Model):
         verbose_name = _("移交仲裁/诉讼")
         verbose_name_plural = _("移交仲裁/诉讼")
         ordering = ["referred_on", "pk"]
-        # Referrals still waiting for their outcome, oldest first (selectors.follow_through).
-        indexes = [models.Index(fields=["referred_on"], condition=models.Q(outcome="pending"),
-                                name="referral_pending_on")]
 
     def __str__(self) -> str:
         return f"{self.body} {self.referred_on}"

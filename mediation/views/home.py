@@ -11,7 +11,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.shortcuts import render
 
 from mediation import permissions, tallies
@@ -68,7 +68,7 @@ def home(request):
         context["escalations"] = list(awaiting[:10])
         context["escalation_count"] = awaiting.count()
     if assigns is not None:
-        context["to_assign"] = list(visible.filter(assigns, state__in=WORKING_STATES, mediators__isnull=True)
+        context["to_assign"] = list(visible.filter(assigns, state__in=WORKING_STATES, mediator_count=0)
                                     .select_related("organisation", "employer").order_by("received_at")[:10])
         # Each mediator's open cases, from the tallies (no count over their cases).
         team = list(permissions.members_holding("work_case", permissions.organisations_where(user, "assign_mediator")))
@@ -79,12 +79,15 @@ def home(request):
     if closes is not None:
         # Closable now (DOMAIN.md §3): a performed case with its follow-up, a referred one with
         # its outcome, and rejected or withdrawn ones. EXISTS, not joins: no DISTINCT over the scope.
+        # Three short index walks (by last change) merged, rather than one OR that would test every
+        # follow-up and referral in the district.
         followed_up = Exists(FollowUp.objects.filter(case=OuterRef("pk")))
         outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
-        context["to_close"] = list(visible.filter(closes).filter(
-            Q(state=CaseState.PERFORMED) & followed_up | Q(state=CaseState.REFERRED) & outcome_known
-            | Q(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN]))
-            .select_related("organisation", "employer").order_by("updated_at")[:10])
+        closable = visible.filter(closes).select_related("organisation", "employer").order_by("updated_at", "pk")
+        ready = [*closable.filter(followed_up, state=CaseState.PERFORMED)[:10],
+                 *closable.filter(outcome_known, state=CaseState.REFERRED)[:10],
+                 *closable.filter(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])[:10]]
+        context["to_close"] = sorted(ready, key=lambda c: (c.updated_at, c.pk))[:10]
     if permissions.holds(user, "read_statistics", "view_case"):
         counts = visible_case_counts(user=user)
         context["totals"] = {

@@ -23,7 +23,7 @@ from mediation.selectors import (
     mediators_by_organisation,
 )
 from mediation.typing import AuthenticatedHttpRequest
-from mediation.views.common import apply_errors, case_errors, forbidden
+from mediation.views.common import BoundedPaginator, apply_errors, case_errors, forbidden
 from workflows.clocks import local_today
 from workflows.states import WORKING_STATES, CaseState
 
@@ -206,7 +206,11 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.holds(request.user, "decide_escalation"):
         return forbidden(request, _("提级审批由上级组织的负责人办理。"))
-    pending = list(escalations_awaiting(user=request.user).order_by("requested_at"))
+    # Oldest first, a page at a time: each request comes with its forms, and a district may have
+    # thousands waiting.
+    awaiting = escalations_awaiting(user=request.user).order_by("requested_at", "pk")
+    page = BoundedPaginator(awaiting, 20).get_page(request.GET.get("page"))
+    pending = list(page.object_list)
     # Each approval form offers the target organisation's mediators: one query for all of them.
     candidates = mediators_by_organisation(sorted({e.to_organisation_id for e in pending}))
     # Who else may decide each request (its requester never): also for all of them at once.
@@ -218,7 +222,8 @@ def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         field.choices = [(u.pk, forms.user_label(u)) for u in candidates[e.to_organisation_id]]
         items.append({"e": e, "form": form,
                       "deciders": [u for u in deciders[e.to_organisation_id] if u.pk != e.requested_by_id]})
-    return render(request, "mediation/escalation_queue.html", {"items": items, "today": local_today()})
+    return render(request, "mediation/escalation_queue.html", {"items": items, "page": page, "query": "",
+                                                               "today": local_today()})
 
 
 @login_required

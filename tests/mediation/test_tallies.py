@@ -190,3 +190,46 @@ def test_only_settled_cases_carry_an_unpaid_instalment_date(world):
     # Non-performance reported: the instalments stay unpaid, but the case left "settled".
     assert Case.objects.get(pk=case.pk).next_instalment_due is None
     assert tallies.differences() == []
+
+
+def test_a_case_knows_how_many_mediators_it_has_and_the_unassigned_ones_are_listed(world, client):
+    from django.urls import reverse
+
+    case = register(world.mediator_a, world.town_a)
+    case = ws.case_accept(case_id=case.pk, actor=world.supervisor_a)  # accepted by a supervisor: nobody assigned
+    assert Case.objects.get(pk=case.pk).mediator_count == case.mediators.count()
+    mediators_assign(case_id=case.pk, actor=world.supervisor_a, mediators=[])
+    assert Case.objects.get(pk=case.pk).mediator_count == 0
+    client.force_login(world.supervisor_a)
+    assert case.number in [c.number for c in client.get(reverse("home")).context["to_assign"]]
+    mediators_assign(case_id=case.pk, actor=world.supervisor_a, mediators=[world.mediator_a, world.mediator_a2])
+    assert Case.objects.get(pk=case.pk).mediator_count == 2
+    assert case.number not in [c.number for c in client.get(reverse("home")).context["to_assign"]]
+    # A save with a stale count in memory does not undo it.
+    stale = Case.objects.get(pk=case.pk)
+    stale.mediator_count = 0
+    stale.save()
+    assert Case.objects.get(pk=case.pk).mediator_count == 2
+    assert tallies.differences() == []
+
+
+def test_the_follow_through_columns_say_since_when_a_case_waits(world):
+    from tests.lifecycle import TODAY
+
+    performed = case_in_state(world, S.PERFORMED)
+    since = Case.objects.values_list("awaiting_visit_since", flat=True).get(pk=performed.pk)
+    log = performed.transitions.filter(to_state=S.PERFORMED).latest("at")
+    assert since == log.at
+    from mediation import services as ms
+
+    ms.followup_record(case_id=performed.pk, actor=world.mediator_a, visited_on=TODAY, method="phone",
+                       contact="申请人", satisfied=True, content="款项已到账")
+    assert Case.objects.values_list("awaiting_visit_since", flat=True).get(pk=performed.pk) is None
+
+    referred = case_in_state(world, S.REFERRED)  # referred on TODAY, outcome pending
+    assert Case.objects.values_list("awaiting_outcome_since", flat=True).get(pk=referred.pk) == TODAY
+    referral = referred.referrals.get()
+    referral.outcome = "award"
+    referral.save()
+    assert Case.objects.values_list("awaiting_outcome_since", flat=True).get(pk=referred.pk) is None
+    assert tallies.differences() == []

@@ -1,7 +1,8 @@
 """Check the case counters against a fresh count, or count them afresh (mediation/tallies.py).
 
     python manage.py tallies            # check: lists any difference, exit status 1 if there is one
-    python manage.py tallies --rebuild  # count afresh (e.g. after a data-only restore made with triggers off)
+    python manage.py tallies --rebuild  # re-create the triggers and count afresh (e.g. after a data-only
+                                        # restore made with triggers off)
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, rebuild: bool, **options) -> None:
         if rebuild:
-            tallies.rebuild()
+            tallies.install()
             self.stdout.write(self.style.SUCCESS("案件计数表已重建。"))
             return
         found = tallies.differences()

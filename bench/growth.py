@@ -1,0 +1,62 @@
+"""The same pages on a large and a small database in one run, and how their cost grows.
+
+Usage (both databases filled as docs/performance.md says, e.g. 1,000,000 and 100,000 cases):
+
+    .venv/bin/python bench/growth.py --runs 9 \\
+        postgres://postgres@127.0.0.1:5432/mediation_bench_1m postgres://postgres@127.0.0.1:5432/mediation_bench
+
+It runs ``bench/web_pages.py`` on each database in turn (a process each: one Django set-up per
+database) and prints one Markdown table: median server time on each, the ratio large ÷ small
+(issue 13's target: at most 1.3) and the queries per request. Never gated on time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(url: str, runs: int, users: str, pages: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "figures.json"
+        env = {**os.environ, "DATABASE_URL": url, "DEBUG": os.environ.get("DEBUG", "1")}
+        command = [sys.executable, str(ROOT / "bench" / "web_pages.py"), "--runs", str(runs), "--json", str(out)]
+        if users:
+            command += ["--users", users]
+        if pages:
+            command += ["--pages", pages]
+        subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("large")
+    parser.add_argument("small")
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--users", default="")
+    parser.add_argument("--pages", default="")
+    args = parser.parse_args()
+    large = run(args.large, args.runs, args.users, args.pages)
+    small = run(args.small, args.runs, args.users, args.pages)
+    print(f"large: {large['cases']:,} cases; small: {small['cases']:,} cases\n")
+    print("| user | page | large, median ms | small, median ms | large ÷ small | queries (large) |")
+    print("|---|---|---:|---:|---:|---:|")
+    by_key = {(r["user"], r["page"]): r for r in small["results"]}
+    for r in large["results"]:
+        s = by_key.get((r["user"], r["page"]))
+        if s is None:
+            continue
+        ratio = r["median_ms"] / s["median_ms"] if s["median_ms"] else float("inf")
+        print(f"| {r['user']} | {r['page']} | {r['median_ms']:.0f} | {s['median_ms']:.0f} | {ratio:.2f} "
+              f"| {r['queries']} |")
+
+
+if __name__ == "__main__":
+    main()
