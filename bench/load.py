@@ -43,6 +43,7 @@ import importlib
 import json
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -304,6 +305,16 @@ def run(args: argparse.Namespace) -> int:
     import locust  # noqa: F401  (gevent's monkey-patching, before any subprocess or socket is made)
 
     work = Path(tempfile.mkdtemp(prefix="load-"))
+    try:
+        return run_in(args, work)
+    finally:
+        if args.keep_log:
+            print(f"\ngunicorn log: {work / 'gunicorn.log'}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_in(args: argparse.Namespace, work: Path) -> int:
     env = server_env(args, work)
     started = time.time()
 
@@ -338,12 +349,6 @@ def run(args: argparse.Namespace) -> int:
             server.wait(timeout=40)
         except subprocess.TimeoutExpired:
             server.kill()
-        if not args.keep_log:
-            import shutil
-
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"\ngunicorn log: {log}")
 
 
 class Family:
