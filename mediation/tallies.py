@@ -22,7 +22,7 @@ cannot deadlock on them); SQLite uses row-level triggers with upserts.
 The same triggers keep four derived columns of the case. ``Case.awaiting_visit_since`` and
 ``Case.awaiting_outcome_since``: when a performed case began to wait for its follow-up visit, a
 referred one for its outcome (the home page's follow-through lists walk them in order).
-``Case.mediator_count``: how many
+``Case.mediator_count``: while the case is being mediated, how many
 mediators are assigned (the "to assign" list is then an index range, not an anti-join over
 every working case). ``Case.next_instalment_due``: for a settled case,
 the due date of the earliest instalment of its effective agreement still unpaid (or part
@@ -102,7 +102,9 @@ def _derived(case: str) -> list[tuple[str, str]]:
     """Each derived column of the case row ``case`` (NEW, or the table's name) and its value as SQL."""
     return [
         ("next_instalment_due", f"CASE WHEN {case}.state = '{CaseState.SETTLED}' THEN {_next_due(f'{case}.id')} END"),
-        ("mediator_count", _mediator_count(f"{case}.id")),
+        # While being mediated: how many mediators are assigned (0 in any other state).
+        ("mediator_count", f"CASE WHEN {case}.state IN ({_states(WORKING_STATES)}) "
+                           f"THEN {_mediator_count(f'{case}.id')} ELSE 0 END"),
         # Performed and not yet visited: since when (the latest move into "performed").
         ("awaiting_visit_since",
          f"CASE WHEN {case}.state = '{CaseState.PERFORMED}' AND NOT EXISTS (SELECT 1 FROM mediation_followup f "
@@ -117,16 +119,17 @@ def _derived(case: str) -> list[tuple[str, str]]:
 
 
 #: The tables whose rows a derived column reads: (table, events, the SQL giving the case ids of
-#: the changed rows ``{rows}``, the state a case must be in for the change to matter).
-_TOUCHES: list[tuple[str, tuple[str, ...], str, str | None]] = [
+#: the changed rows ``{rows}``, the states a case must be in for the change to matter).
+_TOUCHES: list[tuple[str, tuple[str, ...], str, tuple[str, ...]]] = [
     ("mediation_instalment", ("INSERT", "UPDATE", "DELETE"),
-     "SELECT a.case_id FROM mediation_agreement a WHERE a.id IN (SELECT agreement_id FROM {rows})", CaseState.SETTLED),
-    ("mediation_agreement", ("INSERT", "UPDATE", "DELETE"), "SELECT case_id FROM {rows}", CaseState.SETTLED),
-    (_MEDIATORS, ("INSERT", "DELETE"), "SELECT case_id FROM {rows}", None),
+     "SELECT a.case_id FROM mediation_agreement a WHERE a.id IN (SELECT agreement_id FROM {rows})",
+     (CaseState.SETTLED,)),
+    ("mediation_agreement", ("INSERT", "UPDATE", "DELETE"), "SELECT case_id FROM {rows}", (CaseState.SETTLED,)),
+    (_MEDIATORS, ("INSERT", "DELETE"), "SELECT case_id FROM {rows}", WORKING_STATES),
     ("workflows_transitionlog", ("INSERT", "UPDATE", "DELETE"),
-     f"SELECT case_id FROM {{rows}} WHERE to_state = '{CaseState.PERFORMED}'", CaseState.PERFORMED),
-    ("mediation_followup", ("INSERT", "DELETE"), "SELECT case_id FROM {rows}", CaseState.PERFORMED),
-    ("mediation_referral", ("INSERT", "UPDATE", "DELETE"), "SELECT case_id FROM {rows}", CaseState.REFERRED),
+     f"SELECT case_id FROM {{rows}} WHERE to_state = '{CaseState.PERFORMED}'", (CaseState.PERFORMED,)),
+    ("mediation_followup", ("INSERT", "DELETE"), "SELECT case_id FROM {rows}", (CaseState.PERFORMED,)),
+    ("mediation_referral", ("INSERT", "UPDATE", "DELETE"), "SELECT case_id FROM {rows}", (CaseState.REFERRED,)),
 ]
 
 
@@ -146,8 +149,8 @@ END $$;""", "DROP TRIGGER IF EXISTS mediation_case_derived ON mediation_case;",
                   "FOR EACH ROW EXECUTE FUNCTION mediation_case_derived();"]
     # A change to a table a derived column reads touches the cases concerned (a no-op assignment);
     # the row trigger above then recomputes their columns.
-    for table, events, cases, state in _TOUCHES:
-        where = f" AND c.state = '{state}'" if state else ""
+    for table, events, cases, state in _TOUCHES:  # state: the states in which the change matters
+        where = f" AND c.state IN ({_states(state)})"
 
         def touch(rows: str, cases: str = cases, where: str = where) -> str:
             return (f"UPDATE mediation_case c SET mediator_count = c.mediator_count "

@@ -198,6 +198,8 @@ def test_a_case_knows_how_many_mediators_it_has_and_the_unassigned_ones_are_list
     case = register(world.mediator_a, world.town_a)
     case = ws.case_accept(case_id=case.pk, actor=world.supervisor_a)  # accepted by a supervisor: nobody assigned
     assert Case.objects.get(pk=case.pk).mediator_count == case.mediators.count()
+    # Not being mediated: no count kept (a registered case has nobody to assign yet).
+    assert Case.objects.get(pk=register(world.mediator_a, world.town_a).pk).mediator_count == 0
     mediators_assign(case_id=case.pk, actor=world.supervisor_a, mediators=[])
     assert Case.objects.get(pk=case.pk).mediator_count == 0
     client.force_login(world.supervisor_a)
