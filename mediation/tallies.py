@@ -49,6 +49,8 @@ from workflows.states import WORKING_STATES, CaseState
 MEDIATION_CLOCK_STATES: tuple[str, ...] = (*WORKING_STATES, CaseState.ESCALATION_PENDING)
 
 _CASE = "mediation_case"
+#: The migration that creates the tables and first installs the triggers.
+MIGRATION = ("mediation", "0014_counts_kept_by_the_database")
 _MEDIATORS = "mediation_case_mediators"
 _CASE_TALLY = "mediation_casetally"
 _MEDIATOR_TALLY = "mediation_mediatortally"
@@ -337,6 +339,38 @@ def install(schema_editor: Any = None) -> None:
         for sql in statements:
             cursor.execute(sql)
     rebuild(using=conn.alias)
+
+
+def trigger_names(vendor: str) -> set[str]:
+    """The names of the triggers :func:`install` creates on this kind of database."""
+    statements = (postgresql_sql() + _pg_instalment_sql() if vendor == "postgresql"
+                  else sqlite_sql() + _lite_instalment_sql() if vendor == "sqlite" else [])
+    return {s.split()[2] for s in statements if s.startswith("CREATE TRIGGER")}
+
+
+def ensure_installed(conn: Any) -> bool:
+    """Install the triggers (and count afresh) if any is missing; True if they had to be."""
+    from django.db.migrations.recorder import MigrationRecorder
+
+    if conn.vendor not in ("postgresql", "sqlite"):
+        return False
+    recorder = MigrationRecorder(conn)
+    if not recorder.has_table() or MIGRATION not in recorder.applied_migrations():
+        return False  # the tables are not there yet
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        present = {name for (name,) in cursor.fetchall()}
+    if trigger_names(conn.vendor) <= present:
+        return False
+
+    class _Editor:  # install() takes what a migration gives it: something with a connection
+        connection = conn
+
+    install(_Editor())
+    return True
 
 
 def uninstall(schema_editor: Any = None) -> None:

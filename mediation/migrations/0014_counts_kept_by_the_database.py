@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='case',
             name='mediator_count',
-            field=models.PositiveSmallIntegerField(default=0, editable=False, verbose_name='承办调解员人数'),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, editable=False, verbose_name='承办调解员人数'),
         ),
         migrations.AddField(
             model_name='case',

@@ -171,7 +171,7 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     # database whoever writes (mediation/tallies.py); whatever a save sends is recomputed.
     next_instalment_due = models.DateField(_("最早未履行分期的期限"), null=True, blank=True, editable=False)
     # While being mediated: how many mediators are assigned (0 otherwise), kept by the database likewise.
-    mediator_count = models.PositiveSmallIntegerField(_("承办调解员人数"), default=0, editable=False)
+    mediator_count = models.PositiveSmallIntegerField(_("承办调解员人数"), default=0, db_default=0, editable=False)
     # Performed and not yet visited since; referred and no outcome known since (kept likewise).
     awaiting_visit_since = models.DateTimeField(_("待回访起始时间"), null=True, blank=True, editable=False)
     awaiting_outcome_since = models.DateField(_("待登记结果起始日期"), null=True, blank=True, editable=False)

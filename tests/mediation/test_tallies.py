@@ -235,3 +235,15 @@ def test_the_follow_through_columns_say_since_when_a_case_waits(world):
     referral.save()
     assert Case.objects.values_list("awaiting_outcome_since", flat=True).get(pk=referred.pk) is None
     assert tallies.differences() == []
+
+
+def test_triggers_lost_to_a_table_rebuild_come_back_after_migrate(world):
+    """SQLite rebuilds a table to alter it and drops its triggers: migrate puts them back, counted afresh."""
+    case = register(world.mediator_a, world.town_a)
+    tallies.uninstall()
+    CaseTally.objects.all().delete()
+    assert tallies.ensure_installed(connection) is True
+    assert rows(world.town_a) == {(S.REGISTERED, case.acceptance_due): 1}
+    assert tallies.ensure_installed(connection) is False  # all there: nothing to do
+    register(world.mediator_a, world.town_a)
+    assert tallies.differences() == []
