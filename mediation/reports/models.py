@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 COUNT_MEASURES: tuple[str, ...] = (
     "received", "collective", "new_form", "accepted", "rejected", "settled", "failed", "nonperformed",
     "referred", "withdrawn", "closed", "concluded_unreferred",
-    "stays_1", "stays_2", "stays_3", "stay_micros_1", "stay_micros_2", "stay_micros_3",
+    "stays_1", "stays_2", "stays_3", "stay_micros_1", "stay_micros_2", "stay_micros_3", "workers",
 )
 AMOUNT_MEASURES: tuple[str, ...] = ("claimed", "agreed", "recovered")
 MEASURES: tuple[str, ...] = COUNT_MEASURES + AMOUNT_MEASURES
@@ -53,6 +53,8 @@ class MonthlyFact(models.Model):
     stay_micros_1 = models.BigIntegerField(default=0)
     stay_micros_2 = models.BigIntegerField(default=0)
     stay_micros_3 = models.BigIntegerField(default=0)
+    # 涉及人数: the workers involved in the cases received (劳动争议调解仲裁法 art. 7).
+    workers = models.PositiveIntegerField(_("涉及人数"), default=0, db_default=0)
     claimed = models.DecimalField(_("请求金额"), max_digits=18, decimal_places=2, default=0)
     agreed = models.DecimalField(_("协议金额"), max_digits=18, decimal_places=2, default=0)
     recovered = models.DecimalField(_("已履行金额"), max_digits=18, decimal_places=2, default=0)

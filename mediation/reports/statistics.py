@@ -12,8 +12,8 @@ Definitions are in docs/statistics.md; in short:
   = concluded at lines 1–2 of cases not referred to arbitration or court / concluded.
 
 涉及人数 (``workers``: the workers involved, ``Case.workers_involved``, 劳动争议调解仲裁法 art. 7)
-has no column in the stored summary: it is always summed live over the period's
-received cases (one more GROUP BY on the received_at index, ``_workers``).
+is summed with the receipts and stored like them (it was once summed live over the period's
+cases: a scan that grew with the data).
 
 Two sources give the same numbers. ``compute_facts`` groups raw rows with SQL
 aggregates (``GROUP BY month, organisation, channel``); ``statistics_refresh`` stores
@@ -89,10 +89,9 @@ LINES: tuple[int, ...] = tuple(Line.values)
 
 FactKey = tuple  # (month, organisation_id, channel) or (month, organisation_id, channel, category_id)
 
-#: Measures summed from ``Case`` for every page and not stored in ``MonthlyFact`` (which has no column
-#: for them): the workers involved in the cases received (art. 7; a collective dispute counts its
-#: 30 workers, not its 3 representatives).
-LIVE_MEASURES: tuple[str, ...] = ("workers",)
+#: Measures summed from ``Case`` for every page and not stored in ``MonthlyFact``: none any more
+#: (the workers involved, art. 7, are stored since the summary got their column).
+LIVE_MEASURES: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ who, and over what
@@ -490,18 +489,7 @@ def _facts(query: StatisticsQuery, cases: QuerySet[Case], state: SummaryState | 
             target = facts[key]
             for k, v in values.items():
                 target[k] += v
-        _workers(facts, cases.filter(pk__lte=case_mark), query, by_category=by_category)
     return facts
-
-
-def _workers(facts: dict[FactKey, dict[str, Any]], cases: QuerySet[Case], query: StatisticsQuery, *,
-             by_category: bool) -> None:
-    """Add the workers involved of ``cases`` received in the period (the summarised ones: the summary
-    has no column for them), grouped like ``compute_facts``'s receipts."""
-    keys: tuple[str, ...] = ("organisation_id", "channel") + (("categories",) if by_category else ())
-    rows = (_receipts(cases, query.start, query.end, keys, by_category)
-            .annotate(workers=Sum("workers_involved")).order_by())
-    _add_rows(facts, rows, keys, LIVE_MEASURES)
 
 
 def _overdue_counts(cases: QuerySet[Case], today: datetime.date) -> dict[tuple[int, str], int]:
