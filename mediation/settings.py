@@ -440,9 +440,3 @@ for _alias in [a for a in ("default", "replica") if a in DATABASES]:
     if DATABASES[_alias]["ENGINE"] == "django.db.backends.postgresql":
         _options = DATABASES[_alias].setdefault("OPTIONS", {})
         _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
-# The cache: Redis when CACHE_URL names one (production, several workers share it), otherwise
-# each process's own memory. It holds derived data only (the work calendar); losing it costs a query.
-CACHE_URL = os.environ.get("CACHE_URL", "")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
-                      "KEY_PREFIX": "mediation"} if CACHE_URL else
-          {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mediation"}}
