@@ -434,8 +434,8 @@ if SENTRY_DSN:
 # --- Speed at scale (docs/performance.md) -------------------------------------------------------
 # PostgreSQL's JIT compiles a query whose estimated cost passes jit_above_cost: 40–60 ms of
 # compilation for a page's list query that runs in a few milliseconds. This is an interactive
-# application: off for its connections (the ledger export and the statistics rebuild do not
-# miss it either; measured in docs/performance.md).
+# application: off for its connections (the statistics rebuild, its one long aggregate, is
+# timed with it off in docs/performance.md).
 for _alias in [a for a in ("default", "replica") if a in DATABASES]:
     if DATABASES[_alias]["ENGINE"] == "django.db.backends.postgresql":
         _options = DATABASES[_alias].setdefault("OPTIONS", {})
