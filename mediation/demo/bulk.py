@@ -645,8 +645,8 @@ class Generator:
         times = self.received_times()
         chunks = [times[i:i + self.batch_size] for i in range(0, len(times), self.batch_size)]
         started = time.monotonic()
-        with fewer_collections(), ThreadPoolExecutor(max_workers=1,
-                                                     thread_name_prefix="generate-cases-planner") as planner:
+        with fewer_collections(), without_triggers() as deferred, ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="generate-cases-planner") as planner:
             planned = planner.submit(self._plan_batch, chunks[0])
             for n in range(len(chunks)):
                 rows, people = planned.result()
@@ -664,6 +664,13 @@ class Generator:
                 elapsed = time.monotonic() - started
                 self.log(f"  {self.created:>8,}/{self.count:,} 件  {elapsed:7.1f} 秒  "
                          f"{self.created / elapsed:8.0f} 件/秒")
+            if deferred:
+                # The triggers were off: the counters and the derived columns, in one set-based pass
+                # (mediation/tallies.py, the one place their rules are written).
+                from mediation import tallies
+
+                tallies.rebuild()
+                self.log(f"  计数表与派生字段已重建  {time.monotonic() - started:7.1f} 秒")
         self.elapsed = time.monotonic() - started
         return self.created
 
@@ -946,6 +953,30 @@ def fewer_collections() -> Iterator[None]:
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
+
+
+@contextmanager
+def without_triggers() -> Iterator[bool]:
+    """On PostgreSQL, load with the tables' triggers off (``session_replication_role = replica``, as
+    ``pg_restore --disable-triggers`` does): no foreign-key check per row and no counter kept per
+    statement; the caller then counts everything once (``tallies.rebuild``). Yields whether the
+    triggers were off: only a superuser may switch them, anyone else loads with them on."""
+    from django.db import DatabaseError
+
+    off = False
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = replica")
+            off = True
+        except DatabaseError:
+            off = False
+    try:
+        yield off
+    finally:
+        if off:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
 
 
 @contextmanager

@@ -247,3 +247,13 @@ def test_triggers_lost_to_a_table_rebuild_come_back_after_migrate(world):
     assert tallies.ensure_installed(connection) is False  # all there: nothing to do
     register(world.mediator_a, world.town_a)
     assert tallies.differences() == []
+
+
+def test_generated_cases_are_counted_like_any_others():
+    """generate_cases loads with the triggers off on PostgreSQL and counts once at the end."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", verbosity=0)
+    call_command("generate_cases", count=120, seed=4, batch=50, verbosity=0)
+    assert tallies.differences() == []
+    assert CaseTally.objects.filter(n__gt=0).exists()
