@@ -7,7 +7,7 @@ Usage (both databases filled as docs/performance.md says, e.g. 1,000,000 and 100
 
 It runs ``bench/web_pages.py`` on each database in turn (a process each: one Django set-up per
 database) and prints one Markdown table: median server time on each, the ratio large ÷ small
-(issue 13's target: at most 1.3) and the queries per request. Never gated on time.
+(the target: at most 1.3, docs/performance.md) and the queries per request. Never gated on time.
 """
 from __future__ import annotations
 

@@ -52,7 +52,8 @@ def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
 
 
 def pages_for(user, sample: dict) -> list[tuple[str, str]]:
-    """The pages of issue 13's targets this user opens, with the sample case's number, applicant and employer."""
+    """The pages with a speed target (docs/performance.md) this user opens, with the sample case's
+    number, applicant and employer."""
     from mediation import permissions
 
     pages = [("home", "/")]
