@@ -55,3 +55,12 @@ def test_the_web_pages_benchmark_measures_every_page(bench_env):
     rows = [line for line in out.splitlines() if line.startswith("| ") and "| user |" not in line]
     pages = {line.split("|")[2].strip() for line in rows if not line.startswith("|---")}
     assert {"home", "case list, page 1", "case list, overdue", "case page"} <= pages, pages
+
+
+def test_the_growth_benchmark_pairs_the_same_pages_of_two_databases(bench_env):
+    url = bench_env["DATABASE_URL"]
+    out = run(bench_env, "bench/growth.py", "--runs", "1", "--users", "jinping_mediator", url, url)
+    rows = [line for line in out.splitlines() if line.startswith("| jinping_mediator |")]
+    pages = {line.split("|")[2].strip() for line in rows}
+    assert {"home", "case list, page 1", "case list, search by ID number", "case page"} <= pages, pages
+    assert all(line.split("|")[5].strip() not in ("", "inf") for line in rows), rows  # a ratio on every row
