@@ -55,7 +55,7 @@ class BoundedPaginator(Paginator):
     "more than ``cap``" (``capped``) and offers its first ``cap`` rows page by page.
     """
 
-    def __init__(self, object_list: Any, per_page: int, *, exact_count: int | None = None, cap: int = 10_000,
+    def __init__(self, object_list: Any, per_page: int, *, exact_count: int | None = None, cap: int = 1_000,
                  **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)
         self.exact_count, self.cap, self.capped = exact_count, cap, False
