@@ -64,6 +64,7 @@ class BoundedPaginator(Paginator):
     def count(self) -> int:
         if self.exact_count is not None:
             return self.exact_count
-        counted = self.object_list.order_by()[: self.cap + 1].count()
+        rows: Any = self.object_list  # a QuerySet: counted in the database, at most cap + 1 rows
+        counted = rows.order_by()[: self.cap + 1].count()
         self.capped = counted > self.cap
         return min(counted, self.cap)
