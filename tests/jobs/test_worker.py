@@ -34,6 +34,17 @@ def wait_finished(job: Job, timeout: float = 30) -> Job:
     pytest.fail(f"job {job.pk} still {job.status} after {timeout} s")
 
 
+def wait_for(found, timeout: float = 10):
+    """What ``found()`` returns once it is not None (another process is about to write it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = found()
+        if value is not None:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"nothing found after {timeout} s")
+
+
 def test_a_ledger_export_becomes_a_job_the_owner_downloads_and_no_one_else(world, client, celery_worker):
     in_a = [case_in_state(world, S.JOINT_MEDIATION), case_in_state(world, S.SELF_RESOLUTION)]
     in_b = register(world.mediator_b, world.town_b)
@@ -48,7 +59,8 @@ def test_a_ledger_export_becomes_a_job_the_owner_downloads_and_no_one_else(world
     # Its owner is told (the notification centre, once), with nothing about any party.
     from notifications.models import Notification
 
-    told = Notification.objects.get(user=world.supervisor_a, key=f"job:{job.pk}:done")
+    # The worker tells the owner right after it marks the job done (a moment later, in its own process).
+    told = wait_for(lambda: Notification.objects.filter(user=world.supervisor_a, key=f"job:{job.pk}:done").first())
     assert f"#{job.pk}" in told.body and all(c.number not in told.body for c in in_a)
 
     listed = client.get(reverse("jobs:list"))
