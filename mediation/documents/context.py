@@ -5,6 +5,10 @@ cannot reach back into the database (rendering stays pure), every value is
 escaped by Django's autoescaping, and a context can be pickled to a worker
 process of the case-file export. Labels are read in the document language
 (Chinese), whatever the user's screen language is.
+
+The module is a little over 600 lines because it holds one builder per kind of document and
+the history they all read as it stood at the document's moment (who, where, when, from
+``TransitionLog``); split by kind, the builders would each need that reading of history again.
 """
 from __future__ import annotations
 
