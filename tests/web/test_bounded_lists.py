@@ -1,0 +1,44 @@
+"""The case list when a count or a search is bounded: what the user is told, and that nothing is hidden
+silently (docs/performance.md, "Bounded counts", "Searches gather the matching ids first")."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from mediation.models import Case
+from mediation.views.common import BoundedPaginator
+from tests.factories import register
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_count_past_the_cap_says_more_than_and_still_pages_up_to_it(world):
+    for _ in range(5):
+        register(world.mediator_a, world.town_a)
+    pager = BoundedPaginator(Case.objects.order_by("pk"), 2, cap=3)
+    assert (pager.count, pager.capped, pager.num_pages) == (3, True, 2)
+    exact = BoundedPaginator(Case.objects.order_by("pk"), 2, cap=10)
+    assert (exact.count, exact.capped) == (5, False)
+    told = BoundedPaginator(Case.objects.order_by("pk"), 2, exact_count=5, cap=3)
+    assert (told.count, told.capped) == (5, False)  # an exact count from the tallies is never capped
+
+
+def test_a_search_broader_than_the_limit_says_so_and_lists_the_limit(world, client, monkeypatch):
+    from mediation import selectors
+    from mediation.models import Employer
+
+    firm = Employer.objects.create(name="宁波广域检索测试有限公司", credit_code="91330283MA2Z00001X")
+    cases = [register(world.mediator_a, world.town_a, employer=firm) for _ in range(3)]
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 2)
+    monkeypatch.setattr("mediation.views.cases.SEARCH_LIMIT", 2)
+    client.force_login(world.supervisor_a)
+    page = client.get(reverse("case_list"), {"q": "广域检索测试"})
+    body = page.content.decode()
+    assert "与查询相符的案件超过 2 件" in body
+    assert sum(case.number in body for case in cases) == 2
+    # A search within the limit lists everything it found and says nothing more.
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 5)
+    monkeypatch.setattr("mediation.views.cases.SEARCH_LIMIT", 5)
+    body = client.get(reverse("case_list"), {"q": "广域检索测试"}).content.decode()
+    assert "与查询相符的案件超过" not in body
+    assert all(case.number in body for case in cases)
