@@ -158,39 +158,68 @@ def overdue_count(user: Any, today: datetime.date) -> int:
     return sum(visible_case_counts(user=user, before=today).values())
 
 
+def frame_figures(request: Any, today: datetime.date) -> dict[str, dict[str, int]]:
+    """What the navigation and the home page count — the cases overdue, due soon, and all —
+    per state, in one query, read once per request (both ask for it)."""
+    memo = getattr(request, "_mediation_frame_figures", None)
+    if memo is None or memo[0] != today:
+        horizon = today + datetime.timedelta(days=settings.DUE_SOON_DAYS)
+        figures = visible_case_figures(user=request.user, windows={
+            "overdue": {"before": today}, "due_soon": {"start": today, "end": horizon}, "all": {}})
+        memo = request._mediation_frame_figures = (today, figures)
+    return memo[1]
+
+
 def due_soon_q(today: datetime.date, within_days: int | None = None) -> Q:
     within = settings.DUE_SOON_DAYS if within_days is None else within_days
     return clock_q(start=today, end=today + datetime.timedelta(days=within))
 
 
+#: A window of the running statutory clock for :func:`visible_case_figures`: ``before`` / ``start``
+#: / ``end`` as in :func:`clock_q`; no bounds at all means every case.
+Window = dict[str, "datetime.date | None"]
+
+
 def visible_case_counts(*, user: Any, before: datetime.date | None = None, start: datetime.date | None = None,
                         end: datetime.date | None = None, organisation_id: int | None = None) -> dict[str, int]:
     """How many cases ``user`` may read, per state; with a date, only those whose running statutory
-    clock falls due before ``before`` / from ``start`` to ``end`` (:func:`clock_q`).
+    clock falls due before ``before`` / from ``start`` to ``end`` (:func:`clock_q`)."""
+    window = {"before": before, "start": start, "end": end}
+    return visible_case_figures(user=user, windows={"n": window}, organisation_id=organisation_id)["n"]
 
-    The exact figure without reading the scope, in one query: the tallies of the organisations
-    the user's grants reach and of their per-case grants (``mediation/tallies.py``), plus a live
-    count of the few cases waiting for their decision beyond that reach.
+
+def visible_case_figures(*, user: Any, windows: dict[str, Window],
+                         organisation_id: int | None = None) -> dict[str, dict[str, int]]:
+    """For each named window (:data:`Window`), how many cases ``user`` may read, per state.
+
+    The exact figures without reading the scope, all windows in one query: the tallies of the
+    organisations the user's grants reach and of their per-case grants (``mediation/tallies.py``),
+    plus a live count of the few cases waiting for their decision beyond that reach.
     """
     from mediation import tallies
 
-    if permissions.visible_cases_q(user) is None:
-        return {}
-    dated = any(d is not None for d in (before, start, end))
-    due_q = tallies.running_due_q(before=before, start=start, end=end) if dated else Q()
-    if organisation_id is not None:
-        due_q &= Q(organisation_id=organisation_id)
+    figures: dict[str, dict[str, int]] = {name: {} for name in windows}
+    if permissions.visible_cases_q(user) is None or not windows:
+        return figures
+    names = list(windows)
+    bounds = [{k: v for k, v in windows[name].items() if v is not None} for name in names]
+    where = Q(organisation_id=organisation_id) if organisation_id is not None else Q()
+    if all(bounds):  # every window dated: only the tally rows some window counts
+        dated = Q(pk__in=[])
+        for b in bounds:
+            dated |= tallies.running_due_q(**b)
+        where &= dated
     if permissions.sees_everything(user):
-        parts = [tallies.case_counts_query(due_q)]
+        parts = [tallies.state_sums(tallies.case_rows(where), bounds)]
     else:
         # The organisations the user reads whole (the same reach as ``visible_cases_q``), then
         # what lies beyond them: per-case grants, kept per user too (GrantTally), and cases waiting
         # for the user's decision on their escalation — a few, counted live (any already counted
         # by a grant aside).
         reach = permissions.scope_q(user, "view_case")
-        parts = [tallies.case_counts_query(due_q & reach if reach is not None else Q(pk__in=[]))]
+        parts = [tallies.state_sums(tallies.case_rows(where & reach if reach is not None else Q(pk__in=[])), bounds)]
         if permissions.reads_per_case_grants(user):
-            parts.append(tallies.granted_counts_query(user.pk, due_q, outside=reach))
+            parts.append(tallies.state_sums(tallies.granted_rows(user.pk, where, outside=reach), bounds))
         waiting = permissions.escalations_awaiting_beyond_reach_q(user)
         if waiting is not None:
             extra = Case.objects.filter(waiting)
@@ -198,15 +227,16 @@ def visible_case_counts(*, user: Any, before: datetime.date | None = None, start
                 extra = extra.exclude(pk__in=permissions.granted_case_ids(user))
             if organisation_id is not None:
                 extra = extra.filter(organisation_id=organisation_id)
-            if dated:
-                extra = extra.filter(clock_q(before=before, start=start, end=end))
-            parts.append(extra.order_by().values("state").annotate(total=Count("pk")).values_list("state", "total"))
-    counts: dict[str, int] = {}
+            columns = [f"w{i}" for i in range(len(names))]
+            counted = {c: Count("pk", filter=clock_q(**b)) if b else Count("pk")
+                       for c, b in zip(columns, bounds, strict=True)}
+            parts.append(extra.order_by().values("state").annotate(**counted).values_list("state", *columns))
     # One query whatever the parts: their per-state figures, summed here.
-    for state, n in parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]:
-        if n:
-            counts[state] = counts.get(state, 0) + int(n)
-    return counts
+    for state, *values in parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]:
+        for name, n in zip(names, values, strict=True):
+            if n:
+                figures[name][state] = figures[name].get(state, 0) + int(n)
+    return figures
 
 
 def case_deadline_watchlist(*, user: Any, today: datetime.date | None = None,
@@ -344,19 +374,17 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
                 .order_by("awaiting_visit_since", "pk")[:limit])
     for case in rows:
         case.task_due = follow_up_due(case.performed_at)  # type: ignore[attr-defined]
-    found["follow_up"], found["follow_up_count"] = rows, capped_count(awaiting_visit)
+    found["follow_up"] = rows
 
     awaiting_outcome = base.filter(awaiting_outcome_since__isnull=False, state=CaseState.REFERRED)
     found["referral_outcome"] = list(awaiting_outcome.annotate(task_since=F("awaiting_outcome_since"))
                                      .order_by("awaiting_outcome_since", "pk")[:limit])
-    found["referral_outcome_count"] = capped_count(awaiting_outcome)
 
     # Settled, an instalment of the effective agreement unpaid past its date: the database keeps
     # each settled case's earliest unpaid date (Case.next_instalment_due, mediation/tallies.py).
     unpaid = base.filter(next_instalment_due__lt=today, state=CaseState.SETTLED)
     found["instalment_overdue"] = list(unpaid.annotate(task_due=F("next_instalment_due"))
                                        .order_by("next_instalment_due", "pk")[:limit])
-    found["instalment_overdue_count"] = capped_count(unpaid)
 
     from mediation.services import CONSULTATION_STATES
     from workflows.clocks import WorkCalendar, consultation_reply_due
@@ -372,7 +400,9 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
         assert calendar is not None and asked.consultation_requested_on is not None  # the filter above
         due = consultation_reply_due(calendar, asked.consultation_requested_on)
         asked.task_due, asked.task_confirmed = due.date, due.confirmed  # type: ignore[attr-defined]
-    found["consultation_reply"], found["consultation_reply_count"] = waiting, capped_count(consulting)
+    found["consultation_reply"] = waiting
+    (found["follow_up_count"], found["referral_outcome_count"], found["instalment_overdue_count"],
+     found["consultation_reply_count"]) = capped_counts(awaiting_visit, awaiting_outcome, unpaid, consulting)
     return found
 
 
@@ -380,6 +410,24 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
 TASK_COUNT_CAP = 99
 
 
-def capped_count(queryset: QuerySet[Any], cap: int = TASK_COUNT_CAP) -> int:
-    """``queryset.count()``, but at most ``cap`` + 1 (read as "more than ``cap``")."""
-    return queryset.order_by()[: cap + 1].count()
+def capped_counts(*querysets: QuerySet[Any], cap: int = TASK_COUNT_CAP) -> list[int]:
+    """Each queryset's ``count()``, but at most ``cap`` + 1 (read as "more than ``cap``"): all in one
+    query, a scalar subquery each that stops at ``cap`` + 1 rows."""
+    from django.core.exceptions import EmptyResultSet
+    from django.db import connections
+
+    columns: list[str] = []
+    params: list[Any] = []
+    for n, queryset in enumerate(querysets):
+        try:
+            sql, values = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (Case.objects.none())
+            columns.append("0")
+            continue
+        columns.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{n})")
+        params.extend(values)
+    if not querysets:
+        return []
+    with connections[querysets[0].db].cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
+        return [int(n) for n in cursor.fetchone()]

@@ -478,19 +478,24 @@ def running_due_q(*, before: datetime.date | None = None, start: datetime.date |
     return q
 
 
-def case_counts_query(q: Q) -> QuerySet[Any]:
-    """(state, cases) rows of the case tallies matching ``q`` (a filter on ``CaseTally``: its
-    organisation, state and due date)."""
-    return CaseTally.objects.filter(q).order_by().values("state").annotate(total=Sum("n")).values_list("state", "total")
+def state_sums(rows: QuerySet[Any], windows: list[dict[str, Any]]) -> QuerySet[Any]:
+    """(state, n₀, n₁, …) rows: the tally rows ``rows`` summed per state, one column per window of
+    the running clock (``running_due_q`` bounds; an empty window sums every row)."""
+    columns = [f"w{i}" for i in range(len(windows))]
+    sums = {c: Sum("n", filter=running_due_q(**w)) if w else Sum("n") for c, w in zip(columns, windows, strict=True)}
+    return rows.order_by().values("state").annotate(**sums).values_list("state", *columns)
 
 
-def granted_counts_query(user_id: int, q: Q, *, outside: Q | None = None) -> QuerySet[Any]:
-    """(state, cases) rows the user reads by a per-case grant among the tally rows matching ``q``,
-    leaving out the organisations ``outside`` selects (those the user reads whole already)."""
+def case_rows(q: Q) -> QuerySet[Any]:
+    """The case tallies' rows matching ``q`` (a filter on ``CaseTally``: organisation, state, due date)."""
+    return CaseTally.objects.filter(q)
+
+
+def granted_rows(user_id: int, q: Q, *, outside: Q | None = None) -> QuerySet[Any]:
+    """The rows of the cases the user reads by a per-case grant matching ``q``, leaving out the
+    organisations ``outside`` selects (those the user reads whole already)."""
     rows = GrantTally.objects.filter(q, user_id=user_id)
-    if outside is not None:
-        rows = rows.exclude(outside)
-    return rows.order_by().values("state").annotate(total=Sum("n")).values_list("state", "total")
+    return rows.exclude(outside) if outside is not None else rows
 
 
 def mediator_counts(user_ids: Iterable[int], states: Iterable[str]) -> dict[int, int]:
@@ -501,4 +506,4 @@ def mediator_counts(user_ids: Iterable[int], states: Iterable[str]) -> dict[int,
 
 
 __all__ = ["NO_DUE_DATE", "MEDIATION_CLOCK_STATES", "install", "uninstall", "rebuild", "differences", "running_due_q",
-           "case_counts_query", "granted_counts_query", "mediator_counts"]
+           "state_sums", "case_rows", "granted_rows", "mediator_counts"]

@@ -42,7 +42,7 @@ def yuan(value: Any) -> str:
 
 @register.filter
 def capped(value: Any) -> str:
-    """A count from ``selectors.capped_count``: "99+" once it passed the cap, else the number."""
+    """A count from ``selectors.capped_counts``: "99+" once it passed the cap, else the number."""
     from mediation.selectors import TASK_COUNT_CAP
 
     try:
@@ -50,3 +50,38 @@ def capped(value: Any) -> str:
     except (TypeError, ValueError):
         return str(value)
     return f"{TASK_COUNT_CAP}+" if number > TASK_COUNT_CAP else str(number)
+
+
+# The state badge and the deadline of a case, as tags rather than included templates: list pages
+# show them on every row, and an include costs a template render each time (docs/performance.md).
+
+@register.simple_tag
+def state_badge(case: Any) -> str:
+    """The case's state, with 超期 once a running statutory deadline has passed."""
+    from django.utils.html import format_html
+    from django.utils.translation import gettext
+
+    badge = format_html('<span class="badge state-{}">{}</span>', case.state, case.get_state_display())
+    if case.is_overdue:
+        badge += format_html(' <span class="badge overdue">{}</span>', gettext("超期"))
+    return badge
+
+
+@register.simple_tag(takes_context=True)
+def due_badge(context: Any, due: Any, confirmed: bool | None = None, label: str = "", fmt: str = "Y-m-d") -> str:
+    """A deadline: its date (after ``label``), 待确认 while the year's holidays are not published
+    (``confirmed`` False), and the days it is overdue as of the page's ``today``; "—" for none."""
+    from django.template.defaultfilters import date as date_filter
+    from django.utils.html import format_html
+    from django.utils.translation import gettext
+
+    if not due:
+        return "—"
+    shown = format_html('<span class="nowrap">{}{}</span>', f"{label} " if label else "", date_filter(due, fmt))
+    if confirmed is not None and not confirmed:
+        shown += format_html(' <span class="badge unconfirmed" title="{}">{}</span>',
+                             gettext("该年度节假日安排尚未公布，暂按周末推算"), gettext("待确认"))
+    late = days_overdue(due, context.get("today"))
+    if late:
+        shown += format_html(' <span class="badge overdue">{}</span>', gettext("超期 %(n)s 天") % {"n": late})
+    return shown

@@ -20,8 +20,8 @@ from mediation.selectors import (
     case_list_visible_to,
     escalations_awaiting,
     follow_through,
+    frame_figures,
     soonest_due,
-    visible_case_counts,
 )
 from workflows.clocks import local_today
 from workflows.states import OPEN_STATES, WORKING_STATES, CaseState
@@ -38,12 +38,13 @@ def home(request):
     visible = case_list_visible_to(user=user)
     assigns = permissions.scope_q(user, "assign_mediator")
     closes = permissions.scope_q(user, "close_case")
+    figures = frame_figures(request, today)  # the navigation's count too: one query for both
     context = {
         "today": today,
         "overdue": soonest_due(user=user, limit=10, before=today),
-        "overdue_count": sum(visible_case_counts(user=user, before=today).values()),
+        "overdue_count": sum(figures["overdue"].values()),
         "due_soon": soonest_due(user=user, limit=10, start=today, end=horizon),
-        "due_soon_count": sum(visible_case_counts(user=user, start=today, end=horizon).values()),
+        "due_soon_count": sum(figures["due_soon"].values()),
         "works_cases": permissions.holds(user, "work_case"),
         "decides_escalations": permissions.holds(user, "decide_escalation"),
         "assigns": assigns is not None,
@@ -89,7 +90,7 @@ def home(request):
                  *closable.filter(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])[:10]]
         context["to_close"] = sorted(ready, key=lambda c: (c.updated_at, c.pk))[:10]
     if permissions.holds(user, "read_statistics", "view_case"):
-        counts = visible_case_counts(user=user)
+        counts = figures["all"]
         context["totals"] = {
             "open": sum(n for state, n in counts.items() if state in OPEN_STATES),
             "settled": counts.get(CaseState.SETTLED, 0) + counts.get(CaseState.PERFORMED, 0),

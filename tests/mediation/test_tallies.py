@@ -13,7 +13,13 @@ from django.db import connection, transaction
 
 from mediation import tallies
 from mediation.models import Case, CaseTally, MediatorTally
-from mediation.selectors import CaseFilters, overdue_count, visible_case_count, visible_case_counts
+from mediation.selectors import (
+    CaseFilters,
+    overdue_count,
+    visible_case_count,
+    visible_case_counts,
+    visible_case_figures,
+)
 from mediation.services import mediators_assign
 from tests.factories import register
 from tests.lifecycle import accepted, case_in_state
@@ -53,6 +59,26 @@ def test_overdue_and_due_soon_counts_follow_the_running_deadline(world):
     # Another township's supervisor does not count it; the district's does.
     assert overdue_count(world.supervisor_b, due + datetime.timedelta(days=1)) == 0
     assert overdue_count(world.district_supervisor, due + datetime.timedelta(days=1)) == 1
+
+
+def test_several_windows_counted_at_once_give_each_windows_own_figures(world):
+    """The home page asks overdue, due soon and all in one query: each as if asked alone."""
+    registered = register(world.mediator_a, world.town_a)
+    mediated = accepted(world, world.town_a)
+    failed = case_in_state(world, S.MEDIATION_FAILED)  # no clock runs
+    assert failed.organisation_id == world.town_a.pk
+    day_after = registered.acceptance_due + datetime.timedelta(days=1)
+    windows = {"overdue": {"before": day_after},
+               "due_soon": {"start": mediated.mediation_due, "end": mediated.mediation_due},
+               "all": {}}
+    figures = visible_case_figures(user=world.supervisor_a, windows=windows)
+    # By hand: only the registered case is past its deadline the day after it; only the mediated
+    # one falls due on its own mediation deadline (the registered one's falls days before); all three count.
+    assert registered.acceptance_due < mediated.mediation_due
+    assert figures == {"overdue": {S.REGISTERED: 1}, "due_soon": {S.JOINT_MEDIATION: 1},
+                       "all": {S.REGISTERED: 1, S.JOINT_MEDIATION: 1, S.MEDIATION_FAILED: 1}}
+    # Another township's supervisor counts none of them, in any window.
+    assert visible_case_figures(user=world.supervisor_b, windows=windows) == {"overdue": {}, "due_soon": {}, "all": {}}
 
 
 def test_an_escalation_moves_the_count_to_the_organisation_that_took_the_case(world):
