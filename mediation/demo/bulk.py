@@ -41,7 +41,6 @@ import itertools
 import random
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,7 +53,7 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from mediation.demo import fake, pgcopy
+from mediation.demo import fake, load, pgcopy
 from mediation.models import (
     Agreement,
     AgreementTerm,
@@ -221,7 +220,7 @@ class Plan:
 
 class Generator:
     def __init__(self, *, count: int, seed: int | None = None, batch_size: int = 5000, days: int = 540,
-                 stdout: Any = None, now: datetime.datetime | None = None) -> None:
+                 stdout: Any = None, now: datetime.datetime | None = None, fork: bool | None = None) -> None:
         if count < 1:
             raise GenerationError("--count 必须大于 0。")
         self.count = count
@@ -233,6 +232,8 @@ class Generator:
         self.calendar = _DayMemoCalendar.from_db()  # one calendar for every case
         self._deadline_memo: dict[tuple, dict[str, Any]] = {}
         self.created = 0
+        #: Plan in a forked process (None: on PostgreSQL, where fork is available).
+        self.fork = fork
 
     def log(self, message: str) -> None:
         if self.stdout is not None:
@@ -634,45 +635,69 @@ class Generator:
 
     # --- writing -------------------------------------------------------------------
     def run(self) -> int:
-        """Plan batch n+1 in a helper thread while batch n is written.
+        """Plan batch n+1 while batch n is written; on PostgreSQL as a superuser, load it all at once.
 
         Planning is pure Python (no database: ``prepare`` read everything it needs) and
-        owns the random generator, so a seed still reproduces the data; all database
-        work stays in this thread and its connection. The helper runs while this thread
-        waits for PostgreSQL (the end of each ``COPY``, the foreign-key checks at commit).
+        owns the random generator, so a seed still reproduces the data; it runs in a
+        forked planner process on PostgreSQL (``load.planned``), in a helper thread
+        elsewhere. All database work stays in this process and its connection.
+
+        With the triggers off (``without_triggers``: a superuser) the whole load is one
+        transaction: the written tables' plain indexes are dropped, every batch is
+        copied, the indexes are built again and the tallies counted, then it commits —
+        an interrupted run leaves the database as it was. Otherwise each batch is its
+        own transaction, with the triggers and indexes doing their work row by row.
         """
         self.prepare()
         times = self.received_times()
         chunks = [times[i:i + self.batch_size] for i in range(0, len(times), self.batch_size)]
+        fork = self.fork if self.fork is not None else connection.vendor == "postgresql"
         started = time.monotonic()
-        with fewer_collections(), without_triggers() as deferred, ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="generate-cases-planner") as planner:
-            planned = planner.submit(self._plan_batch, chunks[0])
-            for n in range(len(chunks)):
-                rows, people = planned.result()
-                if n + 1 < len(chunks):
-                    planned = planner.submit(self._plan_batch, chunks[n + 1])
-                with transaction.atomic(), explicit_timestamps():
-                    if connection.vendor == "postgresql":
-                        # Benchmark data: no need to wait for each batch's WAL flush (a crash loses at
-                        # most the last batches, never consistency).
-                        with connection.cursor() as cursor:
-                            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                    self._write_batch(rows, people)
-                reset_queries()  # with DEBUG=1 Django keeps every (huge) INSERT's SQL otherwise
-                self.created += len(rows)
-                elapsed = time.monotonic() - started
-                self.log(f"  {self.created:>8,}/{self.count:,} 件  {elapsed:7.1f} 秒  "
-                         f"{self.created / elapsed:8.0f} 件/秒")
+        with fewer_collections(), without_triggers() as deferred, explicit_timestamps(), load.planned(
+                self._plan_batch, chunks, fork=fork, shared=self._shared()) as batches:
             if deferred:
-                # The triggers were off: the counters and the derived columns, in one set-based pass
-                # (mediation/tallies.py, the one place their rules are written).
-                from mediation import tallies
+                with transaction.atomic():
+                    self._unhurried_commit()
+                    with load.indexes_set_aside(written_tables()) as indexes:
+                        for rows, people in batches:
+                            self._write_batch(rows, people)
+                            self._done(rows, started)
+                        built = time.monotonic()
+                    self.log(f"  已重建 {len(indexes)} 个索引  {time.monotonic() - built:7.1f} 秒")
+                    # The triggers were off: the counters and the derived columns, in one set-based pass
+                    # (mediation/tallies.py, the one place their rules are written).
+                    from mediation import tallies
 
-                tallies.rebuild()
-                self.log(f"  计数表与派生字段已重建  {time.monotonic() - started:7.1f} 秒")
+                    tallies.rebuild()
+                    self.log(f"  计数表与派生字段已重建  {time.monotonic() - started:7.1f} 秒")
+            else:
+                for rows, people in batches:
+                    with transaction.atomic():
+                        self._unhurried_commit()
+                        self._write_batch(rows, people)
+                    self._done(rows, started)
         self.elapsed = time.monotonic() - started
         return self.created
+
+    def _shared(self) -> list[Any]:
+        """What the planner's batches point at that this process holds already (sent as references)."""
+        return [*self.orgs, *{id(o): o for info in self.orgs for o in info.ancestors}.values(),
+                *self.employers, *{id(e): e for info in self.orgs for e in (info.firm, *info.served) if e}.values(),
+                *(e for group in self.platforms.values() for e in group), *self.stations]
+
+    @staticmethod
+    def _unhurried_commit() -> None:
+        if connection.vendor == "postgresql":
+            # Benchmark data: no need to wait for the WAL flush at commit (a crash loses at most
+            # the last transactions, never consistency).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+    def _done(self, rows: list[dict], started: float) -> None:
+        reset_queries()  # with DEBUG=1 Django keeps every (huge) INSERT's SQL otherwise
+        self.created += len(rows)
+        elapsed = time.monotonic() - started
+        self.log(f"  {self.created:>8,}/{self.count:,} 件  {elapsed:7.1f} 秒  {self.created / elapsed:8.0f} 件/秒")
 
     def _plan_batch(self, times: list[datetime.datetime]) -> tuple[list[dict], list[Person]]:
         """Every case of the batch decided and built in memory, numbers aside (no database access)."""
@@ -999,3 +1024,12 @@ def _person_party(person: Person, **fields: Any) -> CaseParty:
     """A generated person's part in a case, with the details the generator gave them."""
     return CaseParty.of_person(person, name=person.name, sex=person.sex, phone=person.phone,
                                address=person.address, **fields)
+
+
+def written_tables() -> list[str]:
+    """The tables a batch writes (``_write_batch``): their plain indexes are built after the load."""
+    models: list[Any] = [
+        Person, Case, CaseParty, TransitionLog, ClaimItem, EscalationRequest, DeadlineExtension, Referral, FollowUp,
+        Case.categories.through, Case.mediators.through, CaseUserObjectPermission, MediationSession,
+        MediationSession.mediators.through, Agreement, AgreementTerm, Instalment, Signature]
+    return [m._meta.db_table for m in models]

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import defaultdict
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
@@ -12,7 +14,7 @@ from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 from stdnum.cn import ric, uscc
 
-from mediation.demo import bulk, pgcopy
+from mediation.demo import bulk, load, pgcopy
 from mediation.demo import seed as demo
 from mediation.models import (
     Agreement,
@@ -20,6 +22,7 @@ from mediation.models import (
     CaseNumberSequence,
     CaseParty,
     Employer,
+    Instalment,
     Organisation,
     PartyRole,
     Person,
@@ -252,24 +255,117 @@ def test_generated_numbers_and_history_rows_come_from_their_one_owner(world, mon
 
 @pytest.mark.django_db
 def test_a_seed_reproduces_the_same_cases(world):
+    """The same seed gives the same data, planned in a helper thread or in a forked process."""
     now = timezone.now()
 
-    def generate():
+    def generate(fork: bool):
         with transaction.atomic():
-            bulk.Generator(count=60, seed=4, batch_size=25, now=now).run()
+            bulk.Generator(count=60, seed=4, batch_size=25, now=now, fork=fork).run()
             cases = list(Case.objects.order_by("number").values_list(
                 "number", "state", "received_at", "organisation_id", "amount_claimed", "amount_agreed",
-                "applicant_count", "accepted_at", "closed_at", "acceptance_due", "mediation_due", "dispute_summary"))
+                "amount_recovered", "applicant_count", "accepted_at", "closed_at", "acceptance_due", "mediation_due",
+                "dispute_summary", "reasons"))
             logs = list(TransitionLog.objects.order_by("case__number", "at", "transition").values_list(
-                "case__number", "transition", "from_state", "to_state", "actor_id", "at"))
+                "case__number", "transition", "from_state", "to_state", "actor_id", "at", "reason"))
             parties = list(CaseParty.objects.order_by("case__number", "role", "position").values_list(
                 "case__number", "role", "position", "name", "person__id_number"))
-            transaction.set_rollback(True)  # the second run starts from the same database
-        return cases, logs, parties
+            paid = list(Instalment.objects.order_by("agreement__case__number", "number").values_list(
+                "agreement__case__number", "number", "amount", "due_on", "paid_on", "paid_amount"))
+            transaction.set_rollback(True)  # the next run starts from the same database
+        return cases, logs, parties, paid
 
-    first, second = generate(), generate()
-    assert len(first[0]) == 60 and len(first[1]) > 60
+    first, second = generate(fork=False), generate(fork=False)
+    assert len(first[0]) == 60 and len(first[1]) > 60 and first[3]
     assert first == second
+    if load.can_fork():
+        assert generate(fork=True) == first
+
+
+def _indexes() -> set[tuple[str, str, str]]:
+    """Every index of the schema: table, name, and definition up to casts and parentheses.
+
+    An index built again from ``pg_get_indexdef`` is the same index, but PostgreSQL may
+    spell a partial index's predicate differently afterwards (``ARRAY['a'::character
+    varying]::text[]`` comes back as ``ARRAY[('a'::character varying)::text]``), as after
+    ``pg_restore``; the casts and parentheses aside, the definitions are the same text.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")
+        return {(table, name, re.sub(r"::[a-z ]+(\[\])?|[() ]", "", definition))
+                for table, name, definition in cursor.fetchall()}
+
+
+def _row_counts() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        counts = {}
+        for table in bulk.written_tables():
+            cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")
+            counts[table] = cursor.fetchone()[0]
+        return counts
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the indexes are set aside on PostgreSQL only")
+def test_on_postgresql_the_indexes_set_aside_for_the_load_all_come_back(world):
+    before = _indexes()
+    aside = load.plain_indexes(bulk.written_tables())
+    assert len(aside) > 20 and any(f".{Case._meta.db_table} USING" in definition for _name, definition in aside)
+    with bulk.without_triggers() as off:
+        assert off, "the test database's user is a superuser: the load-then-index path runs"
+    out = _run("generate_cases", count=120, seed=6, batch=50)
+    assert "个索引" in out
+    assert _indexes() == before
+    assert Case.objects.count() == 120
+    from mediation import tallies
+
+    assert tallies.differences() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the indexes are set aside on PostgreSQL only")
+@pytest.mark.parametrize("where", ["writer", "planner"])
+def test_on_postgresql_a_run_failing_midway_leaves_the_indexes_and_no_rows(world, monkeypatch, where):
+    before, counts = _indexes(), _row_counts()
+    sequences = list(CaseNumberSequence.objects.values_list("organisation_id", "year", "last_value"))
+    calls = {"n": 0}
+    method = "_write_batch" if where == "writer" else "_plan_batch"
+    original = getattr(bulk.Generator, method)
+
+    def failing(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("stopped midway")
+        return original(self, *args)
+
+    monkeypatch.setattr(bulk.Generator, method, failing)
+    with pytest.raises((RuntimeError, load.PlannerFailed), match="stopped midway"):
+        _run("generate_cases", count=200, seed=8, batch=40, verbosity=0)
+    assert where == "planner" or calls["n"] == 3
+    assert _indexes() == before
+    assert _row_counts() == counts
+    assert list(CaseNumberSequence.objects.values_list("organisation_id", "year", "last_value")) == sequences
+    # The connection is still usable, with the triggers on again.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone()[0] == "origin"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_on_postgresql_without_superuser_rights_batches_load_with_the_triggers_on(world, monkeypatch):
+    @contextmanager
+    def triggers_stay_on():
+        yield False
+
+    monkeypatch.setattr(bulk, "without_triggers", triggers_stay_on)
+    before = _indexes()
+    _run("generate_cases", count=90, seed=3, batch=40, verbosity=0)
+    assert Case.objects.count() == 90 and _indexes() == before
+    from mediation import tallies
+
+    assert tallies.differences() == []
+    _assert_gapless()
+    _assert_histories_replay(list(Case.objects.all()))
 
 
 @pytest.mark.django_db

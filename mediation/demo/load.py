@@ -1,0 +1,247 @@
+"""The bulk generator's loading machinery (``demo.bulk``): indexes set aside, and a planner process.
+
+**Load, then index.** Maintaining a table's secondary indexes row by row costs PostgreSQL
+more than taking the rows in; building an index once over the loaded table costs far
+less (``pg_restore`` loads that way too). ``indexes_set_aside`` drops the plain secondary
+indexes of the given tables — the non-unique ones that back no constraint — and creates
+them again, from the definitions the catalog gave (``pg_get_indexdef``: an index added
+later is covered without a list to keep), with a generous ``maintenance_work_mem``.
+Unique indexes and the indexes of constraints (primary keys, unique constraints, the
+targets of foreign keys) stay and keep guarding every row. The caller holds one
+transaction around the drop, the load and the creation: PostgreSQL's DDL is
+transactional, so a run that fails or is interrupted anywhere rolls back to the
+database as it was — every index there, none of the rows. Dropping an index takes an
+``ACCESS EXCLUSIVE`` lock on its table until the end of that transaction.
+
+**Planning in a second process.** Planning a batch is pure Python and needs no database
+once the generator is prepared, so ``planned`` forks a child that plans the batches, in
+order and with the one random generator it inherited (a seed gives the same data
+whatever the timing), and sends each batch down a pipe as a pickle, while the parent
+writes the previous one: the two no longer share one interpreter lock. Objects both
+sides already hold from the preparation (organisations, employers) travel by reference
+(``shared``), not as copies. The child never uses the parent's database connection: it
+sets it aside unused (never closed: closing would end the server session the parent
+is using) and leaves with ``os._exit``, so no exit handler or finaliser of the parent's
+runs in it. Where ``fork`` is unavailable the batches are planned in a helper thread
+of the same process instead (one batch ahead), with the same results.
+"""
+from __future__ import annotations
+
+import copyreg
+import io
+import os
+import pickle
+import signal
+import struct
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+#: Memory for building each index again (the session's setting, for this transaction only).
+MAINTENANCE_WORK_MEM = "768MB"
+
+
+# ------------------------------------------------------------------------- indexes
+
+def plain_indexes(tables: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> list[tuple[str, str]]:
+    """(qualified name, ``CREATE INDEX`` statement) of the tables' non-unique indexes that back no constraint."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(x.relname), pg_get_indexdef(i.indexrelid) "
+            "FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE t.relname = ANY(%s) AND n.nspname = ANY(current_schemas(false)) "
+            "AND NOT i.indisunique AND NOT i.indisprimary AND i.indisvalid "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+            "ORDER BY t.relname, x.relname", [list(tables)])
+        return [(name, definition) for name, definition in cursor.fetchall()]
+
+
+@contextmanager
+def indexes_set_aside(tables: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> Iterator[list[tuple[str, str]]]:
+    """Drop the tables' plain indexes, let the caller load, create them again (PostgreSQL only).
+
+    Must run inside the caller's transaction (``transaction.atomic``), which holds the
+    drop, the load and the creation together: if anything fails, nothing of it stays.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("indexes_set_aside needs the caller's transaction around the whole load")
+    indexes = plain_indexes(tables, using)
+    with connection.cursor() as cursor:
+        # PostgreSQL changes no index of a table with checks still pending on it: whatever the
+        # caller's transaction deferred (Django's foreign keys are deferred) is checked now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+    yield indexes
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+
+
+# ------------------------------------------------------------------------- planner
+
+_HEADER = struct.Struct("!Q")
+
+
+class PlannerFailed(RuntimeError):
+    """The planner process stopped with an error (its traceback is the message)."""
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork")
+
+
+@contextmanager
+def planned(plan: Callable[[Any], Any], chunks: Sequence[Any], *, fork: bool,
+            shared: Sequence[Any] = ()) -> Iterator[Iterator[Any]]:
+    """``plan(chunk)`` for every chunk, in order, computed one step ahead of the consumer.
+
+    With ``fork`` (and ``os.fork`` available) a child process plans and pickles the
+    results; the objects of ``shared`` (held by both sides since before the fork) travel
+    by reference and come out as the parent's same objects. Otherwise a helper thread plans.
+    """
+    if fork and can_fork():
+        with _forked(plan, chunks, shared) as results:
+            yield results
+    else:
+        with _threaded(plan, chunks) as results:
+            yield results
+
+
+@contextmanager
+def _threaded(plan: Callable[[Any], Any], chunks: Sequence[Any]) -> Iterator[Iterator[Any]]:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate-cases-planner") as pool:
+        def results() -> Iterator[Any]:
+            if not chunks:
+                return
+            future = pool.submit(plan, chunks[0])
+            for n in range(len(chunks)):
+                result = future.result()
+                if n + 1 < len(chunks):
+                    future = pool.submit(plan, chunks[n + 1])
+                yield result
+
+        yield results()
+
+
+@contextmanager
+def _forked(plan: Callable[[Any], Any], chunks: Sequence[Any], shared: Sequence[Any]) -> Iterator[Iterator[Any]]:
+    global _shared_objects
+    _shared_objects = list(shared)
+    keys = {id(obj): n for n, obj in enumerate(_shared_objects)}
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the planner: never returns
+        os.close(read_end)
+        _plan_in_child(plan, chunks, keys, write_end)
+    os.close(write_end)
+    reader = os.fdopen(read_end, "rb", buffering=1 << 20)
+    finished = False
+    try:
+        def results() -> Iterator[Any]:
+            nonlocal finished
+            for _ in range(len(chunks)):
+                kind, payload = _receive(reader)
+                if kind == "error":
+                    raise PlannerFailed(payload)
+                yield payload
+            finished = True
+
+        yield results()
+    finally:
+        reader.close()
+        if not finished:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(pid, 0)
+        if finished and status != 0:
+            raise PlannerFailed(f"the planner process ended with status {status}")
+
+
+def _plan_in_child(plan: Callable[[Any], Any], chunks: Sequence[Any], keys: dict[int, int], fd: int) -> None:
+    status = 1
+    try:
+        dispatch = _dispatch(keys)
+        _set_connections_aside()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        with os.fdopen(fd, "wb", buffering=1 << 20) as out:
+            for chunk in chunks:
+                try:
+                    result = plan(chunk)
+                except BaseException:
+                    _send(out, ("error", traceback.format_exc()), dispatch)
+                    raise
+                _send(out, ("ok", result), dispatch)
+                del result
+        status = 0
+    except BaseException:  # the parent learns of it from the message or the closed pipe
+        pass
+    finally:
+        os._exit(status)
+
+
+_kept: list[Any] = []
+
+
+def _set_connections_aside() -> None:
+    """In the child: make sure no query goes down the parent's sockets, and that none is closed.
+
+    The inherited connection objects are kept referenced (a finalised connection would tell
+    the server goodbye, ending the parent's session) and replaced by nothing, so a query
+    would open a connection of its own instead of writing into the parent's.
+    """
+    for conn in connections.all(initialized_only=True):
+        _kept.append(conn.connection)
+        conn.connection = None
+
+
+_shared_objects: list[Any] = []
+
+
+def _shared(n: int) -> Any:
+    """The parent's own object number ``n`` of ``shared`` (what a reference to it unpickles as)."""
+    return _shared_objects[n]
+
+
+def _dispatch(keys: dict[int, int]) -> dict[type, Callable[[Any], Any]]:
+    """Reducers that send the shared objects as references (by type: a lookup pickle makes in C)."""
+    def reduce(obj: Any) -> Any:
+        n = keys.get(id(obj))
+        return (_shared, (n,)) if n is not None else obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+    table: dict[type, Callable[[Any], Any]] = dict(copyreg.dispatch_table)
+    for obj in _shared_objects:
+        table[type(obj)] = reduce
+    return table
+
+
+def _send(out: Any, message: tuple[str, Any], dispatch: dict[type, Callable[[Any], Any]]) -> None:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = dispatch
+    pickler.dump(message)
+    data = buffer.getbuffer()
+    out.write(_HEADER.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+def _receive(reader: Any) -> tuple[str, Any]:
+    header = reader.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise PlannerFailed("the planner process stopped before sending every batch")
+    (size,) = _HEADER.unpack(header)
+    data = reader.read(size)
+    if len(data) < size:
+        raise PlannerFailed("the planner process stopped in the middle of a batch")
+    kind, payload = pickle.loads(data)
+    return kind, payload
