@@ -122,10 +122,13 @@ TEMPLATES = [
     },
 ]
 
+# Each process keeps its database connection between requests (checked before reuse): opening one
+# per request cost PostgreSQL about as much CPU as the request itself (docs/performance.md, load test).
+DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'mediation.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=DB_CONN_MAX_AGE > 0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -383,7 +386,7 @@ if os.environ.get("STORAGE_S3_BUCKET"):
 # every write, every read inside a writing transaction and every permission read stay on default.
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
-        os.environ["DATABASE_REPLICA_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=DB_CONN_MAX_AGE > 0)
     DATABASE_ROUTERS = ["mediation.db_router.ReplicaRouter"]
 
 # --- Reminders (docs/operations.md) -----------------------------------------------------
