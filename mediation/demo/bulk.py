@@ -2,14 +2,25 @@
 
 The per-case services are far too slow for 100,000 cases, so this module plans each
 case's history in Python — the same moves, in the same order, with the same side
-effects the services would have produced — and writes whole batches inside one
-transaction per batch: with ``COPY`` on PostgreSQL (``demo.pgcopy``: the rows stream to
-the server, which parses and indexes them on its own core; the primary keys that
+effects the services would have produced — and writes it in batches: with ``COPY`` on
+PostgreSQL (``demo.pgcopy``: the rows stream to the server; the primary keys that
 children point at are reserved from the tables' sequences first), with ``bulk_create``
-on other databases. Either way the rows are the same, and so are their ids:
+on other databases. Either way the rows are the same, and so are their ids.
+
+How a run loads (``run``; the machinery is ``demo.load``): on PostgreSQL as a superuser
+the whole load is one transaction — triggers off for the session, the written tables'
+plain indexes dropped, every batch copied, the indexes built again, the tallies counted
+once (``tallies.rebuild``), commit — so it holds exclusive locks on those tables while
+it runs, and an interrupted run leaves nothing behind. Without superuser rights, and on
+SQLite, each batch is its own transaction with the triggers and indexes at work.
+Planning (``_plan_batch``) runs one batch ahead of writing, in a forked process on
+PostgreSQL and in a helper thread elsewhere; it owns the one random generator, so a
+seed reproduces the data whatever the timing. It makes each case and every row that
+hangs off it, short of the keys only writing gives; writing (``_write_batch``) numbers
+the cases, puts the keys in and copies the rows:
 
 * case numbers come from ``case_numbers_take`` (``count`` at a time), gapless per
-  registering organisation and year in the batch's transaction, so a real
+  registering organisation and year in the writing transaction, so a real
   registration afterwards continues the sequence;
 * every move on the path gets its ``TransitionLog`` row from ``TransitionLog.build``;
 * the facts the lifecycle's conditions read are there: an effective agreement with
@@ -30,7 +41,9 @@ the descriptor allows for an unsaved instance, and never assigned afterwards.
 
 The module is long because it plans every move's side effects the services would have
 had (the clocks, the agreement, the grants, the history) for every path through the
-lifecycle; split, the plan and its writes would drift apart.
+lifecycle and makes the rows they become; split, the plan, its rows and their writes
+would drift apart. How the rows reach the database (indexes set aside, the planner
+process) lives in ``demo.load``.
 """
 from __future__ import annotations
 
@@ -214,6 +227,20 @@ class Plan:
     referral: dict | None = None
     followups: list[dict] = field(default_factory=list)
     read_grants: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Batch:
+    """A batch's rows gathered by model once the cases have their keys (``Generator._case_keys``)."""
+
+    parties: list[CaseParty] = field(default_factory=list)
+    logs: list[TransitionLog] = field(default_factory=list)
+    by_model: defaultdict[Any, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    sessions: list[tuple[dict, list[int]]] = field(default_factory=list)
+    agreements: list[tuple[dict, tuple]] = field(default_factory=list)
+    categories: list[tuple[int, int]] = field(default_factory=list)
+    mediators: list[tuple[int, int]] = field(default_factory=list)
+    grants: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- generator
@@ -700,14 +727,24 @@ class Generator:
         self.log(f"  {self.created:>8,}/{self.count:,} 件  {elapsed:7.1f} 秒  {self.created / elapsed:8.0f} 件/秒")
 
     def _plan_batch(self, times: list[datetime.datetime]) -> tuple[list[dict], list[Person]]:
-        """Every case of the batch decided and built in memory, numbers aside (no database access)."""
+        """Every case of the batch decided and built in memory, numbers and keys aside (no database access).
+
+        Each case comes with every row that hangs off it already made (``_facts``,
+        ``_history``), short of the keys only writing gives (the case's, the parties', the
+        agreement's, the sessions'): ``_write_batch`` puts those in and writes.
+        """
         people: list[Person] = []
         rows = [self._case_row(received_at, people) for received_at in times]
         for r in rows:
             r["case"] = self._case(r)
+            self._facts(r)
+            self._history(r)
+            for spent in ("plan", "claims", "summary", "employer", "platform", "category_ids"):
+                del r[spent]  # decided: what remains is what the writer needs
         return rows, people
 
     def _write_batch(self, rows: list[dict], people: list[Person]) -> None:
+        """Number the planned cases, give every row its keys, write the batch."""
         store = pgcopy.Writer()
         store.keyed(Person, people)
         # Numbers: the registering organisations' next numbers, in order of receipt.
@@ -720,114 +757,167 @@ class Generator:
                 self._number(r, seq)
         cases = [r["case"] for r in rows]
         store.keyed(Case, cases)
-        # Everything that hangs off the cases, by model, written in an order that gives each its keys.
-        out: defaultdict[Any, list] = defaultdict(list)
-        for case, r in zip(cases, rows, strict=True):
-            self._facts(case, r, out)
-            self._history(case, r, out)
-        store.keyed(CaseParty, out[CaseParty])  # keys first: signatures and agents point at the parties
-        store.keyed(CaseParty, [
-            _person_party(r["agent"], case_id=r["case"].pk, role=PartyRole.AGENT, position=1,
-                          represents_id=r["parties"][0].pk) for r in rows if r["agent"] is not None])
-        store.rows(TransitionLog, out[TransitionLog])
+        got = self._case_keys(rows)
+        store.keyed(CaseParty, got.parties)  # keys first: signatures and agents point at the parties
+        agents = []
+        for r in rows:
+            agent = r["agent_party"]
+            if agent is not None:
+                agent.case_id, agent.person_id, agent.represents_id = r["case"].pk, r["agent"].pk, r["parties"][0].pk
+                agents.append(agent)
+        store.keyed(CaseParty, agents)
+        store.rows(TransitionLog, got.logs)
         for model in (ClaimItem, EscalationRequest, DeadlineExtension, Referral, FollowUp):
-            store.values(model, out[model])
-        store.links(Case.categories.through, ("case", "category"), out["case_categories"])
-        store.links(Case.mediators.through, ("case", "user"), out["case_mediators"])
-        store.links(CaseUserObjectPermission, ("content_object", "user", "permission"), out["read_grants"])
-        store.keyed_values(MediationSession, [session for session, _mediators in out[MediationSession]])
+            store.values(model, got.by_model[model])
+        store.links(Case.categories.through, ("case", "category"), got.categories)
+        store.links(Case.mediators.through, ("case", "user"), got.mediators)
+        store.links(CaseUserObjectPermission, ("content_object", "user", "permission"), got.grants)
+        store.keyed_values(MediationSession, [session for session, _mediators in got.sessions])
         store.links(MediationSession.mediators.through, ("mediationsession", "user"),
-                    [(s["id"], m) for s, mediators in out[MediationSession] for m in mediators])
-        store.keyed_values(Agreement, [agreement for agreement, _r in out[Agreement]])
-        self._write_agreements(store, out[Agreement])
+                    [(s["id"], m) for s, session_mediators in got.sessions for m in session_mediators])
+        store.keyed_values(Agreement, [agreement for agreement, _parts in got.agreements])
+        self._write_agreement_parts(store, got.agreements)
 
-    def _facts(self, case: Case, r: dict, out: defaultdict[Any, list]) -> None:
-        """The case's parties, claims, categories, mediators, read grants and agreement."""
+    def _case_keys(self, rows: list[dict]) -> _Batch:
+        """Each case's key into everything that hangs off it; the batch's rows gathered by model."""
+        got = _Batch()
+        view_case = self.view_case
+        for r in rows:
+            pk = r["case"].pk
+            for party in r["parties"]:
+                party.case_id = pk
+            for party, person in zip(r["parties"], r["people"], strict=False):  # the applicants come first
+                party.person_id = person.pk
+            got.parties += r["parties"]
+            for log in r["logs"]:
+                log.case_id = pk
+            got.logs += r["logs"]
+            for model, values in r["rows"]:
+                for v in values:
+                    v["case_id"] = pk
+                got.by_model[model] += values
+            for session, _mediators in r["sessions"]:
+                session["case_id"] = pk
+            got.sessions += r["sessions"]
+            if r["agreement"] is not None:
+                r["agreement"][0]["case_id"] = pk
+                got.agreements.append(r["agreement"])
+            got.categories += [(pk, c) for c in r["categories"]]
+            got.mediators += [(pk, m) for m in r["mediators"]]
+            got.grants += [(pk, u, view_case) for u in r["grants"]]
+        return got
+
+    @staticmethod
+    def _write_agreement_parts(store: pgcopy.Writer, agreements: list[tuple[dict, tuple]]) -> None:
+        """The agreements' terms, instalments and signatures, with the agreements' (and parties') keys."""
+        terms, insts, sigs = [], [], []
+        for agreement, (agreement_terms, agreement_insts, agreement_sigs) in agreements:
+            key = agreement["id"]
+            for v in agreement_terms:
+                v["agreement_id"] = key
+            for v in agreement_insts:
+                v["agreement_id"] = key
+            for v in agreement_sigs:
+                v["agreement_id"] = key
+                party = v.pop("party", None)
+                if party is not None:
+                    v["party_id"] = party.pk
+            terms += agreement_terms
+            insts += agreement_insts
+            sigs += agreement_sigs
+        for model, values in ((AgreementTerm, terms), (Instalment, insts), (Signature, sigs)):
+            store.values(model, values)
+
+    def _facts(self, r: dict) -> None:
+        """The case's parties, claims, categories, mediators, read grants and agreement (keys aside)."""
         p: Plan = r["plan"]
-        r["parties"] = [_person_party(person, case_id=case.pk, role=PartyRole.APPLICANT, position=i + 1)
-                        for i, person in enumerate(r["people"])]
+        parties = [_person_party(person, role=PartyRole.APPLICANT, position=i + 1)
+                   for i, person in enumerate(r["people"])]
         # A ride-hailing driver's dispute with the platform itself: the platform is the principal respondent.
         own = r["platform"] is not None and r["platform"].pk == r["employer"].pk
-        r["parties"].append(CaseParty(case_id=case.pk, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
-                                      name=r["employer"].name, position=1,
-                                      capacity=RespondentCapacity.PLATFORM if own else RespondentCapacity.EMPLOYER))
+        parties.append(CaseParty(role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
+                                 name=r["employer"].name, position=1,
+                                 capacity=RespondentCapacity.PLATFORM if own else RespondentCapacity.EMPLOYER))
         if r["platform"] is not None and r["platform"].pk != r["employer"].pk:  # a respondent too, as registration
             # makes it (劳动争议调解仲裁法 art. 22)
-            r["parties"].append(CaseParty(case_id=case.pk, role=PartyRole.RESPONDENT, employer_id=r["platform"].pk,
-                                          name=r["platform"].name, position=2, capacity=RespondentCapacity.PLATFORM))
-        out[CaseParty] += r["parties"]
-        out[ClaimItem] += [dict(case_id=case.pk, category_id=self.categories.get(c.category),
-                                description=c.description, amount=c.amount) for c in r["claims"]]
-        out["case_categories"] += [(case.pk, cat) for cat in r["category_ids"]]
-        out["case_mediators"] += [(case.pk, m) for m in dict.fromkeys(p.mediators)]
-        out["read_grants"] += [(case.pk, u, self.view_case) for u in p.read_grants]
+            parties.append(CaseParty(role=PartyRole.RESPONDENT, employer_id=r["platform"].pk,
+                                     name=r["platform"].name, position=2, capacity=RespondentCapacity.PLATFORM))
+        r["parties"] = parties
+        r["agent_party"] = (None if r["agent"] is None else
+                            _person_party(r["agent"], role=PartyRole.AGENT, position=1))
+        r["rows"] = [(ClaimItem, [dict(category_id=self.categories.get(c.category), description=c.description,
+                                       amount=c.amount) for c in r["claims"]])]
+        r["categories"] = r["category_ids"]
+        r["mediators"] = list(dict.fromkeys(p.mediators))
+        r["grants"] = list(p.read_grants)
+        r["agreement"] = None
         if p.agreement:
             a = p.agreement
-            out[Agreement].append((dict(
-                case_id=case.pk, version=1, status=Agreement.Status.EFFECTIVE, dispute_summary=case.dispute_summary,
+            agreement = dict(
+                version=1, status=Agreement.Status.EFFECTIVE, dispute_summary=r["summary"],
                 claims_summary="；".join(f"{c.description}{c.amount:,.2f}元" for c in r["claims"]),
                 waived="申请人放弃本案其他请求。", copies=len(r["people"]) + 2, effective_on=a["effective_on"],
-                drafted_by_id=a["drafted_by"], drafted_at=a["drafted_at"]), r))
+                drafted_by_id=a["drafted_by"], drafted_at=a["drafted_at"])
+            r["agreement"] = (agreement, self._agreement_parts(r, parties))
 
-    def _history(self, case: Case, r: dict, out: defaultdict[Any, list]) -> None:
+    def _agreement_parts(self, r: dict, parties: list[CaseParty]) -> tuple[list[dict], list[dict], list[dict]]:
+        """An effective agreement's terms, instalments and the signatures and seal that made it effective."""
+        a = r["plan"].agreement
+        terms, insts = [], []
+        for n, inst in enumerate(a["instalments"], 1):
+            insts.append(dict(number=n, amount=inst.amount, due_on=inst.due_on, paid_on=inst.paid_on,
+                              paid_amount=inst.paid_amount))
+            terms.append(dict(number=n, text=(
+                f"被申请人于{inst.due_on:%Y年%m月%d日}前支付申请人人民币{inst.amount:,.2f}元"
+                f"（{'一次性付清' if len(a['instalments']) == 1 else f'第{n}期'}）。")))
+        terms.append(dict(number=len(a["instalments"]) + 1, text="本协议履行完毕后，双方就本案劳动争议再无其他争议。"))
+        signed = dict(signed_on=a["effective_on"], recorded_by_id=a["mediator"], recorded_at=a["signed_at"])
+        sigs = [dict(kind=Signature.Kind.PARTY, party=party, **signed, signer_name=party.name)
+                for party in parties]  # every applicant and every respondent
+        sigs.append(dict(kind=Signature.Kind.MEDIATOR, signer_name=self.user_names.get(a["mediator"], "调解员"),
+                         **signed))
+        sigs.append(dict(kind=Signature.Kind.SEAL, signer_name=r["plan"].org.org.name, **signed))
+        return terms, insts, sigs
+
+    def _history(self, r: dict) -> None:
         """What happened to the case: its moves, escalations, extensions, sessions, referral and follow-ups."""
         p: Plan = r["plan"]
-        out[TransitionLog] += [TransitionLog.build(
+        case = r["case"]
+        r["logs"] = [TransitionLog.build(
             case=case, transition=lg.name, from_state=lg.source, to_state=lg.target, from_organisation_id=lg.from_org,
             to_organisation_id=lg.to_org, actor_id=lg.actor, at=lg.at, reason=lg.reason) for lg in p.logs]
-        out[EscalationRequest] += [dict(
-            case_id=case.pk, from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],
+        rows = r["rows"]
+        rows.append((EscalationRequest, [dict(
+            from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],
             from_state=e["from_state"], reason=e["reason"], requested_by_id=e["requested_by"],
             requested_at=e["requested_at"], decision=e["decision"], decided_by_id=e["decided_by"],
-            decided_at=e["decided_at"], decision_reason=e["decision_reason"]) for e in p.escalations]
-        out[DeadlineExtension] += [dict(
-            case_id=case.pk, extra_days=x["extra_days"], consent_note=x["consent_note"], granted_by_id=x["granted_by"],
-            granted_at=x["granted_at"]) for x in p.extensions]
+            decided_at=e["decided_at"], decision_reason=e["decision_reason"]) for e in p.escalations]))
+        rows.append((DeadlineExtension, [dict(
+            extra_days=x["extra_days"], consent_note=x["consent_note"], granted_by_id=x["granted_by"],
+            granted_at=x["granted_at"]) for x in p.extensions]))
+        sessions = []
         for s in p.sessions:
             host = s["org"].org
             session = dict(
-                case_id=case.pk, organisation_id=host.pk, held_at=s["held_at"],
-                place=f"{host.short_name or host.name}调解室",
+                organisation_id=host.pk, held_at=s["held_at"], place=f"{host.short_name or host.name}调解室",
                 attendees=f"申请人{r['people'][0].name}，被申请人{r['employer'].name}委托人",
                 record="调解员告知双方权利义务，双方陈述事实与请求，调解员释法明理并分别做工作。",
                 result=s["result"], recorded_by_id=s["recorded_by"], recorded_at=s["held_at"])
-            out[MediationSession].append((session, [m for m in s["mediators"] if m]))
+            sessions.append((session, [m for m in s["mediators"] if m]))
+        r["sessions"] = sessions
         if p.referral:
             ref = p.referral
-            out[Referral].append(dict(
-                case_id=case.pk, destination=ref["destination"], body=ref["body"], referred_on=ref["referred_on"],
+            rows.append((Referral, [dict(
+                destination=ref["destination"], body=ref["body"], referred_on=ref["referred_on"],
                 referred_by_id=ref["referred_by"], note="移交调解笔录及证据材料。", outcome=ref["outcome"],
                 outcome_on=ref.get("outcome_on"), outcome_summary=ref.get("outcome_summary", ""),
-                outcome_recorded_by_id=ref.get("outcome_recorded_by")))
-        out[FollowUp] += [dict(
-            case_id=case.pk, visited_on=f["visited_on"], method=f["method"], contact=f"申请人{r['people'][0].name}",
+                outcome_recorded_by_id=ref.get("outcome_recorded_by"))]))
+        rows.append((FollowUp, [dict(
+            visited_on=f["visited_on"], method=f["method"], contact=f"申请人{r['people'][0].name}",
             satisfied=f["satisfied"], content="申请人确认协议款项已全部到账，对调解结果满意。" if f["satisfied"]
             else "申请人确认款项到账，但对调解金额仍有意见。", recorded_by_id=f["recorded_by"],
-            recorded_at=f["recorded_at"]) for f in p.followups]
-
-    def _write_agreements(self, store: pgcopy.Writer, agreements: list[tuple[dict, dict]]) -> None:
-        """Each effective agreement's terms, instalments and the signatures and seal that made it effective."""
-        terms, insts, sigs = [], [], []
-        for agreement, r in agreements:
-            a = r["plan"].agreement
-            for n, inst in enumerate(a["instalments"], 1):
-                insts.append(dict(agreement_id=agreement["id"], number=n, amount=inst.amount, due_on=inst.due_on,
-                                  paid_on=inst.paid_on, paid_amount=inst.paid_amount))
-                terms.append(dict(agreement_id=agreement["id"], number=n, text=(
-                    f"被申请人于{inst.due_on:%Y年%m月%d日}前支付申请人人民币{inst.amount:,.2f}元"
-                    f"（{'一次性付清' if len(a['instalments']) == 1 else f'第{n}期'}）。")))
-            terms.append(dict(agreement_id=agreement["id"], number=len(a["instalments"]) + 1,
-                              text="本协议履行完毕后，双方就本案劳动争议再无其他争议。"))
-            signed = dict(signed_on=a["effective_on"], recorded_by_id=a["mediator"], recorded_at=a["signed_at"])
-            sigs += [dict(agreement_id=agreement["id"], kind=Signature.Kind.PARTY, party_id=party.pk, **signed,
-                          signer_name=party.name)
-                     for party in r["parties"]]  # every applicant and every respondent
-            sigs.append(dict(agreement_id=agreement["id"], kind=Signature.Kind.MEDIATOR,
-                             signer_name=self.user_names.get(a["mediator"], "调解员"), **signed))
-            sigs.append(dict(agreement_id=agreement["id"], kind=Signature.Kind.SEAL,
-                             signer_name=r["plan"].org.org.name, **signed))
-        for model, values in ((AgreementTerm, terms), (Instalment, insts), (Signature, sigs)):
-            store.values(model, values)
+            recorded_at=f["recorded_at"]) for f in p.followups]))
+        r["closed_from"] = p.closed_from
 
     def _case_row(self, received_at: datetime.datetime, people: list[Person]) -> dict:
         """Decide one case: who, against whom, what for, and its whole history."""
@@ -919,7 +1009,7 @@ class Generator:
         case, reg = r["case"], r["reg"].org
         case.sequence_number = seq
         case.number = format_case_number(reg, r["year"], seq)
-        if r["plan"].closed_from:
+        if r["closed_from"]:
             case.archive_number = f"{reg.case_number_prefix}档{r['year']}-{seq:05d}"
         return case
 

@@ -28,6 +28,7 @@ of the same process instead (one batch ahead), with the same results.
 from __future__ import annotations
 
 import copyreg
+import functools
 import io
 import os
 import pickle
@@ -39,7 +40,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Choices
+from django.db.models.base import ModelState
 
 #: Memory for building each index again (the session's setting, for this transaction only).
 MAINTENANCE_WORK_MEM = "768MB"
@@ -170,7 +174,7 @@ def _forked(plan: Callable[[Any], Any], chunks: Sequence[Any], shared: Sequence[
 def _plan_in_child(plan: Callable[[Any], Any], chunks: Sequence[Any], keys: dict[int, int], fd: int) -> None:
     status = 1
     try:
-        dispatch = _dispatch(keys)
+        _set_reducers(keys)
         _set_connections_aside()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         with os.fdopen(fd, "wb", buffering=1 << 20) as out:
@@ -178,9 +182,9 @@ def _plan_in_child(plan: Callable[[Any], Any], chunks: Sequence[Any], keys: dict
                 try:
                     result = plan(chunk)
                 except BaseException:
-                    _send(out, ("error", traceback.format_exc()), dispatch)
+                    _send(out, ("error", traceback.format_exc()))
                     raise
-                _send(out, ("ok", result), dispatch)
+                _send(out, ("ok", result))
                 del result
         status = 0
     except BaseException:  # the parent learns of it from the message or the closed pipe
@@ -212,23 +216,58 @@ def _shared(n: int) -> Any:
     return _shared_objects[n]
 
 
-def _dispatch(keys: dict[int, int]) -> dict[type, Callable[[Any], Any]]:
-    """Reducers that send the shared objects as references (by type: a lookup pickle makes in C)."""
-    def reduce(obj: Any) -> Any:
+def _rebuilt(cls: Any, state: dict[str, Any]) -> Any:
+    """An object of ``cls`` with the attributes ``state`` (what a model instance or its state unpickles as)."""
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    return obj
+
+
+def _by_attributes(obj: Any) -> tuple[Any, ...]:
+    return (_rebuilt, (type(obj), obj.__dict__))
+
+
+def _as_plain(plain: type, member: Any) -> tuple[Any, ...]:
+    return (plain, (member.value,))
+
+
+def _choice_classes() -> list[type]:
+    out: list[type] = []
+    todo: list[type] = [Choices]
+    while todo:
+        cls = todo.pop()
+        out.append(cls)
+        todo += cls.__subclasses__()
+    return out
+
+
+def _set_reducers(keys: dict[int, int]) -> None:
+    """In the child: how its batches are pickled, registered where pickle looks them up in C (copyreg's table).
+
+    The shared objects go as references; model instances (and their ``_state``) as their
+    attributes, without Django's general-purpose ``__reduce__``; a choice (an enum member)
+    as its plain value, which is what the column receives. The parent unpickles with
+    nothing registered: the stream names the functions that rebuild.
+    """
+    def shared_or_copied(obj: Any) -> Any:
         n = keys.get(id(obj))
         return (_shared, (n,)) if n is not None else obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
 
-    table: dict[type, Callable[[Any], Any]] = dict(copyreg.dispatch_table)
+    table = copyreg.dispatch_table
+    for model in apps.get_models(include_auto_created=True):
+        table[model] = _by_attributes
+    table[ModelState] = _by_attributes
+    for cls in _choice_classes():
+        plain = next((base for base in cls.__mro__ if base in (str, int, float)), None)
+        if plain is not None:
+            table[cls] = functools.partial(_as_plain, plain)
     for obj in _shared_objects:
-        table[type(obj)] = reduce
-    return table
+        table[type(obj)] = shared_or_copied
 
 
-def _send(out: Any, message: tuple[str, Any], dispatch: dict[type, Callable[[Any], Any]]) -> None:
+def _send(out: Any, message: tuple[str, Any]) -> None:
     buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = dispatch
-    pickler.dump(message)
+    pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
     data = buffer.getbuffer()
     out.write(_HEADER.pack(len(data)))
     out.write(data)
