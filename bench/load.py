@@ -557,8 +557,8 @@ def report(args: argparse.Namespace, plan: dict[str, Any], env: dict[str, str], 
 - server: gunicorn {workers} workers × {threads} thread{"s" if threads > 1 else ""} (deploy/gunicorn.conf.py; \
 {len(machine.peaks) - 1} worker processes seen in the window), DEBUG off, code {plan["server_code"]} \
 (workers' directory {", ".join(machine.worker_dirs)}) at {git_describe(args.server_dir)}
-- database: {plan["database"]}, {plan["cases"]:,} cases; DB_CONN_MAX_AGE {env.get("DB_CONN_MAX_AGE", "60 (default)")}; \
-second factor required: {plan["otp_required"]}
+- database: {plan["database"]}, {plan["cases"]:,} cases; \
+DB_CONN_MAX_AGE {env.get("DB_CONN_MAX_AGE", "as the code sets")}; second factor required: {plan["otp_required"]}
 - users: {plan["mix"]["mediator_users"]} mediators (signed in as {", ".join(used["mediator"])} in turn), \
 {plan["mix"]["supervisor_users"]} supervisors ({", ".join(used["supervisor"])}); {pacing}; \
 signed in through the login page{" and a TOTP code" if plan["otp_required"] else ""} before the window (not \
