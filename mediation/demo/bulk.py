@@ -15,9 +15,9 @@ it runs, and an interrupted run leaves nothing behind. Without superuser rights,
 SQLite, each batch is its own transaction with the triggers and indexes at work.
 Planning (``_plan_batch``) runs one batch ahead of writing, in a forked process on
 PostgreSQL and in a helper thread elsewhere; it owns the one random generator, so a
-seed reproduces the data whatever the timing. It makes each case and every row that
-hangs off it, short of the keys only writing gives; writing (``_write_batch``) numbers
-the cases, puts the keys in and copies the rows:
+seed reproduces the data whatever the timing. It makes each case and the rows that hang
+off it, short of the keys only writing gives; writing (``_write_batch``) numbers the
+cases, builds the history rows from the planned moves, puts the keys in and copies:
 
 * case numbers come from ``case_numbers_take`` (``count`` at a time), gapless per
   registering organisation and year in the writing transaction, so a real
@@ -729,9 +729,10 @@ class Generator:
     def _plan_batch(self, times: list[datetime.datetime]) -> tuple[list[dict], list[Person]]:
         """Every case of the batch decided and built in memory, numbers and keys aside (no database access).
 
-        Each case comes with every row that hangs off it already made (``_facts``,
+        Each case comes with the rows that hang off it already made (``_facts``,
         ``_history``), short of the keys only writing gives (the case's, the parties', the
-        agreement's, the sessions'): ``_write_batch`` puts those in and writes.
+        agreement's, the sessions'): ``_write_batch`` puts those in and writes. The history
+        rows go as the planned moves: the writer, which has time to spare, builds them.
         """
         people: list[Person] = []
         rows = [self._case_row(received_at, people) for received_at in times]
@@ -789,9 +790,11 @@ class Generator:
             for party, person in zip(r["parties"], r["people"], strict=False):  # the applicants come first
                 party.person_id = person.pk
             got.parties += r["parties"]
-            for log in r["logs"]:
-                log.case_id = pk
-            got.logs += r["logs"]
+            case = r["case"]
+            got.logs += [TransitionLog.build(
+                case=case, transition=lg.name, from_state=lg.source, to_state=lg.target,
+                from_organisation_id=lg.from_org, to_organisation_id=lg.to_org, actor_id=lg.actor, at=lg.at,
+                reason=lg.reason) for lg in r["logs"]]
             for model, values in r["rows"]:
                 for v in values:
                     v["case_id"] = pk
@@ -882,10 +885,7 @@ class Generator:
     def _history(self, r: dict) -> None:
         """What happened to the case: its moves, escalations, extensions, sessions, referral and follow-ups."""
         p: Plan = r["plan"]
-        case = r["case"]
-        r["logs"] = [TransitionLog.build(
-            case=case, transition=lg.name, from_state=lg.source, to_state=lg.target, from_organisation_id=lg.from_org,
-            to_organisation_id=lg.to_org, actor_id=lg.actor, at=lg.at, reason=lg.reason) for lg in p.logs]
+        r["logs"] = p.logs  # the history rows are built by the writer (it has time to spare; they pickle dearly)
         rows = r["rows"]
         rows.append((EscalationRequest, [dict(
             from_organisation_id=e["from_org"], to_organisation_id=e["to_org"],
