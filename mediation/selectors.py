@@ -161,12 +161,13 @@ def overdue_count(user: Any, today: datetime.date) -> int:
 def frame_figures(request: Any, today: datetime.date) -> dict[str, dict[str, int]]:
     """What the navigation and the home page count — the cases overdue, due soon, and all —
     per state, in one query, read once per request (both ask for it)."""
+    key = (request.user.pk, today)
     memo = getattr(request, "_mediation_frame_figures", None)
-    if memo is None or memo[0] != today:
+    if memo is None or memo[0] != key:
         horizon = today + datetime.timedelta(days=settings.DUE_SOON_DAYS)
         figures = visible_case_figures(user=request.user, windows={
             "overdue": {"before": today}, "due_soon": {"start": today, "end": horizon}, "all": {}})
-        memo = request._mediation_frame_figures = (today, figures)
+        memo = request._mediation_frame_figures = (key, figures)
     return memo[1]
 
 
@@ -420,7 +421,8 @@ def capped_counts(*querysets: QuerySet[Any], cap: int = TASK_COUNT_CAP) -> list[
     params: list[Any] = []
     for n, queryset in enumerate(querysets):
         try:
-            sql, values = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+            query = queryset.order_by().values("pk")[: cap + 1].query
+            sql, values = query.get_compiler(using=queryset.db).as_sql()
         except EmptyResultSet:  # a filter that can match nothing (Case.objects.none())
             columns.append("0")
             continue

@@ -207,3 +207,31 @@ def test_a_consultation_waiting_for_its_reply_is_on_the_organisations_home_until
     ms.consultation_record(case_id=case.pk, actor=world.mediator_a, requested_on=datetime.date(2026, 9, 29),
                            requested_by="worker", outcome="refused", replied_on=datetime.date(2026, 10, 6), note="")
     assert follow_through(user=world.mediator_a2, today=datetime.date(2026, 10, 12))["consultation_reply"] == []
+
+
+def test_each_list_has_its_own_count(world):
+    """The four counts of the panel come back in one statement: each must be its own list's.
+    By hand: two performed cases wait for their visit, one referred case for its outcome, nothing
+    is unpaid and no consultation waits — a count swapped with another shows at once."""
+    performed = [case_in_state(world, CaseState.PERFORMED) for _ in range(2)]
+    referred = case_in_state(world, CaseState.REFERRED)
+    assert {c.organisation_id for c in [*performed, referred]} == {world.town_a.pk}
+    found = follow_through(user=world.supervisor_a)
+    assert (found["follow_up_count"], found["referral_outcome_count"], found["instalment_overdue_count"],
+            found["consultation_reply_count"]) == (2, 1, 0, 0)
+    assert sorted(c.pk for c in found["follow_up"]) == sorted(c.pk for c in performed)
+    assert [c.pk for c in found["referral_outcome"]] == [referred.pk]
+    # Another township's supervisor counts none of them.
+    other = follow_through(user=world.supervisor_b)
+    assert (other["follow_up_count"], other["referral_outcome_count"]) == (0, 0)
+
+
+def test_a_capped_count_stops_one_past_its_cap(world):
+    from mediation.selectors import capped_counts
+
+    cases = [register(world.mediator_a, world.town_a) for _ in range(3)]
+    mine = Case.objects.filter(pk__in=[c.pk for c in cases])
+    # cap 1: "more than one" reads 2; the whole of three under a cap of 5; nothing matches none().
+    assert capped_counts(mine, mine.filter(pk=cases[0].pk), Case.objects.none(), mine, cap=1) == [2, 1, 0, 2]
+    assert capped_counts(mine, cap=5) == [3]
+    assert capped_counts() == []
