@@ -153,11 +153,6 @@ def clock_q(*, before: datetime.date | None = None, start: datetime.date | None 
             | Q(state__in=MEDIATION_CLOCK_STATES, **due("mediation_due")))
 
 
-def overdue_count(user: Any, today: datetime.date) -> int:
-    """How many cases the user may read are overdue (from the tallies: no scan of the scope)."""
-    return sum(visible_case_counts(user=user, before=today).values())
-
-
 def frame_figures(request: Any, today: datetime.date) -> dict[str, dict[str, int]]:
     """What the navigation and the home page count — the cases overdue, due soon, and all —
     per state, in one query, read once per request (both ask for it)."""
