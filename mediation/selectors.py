@@ -159,16 +159,20 @@ def frame_figures(request: Any, today: datetime.date) -> dict[str, dict[str, int
     key = (request.user.pk, today)
     memo = getattr(request, "_mediation_frame_figures", None)
     if memo is None or memo[0] != key:
-        horizon = today + datetime.timedelta(days=settings.DUE_SOON_DAYS)
         figures = visible_case_figures(user=request.user, windows={
-            "overdue": {"before": today}, "due_soon": {"start": today, "end": horizon}, "all": {}})
+            "overdue": {"before": today}, "due_soon": {"start": today, "end": due_soon_end(today)}, "all": {}})
         memo = request._mediation_frame_figures = (key, figures)
     return memo[1]
 
 
-def due_soon_q(today: datetime.date, within_days: int | None = None) -> Q:
+def due_soon_end(today: datetime.date, within_days: int | None = None) -> datetime.date:
+    """The last day "due soon" reaches from ``today`` (``settings.DUE_SOON_DAYS`` unless told)."""
     within = settings.DUE_SOON_DAYS if within_days is None else within_days
-    return clock_q(start=today, end=today + datetime.timedelta(days=within))
+    return today + datetime.timedelta(days=within)
+
+
+def due_soon_q(today: datetime.date, within_days: int | None = None) -> Q:
+    return clock_q(start=today, end=due_soon_end(today, within_days))
 
 
 #: A window of the running statutory clock for :func:`visible_case_figures`: ``before`` / ``start``

@@ -7,9 +7,6 @@ so the page costs the same in a district of 10,000 cases as in one of 1,000,000.
 """
 from __future__ import annotations
 
-import datetime
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
 from django.shortcuts import render
@@ -18,6 +15,7 @@ from mediation import permissions, tallies
 from mediation.models import FollowUp, Referral
 from mediation.selectors import (
     case_list_visible_to,
+    due_soon_end,
     escalations_awaiting,
     follow_through,
     frame_figures,
@@ -34,7 +32,7 @@ WORKLOAD_STATES = (*WORKING_STATES, CaseState.REGISTERED, CaseState.ESCALATION_P
 def home(request):
     user = request.user
     today = local_today()
-    horizon = today + datetime.timedelta(days=settings.DUE_SOON_DAYS)
+    horizon = due_soon_end(today)
     visible = case_list_visible_to(user=user)
     assigns = permissions.scope_q(user, "assign_mediator")
     closes = permissions.scope_q(user, "close_case")
