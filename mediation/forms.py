@@ -33,6 +33,7 @@ from mediation.models import (
 from mediation.services import parse_amount
 from mediation.services.registration import WORKERS_MAX
 from mediation.typing import User
+from mediation.widgets import ListedModelChoiceField, ListedUserChoiceField, PlainSelect
 from workflows.states import CaseState, Line
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -83,15 +84,19 @@ class AmountField(forms.CharField):
 class CaseFilterForm(forms.Form):
     q = forms.CharField(label=_("搜索"), required=False, widget=forms.TextInput(
         attrs={"type": "search", "placeholder": _("案号、当事人、单位或完整身份证号")}))
-    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部")), *CaseState.choices])
+    # The list is shown all day: its choice lists are read and written cheaply (mediation/widgets.py).
+    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部")), *CaseState.choices],
+                              widget=PlainSelect)
     line = forms.TypedChoiceField(label=_("防线"), required=False, coerce=int, empty_value=None,
-                                  choices=[("", _("全部")), *Line.choices])
-    organisation = forms.ModelChoiceField(label=_("承办组织"), required=False, queryset=Organisation.objects.none(),
+                                  choices=[("", _("全部")), *Line.choices], widget=PlainSelect)
+    organisation = ListedModelChoiceField(label=_("承办组织"), required=False, queryset=Organisation.objects.none(),
                                           empty_label=_("全部"))
-    category = forms.ModelChoiceField(label=_("争议类别"), required=False, queryset=Category.objects.all(),
+    category = ListedModelChoiceField(label=_("争议类别"), required=False, queryset=Category.objects.all(),
                                       to_field_name="code", empty_label=_("全部"))
-    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部")), *Channel.choices])
-    mediator = UserChoiceField(label=_("调解员"), required=False, queryset=User.objects.none(), empty_label=_("全部"))
+    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部")), *Channel.choices],
+                                widget=PlainSelect)
+    mediator = ListedUserChoiceField(label=_("调解员"), required=False, queryset=User.objects.none(),
+                                     empty_label=_("全部"))
     received_from = forms.DateField(label=_("收案日期自"), required=False, widget=DATE)
     received_to = forms.DateField(label=_("至"), required=False, widget=DATE)
     overdue = forms.BooleanField(label=_("仅看超期"), required=False)
@@ -100,9 +105,9 @@ class CaseFilterForm(forms.Form):
                  mediators: QuerySet[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if organisations is not None:
-            field_of(self, "organisation", forms.ModelChoiceField).queryset = organisations
+            field_of(self, "organisation", ListedModelChoiceField).queryset = organisations
         if mediators is not None:
-            field_of(self, "mediator", UserChoiceField).queryset = mediators
+            field_of(self, "mediator", ListedUserChoiceField).queryset = mediators
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -106,7 +106,11 @@ class EscalationRequest(models.Model):
         ]
         # The queue and the home page read the pending requests by date, a page at a time.
         indexes = [models.Index(fields=["requested_at"], condition=Q(decision="pending"),
-                                name="escalation_pending_at")]
+                                name="escalation_pending_at"),
+                   # The cases waiting for a decision by an organisation's supervisors: part of what
+                   # they may read (permissions.visible_cases_beyond_scope_q), so part of every list.
+                   models.Index(fields=["to_organisation"], include=["case"], condition=Q(decision="pending"),
+                                name="escalation_pending_to")]
 
     def __str__(self) -> str:
         return f"{self.case} → {self.to_organisation}"

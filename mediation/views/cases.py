@@ -92,8 +92,8 @@ def case_list(request):
           .prefetch_related(Prefetch("parties", queryset=CaseParty.objects.filter(role=PartyRole.APPLICANT)
                                      .select_related("person").order_by("position"), to_attr="applicant_parties"))
           .order_by(order, "-pk"))
-    page = BoundedPaginator(qs, per_page, exact_count=visible_case_count(user=request.user, filters=filters)
-                            ).get_page(request.GET.get("page"))
+    exact_count = visible_case_count(user=request.user, filters=filters, request=request)
+    page = BoundedPaginator(qs, per_page, exact_count=exact_count).get_page(request.GET.get("page"))
     if filters.query:
         # A search reads personal data (names, an ID number): on the trail, the number masked.
         text, by_id_number = audit.mask_search(filters.query)

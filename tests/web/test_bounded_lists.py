@@ -42,3 +42,31 @@ def test_a_search_broader_than_the_limit_says_so_and_lists_the_limit(world, clie
     body = client.get(reverse("case_list"), {"q": "广域检索测试"}).content.decode()
     assert "与查询相符的案件超过" not in body
     assert all(case.number in body for case in cases)
+
+
+def test_the_lists_count_is_the_frames_own_sums_read_once(world, client):
+    """Unfiltered and "overdue", the list's 共 N 件 is what the tallies say for the user's reach —
+    the same sums the navigation shows — and the page reads the tallies once for both."""
+    import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows import clocks
+
+    town_a = [register(world.mediator_a, world.town_a) for _ in range(3)]
+    register(world.mediator_b, world.town_b)  # another township's: never counted for supervisor_a
+    late = town_a[0]
+    Case.objects.filter(pk=late.pk).update(acceptance_due=clocks.local_today() - datetime.timedelta(days=2))
+    client.force_login(world.supervisor_a)
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get(reverse("case_list")).content.decode()
+    # By hand: town_a's three cases, of which one is past its acceptance deadline.
+    assert "共 3 件" in body
+    assert sum("mediation_casetally" in q["sql"] for q in ctx.captured_queries) == 1
+    overdue = client.get(reverse("case_list"), {"overdue": "on"}).content.decode()
+    assert "共 1 件" in overdue and late.number in overdue
+    assert not any(c.number in overdue for c in town_a[1:])
+    # Filtered by organisation, the count is the tallies' own for that organisation (a query of its own).
+    other = client.get(reverse("case_list"), {"organisation": world.town_a.pk}).content.decode()
+    assert "共 3 件" in other
