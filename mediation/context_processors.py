@@ -12,7 +12,7 @@ from mediation.models import Role
 
 
 def _workspace(request) -> dict[str, Any]:
-    from mediation.selectors import escalations_awaiting, frame_figures
+    from mediation.selectors import frame_escalation_count, frame_figures
     from workflows.clocks import local_today
 
     user = request.user
@@ -35,7 +35,7 @@ def _workspace(request) -> dict[str, Any]:
         "roles": "、".join(str(r) for r in roles),
         "may_register": permissions.holds(user, "register_case"),
         "decides_escalations": decides,
-        "escalations": escalations_awaiting(user=user).count() if decides else 0,
+        "escalations": frame_escalation_count(request) if decides else 0,
         "overdue": sum(frame_figures(request, local_today())["overdue"].values()) if grants else 0,
         "is_admin": user.is_staff,
         "extra_nav": extra_nav,

@@ -127,7 +127,13 @@ def _search_sources(text: str) -> list[QuerySet[Any]]:
         return []
     lookup = "icontains" if len(text) >= SEARCH_SUBSTRING_MIN else "istartswith"
     employers = Q(**{f"name__{lookup}": text})
-    found = [Case.objects.filter(**{f"number__{lookup}": text}).order_by().values_list("pk", flat=True),
+    numbers = Case.objects.filter(**{f"number__{lookup}": text})
+    if any(c.isdigit() for c in text) and Case.objects.filter(number=text).exists():
+        # A whole case number finds its case by the number's own index. (Read as a substring of
+        # every number, its common pieces — the year, the brackets — would make the trigram index
+        # hand over every case of the year to be checked: the cost would grow with the cases.)
+        numbers = Case.objects.filter(number=text)
+    found = [numbers.order_by().values_list("pk", flat=True),
              CaseParty.objects.filter(**{f"name__{lookup}": text}).order_by().values_list("case_id", flat=True)]
     compact = normalize_id_number(text)
     if len(compact) == 18:
@@ -178,6 +184,15 @@ def frame_figures(request: Any, today: datetime.date) -> dict[str, dict[str, int
         figures = visible_case_figures(user=request.user, windows={
             "overdue": {"before": today}, "due_soon": {"start": today, "end": due_soon_end(today)}, "all": {}})
         memo = request._mediation_frame_figures = (key, figures)
+    return memo[1]
+
+
+def frame_escalation_count(request: Any) -> int:
+    """How many escalation requests wait for the user's decision (:func:`escalations_awaiting`),
+    counted once per request: the navigation's badge and the home page both show it."""
+    memo = getattr(request, "_mediation_escalation_count", None)
+    if memo is None or memo[0] != request.user.pk:
+        memo = request._mediation_escalation_count = (request.user.pk, escalations_awaiting(user=request.user).count())
     return memo[1]
 
 

@@ -18,6 +18,7 @@ from mediation.selectors import (
     due_soon_end,
     escalations_awaiting,
     follow_through,
+    frame_escalation_count,
     frame_figures,
     soonest_due,
 )
@@ -65,7 +66,7 @@ def home(request):
     if context["decides_escalations"]:
         awaiting = escalations_awaiting(user=user)
         context["escalations"] = list(awaiting[:10])
-        context["escalation_count"] = awaiting.count()
+        context["escalation_count"] = frame_escalation_count(request)  # the navigation's count too
     if assigns is not None:
         context["to_assign"] = list(visible.filter(assigns, state__in=WORKING_STATES, mediator_count=0)
                                     .select_related("organisation", "employer").order_by("received_at")[:10])

@@ -70,3 +70,18 @@ def test_the_lists_count_is_the_frames_own_sums_read_once(world, client):
     # Filtered by organisation, the count is the tallies' own for that organisation (a query of its own).
     other = client.get(reverse("case_list"), {"organisation": world.town_a.pk}).content.decode()
     assert "共 3 件" in other
+
+
+def test_a_whole_case_number_finds_that_case_and_a_piece_of_one_still_searches(world, client):
+    first, second = register(world.mediator_a, world.town_a), register(world.mediator_a, world.town_a)
+    hidden = register(world.mediator_b, world.town_b)
+    client.force_login(world.supervisor_a)
+    body = client.get(reverse("case_list"), {"q": first.number}).content.decode()
+    assert first.number in body and second.number not in body and "共 1 件" in body
+    # A piece of a number (the prefix and the year both share) is still a substring search.
+    piece = first.number.split("〕")[0] + "〕"
+    body = client.get(reverse("case_list"), {"q": piece}).content.decode()
+    assert first.number in body and second.number in body
+    # Another township's case is not found by its number: the list's scope still applies.
+    body = client.get(reverse("case_list"), {"q": hidden.number}).content.decode()
+    assert f'href="{reverse("case_detail", args=[hidden.pk])}"' not in body and "没有符合条件的案件" in body
