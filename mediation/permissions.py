@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Model, Q, QuerySet, Subquery
 
 from mediation.models.organisations import Membership, Organisation, Role
 
@@ -359,21 +359,16 @@ def visible_cases_beyond_scope_q(user: Any) -> Q | None:
     """The cases a user may read one by one, whatever their organisation: a case waiting to come
     up into the user's reach (for those who decide it), and per-case grants (a former mediator
     keeps reading a case that moved up). ``None`` when there are none to look for."""
-    found: list[Q] = []
+    found: list[QuerySet[Any]] = []
     waiting = _escalations_awaiting(user)
     if waiting is not None:
-        found.append(Q(Exists(waiting.filter(case_id=OuterRef("pk")))))
+        found.append(waiting)
     if reads_per_case_grants(user):
-        found.append(Q(Exists(granted_case_ids(user).filter(content_object_id=OuterRef("pk")))))
+        found.append(granted_case_ids(user))
     if not found:
         return None
-    # EXISTS, not IN: the database may then test a case against its key in the grants' index,
-    # rather than hashing every grant the user holds first (thousands, for a mediator of long
-    # standing), whichever costs less for the rows at hand.
-    q = found[0]
-    for more in found[1:]:
-        q |= more
-    return q
+    # One IN over a UNION, not an OR of two: the database can then look the cases up by key.
+    return Q(pk__in=found[0] if len(found) == 1 else found[0].union(*found[1:]))
 
 
 def _escalations_awaiting(user: Any) -> QuerySet[Any] | None:
