@@ -1,0 +1,60 @@
+"""A row of the case list, written by the ``case_list_row`` tag, shows what the template row it
+replaced showed: the same cells, links, badges and words, in Chinese and in English."""
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+from django.db.models import Prefetch
+from django.template import Context, Template
+from django.utils import translation
+
+from mediation.models import Case, CaseParty, PartyRole
+from tests.factories import register
+from tests.lifecycle import case_in_state
+from workflows.clocks import local_today
+from workflows.states import CaseState
+
+pytestmark = pytest.mark.django_db
+
+#: The row as the case list's template wrote it before the tag (the reference).
+REFERENCE = Template((Path(__file__).parent / "case_list_row_reference.html").read_text())
+TAG = Template("{% load mediation_tags %}{% case_list_row case %}")
+
+
+def tags(html: str) -> str:
+    return re.sub(r">\s+<", "><", html).strip()
+
+
+def listed(pks: list[int]) -> list[Case]:
+    return list(Case.objects.filter(pk__in=pks).select_related("organisation__level", "employer")
+                .prefetch_related(Prefetch("parties", queryset=CaseParty.objects.filter(role=PartyRole.APPLICANT)
+                                           .select_related("person").order_by("position"),
+                                           to_attr="applicant_parties")).order_by("pk"))
+
+
+def test_each_kind_of_row_is_written_as_the_template_wrote_it(world):
+    registered = register(world.mediator_a, world.town_a)
+    crowd = register(world.mediator_a, world.town_a, applicants=4)
+    Case.objects.filter(pk=crowd.pk).update(is_collective=True)
+    late = register(world.mediator_a, world.town_a)
+    Case.objects.filter(pk=late.pk).update(acceptance_due=local_today() - datetime.timedelta(days=3),
+                                           deadlines_confirmed=False, is_new_employment_form=True)
+    mediated = case_in_state(world, CaseState.JOINT_MEDIATION)
+    failed = case_in_state(world, CaseState.MEDIATION_FAILED)
+    cases = listed([registered.pk, crowd.pk, late.pk, mediated.pk, failed.pk])
+    assert len(cases) == 5
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            for case in cases:
+                context = Context({"case": case, "today": local_today()})
+                assert tags(TAG.render(context)) == tags(REFERENCE.render(context)), (language, case.state)
+    # And by hand, what the rule asks of three of them: the late one is overdue by three days and
+    # its deadline unconfirmed; the crowd is collective with "等4人"; the failed one has no deadline.
+    with translation.override("zh-hans"):
+        row = {c.pk: TAG.render(Context({"case": c, "today": local_today()})) for c in cases}
+    assert "超期 3 天" in row[late.pk] and "待确认" in row[late.pk] and "新业态" in row[late.pk]
+    assert "集体" in row[crowd.pk] and "等4人" in row[crowd.pk]
+    assert '<td class="nowrap c-due" data-label="期限">—</td>' in row[failed.pk]
