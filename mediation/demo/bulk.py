@@ -33,11 +33,12 @@ Rows that nothing reads back (claims, sessions, agreements and their terms, inst
 and signatures, escalations, extensions, referrals, follow-ups) are built as dicts of
 field values rather than model instances, and many-to-many links as tuples of ids: a
 model instance costs several times more than the row it becomes. Cases, people,
-parties and history rows stay model instances (the FSM state, ``CaseParty.of_person``,
-``TransitionLog.build``).
+parties and history rows stay model instances (``TransitionLog.build`` takes the case
+and gives an instance); the planner makes the first three with ``unsaved`` — the
+constructor's instance, attribute for attribute, at a fraction of its cost.
 
-The state field is protected (django-fsm-2): it is given to the constructor, which
-the descriptor allows for an unsaved instance, and never assigned afterwards.
+The state field is protected (django-fsm-2): it is set when the unsaved instance is
+made, as the constructor allows, and never assigned afterwards.
 
 The module is long because it plans every move's side effects the services would have
 had (the clocks, the agreement, the grants, the history) for every path through the
@@ -57,14 +58,16 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection, reset_queries, transaction
-from django.db.models import Max
+from django.db.models import Max, Model
+from django.db.models.base import ModelState
 from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin
 
 from mediation.demo import fake, load, pgcopy
 from mediation.models import (
@@ -97,6 +100,8 @@ from workflows.clocks import CHINA_TZ, WorkCalendar, stored_deadline_fields
 from workflows.models import DeadlineExtension, EscalationRequest, TransitionLog
 from workflows.states import WORKING_STATE_OF_LINE
 from workflows.states import CaseState as S
+
+M = TypeVar("M", bound=Model)
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -838,13 +843,13 @@ class Generator:
                    for i, person in enumerate(r["people"])]
         # A ride-hailing driver's dispute with the platform itself: the platform is the principal respondent.
         own = r["platform"] is not None and r["platform"].pk == r["employer"].pk
-        parties.append(CaseParty(role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
-                                 name=r["employer"].name, position=1,
-                                 capacity=RespondentCapacity.PLATFORM if own else RespondentCapacity.EMPLOYER))
+        parties.append(unsaved(CaseParty, role=PartyRole.RESPONDENT, employer_id=r["employer"].pk,
+                               name=r["employer"].name, position=1,
+                               capacity=RespondentCapacity.PLATFORM if own else RespondentCapacity.EMPLOYER))
         if r["platform"] is not None and r["platform"].pk != r["employer"].pk:  # a respondent too, as registration
             # makes it (劳动争议调解仲裁法 art. 22)
-            parties.append(CaseParty(role=PartyRole.RESPONDENT, employer_id=r["platform"].pk,
-                                     name=r["platform"].name, position=2, capacity=RespondentCapacity.PLATFORM))
+            parties.append(unsaved(CaseParty, role=PartyRole.RESPONDENT, employer_id=r["platform"].pk,
+                                   name=r["platform"].name, position=2, capacity=RespondentCapacity.PLATFORM))
         r["parties"] = parties
         r["agent_party"] = (None if r["agent"] is None else
                             _person_party(r["agent"], role=PartyRole.AGENT, position=1))
@@ -954,14 +959,15 @@ class Generator:
         persons = []
         for _ in range(n_applicants):
             sex = "M" if rng.random() < 0.68 else "F"
-            person = Person(name=fake.person_name(rng, sex), sex=sex,
-                            id_number=self.ids.resident_id(sex) if rng.random() < 0.9 else None,
-                            phone=fake.mobile(rng), address=fake.address(rng))
+            person = unsaved(Person, name=fake.person_name(rng, sex), sex=sex,
+                             id_number=self.ids.resident_id(sex) if rng.random() < 0.9 else None,
+                             phone=fake.mobile(rng), address=fake.address(rng))
             persons.append(person)
         people.extend(persons)
         agent = None
         if rng.random() < 0.05:
-            agent = Person(name=fake.person_name(rng, "M"), phone=fake.mobile(rng), address="宁波市奉化区法律援助中心")
+            agent = unsaved(Person, name=fake.person_name(rng, "M"), phone=fake.mobile(rng),
+                            address="宁波市奉化区法律援助中心")
             people.append(agent)
         amount = sum((c.amount for c in claims), ZERO)
         plan = self.plan(received_at, reg, n_applicants, amount)
@@ -983,8 +989,8 @@ class Generator:
     def _case(self, r: dict) -> Case:
         p: Plan = r["plan"]
         reg = r["reg"].org
-        case = Case(
-            state=p.state,  # the protected FSM field may be given to the constructor, never assigned later
+        case = unsaved(
+            Case, state=p.state,  # the protected FSM field is given at the start, never assigned later
             registered_organisation_id=reg.pk, sequence_year=r["year"], organisation_id=p.org.pk,
             received_at=r["received_at"],
             channel=r["channel"], application_form=r["form"], dispute_summary=r["summary"],
@@ -1111,9 +1117,38 @@ def explicit_timestamps() -> Iterator[None]:
 
 
 def _person_party(person: Person, **fields: Any) -> CaseParty:
-    """A generated person's part in a case, with the details the generator gave them."""
-    return CaseParty.of_person(person, name=person.name, sex=person.sex, phone=person.phone,
-                               address=person.address, **fields)
+    """A generated person's part in a case, with the details the generator gave them (``CaseParty.of_person``'s
+    row; the person's key is put in when the person has one, by ``_write_batch``)."""
+    return unsaved(CaseParty, person_id=None, name=person.name, sex=person.sex, phone=person.phone,
+                   address=person.address, **fields)
+
+
+_BLANK: dict[type[Model], dict[str, Any]] = {}
+
+
+def unsaved(model: type[M], **values: Any) -> M:
+    """``model(**values)`` for a row the generator makes by the million, without the constructor's cost.
+
+    ``values`` are by attribute name (``employer_id``, not ``employer``); every other field
+    gets its default, as the constructor gives it (``Field.get_default``, taken once per
+    model). The instance is the constructor's, attribute for attribute, made five to ten
+    times faster (a case about 6 µs instead of 29, a party 1.2 instead of 13): the
+    constructor's time goes to matching keyword arguments to fields one by one, and it was
+    two fifths of the planning. A name that is no field's attribute fails here.
+    """
+    blank = _BLANK.get(model)
+    if blank is None:
+        blank = _BLANK[model] = {f.attname: f.get_default() for f in model._meta.concrete_fields}
+    if not values.keys() <= blank.keys():
+        raise TypeError(f"{model.__name__} has no field attribute {sorted(values.keys() - blank.keys())}")
+    obj = model.__new__(model)
+    attributes = obj.__dict__
+    attributes.update(blank)
+    attributes.update(values)
+    obj._state = ModelState()
+    if isinstance(obj, ConcurrentTransitionMixin):
+        obj._update_initial_state()  # what its constructor adds (django-fsm: the state it started in)
+    return obj
 
 
 def written_tables() -> list[str]:
