@@ -443,3 +443,42 @@ for _alias in [a for a in ("default", "replica") if a in DATABASES]:
     if DATABASES[_alias]["ENGINE"] == "django.db.backends.postgresql":
         _options = DATABASES[_alias].setdefault("OPTIONS", {})
         _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
+
+
+# --- REST API (docs/api.md) ---------------------------------------------------------------------
+# /api/v1/: personal access tokens (Authorization: Bearer …) or the browser's session; errors as
+# application/problem+json; the OpenAPI schema at /api/schema/, its docs at /api/docs/ served from
+# the application's own static files (drf-spectacular-sidecar), under the same CSP as every page.
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar", "api"]
+# Requests a token may make per minute, counted per token (per user for the browser's session) in
+# Django's cache: with several server processes, give them a shared cache (CACHES) or each counts alone.
+API_READ_RATE = os.environ.get("API_READ_RATE", "600/min")
+API_WRITE_RATE = os.environ.get("API_WRITE_RATE", "60/min")
+# A token lives API_TOKEN_DEFAULT_DAYS unless its owner picks another term, never more than API_TOKEN_MAX_DAYS.
+API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "90"))
+API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "365"))
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.TokenAuthentication",
+                                       "api.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.authentication.ReadThrottle", "api.authentication.WriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"read": API_READ_RATE, "write": API_WRITE_RATE},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
+    "DEFAULT_VERSION": "v1",
+    "ALLOWED_VERSIONS": ["v1"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "劳动争议调解案件管理 API",
+    "DESCRIPTION": "docs/api.md: authentication, errors (application/problem+json), pagination, versioning.",
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}

@@ -37,6 +37,7 @@ urlpatterns = [
     path("audit/", include("mediation.audit.urls")),
     path("exports/", include("jobs.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),  # the REST API (docs/api.md)
 ]
 
 if settings.DEBUG:

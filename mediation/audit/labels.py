@@ -39,6 +39,8 @@ ACTION_LABELS = {
     "admin.add": _("后台新增"),
     "admin.change": _("后台修改"),
     "admin.delete": _("后台删除"),
+    "api.token_create": _("创建接口访问令牌"),
+    "api.token_revoke": _("撤销接口访问令牌"),
 }
 
 

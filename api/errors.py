@@ -1,0 +1,141 @@
+"""Every error of the API as ``application/problem+json`` (RFC 9457), in the request's language:
+``type``, ``title``, ``status``, ``detail``, ``instance``, and for invalid input the list ``errors``."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from workflows.errors import ActionNotAllowed, ConcurrentChange
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "application/problem+json"
+#: The problem types this API answers with (docs/api.md lists them).
+TYPE_BASE = "urn:labour-mediation:problem:"
+
+#: Title of each problem type, by HTTP status where the status says it all.
+TITLES = {
+    400: gettext_lazy("请求内容有误"),
+    401: gettext_lazy("未通过身份验证"),
+    403: gettext_lazy("没有权限"),
+    404: gettext_lazy("未找到"),
+    405: gettext_lazy("不支持该请求方法"),
+    406: gettext_lazy("无法提供所要求的格式"),
+    409: gettext_lazy("与案件当前状态冲突"),
+    415: gettext_lazy("不支持该请求内容格式"),
+    422: gettext_lazy("无法处理该请求"),
+    429: gettext_lazy("请求过于频繁"),
+    500: gettext_lazy("服务器内部错误"),
+}
+CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+         406: "not-acceptable", 409: "conflict", 415: "unsupported-media-type", 422: "unprocessable",
+         429: "throttled", 500: "server-error"}
+
+
+def activate_request_language(request: HttpRequest) -> str:
+    """The language the client asked for (Accept-Language, or the browser's language cookie); Chinese
+    when it asked for none we speak."""
+    language = translation.get_language_from_request(request)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    return language
+
+
+def problem(status_code: int, *, detail: str = "", instance: str = "", code: str = "",
+            title: str | None = None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + (code or CODES.get(status_code, "error")),
+        "title": str(title if title is not None else TITLES.get(status_code, _("请求失败"))),
+        "status": status_code,
+        "detail": str(detail or ""),
+        "instance": instance,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def _flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
+    """DRF's nested error detail as a flat list of ``{field, detail, code}``."""
+    if isinstance(detail, dict):
+        found = []
+        for name, value in detail.items():
+            inner = name if name not in ("non_field_errors", "__all__") else None
+            found += _flatten(value, f"{field}.{inner}" if field and inner else (inner or field))
+        return found
+    if isinstance(detail, list):
+        return [item for value in detail for item in _flatten(value, field)]
+    return [{"field": field, "detail": str(detail), "code": getattr(detail, "code", "invalid")}]
+
+
+def _from_django_validation(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError({k: v for k, v in exc.message_dict.items()})
+    return exceptions.ValidationError(exc.messages)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: what DRF knows, plus the lifecycle's refusals, as problem documents."""
+    request = context.get("request")
+    instance = request.get_full_path() if request is not None else ""
+    if isinstance(exc, DjangoValidationError):
+        exc = _from_django_validation(exc)
+    elif isinstance(exc, ConcurrentChange | ActionNotAllowed):
+        exc = Conflict(exc.message)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(_("未找到该资源，或您无权查看。"))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("API request failed", exc_info=exc)
+        return Response(problem(500, detail=_("处理请求时出错，请稍后再试。"), instance=instance),
+                        status=500, content_type=PROBLEM_TYPE)
+    assert isinstance(exc, exceptions.APIException)
+    errors = None
+    detail: Any = exc.detail
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        detail = _("提交的内容有 %(n)d 处错误。") % {"n": len(errors)} if errors else ""
+    elif isinstance(exc, exceptions.Throttled):
+        detail = _("请求过于频繁，请在 %(seconds)d 秒后再试。") % {"seconds": int(getattr(exc, "wait", None) or 1)}
+    body = problem(response.status_code, detail=str(detail), instance=instance,
+                   code=getattr(exc, "problem_code", ""), errors=errors)
+    response.data = body
+    response.content_type = PROBLEM_TYPE
+    return response
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("案件状态已变化，请重新读取后再试。")
+    problem_code = "conflict"
+
+
+class IdempotencyMismatch(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = gettext_lazy("该 Idempotency-Key 已用于内容不同的请求；新的请求请换一个新的键。")
+    problem_code = "idempotency-key-reused"
+
+
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any address under /api/ that names nothing: a problem document, never the HTML 404 page."""
+    language = activate_request_language(request)
+    response = JsonResponse(problem(404, detail=_("接口中没有这个地址。"), instance=request.get_full_path()),
+                            status=404, content_type=PROBLEM_TYPE, json_dumps_params={"ensure_ascii": False})
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+__all__ = ["exception_handler", "not_found", "problem", "activate_request_language"]

@@ -1,0 +1,154 @@
+"""The API's case endpoints. Each reads and writes through the same selectors, services and
+permission checks as the web pages (mediation/views/cases.py, mediation/views/actions.py)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.errors import activate_request_language
+from api.idempotency import HEADER, idempotent
+from api.pagination import CasePagination
+from api.serializers import (
+    CaseDetailSerializer,
+    CaseSummarySerializer,
+    TransitionRequestSerializer,
+    TransitionSerializer,
+)
+from mediation import permissions
+from mediation.audit import log as audit
+from mediation.models import CaseParty, PartyRole
+from mediation.selectors import case_get_for_user, case_list_visible_to, search_matches
+from mediation.transitions import MOVES
+from mediation.views.cases import filters_from_request
+from workflows import machine
+from workflows import services as lifecycle
+from workflows.machine import TRANSITION_NAMES, conditions_met, transition_label
+
+
+class ApiView(APIView):
+    """Answers in the language the request asks for (Accept-Language; Chinese by default)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        activate_request_language(request._request)
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response.headers["Content-Language"] = getattr(request._request, "LANGUAGE_CODE", "")
+        response.headers["Vary"] = ", ".join(filter(None, [response.headers.get("Vary"), "Accept-Language"]))
+        return response
+
+
+_FILTERS = [
+    OpenApiParameter("q", str, description="案号、当事人、单位或完整身份证号"),
+    OpenApiParameter("state", str), OpenApiParameter("line", int), OpenApiParameter("organisation", int),
+    OpenApiParameter("category", str), OpenApiParameter("channel", str), OpenApiParameter("mediator", int),
+    OpenApiParameter("received_from", OpenApiTypes.DATE), OpenApiParameter("received_to", OpenApiTypes.DATE),
+    OpenApiParameter("overdue", bool),
+]
+
+
+class CaseListView(ApiView):
+    pagination_class = CasePagination
+
+    @extend_schema(parameters=_FILTERS, responses=CaseSummarySerializer(many=True), operation_id="cases_list")
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        """The cases the user may see, with the web list's filters and search, newest first."""
+        form, filters = filters_from_request(request)
+        if form.is_bound and not form.is_valid():
+            raise exceptions.ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+        if filters.query:  # as the web list: the search's matches once, then the page reads only those
+            found, _more = search_matches(filters.query)
+            filters = replace(filters, matched=tuple(found))
+        qs = (case_list_visible_to(user=request.user, filters=filters)
+              .select_related("organisation__level", "employer")
+              .prefetch_related(Prefetch("parties", queryset=CaseParty.objects.filter(role=PartyRole.APPLICANT)
+                                         .order_by("position"), to_attr="applicant_parties")))
+        if filters.query:
+            # A search reads personal data: on the trail as the web list puts it, the ID number masked.
+            text, by_id_number = audit.mask_search(filters.query)
+            audit.record(actor=request.user, action="case.search",
+                         new={"query": text, "id_number": by_id_number, "results": qs.count()})
+        paginator = CasePagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(CaseSummarySerializer(page, many=True).data)
+
+
+class CaseDetailView(ApiView):
+    @extend_schema(responses=CaseDetailSerializer, operation_id="cases_retrieve")
+    def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
+        """One case; ID numbers and phones masked unless the user may see personal data."""
+        case = case_get_for_user(user=request.user, case_id=pk)
+        prefetch_related_objects(
+            [case], Prefetch("parties", queryset=CaseParty.objects.select_related("person", "employer")),
+            "claims__category", "categories", "mediators")
+        case.party_rows = list(case.parties.all())  # type: ignore[attr-defined]
+        case.deadline_rows = case.deadlines()  # type: ignore[attr-defined]
+        show_personal = permissions.may_see_personal_data(request.user, case)
+        return Response(CaseDetailSerializer(case, context={"show_personal": show_personal}).data)
+
+
+class TransitionListView(ApiView):
+    @extend_schema(responses=TransitionSerializer(many=True), operation_id="cases_transitions_list")
+    def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
+        """The moves this user may make on the case now, each with the fields its form asks for."""
+        case = case_get_for_user(user=request.user, case_id=pk)
+        names = sorted(lifecycle.available_transitions(case, request.user), key=lambda name: MOVES[name].danger)
+        return Response(TransitionSerializer([_describe(case, name, request.user) for name in names], many=True).data)
+
+
+def _describe(case: Any, name: str, user: Any) -> dict[str, Any]:
+    form = MOVES[name].bind(case, user=user)
+    fields = []
+    for field_name, field in (form.fields.items() if form is not None else []):
+        choices = getattr(field, "choices", None)
+        fields.append({
+            "name": field_name, "label": str(field.label or field_name), "required": field.required,
+            "choices": [{"value": str(value), "label": str(label)} for value, label in choices if value != ""]
+            if choices is not None else None})
+    return {"name": name, "label": transition_label(name),
+            "blocked": None if conditions_met(case, name) else lifecycle.condition_message(name, case),
+            "arguments": fields}
+
+
+class TransitionView(ApiView):
+    @extend_schema(request=TransitionRequestSerializer, responses={200: CaseSummarySerializer, 204: None},
+                   parameters=[OpenApiParameter(HEADER, str, OpenApiParameter.HEADER,
+                                                description="同一键、同一内容的重复请求得到第一次的答复")],
+                   operation_id="cases_transitions_create")
+    def post(self, request: Request, pk: int, name: str, **kwargs: Any) -> Response:
+        """Make one move, as the case page's form does: same checks, same history and audit rows."""
+        return idempotent(request, lambda: self._move(request, pk, name), self.handle_exception)
+
+    def _move(self, request: Request, pk: int, name: str) -> Response:
+        if name not in TRANSITION_NAMES:
+            raise Http404
+        user = request.user
+        case = case_get_for_user(user=user, case_id=pk, purpose=name)
+        if machine.has_transition(case, name) and not machine.may_transition(case, name, user):
+            # As on the web: refused before the input is read.
+            raise exceptions.PermissionDenied(
+                _("您没有对本案件执行“%(action)s”的权限。") % {"action": transition_label(name)})
+        body = TransitionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        move = MOVES[name]
+        data = {**body.validated_data["arguments"], "reason": body.validated_data["reason"]}
+        form = move.bind(case, data, user=user)
+        if form is not None and not form.is_valid():
+            raise exceptions.ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+        move.perform(case_id=pk, actor=user, data=form.cleaned_data if form is not None else {},
+                     expected_state=body.validated_data["expected_state"] or None)
+        moved = case_list_visible_to(user=user).select_related("organisation__level", "employer").filter(pk=pk).first()
+        if moved is None:  # moved up to an organisation beyond the user's reach: nothing more to show
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(CaseSummarySerializer(moved).data)

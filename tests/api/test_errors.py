@@ -1,0 +1,97 @@
+"""Errors as application/problem+json (RFC 9457), in the request's language; throttling; no 5xx."""
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import register
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == PROBLEM
+    body = response.json()
+    assert {"type", "title", "status", "detail", "instance"} <= set(body)
+    assert body["status"] == status
+    return body
+
+
+def test_an_unknown_address_under_api_is_a_problem_never_html(world, api_as):
+    client = api_as(world.mediator_a, "read")
+    for path in ("/api/v1/nothing/", "/api/v2/cases/", "/api/", "/api/v1/cases", "/api/v1/cases/abc/"):
+        body = _problem(client.get(path), 404)
+        assert body["instance"] == path
+        assert body["title"] == "未找到"
+
+
+def test_problems_speak_chinese_by_default_and_english_when_asked(world, api_as):
+    chinese = api_as(world.mediator_a).put("/api/v1/cases/")
+    body = _problem(chinese, 405)
+    assert chinese["Content-Language"] == "zh-hans"
+    assert body["detail"] == "方法 “PUT” 不被允许。"
+    english = api_as(world.mediator_a, language="en-GB,en;q=0.9").put("/api/v1/cases/")
+    body = _problem(english, 405)
+    assert english["Content-Language"] == "en"
+    assert body["detail"] == 'Method "PUT" not allowed.'
+    # A language we do not speak: Chinese.
+    assert api_as(world.mediator_a, language="fr").put("/api/v1/cases/")["Content-Language"] == "zh-hans"
+    unknown = api_as(world.mediator_a, "read", language="en").get("/api/v1/nothing/")
+    assert _problem(unknown, 404)["title"] == "Not found" and unknown["Content-Language"] == "en"
+
+
+def test_validation_errors_are_listed_under_errors(world, api_as):
+    case = register(world.mediator_a, world.town_a)
+    response = api_as(world.mediator_a).post_json(f"/api/v1/cases/{case.pk}/transitions/reject/",
+                                                  {"reason": "", "arguments": {"reason_kind": "nonsense"}})
+    body = _problem(response, 400)
+    fields = {e["field"] for e in body["errors"]}
+    assert fields == {"reason_kind", "reason"}
+    assert all(e["detail"] for e in body["errors"])
+    assert body["detail"] == "提交的内容有 2 处错误。"
+
+
+@pytest.mark.parametrize("query", [
+    {"cursor": "garbage"}, {"cursor": "cD0yMDI2"}, {"page_size": "-1"}, {"page_size": "1e9"},
+    {"received_from": "2026-13-45"}, {"line": "x"}, {"mediator": "99999999999999999999"}, {"q": "\x00"},
+    {"overdue": "maybe"}, {"category": "💥"}, {"organisation": "-5"},
+])
+def test_no_query_parameter_gives_a_5xx(world, api_as, query):
+    register(world.mediator_a, world.town_a)
+    response = api_as(world.supervisor_a, "read").get("/api/v1/cases/", query)
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        _problem(response, response.status_code)
+
+
+def test_bodies_that_are_not_forms_are_refused_not_crashed(world, api_as):
+    case = register(world.mediator_a, world.town_a)
+    client = api_as(world.mediator_a)
+    url = f"/api/v1/cases/{case.pk}/transitions/accept/"
+    bodies: list[object] = [{"arguments": {"consent_recorded_on": {"y": 2026}}}, {"arguments": [1, 2]},
+                            {"reason": ["x"]}, [], "text", {"arguments": {"consent_recorded_on": [[1]]}}]
+    for body in bodies:
+        _problem(client.post_json(url, body), 400)
+    _problem(client.post(url, "{not json", content_type="application/json"), 400)
+    _problem(client.post(url, "a=b", content_type="application/x-www-form-urlencoded"), 415)
+    _problem(client.get("/api/v1/cases/99999999999999999999/"), 404)
+
+
+def test_throttling_answers_429_per_token(world, api_as, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"read": "3/min", "write": "1/min"}}
+    first = api_as(world.mediator_a, "read")
+    for _ in range(3):
+        assert first.get("/api/v1/cases/").status_code == 200
+    body = _problem(first.get("/api/v1/cases/"), 429)
+    assert body["title"] == "请求过于频繁"
+    assert int(first.get("/api/v1/cases/")["Retry-After"]) > 0
+    # Another token of the same user has its own budget.
+    assert api_as(world.mediator_a, "read").get("/api/v1/cases/").status_code == 200
+    # Writes are counted apart from reads.
+    case = register(world.mediator_a, world.town_a)
+    writer = api_as(world.mediator_a)
+    assert writer.get("/api/v1/cases/").status_code == 200
+    url = f"/api/v1/cases/{case.pk}/transitions/withdraw/"
+    assert writer.post_json(url, {}).status_code == 400
+    _problem(writer.post_json(url, {}), 429)
