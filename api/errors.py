@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -128,6 +129,7 @@ class IdempotencyMismatch(exceptions.APIException):
     problem_code = "idempotency-key-reused"
 
 
+@csrf_exempt  # nothing to protect, and a refused POST would otherwise get the HTML 403 page
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any address under /api/ that names nothing: a problem document, never the HTML 404 page."""
     language = activate_request_language(request)

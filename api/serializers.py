@@ -162,3 +162,29 @@ class TransitionRequestSerializer(serializers.Serializer):
             else:
                 raise serializers.ValidationError(_("“%(name)s”的值应为文字、数字、是否或其列表。") % {"name": key})
         return clean
+
+
+class ProblemErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An error (RFC 9457, ``application/problem+json``)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(allow_blank=True)
+    instance = serializers.CharField(allow_blank=True)
+    # Shadows Serializer.errors in the class body only (DRF collects declared fields from there);
+    # this serializer only describes the schema and never validates.
+    errors = ProblemErrorSerializer(many=True, required=False,  # type: ignore[assignment]
+                                    help_text=_("仅 400：每处错误一项"))
+
+
+def problems(*statuses: int) -> dict[tuple[int, str], type[ProblemSerializer]]:
+    """The schema's error answers of an endpoint: problem documents with these statuses (and 401, 429,
+    which any endpoint may give)."""
+    return {(code, "application/problem+json"): ProblemSerializer for code in sorted({401, 429, *statuses})}

@@ -23,6 +23,7 @@ from api.serializers import (
     CaseSummarySerializer,
     TransitionRequestSerializer,
     TransitionSerializer,
+    problems,
 )
 from mediation import permissions
 from mediation.audit import log as audit
@@ -61,7 +62,8 @@ _FILTERS = [
 class CaseListView(ApiView):
     pagination_class = CasePagination
 
-    @extend_schema(parameters=_FILTERS, responses=CaseSummarySerializer(many=True), operation_id="cases_list")
+    @extend_schema(parameters=_FILTERS, responses={200: CaseSummarySerializer(many=True), **problems(400, 403, 404)},
+                   operation_id="cases_list")
     def get(self, request: Request, **kwargs: Any) -> Response:
         """The cases the user may see, with the web list's filters and search, newest first."""
         form, filters = filters_from_request(request)
@@ -85,7 +87,7 @@ class CaseListView(ApiView):
 
 
 class CaseDetailView(ApiView):
-    @extend_schema(responses=CaseDetailSerializer, operation_id="cases_retrieve")
+    @extend_schema(responses={200: CaseDetailSerializer, **problems(403, 404)}, operation_id="cases_retrieve")
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         """One case; ID numbers and phones masked unless the user may see personal data."""
         case = case_get_for_user(user=request.user, case_id=pk)
@@ -99,7 +101,8 @@ class CaseDetailView(ApiView):
 
 
 class TransitionListView(ApiView):
-    @extend_schema(responses=TransitionSerializer(many=True), operation_id="cases_transitions_list")
+    @extend_schema(responses={200: TransitionSerializer(many=True), **problems(403, 404)},
+                   operation_id="cases_transitions_list")
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         """The moves this user may make on the case now, each with the fields its form asks for."""
         case = case_get_for_user(user=request.user, case_id=pk)
@@ -122,7 +125,8 @@ def _describe(case: Any, name: str, user: Any) -> dict[str, Any]:
 
 
 class TransitionView(ApiView):
-    @extend_schema(request=TransitionRequestSerializer, responses={200: CaseSummarySerializer, 204: None},
+    @extend_schema(request=TransitionRequestSerializer,
+                   responses={200: CaseSummarySerializer, 204: None, **problems(400, 403, 404, 409, 415, 422)},
                    parameters=[OpenApiParameter(HEADER, str, OpenApiParameter.HEADER,
                                                 description="同一键、同一内容的重复请求得到第一次的答复")],
                    operation_id="cases_transitions_create")

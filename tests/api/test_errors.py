@@ -95,3 +95,11 @@ def test_throttling_answers_429_per_token(world, api_as, settings):
     url = f"/api/v1/cases/{case.pk}/transitions/withdraw/"
     assert writer.post_json(url, {}).status_code == 400
     _problem(writer.post_json(url, {}), 429)
+
+
+def test_a_post_to_an_unknown_address_with_a_session_cookie_is_a_404_problem(world):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.mediator_a)
+    _problem(client.post("/api/v1/cases/1/transitions/ïÁ/", {}), 404)
