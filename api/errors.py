@@ -104,7 +104,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                         status=500, content_type=PROBLEM_TYPE)
     assert isinstance(exc, exceptions.APIException)
     errors = None
-    detail: Any = exc.detail
+    detail: Any = _in_our_words(exc, request) or exc.detail
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
         detail = _("提交的内容有 %(n)d 处错误。") % {"n": len(errors)} if errors else ""
@@ -115,6 +115,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response.data = body
     response.content_type = PROBLEM_TYPE
     return response
+
+
+def _in_our_words(exc: exceptions.APIException, request: Any) -> str | None:
+    """DRF's own refusals in the project's words (DRF's catalogue is not installed: settings.py)."""
+    kind = type(exc)
+    if kind is exceptions.MethodNotAllowed:
+        return _("不支持 %(method)s 请求方法。") % {"method": getattr(request, "method", "")}
+    if kind is exceptions.NotAcceptable:
+        return _("本接口只以 JSON 答复，请在 Accept 头中接受 application/json。")
+    if kind is exceptions.UnsupportedMediaType:
+        return _("请求内容须为 JSON（Content-Type: application/json）。")
+    if kind is exceptions.ParseError:
+        return _("请求内容不是有效的 JSON。")
+    if kind is exceptions.NotAuthenticated:
+        return _("请提供访问令牌（Authorization: Bearer …），或先登录。")
+    if kind is exceptions.PermissionDenied and exc.detail == exceptions.PermissionDenied.default_detail:
+        return _("您没有执行此操作的权限。")
+    return None
 
 
 class Conflict(exceptions.APIException):

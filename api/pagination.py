@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.pagination import CursorPagination
 
 
@@ -11,3 +12,5 @@ class CasePagination(CursorPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    # Lazy: translated when the error is raised, in the request's language.
+    invalid_cursor_message = _("翻页游标无效，请从第一页重新开始。")  # type: ignore[assignment]

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
@@ -29,9 +28,8 @@ from mediation import permissions
 from mediation.audit import log as audit
 from mediation.models import CaseParty, PartyRole
 from mediation.selectors import case_get_for_user, case_list_visible_to, search_matches
-from mediation.transitions import MOVES
+from mediation.transitions import MOVES, refuse_unpermitted
 from mediation.views.cases import filters_from_request
-from workflows import machine
 from workflows import services as lifecycle
 from workflows.machine import TRANSITION_NAMES, conditions_met, transition_label
 
@@ -139,10 +137,7 @@ class TransitionView(ApiView):
             raise Http404
         user = request.user
         case = case_get_for_user(user=user, case_id=pk, purpose=name)
-        if machine.has_transition(case, name) and not machine.may_transition(case, name, user):
-            # As on the web: refused before the input is read.
-            raise exceptions.PermissionDenied(
-                _("您没有对本案件执行“%(action)s”的权限。") % {"action": transition_label(name)})
+        refuse_unpermitted(case, name, user)  # the case page's rule: refused before the input is read
         body = TransitionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         move = MOVES[name]

@@ -449,7 +449,10 @@ for _alias in [a for a in ("default", "replica") if a in DATABASES]:
 # /api/v1/: personal access tokens (Authorization: Bearer …) or the browser's session; errors as
 # application/problem+json; the OpenAPI schema at /api/schema/, its docs at /api/docs/ served from
 # the application's own static files (drf-spectacular-sidecar), under the same CSP as every page.
-INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar", "api"]
+# rest_framework itself is not an installed app: its catalogue would replace Django's own Chinese
+# for messages both carry ("This field is required." and six more) on every web form. The API
+# renders JSON only, so it needs none of its templates or static files.
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar", "api"]
 # Requests a token may make per minute, counted per token (per user for the browser's session) in
 # Django's cache: with several server processes, give them a shared cache (CACHES) or each counts alone.
 API_READ_RATE = os.environ.get("API_READ_RATE", "600/min")

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from django import forms as django_forms
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from mediation import forms
 from mediation.selectors import mediators_of
+from workflows import machine
 from workflows import services as lifecycle
 from workflows.clocks import local_today
 
@@ -70,6 +72,14 @@ def _rejection(data: Data) -> Data:
 
 def _refer_initial(case: Any) -> Data:
     return {"initial": {"referred_on": local_today(), "body": _("宁波市奉化区劳动人事争议仲裁委员会")}}
+
+
+def refuse_unpermitted(case: Any, name: str, user: Any) -> None:
+    """A move the state allows but the user may not make is refused before its input is read (the
+    case page's form and the API alike); one the state no longer allows (someone else was quicker)
+    is left to the service, which says what happened."""
+    if machine.has_transition(case, name) and not machine.may_transition(case, name, user):
+        raise PermissionDenied(_("您没有对本案件执行“%(action)s”的权限。") % {"action": machine.transition_label(name)})
 
 
 MOVES: dict[str, Move] = {

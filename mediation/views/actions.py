@@ -13,9 +13,8 @@ from django.views.decorators.http import require_POST
 from mediation import forms, permissions, services
 from mediation.models import Agreement, Instalment, Referral
 from mediation.selectors import case_get_for_user
-from mediation.transitions import MOVES
+from mediation.transitions import MOVES, refuse_unpermitted
 from mediation.views.common import apply_errors, case_errors
-from workflows import machine
 from workflows.machine import TRANSITION_NAMES, transition_label
 
 
@@ -40,10 +39,7 @@ def case_transition(request, pk: int, name: str):
     user = request.user
     label = transition_label(name)
     move = MOVES[name]
-    if machine.has_transition(case, name) and not machine.may_transition(case, name, user):
-        # Refused before the input is read; a move the state no longer allows (someone else
-        # was quicker) is answered by the service with what happened instead.
-        raise PermissionDenied(_("您没有对本案件执行“%(action)s”的权限。") % {"action": label})
+    refuse_unpermitted(case, name, user)
     form = move.bind(case, request.POST, user=user)
     if form is not None and not form.is_valid():
         return _form_page(request, case, label, form, action=name, expected_state=expected)

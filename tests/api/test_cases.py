@@ -142,3 +142,28 @@ def test_an_auditors_read_is_logged_as_on_the_web(world, cases, api_as):
     assert AuditEvent.objects.filter(action="case.read", case_id=case.pk, actor_id=world.auditor_a.pk).count() == 1
     api_as(world.mediator_a, "read").get(f"/api/v1/cases/{case.pk}/")
     assert not CaseAccessLog.objects.filter(case=case, user=world.mediator_a).exists()
+
+
+def test_the_list_reads_as_many_queries_for_3_cases_as_for_14(world, api_as):
+    """A list page must not ask the database once per row (docs/performance.md)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        client = api_as(world.district_supervisor, "read")
+        client.get("/api/v1/cases/")  # the token's first use notes it (last_used_at): not counted below
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/cases/").status_code == 200
+        return len(captured)
+
+    for _ in range(3):
+        register(world.mediator_a, world.town_a)
+    few = queries()
+    for _ in range(11):
+        register(world.mediator_b, world.town_b)
+    assert queries() == few
+
+
+def test_answers_with_personal_data_are_never_stored_by_caches(world, cases, api_as):
+    response = api_as(world.mediator_a, "read").get(f"/api/v1/cases/{cases[0].pk}/")
+    assert "no-store" in response["Cache-Control"]

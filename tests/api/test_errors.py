@@ -29,15 +29,14 @@ def test_problems_speak_chinese_by_default_and_english_when_asked(world, api_as)
     chinese = api_as(world.mediator_a).put("/api/v1/cases/")
     body = _problem(chinese, 405)
     assert chinese["Content-Language"] == "zh-hans"
-    assert body["detail"] == "方法 “PUT” 不被允许。"
-    english = api_as(world.mediator_a, language="en-GB,en;q=0.9").put("/api/v1/cases/")
-    body = _problem(english, 405)
-    assert english["Content-Language"] == "en"
-    assert body["detail"] == 'Method "PUT" not allowed.'
+    assert (body["title"], body["detail"]) == ("不支持该请求方法", "不支持 PUT 请求方法。")
+    assert _problem(api_as(world.mediator_a).get("/api/v1/cases/", {"cursor": "x"}), 404)["detail"] == (
+        "翻页游标无效，请从第一页重新开始。")
+    english = api_as(world.mediator_a, language="en-GB,en;q=0.9").get("/api/v1/nothing/")
+    assert _problem(english, 404)["title"] == "Not found" and english["Content-Language"] == "en"
     # A language we do not speak: Chinese.
-    assert api_as(world.mediator_a, language="fr").put("/api/v1/cases/")["Content-Language"] == "zh-hans"
-    unknown = api_as(world.mediator_a, "read", language="en").get("/api/v1/nothing/")
-    assert _problem(unknown, 404)["title"] == "Not found" and unknown["Content-Language"] == "en"
+    other = api_as(world.mediator_a, language="fr").get("/api/v1/nothing/")
+    assert _problem(other, 404)["title"] == "未找到" and other["Content-Language"] == "zh-hans"
 
 
 def test_validation_errors_are_listed_under_errors(world, api_as):
@@ -103,3 +102,10 @@ def test_a_post_to_an_unknown_address_with_a_session_cookie_is_a_404_problem(wor
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.mediator_a)
     _problem(client.post("/api/v1/cases/1/transitions/ïÁ/", {}), 404)
+
+
+def test_a_refusal_the_web_says_too_reads_the_same_in_english(world, api_as):
+    case = register(world.mediator_a, world.town_a)
+    response = api_as(world.auditor_a, language="en").post_json(f"/api/v1/cases/{case.pk}/transitions/accept/", {})
+    body = _problem(response, 403)
+    assert body["detail"].startswith("You do not have permission to perform “") and response["Content-Language"] == "en"

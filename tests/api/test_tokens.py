@@ -161,3 +161,13 @@ class TestSecondFactor:
         refused = client.post(reverse("api_tokens"), {"name": "x", "scope": "write", "days": 30})
         assert refused.status_code == 403
         assert not AccessToken.objects.exists()
+
+
+def test_the_page_shows_when_a_token_was_last_used(world):
+    value = bearer(world.mediator_a)
+    token = AccessToken.objects.get(prefix=value.partition(".")[0])
+    assert token.last_used_at is None
+    ApiClient(value).get(CASES)
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    assert abs(timezone.now() - token.last_used_at) < datetime.timedelta(minutes=1)
