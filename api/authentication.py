@@ -45,18 +45,15 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
-    """The browser's session, with DRF's CSRF check on unsafe methods. A session that owes a second
-    factor (a device not yet verified) is not signed in for the API, as it is not for the pages."""
+    """The browser's session, with DRF's CSRF check on unsafe methods. A session that owes a step
+    first (the second factor, a password change: ``accounts.gate``) is not signed in for the API,
+    as it reaches no page either."""
 
     def authenticate(self, request: Request) -> tuple[Any, None] | None:
         from accounts import gate
 
         result = super().authenticate(request)
-        if result is None:
-            return None
-        user = result[0]
-        session = request._request.session
-        if session.get(gate.HAS_DEVICE) and not gate.is_verified(user):
+        if result is None or gate.required_step(request._request) is not None:
             return None
         return result
 

@@ -171,3 +171,21 @@ def test_the_page_shows_when_a_token_was_last_used(world):
     token.refresh_from_db()
     assert token.last_used_at is not None
     assert abs(timezone.now() - token.last_used_at) < datetime.timedelta(minutes=1)
+
+
+def test_a_session_that_owes_a_step_is_not_signed_in_for_the_api(world, otp_on):
+    """The pages send such a session to the step it owes; the API answers 401, never a redirect."""
+    from accounts.models import require_password_change
+
+    require_password_change(world.mediator_a)
+    owes_password = Client()
+    owes_password.force_login(world.mediator_a)
+    response = owes_password.get(CASES)
+    assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
+    owes_device = Client()
+    owes_device.force_login(world.supervisor_a)  # a supervisor must set up a second factor first
+    assert owes_device.get(CASES).status_code == 401
+    assert owes_device.get(reverse("case_list")).status_code == 302  # the pages: sent to set it up
+    fine = Client()
+    fine.force_login(world.mediator_a2)
+    assert fine.get(CASES).status_code == 200
