@@ -40,11 +40,11 @@ def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None) -> Qu
         return Case.objects.none()
     qs = Case.objects.filter(q)
     if filters:
-        qs = _apply_filters(qs, filters)
+        qs = _apply_filters(qs, filters, user)
     return qs
 
 
-def _apply_filters(qs: QuerySet[Case], f: CaseFilters) -> QuerySet[Case]:
+def _apply_filters(qs: QuerySet[Case], f: CaseFilters, user: Any) -> QuerySet[Case]:
     if f.state:
         qs = qs.filter(state=f.state)
     if f.organisation_id:
@@ -68,7 +68,7 @@ def _apply_filters(qs: QuerySet[Case], f: CaseFilters) -> QuerySet[Case]:
     if f.overdue:
         qs = qs.filter(overdue_q(local_today()))
     if f.query:
-        qs = qs.filter(pk__in=f.matched) if f.matched is not None else qs.filter(search_q(f.query))
+        qs = qs.filter(pk__in=f.matched) if f.matched is not None else qs.filter(search_q(f.query, user=user))
     return qs
 
 
@@ -96,10 +96,10 @@ SEARCH_LIMIT = 500
 SEARCH_SUBSTRING_MIN = 3
 
 
-def search_matches(text: str) -> tuple[list[int], bool]:
+def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
     """The cases a search finds, at most ``SEARCH_LIMIT`` of them, and whether there were more
     (the case list: its page and its count then read only those cases)."""
-    sources = _search_sources(text)
+    sources = _search_sources(text, user=user)
     if not sources:
         return [], False
     rows = list(sources[0].union(*sources[1:], all=True)[: SEARCH_LIMIT * 3])
@@ -107,15 +107,15 @@ def search_matches(text: str) -> tuple[list[int], bool]:
     return ids[:SEARCH_LIMIT], len(ids) > SEARCH_LIMIT or len(rows) == SEARCH_LIMIT * 3
 
 
-def search_q(text: str) -> Q:
+def search_q(text: str, *, user: Any = None) -> Q:
     """Every case a search finds, as a filter (exports: no limit)."""
-    sources = _search_sources(text)
+    sources = _search_sources(text, user=user)
     if not sources:
         return Q(pk__in=[])
     return Q(pk__in=sources[0].union(*sources[1:]))
 
 
-def _search_sources(text: str) -> list[QuerySet[Any]]:
+def _search_sources(text: str, *, user: Any = None) -> list[QuerySet[Any]]:
     """The ways a search matches — case number, party name, employer name, or an exact ID number
     or credit code — each as an index lookup returning case ids (trigram indexes for substrings,
     B-tree prefixes for short queries)."""
@@ -128,10 +128,13 @@ def _search_sources(text: str) -> list[QuerySet[Any]]:
     lookup = "icontains" if len(text) >= SEARCH_SUBSTRING_MIN else "istartswith"
     employers = Q(**{f"name__{lookup}": text})
     numbers = Case.objects.filter(**{f"number__{lookup}": text})
-    if any(c.isdigit() for c in text) and Case.objects.filter(number=text).exists():
-        # A whole case number finds its case by the number's own index. (Read as a substring of
-        # every number, its common pieces — the year, the brackets — would make the trigram index
-        # hand over every case of the year to be checked: the cost would grow with the cases.)
+    if user is not None and any(c.isdigit() for c in text) and case_list_visible_to(user=user).filter(
+            number=text).exists():
+        # A whole case number the user may read finds its case by the number's own index. (Read as
+        # a substring of every number, its common pieces — the year, the brackets — would make the
+        # trigram index hand over every case of the year to be checked: the cost would grow with the
+        # cases.) Asked among the user's own cases only: whether a number exists beyond them must
+        # not change what the search shows.
         numbers = Case.objects.filter(number=text)
     found = [numbers.order_by().values_list("pk", flat=True),
              CaseParty.objects.filter(**{f"name__{lookup}": text}).order_by().values_list("case_id", flat=True)]

@@ -85,7 +85,7 @@ def case_list(request):
     per_page = per_page if per_page in PAGE_SIZES else 20
     more_found = False
     if filters.query:  # what the search found, once: the page and its count read only those cases
-        found, more_found = search_matches(filters.query)
+        found, more_found = search_matches(filters.query, user=request.user)
         filters = replace(filters, matched=tuple(found))
     qs = (case_list_visible_to(user=request.user, filters=filters)
           .select_related("organisation__level", "employer")

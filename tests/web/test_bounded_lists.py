@@ -85,3 +85,19 @@ def test_a_whole_case_number_finds_that_case_and_a_piece_of_one_still_searches(w
     # Another township's case is not found by its number: the list's scope still applies.
     body = client.get(reverse("case_list"), {"q": hidden.number}).content.decode()
     assert f'href="{reverse("case_detail", args=[hidden.pk])}"' not in body and "没有符合条件的案件" in body
+
+
+def test_whether_a_number_exists_beyond_the_users_reach_never_changes_what_a_search_shows(world, client):
+    """A township's case whose number contains, whole, another township's case number: searching
+    that other number shows the same whether or not the other case exists (nothing tells it exists)."""
+    mine = register(world.mediator_a, world.town_a)
+    # A number for town_b that is a piece of mine: mine without its first character.
+    elsewhere_number = mine.number[1:]
+    client.force_login(world.supervisor_a)
+    before = client.get(reverse("case_list"), {"q": elsewhere_number}).content.decode()
+    assert mine.number in before and "共 1 件" in before
+    hidden = register(world.mediator_b, world.town_b)
+    Case.objects.filter(pk=hidden.pk).update(number=elsewhere_number)
+    after = client.get(reverse("case_list"), {"q": elsewhere_number}).content.decode()
+    assert mine.number in after and "共 1 件" in after
+    assert f'href="{reverse("case_detail", args=[hidden.pk])}"' not in after
