@@ -68,7 +68,7 @@ class CaseListView(ApiView):
         if form.is_bound and not form.is_valid():
             raise exceptions.ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
         if filters.query:  # as the web list: the search's matches once, then the page reads only those
-            found, _more = search_matches(filters.query)
+            found, _more = search_matches(filters.query, user=request.user)
             filters = replace(filters, matched=tuple(found))
         qs = (case_list_visible_to(user=request.user, filters=filters)
               .select_related("organisation__level", "employer")
