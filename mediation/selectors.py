@@ -97,54 +97,88 @@ SEARCH_SUBSTRING_MIN = 3
 
 
 def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
-    """The cases a search finds, at most ``SEARCH_LIMIT`` of them, and whether there were more
-    (the case list: its page and its count then read only those cases)."""
+    """The cases a search finds among those ``user`` may read, at most ``SEARCH_LIMIT`` of them, and
+    whether there were more (the case list: its page and its count then read only those cases).
+
+    The limit counts the user's own cases only: what lies beyond their reach never takes a place in
+    it nor makes "more were found" appear. The matches are gathered by the indexes alone first, up
+    to ``SEARCH_GATHER`` of them, and the user's kept; a search broader than that anywhere asks
+    among the user's cases directly (slower, the same answer)."""
     sources = _search_sources(text, user=user)
     if not sources:
         return [], False
+    if user is None or permissions.sees_everything(user):
+        return _first_matches(sources)
+    rows = list(sources[0].union(*sources[1:], all=True)[:SEARCH_GATHER])
+    if len(rows) < SEARCH_GATHER:  # every match is here: keep the user's own, in the same order
+        ids = list(dict.fromkeys(rows))
+        own = set(case_list_visible_to(user=user).filter(pk__in=ids).values_list("pk", flat=True))
+        mine = [pk for pk in ids if pk in own]
+        return mine[:SEARCH_LIMIT], len(mine) > SEARCH_LIMIT
+    return _first_matches(_search_sources(text, user=user, scoped=True))
+
+
+#: How many matches a search gathers by the indexes alone before keeping the user's own.
+SEARCH_GATHER = SEARCH_LIMIT * 20
+
+
+def _first_matches(sources: list[QuerySet[Any]]) -> tuple[list[int], bool]:
     rows = list(sources[0].union(*sources[1:], all=True)[: SEARCH_LIMIT * 3])
     ids = list(dict.fromkeys(rows))
     return ids[:SEARCH_LIMIT], len(ids) > SEARCH_LIMIT or len(rows) == SEARCH_LIMIT * 3
 
 
 def search_q(text: str, *, user: Any = None) -> Q:
-    """Every case a search finds, as a filter (exports: no limit)."""
+    """Every case a search finds, as a filter (exports: no limit; the caller's own filter keeps the
+    user's cases)."""
     sources = _search_sources(text, user=user)
     if not sources:
         return Q(pk__in=[])
     return Q(pk__in=sources[0].union(*sources[1:]))
 
 
-def _search_sources(text: str, *, user: Any = None) -> list[QuerySet[Any]]:
+def _search_sources(text: str, *, user: Any = None, scoped: bool = False) -> list[QuerySet[Any]]:
     """The ways a search matches — case number, party name, employer name, or an exact ID number
     or credit code — each as an index lookup returning case ids (trigram indexes for substrings,
-    B-tree prefixes for short queries)."""
+    B-tree prefixes for short queries).
+
+    With ``scoped``, each way looks only among the cases ``user`` may read (before any limit).
+    The ``user`` also decides whether a whole case number is looked up by its own index."""
     from mediation.identity import normalize_credit_code, normalize_id_number
     from mediation.models import CaseParty, Employer
 
     text = text.strip()
     if not text:
         return []
+    own = case_list_visible_to(user=user) if user is not None else Case.objects.all()
+    scoped = scoped and user is not None and not permissions.sees_everything(user)
+    cases = own if scoped else Case.objects.all()
+
+    def parties(**match: Any) -> QuerySet[Any]:
+        # Scoped, the parties' matches are reached through the case, whose reach is tested case by
+        # case; otherwise straight from the parties' own index.
+        if scoped:
+            joined = {f"parties__{k}": v for k, v in match.items()}
+            return cases.filter(**joined).order_by().values_list("pk", flat=True)
+        return CaseParty.objects.filter(**match).order_by().values_list("case_id", flat=True)
+
     lookup = "icontains" if len(text) >= SEARCH_SUBSTRING_MIN else "istartswith"
     employers = Q(**{f"name__{lookup}": text})
-    numbers = Case.objects.filter(**{f"number__{lookup}": text})
-    if user is not None and any(c.isdigit() for c in text) and case_list_visible_to(user=user).filter(
-            number=text).exists():
+    numbers = cases.filter(**{f"number__{lookup}": text})
+    if user is not None and any(c.isdigit() for c in text) and own.filter(number=text).exists():
         # A whole case number the user may read finds its case by the number's own index. (Read as
         # a substring of every number, its common pieces — the year, the brackets — would make the
         # trigram index hand over every case of the year to be checked: the cost would grow with the
         # cases.) Asked among the user's own cases only: whether a number exists beyond them must
         # not change what the search shows.
-        numbers = Case.objects.filter(number=text)
-    found = [numbers.order_by().values_list("pk", flat=True),
-             CaseParty.objects.filter(**{f"name__{lookup}": text}).order_by().values_list("case_id", flat=True)]
+        numbers = cases.filter(number=text)
+    found = [numbers.order_by().values_list("pk", flat=True), parties(**{f"name__{lookup}": text})]
     compact = normalize_id_number(text)
     if len(compact) == 18:
         # Exact match only: a partial ID number is no way to look people up.
-        found.append(CaseParty.objects.filter(person__id_number=compact).order_by()
-                     .values_list("case_id", flat=True))
+        found.append(parties(person__id_number=compact))
         employers |= Q(credit_code=normalize_credit_code(text))
-    found.append(Case.objects.filter(employer_id__in=Employer.objects.filter(employers).values("pk"))
+    found.append(cases.filter(employer_id__in=Employer.objects.filter(employers).values("pk"))
                  .order_by().values_list("pk", flat=True))
     return found
 

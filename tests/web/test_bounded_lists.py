@@ -101,3 +101,23 @@ def test_whether_a_number_exists_beyond_the_users_reach_never_changes_what_a_sea
     after = client.get(reverse("case_list"), {"q": elsewhere_number}).content.decode()
     assert mine.number in after and "共 1 件" in after
     assert f'href="{reverse("case_detail", args=[hidden.pk])}"' not in after
+
+
+@pytest.mark.parametrize("gather", [1000, 2], ids=["gathered by the indexes", "asked among the user's cases"])
+def test_the_search_limit_counts_only_the_users_own_cases(world, client, monkeypatch, gather):
+    """Matches beyond the user's reach never take a place in the first SEARCH_LIMIT nor make
+    "more were found" appear; the user's own match is listed — whichever way the search goes."""
+    from mediation import selectors
+    from mediation.models import Employer
+
+    firm = Employer.objects.create(name="宁波限额检索测试有限公司", credit_code="91330283MA2Z00002X")
+    for _ in range(3):
+        register(world.mediator_a, world.town_a, employer=firm)  # town_a's: beyond mediator_b's reach
+    own = register(world.mediator_b, world.town_b, employer=firm)
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 2)
+    monkeypatch.setattr(selectors, "SEARCH_GATHER", gather)
+    monkeypatch.setattr("mediation.views.cases.SEARCH_LIMIT", 2)
+    client.force_login(world.mediator_b)
+    body = client.get(reverse("case_list"), {"q": "限额检索测试"}).content.decode()
+    assert own.number in body and "共 1 件" in body
+    assert "与查询相符的案件超过" not in body
