@@ -1123,7 +1123,7 @@ def _person_party(person: Person, **fields: Any) -> CaseParty:
                    address=person.address, **fields)
 
 
-_BLANK: dict[type[Model], dict[str, Any]] = {}
+_BLANK: dict[type[Model], tuple[dict[str, Any], list[Any]]] = {}
 
 
 def unsaved(model: type[M], **values: Any) -> M:
@@ -1136,14 +1136,23 @@ def unsaved(model: type[M], **values: Any) -> M:
     constructor's time goes to matching keyword arguments to fields one by one, and it was
     two fifths of the planning. A name that is no field's attribute fails here.
     """
-    blank = _BLANK.get(model)
-    if blank is None:
-        blank = _BLANK[model] = {f.attname: f.get_default() for f in model._meta.concrete_fields}
-    if not values.keys() <= blank.keys():
-        raise TypeError(f"{model.__name__} has no field attribute {sorted(values.keys() - blank.keys())}")
+    known = _BLANK.get(model)
+    if known is None:
+        fields = model._meta.concrete_fields
+        # A callable default (a new uuid, now, an empty dict) is called for each row, as the
+        # constructor calls it; the others are taken once.
+        known = _BLANK[model] = ({f.attname: f.get_default() for f in fields if not callable(f.default)},
+                                 [f for f in fields if callable(f.default)])
+    blank, fresh = known
+    if not values.keys() <= blank.keys() | {f.attname for f in fresh}:
+        raise TypeError(f"{model.__name__} has no field attribute "
+                        f"{sorted(values.keys() - blank.keys() - {f.attname for f in fresh})}")
     obj = model.__new__(model)
     attributes = obj.__dict__
     attributes.update(blank)
+    for f in fresh:
+        if f.attname not in values:
+            attributes[f.attname] = f.get_default()
     attributes.update(values)
     obj._state = ModelState()
     if isinstance(obj, ConcurrentTransitionMixin):

@@ -428,3 +428,21 @@ def test_the_demo_tree_reuses_an_organisation_an_administrator_renamed():
 
     assert Organisation.objects.count() == count
     assert seeder.orgs["jinping"].pk == jinping.pk
+
+
+def test_an_unsaved_row_gets_a_fresh_value_of_each_callable_default_as_the_constructor_gives():
+    """demo.bulk.unsaved: a default that is a callable (an empty dict, now) is called for each row,
+    never one object shared by every row the generator makes."""
+    from jobs.models import Job
+    from mediation.demo.bulk import unsaved
+
+    first, second = unsaved(Job, owner_id=1, kind="ledger"), unsaved(Job, owner_id=1, kind="ledger")
+    assert first.parameters == {} and second.parameters == {}
+    assert first.parameters is not second.parameters
+    first.parameters["states"] = ["registered"]
+    assert second.parameters == {}
+    assert first.created_at is not None and first.status == Job.Status.QUEUED
+    given = unsaved(Job, owner_id=1, kind="ledger", parameters={"a": 1})
+    assert given.parameters == {"a": 1}
+    with pytest.raises(TypeError):
+        unsaved(Job, owner=1)  # by attribute name only: owner_id
