@@ -608,7 +608,9 @@ def main() -> int:
     args = parser.parse_args()
     args.server_dir = args.server_dir.resolve()
     if not args.parties:
-        args.parties = int(50 + args.users * (args.duration + args.warmup) * 2)
+        # --every-kind may measure up to 120 s past --duration: enough people for that too, or intake
+        # would come round to a person it already registered and be asked to confirm a duplicate.
+        args.parties = int(50 + args.users * (args.duration + args.warmup + (120 if args.every_kind else 0)) * 2)
     if args.prepare_into:
         plan = prepare(args)
         Path(args.prepare_into).write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
