@@ -33,37 +33,58 @@ def _fingerprint(request: Request) -> str:
 
 def idempotent(request: Request, perform: Callable[[], Response], handle: Callable[[Exception], Response]) -> Response:
     """Answer with ``perform()`` (exceptions turned into answers by ``handle``), remembering the answer
-    under the request's key, or replay the answer remembered for it."""
+    under the request's key, or replay the answer remembered for it.
+
+    The key is claimed (its row written) in the same transaction as the work, before the work: a
+    second request with the same key sent meanwhile waits on that row and then replays the first
+    answer, so the work is never done twice; if the work did not take, neither did the claim."""
     key = request.headers.get(HEADER)
     if key is None:
         return perform()
     if not key or len(key) > 255 or not key.isprintable():
         raise exceptions.ValidationError({HEADER: [_("Idempotency-Key 应为1至255个可打印字符。")]})
     user_id: int = request.user.pk or 0  # authenticated: TokenScope lets nobody else through
-    now = timezone.now()
     fingerprint = _fingerprint(request)
-    IdempotencyRecord.objects.filter(user_id=user_id, created_at__lt=now - KEEP).delete()
+    IdempotencyRecord.objects.filter(user_id=user_id, created_at__lt=timezone.now() - KEEP).delete()
     kept = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
     if kept is not None:
-        if kept.request_hash != fingerprint:
-            raise IdempotencyMismatch()
-        replay = Response(kept.body, status=kept.status,
-                          content_type=PROBLEM_TYPE if kept.status >= 400 else None)
-        replay["Idempotency-Replayed"] = "true"
-        return replay
+        return _replay(kept, fingerprint)
     try:
-        response = perform()
-    except Exception as exc:  # the view's own handler answers it; then the answer is kept
-        response = handle(exc)
-    if response.status_code < 500 and response.status_code not in NOT_KEPT:
-        try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.create(user_id=user_id, key=key, method=request.method or "",
-                                                 path=request.path[:500], request_hash=fingerprint,
-                                                 status=response.status_code, body=_plain(response.data))
-        except IntegrityError:
-            pass  # a concurrent request with the same key was kept first
+        with transaction.atomic():
+            claim = IdempotencyRecord.objects.create(user_id=user_id, key=key, method=request.method or "",
+                                                     path=request.path[:500], request_hash=fingerprint,
+                                                     status=0, body=None)
+            try:
+                with transaction.atomic():  # the work's own savepoint: a failure undoes it, not the claim
+                    response = perform()
+            except Exception as exc:  # the view's own handler answers it; then the answer is kept
+                response = handle(exc)
+            if response.status_code >= 500 or response.status_code in NOT_KEPT:
+                claim.delete()
+            else:
+                claim.status, claim.body = response.status_code, _plain(response.data)
+                claim.save(update_fields=["status", "body"])
+    except IntegrityError:
+        # The same key was claimed by a request that ended while this one waited: answer as it did.
+        kept = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
+        if kept is None:
+            raise
+        return _replay(kept, fingerprint)
     return response
+
+
+def _replay(kept: IdempotencyRecord, fingerprint: str) -> Response:
+    if kept.request_hash != fingerprint:
+        raise IdempotencyMismatch()
+    replay = Response(kept.body, status=kept.status, content_type=PROBLEM_TYPE if kept.status >= 400 else None)
+    replay["Idempotency-Replayed"] = "true"
+    return replay
+
+
+def purge_expired() -> int:
+    """Forget the answers older than :data:`KEEP` (the periodic task ``api.purge_idempotency_keys``)."""
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+    return deleted
 
 
 def _plain(data: Any) -> Any:
