@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import threading
 import time
+from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -38,7 +39,7 @@ def test_a_retry_sent_while_the_first_request_works_waits_and_replays_its_answer
 
     monkeypatch.setattr(views.TransitionView, "_move", slow_first_move)
     first_client, retry_client = api_as(world.mediator_a), api_as(world.mediator_a)
-    answers: dict[str, object] = {}
+    answers: dict[str, Any] = {}
 
     def send(label, client):
         try:
