@@ -102,6 +102,9 @@ class AccountGateMiddleware:
         match = request.resolver_match
         if match is None or match.view_name in ALWAYS_OPEN or not request.user.is_authenticated:
             return None
+        if match.app_name == "portal":
+            # The worker's public pages ask nothing of a staff account (docs/portal.md).
+            return None
         if match.app_name == "api":
             # The API answers for itself: a session owing a step is not signed in there (401, not a
             # redirect to a page; api.authentication.SessionAuthentication asks required_step too).

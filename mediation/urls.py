@@ -38,6 +38,7 @@ urlpatterns = [
     path("exports/", include("jobs.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),  # the REST API (docs/api.md)
+    path("service/", include("portal.urls")),  # the worker's own pages, public (docs/portal.md)
 ]
 
 if settings.DEBUG:

@@ -41,6 +41,11 @@ ACTION_LABELS = {
     "admin.delete": _("后台删除"),
     "api.token_create": _("创建接口访问令牌"),
     "api.token_revoke": _("撤销接口访问令牌"),
+    "portal.apply": _("网上申请调解"),
+    "portal.follow": _("网上查询进度"),
+    "portal.code_request": _("网上申请文书验证码"),
+    "portal.code_check": _("网上核对文书验证码"),
+    "portal.document_download": _("网上下载文书"),
 }
 
 

@@ -117,6 +117,9 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
 
     received_at = models.DateTimeField(_("收到申请时间"), db_index=True)
     channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices)
+    #: Made by the worker on the public pages (portal/, docs/portal.md), not at a desk: the intake
+    #: queue marks it 网上申请. Its channel is ``Channel.ONLINE`` as well.
+    applied_online = models.BooleanField(_("网上申请"), default=False, db_default=False)
     application_form = models.CharField(_("申请方式"), max_length=10, choices=ApplicationForm.choices)
     dispute_summary = models.TextField(_("争议事项"))
     reasons = models.TextField(_("申请理由"), blank=True)
@@ -537,8 +540,9 @@ class Attachment(models.Model):
     content_type = models.CharField(_("文件类型"), max_length=100)
     size = models.PositiveBigIntegerField(_("大小（字节）"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    #: Empty for evidence the worker sent with an online application (no staff user uploaded it).
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                    verbose_name=_("上传人"))
+                                    null=True, blank=True, verbose_name=_("上传人"))
     uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:

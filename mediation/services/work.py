@@ -272,19 +272,11 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
-def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, description: str = "") -> Attachment:
-    """Store an uploaded file on the case with its SHA-256; refuse unknown types and oversize files.
-
-    The bytes go to storage first and the row second; if the row cannot be written
-    the stored bytes are removed again, so storage never keeps an orphan.
-    """
+def attachment_inspect(upload: Any) -> tuple[str, str]:
+    """The one check of an uploaded file: its size and the type its content says it is. Returns the
+    MIME type and the SHA-256; raises ``ValidationError`` on the ``file`` key. Reads, never stores."""
     import hashlib
 
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    if kind not in Attachment.Kind.values:
-        raise ValidationError({"kind": _("请选择附件类别。")})
     limit = settings.ATTACHMENT_MAX_BYTES
     if upload.size > limit:
         raise ValidationError({"file": _("文件过大：单个附件不能超过 %(mb)d MB。") % {"mb": limit // (1024 * 1024)}})
@@ -300,7 +292,21 @@ def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, descript
     upload.seek(0)
     for chunk in upload.chunks():
         digest.update(chunk)
-    sha = digest.hexdigest()
+    return content_type, digest.hexdigest()
+
+
+def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, description: str = "") -> Attachment:
+    """Store an uploaded file on the case with its SHA-256; refuse unknown types and oversize files.
+
+    The bytes go to storage first and the row second; if the row cannot be written
+    the stored bytes are removed again, so storage never keeps an orphan.
+    """
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    if kind not in Attachment.Kind.values:
+        raise ValidationError({"kind": _("请选择附件类别。")})
+    content_type, sha = attachment_inspect(upload)
     case = Case.objects.get(pk=case_id)
     require_may(actor, "work", case)
     if Attachment.objects.filter(case=case, sha256=sha).exists():
@@ -321,3 +327,4 @@ def attachment_add(*, case_id: int, actor: Any, upload: Any, kind: str, descript
         default_storage.delete(stored_name)
         raise
     return attachment
+

@@ -64,6 +64,8 @@ def state_badge(case: Any) -> str:
     badge = format_html('<span class="badge state-{}">{}</span>', case.state, case.get_state_display())
     if case.is_overdue:
         badge += format_html(' <span class="badge overdue">{}</span>', gettext("超期"))
+    if getattr(case, "applied_online", False):  # made by the worker on the public pages (docs/portal.md)
+        badge += format_html(' <span class="badge online">{}</span>', gettext("网上申请"))
     return badge
 
 
