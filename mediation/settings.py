@@ -505,19 +505,3 @@ PORTAL_CODE_ATTEMPTS = int(os.environ.get("PORTAL_CODE_ATTEMPTS", "5"))
 PORTAL_GRANT_MINUTES = int(os.environ.get("PORTAL_GRANT_MINUTES", "30"))
 PORTAL_ACCESS_CODE_LENGTH = max(10, int(os.environ.get("PORTAL_ACCESS_CODE_LENGTH", "12")))
 PORTAL_EVIDENCE_MAX_FILES = int(os.environ.get("PORTAL_EVIDENCE_MAX_FILES", "10"))
-
-# The worker's own pages (docs/portal.md): public, under /service/. Requests are counted in Django's
-# cache per client address and per case number (a shared cache with several processes, as above).
-INSTALLED_APPS += ["portal"]
-PORTAL_APPLY_RATE_PER_IP = os.environ.get("PORTAL_APPLY_RATE_PER_IP", "5/hour")
-PORTAL_LOOKUP_RATE_PER_IP = os.environ.get("PORTAL_LOOKUP_RATE_PER_IP", "30/hour")
-PORTAL_LOOKUP_RATE_PER_CASE = os.environ.get("PORTAL_LOOKUP_RATE_PER_CASE", "10/hour")
-PORTAL_SMS_RATE_PER_CASE = os.environ.get("PORTAL_SMS_RATE_PER_CASE", "3/hour")
-PORTAL_DOWNLOAD_RATE_PER_IP = os.environ.get("PORTAL_DOWNLOAD_RATE_PER_IP", "60/hour")
-# The one-time code for "my documents": minutes it lives, wrong tries allowed; then how long the
-# documents stay open in that browser. The access code's length (from a 31-character alphabet).
-PORTAL_CODE_MINUTES = int(os.environ.get("PORTAL_CODE_MINUTES", "10"))
-PORTAL_CODE_ATTEMPTS = int(os.environ.get("PORTAL_CODE_ATTEMPTS", "5"))
-PORTAL_GRANT_MINUTES = int(os.environ.get("PORTAL_GRANT_MINUTES", "30"))
-PORTAL_ACCESS_CODE_LENGTH = max(10, int(os.environ.get("PORTAL_ACCESS_CODE_LENGTH", "12")))
-PORTAL_EVIDENCE_MAX_FILES = int(os.environ.get("PORTAL_EVIDENCE_MAX_FILES", "10"))
