@@ -30,7 +30,7 @@ class MultipleFileField(forms.FileField):
         return list(data) if isinstance(data, list | tuple) else [data]
 
 
-class TownshipField(forms.ModelChoiceField[Organisation]):
+class TownshipField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Organisation) -> str:
         return obj.name
 
