@@ -93,7 +93,9 @@ def follow(request: HttpRequest) -> HttpResponse:
         progress = services.follow(number=number, access_code=form.cleaned_data["access_code"])
         if progress is not None:
             return render(request, "portal/progress.html", {"progress": progress})
-        return render(request, "portal/follow.html", {"form": form, "refused": True}, status=400)
+        # The code typed is not written back into the page.
+        return render(request, "portal/follow.html", {"form": FollowForm(initial={"number": number}), "refused": True},
+                      status=400)
     return render(request, "portal/follow.html", {"form": form}, status=400 if form.is_bound else 200)
 
 
@@ -133,7 +135,7 @@ def documents_code(request: HttpRequest) -> HttpResponse:
             request.session[GRANT] = {"case_id": grant.case_id, "party_id": grant.party_id,
                                       "until": int(time.time()) + settings.PORTAL_GRANT_MINUTES * 60}
             return redirect("portal:documents_list")
-        return render(request, "portal/documents_code.html", {"form": form, "refused": True,
+        return render(request, "portal/documents_code.html", {"form": CodeForm(), "refused": True,
                                                               "code_minutes": settings.PORTAL_CODE_MINUTES}, status=400)
     return render(request, "portal/documents_code.html", {"form": form, "code_minutes": settings.PORTAL_CODE_MINUTES},
                   status=400 if form.is_bound else 200)
