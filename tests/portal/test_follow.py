@@ -81,7 +81,7 @@ def test_every_follow_is_audited_with_its_result(world):
     follow(client, case.number, code)
     follow(client, case.number, "WRONG-CODE")
     rows = AuditEvent.objects.filter(action="portal.follow").order_by("pk")
-    assert [(r.case_id, r.new["result"], r.actor_id) for r in rows] == [(case.pk, "shown", None),
+    assert [(r.case_id, (r.new or {})["result"], r.actor_id) for r in rows] == [(case.pk, "shown", None),
                                                                          (case.pk, "refused", None)]
     assert all(code.replace("-", "") not in str(r.new) for r in rows)
 
