@@ -4,15 +4,24 @@ from __future__ import annotations
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import errors, views
+from api import errors, views, views_work
 
 app_name = "api"
 
 v1 = [
-    path("cases/", views.CaseListView.as_view(), name="case_list"),
+    path("cases/", views_work.CaseCollectionView.as_view(), name="case_list"),  # list and registration
     path("cases/<int:pk>/", views.CaseDetailView.as_view(), name="case_detail"),
     path("cases/<int:pk>/transitions/", views.TransitionListView.as_view(), name="case_transitions"),
     path("cases/<int:pk>/transitions/<slug:name>/", views.TransitionView.as_view(), name="case_transition"),
+    # The work on a case (api/views_work.py).
+    path("cases/<int:pk>/sessions/", views_work.SessionListView.as_view(), name="case_sessions"),
+    path("cases/<int:pk>/agreements/", views_work.AgreementListView.as_view(), name="case_agreements"),
+    path("cases/<int:pk>/agreements/draft/", views_work.AgreementDraftView.as_view(), name="case_agreement_draft"),
+    path("cases/<int:pk>/signatures/", views_work.SignatureListView.as_view(), name="case_signatures"),
+    path("cases/<int:pk>/instalments/", views_work.InstalmentListView.as_view(), name="case_instalments"),
+    path("cases/<int:pk>/instalments/<int:instalment_id>/pay/", views_work.PaymentView.as_view(),
+         name="case_instalment_pay"),
+    path("cases/<int:pk>/follow-ups/", views_work.FollowUpListView.as_view(), name="case_follow_ups"),
 ]
 
 urlpatterns = [

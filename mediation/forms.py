@@ -1,4 +1,7 @@
-"""Forms: they parse and present; the services decide and write."""
+"""Forms: they parse and present; the services decide and write.
+
+Longer than most modules: every form of the pages and the API is here, with the groups of forms
+(intake, agreement) that the intake page, the agreement editor and the API share."""
 from __future__ import annotations
 
 import datetime
@@ -12,7 +15,7 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mediation import identity
+from mediation import identity, services
 from mediation.models import (
     ApplicationForm,
     Attachment,
@@ -471,3 +474,145 @@ class RejectForm(forms.Form):
         if data.get("reason_kind") == self.RESPONDENT_REFUSED and not data.get("refused_on"):
             self.add_error("refused_on", _("请填写被申请人表示不同意调解的日期。"))
         return data
+
+
+def live_forms(formset: forms.BaseFormSet) -> list[forms.Form]:
+    """The formset's filled rows that are not marked for deletion, in order; each with
+    ``cleaned_data_without_delete`` (its values without the deletion box)."""
+    live = []
+    for form in formset.forms:
+        if form.has_changed() and not form.cleaned_data.get(DELETION_FIELD_NAME):
+            form.cleaned_data_without_delete = {
+                k: v for k, v in form.cleaned_data.items() if k != DELETION_FIELD_NAME}
+            live.append(form)
+    return live
+
+
+class FormGroup:
+    """A page's main form with its formsets (rows): one validity, and errors placed and read by row."""
+
+    main: forms.Form
+
+    def formsets(self) -> dict[str, forms.BaseFormSet]:
+        raise NotImplementedError
+
+    def is_valid(self) -> bool:
+        return all([self.main.is_valid(), *(f.is_valid() for f in self.formsets().values() if f.is_bound)])
+
+    def add_errors(self, exc: ValidationError) -> None:
+        """A service's errors on the right form: "applicants-0-id_number" on the first filled row's field,
+        a main form field's on that field, anything else on the whole form."""
+        for key, errors in exc.message_dict.items():
+            placed = False
+            for prefix, formset in self.formsets().items():
+                if key.startswith(prefix + "-") and key.count("-") >= 2:
+                    _prefix, index, name = key.split("-", 2)
+                    live = live_forms(formset) if formset.is_bound else []
+                    form = live[int(index)] if index.isdigit() and int(index) < len(live) else None
+                    if form is not None:
+                        form.add_error(name if name in form.fields else None, errors)
+                        placed = True
+            if not placed:
+                self.main.add_error(key if key in self.main.fields else None, errors)
+
+    def errors(self) -> dict[str, list[str]]:
+        """Every error by field: the main form's by name, a row's as "applicants.0.id_number" (its place
+        among the rows sent), a formset's own under its prefix, the whole form's under "__all__"."""
+        found: dict[str, list[str]] = {k: [str(e) for e in v] for k, v in self.main.errors.items()}
+        for prefix, formset in self.formsets().items():
+            if not formset.is_bound:
+                continue
+            for index, form in enumerate(formset.forms):
+                for name, errors in form.errors.items():
+                    key = f"{prefix}.{index}" if name == "__all__" else f"{prefix}.{index}.{name}"
+                    found.setdefault(key, []).extend(str(e) for e in errors)
+            if formset.non_form_errors():
+                found.setdefault(prefix, []).extend(str(e) for e in formset.non_form_errors())
+        return found
+
+
+class IntakeForms(FormGroup):
+    """The intake's forms together: the application, its applicants, claims, agents and further
+    respondents. The intake page and the API read an application through these (``registration``)
+    and put the registration service's errors back on them (``add_errors``)."""
+
+    def __init__(self, data: Any, *, organisations: QuerySet[Organisation]) -> None:
+        self.main = self.intake = IntakeForm(data, organisations=organisations)
+        self.applicants = ApplicantFormSet(data, prefix="applicants")
+        self.claims = ClaimFormSet(data, prefix="claims")
+        self.agents = AgentFormSet(data, prefix="agents")
+        # Further respondents are optional: a form sent without their rows has none.
+        self.respondents = RespondentFormSet(data if "respondents-TOTAL_FORMS" in data else None,
+                                             prefix="respondents")
+
+    def formsets(self) -> dict[str, forms.BaseFormSet]:
+        return {"applicants": self.applicants, "claims": self.claims, "agents": self.agents,
+                "respondents": self.respondents}
+
+    def registration(self) -> services.Registration:
+        """The application as the registration service takes it (after ``is_valid``)."""
+        d = self.intake.cleaned_data
+        respondents = live_forms(self.respondents) if self.respondents.is_bound else []
+        return services.Registration(
+            organisation=d["organisation"], received_at=d["received_at"], channel=d["channel"],
+            application_form=d["application_form"], dispute_summary=d["dispute_summary"], reasons=d["reasons"],
+            categories=[c.code for c in d["categories"]],
+            employer=services.EmployerInput(
+                name=d["employer_name"], credit_code=d["employer_credit_code"],
+                legal_representative=d["employer_legal_representative"], address=d["employer_address"],
+                phone=d["employer_phone"], industry=d["employer_industry"], has_union=d["employer_has_union"]),
+            applicants=[services.PersonInput(**f.cleaned_data_without_delete)  # type: ignore[attr-defined]
+                        for f in live_forms(self.applicants)],
+            claims=[services.ClaimInput(description=f.cleaned_data["description"], amount=f.cleaned_data["amount"],
+                                        category_code=f.cleaned_data["category"].code
+                                        if f.cleaned_data.get("category") else "") for f in live_forms(self.claims)],
+            agents=[services.PersonInput(**f.cleaned_data_without_delete)  # type: ignore[attr-defined]
+                    for f in live_forms(self.agents)],
+            is_new_employment_form=d["is_new_employment_form"], work_form=d["work_form"],
+            platform=services.EmployerInput(name=d["platform_name"], credit_code=d["platform_credit_code"],
+                                            is_platform=True) if d["platform_name"].strip() else None,
+            dispute_known_on=d["dispute_known_on"],
+            employer_capacity=d["employer_capacity"] or "employer", workers_involved=d["workers_involved"],
+            other_respondents=[services.RespondentInput(employer=services.EmployerInput(
+                name=f.cleaned_data["name"], credit_code=f.cleaned_data["credit_code"],
+                legal_representative=f.cleaned_data["legal_representative"], address=f.cleaned_data["address"]),
+                capacity=f.cleaned_data["capacity"]) for f in respondents],
+        )
+
+
+class AgreementForms(FormGroup):
+    """The agreement editor's forms together: the agreement, its numbered terms and its instalments.
+    The editor page and the API write a draft through ``draft`` (``services.agreement_draft``)."""
+
+    def __init__(self, data: Any = None, *, draft: Any = None, dispute_summary: str = "") -> None:
+        if data is None and draft is not None:
+            self.form = AgreementForm(initial={"dispute_summary": draft.dispute_summary,
+                                               "claims_summary": draft.claims_summary, "waived": draft.waived,
+                                               "copies": draft.copies})
+            self.terms = TermFormSet(prefix="terms", initial=[{"text": t.text} for t in draft.terms.all()])
+            self.instalments = InstalmentFormSet(prefix="instalments", initial=[
+                {"amount": i.amount, "due_on": i.due_on, "method": i.method} for i in draft.instalments.all()])
+        elif data is None:
+            # The claims are itemised in the agreement from the case; 当事人请求 is for what they add to them.
+            self.form = AgreementForm(initial={"dispute_summary": dispute_summary})
+            self.terms = TermFormSet(prefix="terms", initial=[{}])
+            self.instalments = InstalmentFormSet(prefix="instalments")
+        else:
+            self.form = AgreementForm(data)
+            self.terms = TermFormSet(data, prefix="terms")
+            self.instalments = InstalmentFormSet(data, prefix="instalments")
+        self.main = self.form
+
+    def formsets(self) -> dict[str, forms.BaseFormSet]:
+        return {"terms": self.terms, "instalments": self.instalments}
+
+    def draft(self, *, case_id: int, actor: Any) -> Any:
+        """Write the draft (after ``is_valid``); the service's ValidationError is left to the caller."""
+        d = self.form.cleaned_data
+        return services.agreement_draft(
+            case_id=case_id, actor=actor, dispute_summary=d["dispute_summary"],
+            claims_summary=d["claims_summary"], waived=d["waived"], copies=d["copies"],
+            terms=[f.cleaned_data["text"] for f in live_forms(self.terms)],
+            instalments=[services.InstalmentInput(amount=f.cleaned_data["amount"], due_on=f.cleaned_data["due_on"],
+                                                  method=f.cleaned_data["method"])
+                         for f in live_forms(self.instalments)])

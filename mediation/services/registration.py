@@ -1,8 +1,9 @@
 """Registration of an application (劳动争议调解仲裁法 art. 12): its input, every rule it must pass,
 the case numbers, and the write.
 
-The one owner of a registration's rules: the intake page and the ledger import both build a
-``Registration`` and go through ``registration_check``.
+The one owner of a registration's rules: the intake page, the API and the ledger import all build a
+``Registration`` and go through ``registration_check`` (and ``possible_duplicates`` for the warning
+the intake asks to confirm). Longer than most modules: every rule of an application is kept here.
 """
 from __future__ import annotations
 
@@ -623,3 +624,28 @@ def open_cases_between(*, user: Any, person_ids: Iterable[int], employer: Employ
     return list(Case.objects.filter(
         visible, state__in=OPEN_STATES, employer=employer, parties__role=PartyRole.APPLICANT,
         parties__person_id__in=list(person_ids)).distinct())
+
+
+def possible_duplicates(*, user: Any, data: Registration) -> list[Case]:
+    """Open cases the user may read between one of the applicants (by ID number) and the employer
+    (by credit code, else by name): the intake asks to confirm before registering another."""
+    ids = [p.id_number for p in data.applicants if p.id_number]
+    person_ids = list(Person.objects.filter(id_number__in=ids).values_list("pk", flat=True))
+    if not person_ids:
+        return []
+    if isinstance(data.employer, Employer):
+        employer: Employer | None = data.employer
+    else:
+        code = data.employer.credit_code
+        employer = (Employer.objects.filter(credit_code=code).first() if code
+                    else Employer.objects.filter(name=data.employer.name.strip()).first())
+    if employer is None:
+        return []
+    return open_cases_between(user=user, person_ids=person_ids, employer=employer)
+
+
+def case_already_registered(*, user: Any, intake_token: uuid.UUID) -> Case | None:
+    """The case an intake form already made, if the user may read it: the same form sent twice (a double
+    click, a retry) shows that case instead of asking about a duplicate or registering another."""
+    case = Case.objects.filter(intake_token=intake_token).first()
+    return case if case is not None and permissions.may_view_case(user, case) else None

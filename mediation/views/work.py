@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from mediation import forms, permissions, services
 from mediation.audit import log as audit
-from mediation.models import Agreement, Attachment, Case, Employer, Person
+from mediation.models import Agreement, Attachment
 from mediation.selectors import (
     case_deadline_watchlist,
     case_get_for_user,
@@ -28,26 +28,6 @@ from workflows.clocks import local_today
 from workflows.states import WORKING_STATES, CaseState
 
 
-def _prefixed_errors(exc: ValidationError, intake, applicants, claims, agents, respondents) -> None:
-    """Route a service's "applicants-0-id_number" style keys to the right form of the right formset."""
-    for key, errors in exc.message_dict.items():
-        placed = False
-        for prefix, formset in (("applicants", applicants), ("claims", claims), ("agents", agents),
-                                ("respondents", respondents)):
-            if key.startswith(prefix + "-"):
-                _, index, field = key.split("-", 2)
-                live = [f for f in formset.forms if f.has_changed() and not formset._should_delete_form(f)]
-                form = live[int(index)] if int(index) < len(live) else None
-                if form is not None:
-                    form.add_error(field if field in form.fields else None, errors)
-                    placed = True
-        if not placed:
-            target = key if key in intake.fields else None
-            if key.startswith("employer_") and key in intake.fields:
-                target = key
-            intake.add_error(target, errors)
-
-
 @login_required
 @case_errors
 def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -56,47 +36,20 @@ def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
         return forbidden(request, _("您没有登记案件的权限。"))
     duplicates = []
     if request.method == "POST":
-        intake = forms.IntakeForm(request.POST, organisations=organisations)
-        applicants = forms.ApplicantFormSet(request.POST, prefix="applicants")
-        claims = forms.ClaimFormSet(request.POST, prefix="claims")
-        agents = forms.AgentFormSet(request.POST, prefix="agents")
-        # Further respondents are optional: a form sent without their rows has none.
-        respondents = forms.RespondentFormSet(request.POST if "respondents-TOTAL_FORMS" in request.POST else None,
-                                              prefix="respondents")
-        valid = all([intake.is_valid(), applicants.is_valid(), claims.is_valid(), agents.is_valid(),
-                     not respondents.is_bound or respondents.is_valid()])
-        already = (Case.objects.filter(intake_token=intake.cleaned_data["intake_token"]).first()
+        sent = forms.IntakeForms(request.POST, organisations=organisations)
+        intake, applicants, claims, agents, respondents = (sent.intake, sent.applicants, sent.claims, sent.agents,
+                                                           sent.respondents)
+        valid = sent.is_valid()
+        already = (services.case_already_registered(user=request.user,
+                                                    intake_token=intake.cleaned_data["intake_token"])
                    if intake.is_valid() else None)
-        if already is not None and permissions.may_view_case(request.user, already):
+        if already is not None:
             # The same form sent twice (a double click, a retry): show the case it made.
             return redirect("case_detail", pk=already.pk)
         if valid:
             d = intake.cleaned_data
-            people = [services.PersonInput(**f.cleaned_data_without_delete) for f in _live(applicants)]
-            data = services.Registration(
-                organisation=d["organisation"], received_at=d["received_at"], channel=d["channel"],
-                application_form=d["application_form"], dispute_summary=d["dispute_summary"], reasons=d["reasons"],
-                categories=[c.code for c in d["categories"]],
-                employer=services.EmployerInput(
-                    name=d["employer_name"], credit_code=d["employer_credit_code"],
-                    legal_representative=d["employer_legal_representative"], address=d["employer_address"],
-                    phone=d["employer_phone"], industry=d["employer_industry"], has_union=d["employer_has_union"]),
-                applicants=people,
-                claims=[services.ClaimInput(description=f.cleaned_data["description"], amount=f.cleaned_data["amount"],
-                                            category_code=f.cleaned_data["category"].code
-                                            if f.cleaned_data.get("category") else "") for f in _live(claims)],
-                agents=[services.PersonInput(**f.cleaned_data_without_delete) for f in _live(agents)],
-                is_new_employment_form=d["is_new_employment_form"], work_form=d["work_form"],
-                platform=services.EmployerInput(name=d["platform_name"], credit_code=d["platform_credit_code"],
-                                                is_platform=True) if d["platform_name"].strip() else None,
-                dispute_known_on=d["dispute_known_on"],
-                employer_capacity=d["employer_capacity"] or "employer", workers_involved=d["workers_involved"],
-                other_respondents=[services.RespondentInput(employer=services.EmployerInput(
-                    name=f.cleaned_data["name"], credit_code=f.cleaned_data["credit_code"],
-                    legal_representative=f.cleaned_data["legal_representative"], address=f.cleaned_data["address"]),
-                    capacity=f.cleaned_data["capacity"]) for f in _live(respondents)] if respondents.is_bound else [],
-            )
-            duplicates = _possible_duplicates(request.user, people, d)
+            data = sent.registration()
+            duplicates = services.possible_duplicates(user=request.user, data=data)
             if duplicates and not d.get("confirm_duplicate"):
                 messages.warning(request, _("该申请人对同一用人单位已有未结案件，请核对后再次提交以确认登记。"))
                 confirmed = request.POST.copy()
@@ -106,7 +59,7 @@ def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
                 try:
                     case = services.case_register(actor=request.user, data=data, intake_token=d["intake_token"])
                 except ValidationError as exc:
-                    _prefixed_errors(exc, intake, applicants, claims, agents, respondents)
+                    sent.add_errors(exc)
                 else:
                     messages.success(request, _("已登记：%(number)s。") % {"number": case.number})
                     return redirect("case_detail", pk=case.pk)
@@ -127,26 +80,6 @@ def case_intake(request: AuthenticatedHttpRequest) -> HttpResponse:
     }, status=status)
 
 
-def _live(formset):
-    for form in formset.forms:
-        if form.has_changed() and not formset._should_delete_form(form):
-            form.cleaned_data_without_delete = {k: v for k, v in form.cleaned_data.items() if k != "DELETE"}
-            yield form
-
-
-def _possible_duplicates(user, people, d):
-    ids = [p.id_number for p in people if p.id_number]
-    person_ids = list(Person.objects.filter(id_number__in=ids).values_list("pk", flat=True))
-    if not person_ids:
-        return []
-    code = d["employer_credit_code"]
-    employer = (Employer.objects.filter(credit_code=code).first() if code
-                else Employer.objects.filter(name=d["employer_name"].strip()).first())
-    if employer is None:
-        return []
-    return services.open_cases_between(user=user, person_ids=person_ids, employer=employer)
-
-
 @login_required
 @case_errors
 def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -155,21 +88,13 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("您没有办理本案件的权限。"))
     draft = case.agreements.filter(status=Agreement.Status.DRAFT).prefetch_related("terms", "instalments").first()
     if request.method == "POST":
-        form = forms.AgreementForm(request.POST)
-        terms = forms.TermFormSet(request.POST, prefix="terms")
-        instalments = forms.InstalmentFormSet(request.POST, prefix="instalments")
-        if all([form.is_valid(), terms.is_valid(), instalments.is_valid()]):
-            d = form.cleaned_data
+        sent = forms.AgreementForms(request.POST)
+        form, terms, instalments = sent.form, sent.terms, sent.instalments
+        if sent.is_valid():
             printed = draft.signing_document if draft is not None else None
             cleared = draft.signatures.count() if draft is not None else 0
             try:
-                services.agreement_draft(
-                    case_id=case.pk, actor=request.user, dispute_summary=d["dispute_summary"],
-                    claims_summary=d["claims_summary"], waived=d["waived"], copies=d["copies"],
-                    terms=[f.cleaned_data["text"] for f in _live(terms)],
-                    instalments=[services.InstalmentInput(amount=f.cleaned_data["amount"],
-                                                          due_on=f.cleaned_data["due_on"],
-                                                          method=f.cleaned_data["method"]) for f in _live(instalments)])
+                sent.draft(case_id=case.pk, actor=request.user)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -181,18 +106,8 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 return redirect("case_detail", pk=case.pk)
         status = 400
     else:
-        if draft:
-            form = forms.AgreementForm(initial={"dispute_summary": draft.dispute_summary,
-                                                "claims_summary": draft.claims_summary, "waived": draft.waived,
-                                                "copies": draft.copies})
-            terms = forms.TermFormSet(prefix="terms", initial=[{"text": t.text} for t in draft.terms.all()])
-            instalments = forms.InstalmentFormSet(prefix="instalments", initial=[
-                {"amount": i.amount, "due_on": i.due_on, "method": i.method} for i in draft.instalments.all()])
-        else:
-            # The claims are itemised in the agreement from the case; 当事人请求 is for what they add to them.
-            form = forms.AgreementForm(initial={"dispute_summary": case.dispute_summary})
-            terms = forms.TermFormSet(prefix="terms", initial=[{}])
-            instalments = forms.InstalmentFormSet(prefix="instalments")
+        shown = forms.AgreementForms(draft=draft, dispute_summary=case.dispute_summary)
+        form, terms, instalments = shown.form, shown.terms, shown.instalments
         status = 200
     return render(request, "mediation/agreement_edit.html", {
         "case": case, "form": form, "terms": terms, "instalments": instalments, "draft": draft,

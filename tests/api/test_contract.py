@@ -34,7 +34,7 @@ def test_generated_requests_get_answers_the_schema_describes(world, role, in_pro
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     results = list(schema.get_all_operations())
     operations = [result.ok() for result in results if isinstance(result, Ok)]
-    assert len(operations) == len(results) == 4
+    assert len(operations) == len(results) >= 4  # each operation read from the schema
 
     for operation in operations:
         @settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -8,7 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.factories import register
 
 #: A value for each path argument other than the case's id (a move that exists for a registered case).
-OTHER_ARGUMENTS = {"name": "withdraw", "version": "v1"}
+OTHER_ARGUMENTS = {"name": "withdraw", "version": "v1", "instalment_id": 1}
 
 
 def _api_patterns(patterns=None, namespace: str = "") -> list[tuple[str, URLPattern]]:
