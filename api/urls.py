@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import errors, views, views_work
+from api import errors, views, views_records, views_work
 
 app_name = "api"
 
@@ -13,6 +13,21 @@ v1 = [
     path("cases/<int:pk>/", views.CaseDetailView.as_view(), name="case_detail"),
     path("cases/<int:pk>/transitions/", views.TransitionListView.as_view(), name="case_transitions"),
     path("cases/<int:pk>/transitions/<slug:name>/", views.TransitionView.as_view(), name="case_transition"),
+    # A case's records, the statistics, ledger exports and one's notifications (api/views_records.py)
+    path("cases/<int:pk>/attachments/", views_records.AttachmentListView.as_view(), name="case_attachments"),
+    path("cases/<int:pk>/attachments/<int:attachment_id>/download/", views_records.AttachmentDownloadView.as_view(),
+         name="case_attachment_download"),
+    path("cases/<int:pk>/documents/", views_records.DocumentListView.as_view(), name="case_documents"),
+    path("cases/<int:pk>/documents/<int:document_id>/download/", views_records.DocumentDownloadView.as_view(),
+         name="case_document_download"),
+    path("statistics/", views_records.StatisticsView.as_view(), name="statistics"),
+    path("exports/ledger/", views_records.LedgerExportView.as_view(), name="export_ledger"),
+    path("exports/<int:job_id>/", views_records.JobView.as_view(), name="export_detail"),
+    path("exports/<int:job_id>/download/", views_records.JobDownloadView.as_view(), name="export_download"),
+    path("notifications/", views_records.NotificationListView.as_view(), name="notifications"),
+    path("notifications/read-all/", views_records.NotificationReadAllView.as_view(), name="notifications_read_all"),
+    path("notifications/<int:notification_id>/read/", views_records.NotificationReadView.as_view(),
+         name="notification_read"),
     # The work on a case (api/views_work.py).
     path("cases/<int:pk>/sessions/", views_work.SessionListView.as_view(), name="case_sessions"),
     path("cases/<int:pk>/agreements/", views_work.AgreementListView.as_view(), name="case_agreements"),

@@ -27,7 +27,7 @@ from api.serializers import (
 from mediation import permissions
 from mediation.audit import log as audit
 from mediation.models import CaseParty, PartyRole
-from mediation.selectors import case_get_for_user, case_list_visible_to, search_matches
+from mediation.selectors import SEARCH_LIMIT, case_get_for_user, case_list_visible_to, search_matches
 from mediation.transitions import MOVES, refuse_unpermitted
 from mediation.views.cases import filters_from_request
 from workflows import services as lifecycle
@@ -57,18 +57,29 @@ _FILTERS = [
 ]
 
 
+#: A search answers at most ``SEARCH_LIMIT`` cases, as the web list; these headers say when it was cut.
+_SEARCH_HEADERS = [
+    OpenApiParameter("Search-Limit", int, OpenApiParameter.HEADER, response=[200],
+                     description="仅搜索（q）时：搜索最多返回的案件数（与网页列表相同）"),
+    OpenApiParameter("Search-More-Found", str, OpenApiParameter.HEADER, response=[200], enum=["true", "false"],
+                     description="仅搜索（q）时：true 表示匹配的案件超过上限、未全部列出，请缩小搜索范围"),
+]
+
+
 class CaseListView(ApiView):
     pagination_class = CasePagination
 
-    @extend_schema(parameters=_FILTERS, responses={200: CaseSummarySerializer(many=True), **problems(400, 403, 404)},
+    @extend_schema(parameters=[*_FILTERS, *_SEARCH_HEADERS],
+                   responses={200: CaseSummarySerializer(many=True), **problems(400, 403, 404)},
                    operation_id="cases_list")
     def get(self, request: Request, **kwargs: Any) -> Response:
         """The cases the user may see, with the web list's filters and search, newest first."""
         form, filters = filters_from_request(request)
         if form.is_bound and not form.is_valid():
             raise exceptions.ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+        more_found = None
         if filters.query:  # as the web list: the search's matches once, then the page reads only those
-            found, _more = search_matches(filters.query, user=request.user)
+            found, more_found = search_matches(filters.query, user=request.user)
             filters = replace(filters, matched=tuple(found))
         qs = (case_list_visible_to(user=request.user, filters=filters)
               .select_related("organisation__level", "employer")
@@ -81,7 +92,11 @@ class CaseListView(ApiView):
                          new={"query": text, "id_number": by_id_number, "results": qs.count()})
         paginator = CasePagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(CaseSummarySerializer(page, many=True).data)
+        response = paginator.get_paginated_response(CaseSummarySerializer(page, many=True).data)
+        if more_found is not None:
+            response["Search-Limit"] = str(SEARCH_LIMIT)
+            response["Search-More-Found"] = "true" if more_found else "false"
+        return response
 
 
 class CaseDetailView(ApiView):

@@ -7,9 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jobs.kinds import REGISTRY, Output
 from jobs.models import Job
@@ -36,6 +39,48 @@ def job_start(*, owner: Any, kind: str, parameters: dict[str, Any]) -> Job:
     job = Job.objects.create(owner=owner, kind=kind, parameters={**parameters, "reach": reach_signature(owner)})
     transaction.on_commit(lambda: run_job.delay(job.pk))
     return job
+
+
+def job_of(*, user: Any, job_id: int) -> Job:
+    """One of ``user``'s own jobs; anyone else's is not found, whatever its state (ids reveal nothing)."""
+    job = Job.objects.filter(pk=job_id, owner=user).first() if getattr(user, "is_authenticated", False) else None
+    if job is None:
+        raise Http404(_("未找到该导出。"))
+    return job
+
+
+def job_file_open(*, user: Any, job_id: int) -> tuple[Job, Any]:
+    """The file a finished job made, opened for ``user`` to download (我的导出 and the API).
+
+    Not found: someone else's job, one without a file, an expired one (its file is deleted now), a
+    file gone from storage. Refused (``PermissionDenied`` with the reason): the owner no longer holds
+    the right the kind needs, or their rights reach elsewhere than when they asked for it (the file
+    may hold cases no longer theirs). Each download goes on the audit trail.
+    """
+    from mediation.audit import log as audit
+    from mediation.permissions import reach_signature
+
+    job = job_of(user=user, job_id=job_id)
+    if job.status != Job.Status.DONE or not job.file:
+        raise Http404(_("该导出没有可下载的文件。"))
+    if job.expired:
+        job_file_delete(job)
+        raise Http404(_("该导出文件已过期并已删除，请重新导出。"))
+    kind = REGISTRY.get(job.kind)
+    # The rights are checked again now: a file made last week is not handed to someone who lost them.
+    if kind is None or not kind.may_download(user):
+        raise PermissionDenied(_("您已没有查看这些数据的权限，不能下载该导出。"))
+    if job.parameters.get("reach") != reach_signature(user):
+        raise PermissionDenied(_(
+            "您的组织或角色在导出后已变更，该文件可能包含您现在无权查看的案件，不能下载；请重新导出。"))
+    try:
+        handle = job.file.open("rb")
+    except (FileNotFoundError, OSError):
+        job_file_delete(job)
+        raise Http404(_("该导出文件已不在存储中，请重新导出。")) from None
+    audit.record(actor=user, action="export.download", obj=job, new={
+        "job": job.pk, "kind": job.kind, "sha256": job.file_sha256, "size": job.file_size})
+    return job, handle
 
 
 def job_claim(job_id: int) -> Job | None:

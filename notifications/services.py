@@ -192,3 +192,30 @@ def notify(user: Any, *, key: str, subject: str, body: str) -> None:
         [Notification(user=user, key=key[:120], threshold=NOTICE, subject=subject[:200], body=body)],
         ignore_conflicts=True)
     deliver_pending()
+
+
+# --- the notification centre: one's own notifications only ----------------------------------------
+
+def notifications_of(user: Any) -> Any:
+    """``user``'s own notifications, newest first (the centre's page and the API)."""
+    return Notification.objects.filter(user=user).select_related("case")
+
+
+def notification_mark_read(*, user: Any, notification_id: int) -> Notification:
+    """Mark one of ``user``'s notifications read (once: the first reading time stays). Anyone else's
+    is not found (``Http404``): ids reveal nothing."""
+    from django.http import Http404
+
+    with transaction.atomic():
+        n = Notification.objects.select_for_update().filter(pk=notification_id, user=user).first()
+        if n is None:
+            raise Http404
+        if n.read_at is None:
+            n.read_at = timezone.now()
+            n.save(update_fields=["read_at"])
+    return n
+
+
+def notifications_mark_all_read(*, user: Any) -> int:
+    """Mark all of ``user``'s unread notifications read; returns how many."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())

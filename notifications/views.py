@@ -5,20 +5,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from notifications import services
 from notifications.forms import PreferenceForm
-from notifications.models import Notification, NotificationPreference
+from notifications.models import NotificationPreference
 
 
 @login_required
 def notification_list(request) -> HttpResponse:
-    mine = Notification.objects.filter(user=request.user).select_related("case")
+    mine = services.notifications_of(request.user)
     page = Paginator(mine, 50).get_page(request.GET.get("page"))
     return render(request, "notifications/list.html", {"page": page})
 
@@ -26,10 +26,7 @@ def notification_list(request) -> HttpResponse:
 @login_required
 @require_POST
 def notification_read(request, pk: int) -> HttpResponse:
-    n = get_object_or_404(Notification, pk=pk, user=request.user)
-    if n.read_at is None:
-        n.read_at = timezone.now()
-        n.save(update_fields=["read_at"])
+    services.notification_mark_read(user=request.user, notification_id=pk)
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
@@ -40,7 +37,7 @@ def notification_read(request, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def notification_read_all(request) -> HttpResponse:
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    services.notifications_mark_all_read(user=request.user)
     return redirect("notification_list")
 
 

@@ -7,12 +7,15 @@ the case exactly as it was, no registry row and no file in storage.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +31,8 @@ from mediation.documents.render import render_pdf
 from mediation.models import Agreement, Attachment, Case
 from mediation.typing import User
 from workflows.errors import ActionNotAllowed
+
+logger = logging.getLogger(__name__)
 
 #: Used when no request tells us the address the public reaches the site at (commands, exports).
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
@@ -67,6 +72,52 @@ def may_download(user: User, case: Case, *, scope_checked: bool = False) -> bool
     """
     return ((scope_checked or permissions.may_view_case(user, case))
             and permissions.may_see_personal_data(user, case))
+
+
+class StoredDocumentAltered(Exception):
+    """The stored file no longer has the registered SHA-256: it is never handed out as the document."""
+
+    def __init__(self, document: IssuedDocument) -> None:
+        super().__init__(document.pk)
+        self.document = document
+
+
+def document_download(*, user: User, document_id: int, case_id: int | None = None) -> tuple[IssuedDocument, bytes]:
+    """The registered bytes of one document for ``user``: the web download and the API's.
+
+    Scope first (``Http404`` outside it, as for the case itself; also when ``case_id`` is given and the
+    document is not that case's), then the personal-data rule (``PermissionDenied`` with the reason,
+    ``may_download``). Bytes missing from storage: ``Http404``; bytes that no longer match the
+    registered SHA-256: ``StoredDocumentAltered`` (logged by identifiers and hashes only). What is
+    handed out goes on the audit trail (``document.download``).
+    """
+    from mediation.selectors import case_get_for_user
+
+    found = IssuedDocument.objects.filter(pk=document_id).only("case_id").first()
+    if found is None or (case_id is not None and found.case_id != case_id):
+        raise Http404
+    case = case_get_for_user(user=user, case_id=found.case_id, purpose=f"document:{document_id}")
+    if not may_download(user, case, scope_checked=True):
+        raise PermissionDenied(_("文书载有当事人完整的身份证号码等个人信息，仅承办本案的调解员和负责人可以下载。"
+                                 "您可以在案件页面查看文书登记信息，或凭验证码核验文书。"))
+    document = IssuedDocument.objects.select_related("case").get(pk=document_id)
+    data = registry.stored_bytes(document)
+    if data is None:
+        raise Http404
+    if (actual := hashlib.sha256(data).hexdigest()) != document.sha256:
+        # Never hand out altered bytes as the registered document: a server fault that operators must see.
+        # Logged by identifiers and hashes only (the storage name is random): nothing about the parties.
+        logger.error("issued document %s (case %s, kind %s, version %s) failed its SHA-256 check in storage: "
+                     "registered %s, stored %s (%d bytes) at %s", document.pk, document.case_id, document.kind,
+                     document.version, document.sha256, actual, len(data), document.file.name)
+        raise StoredDocumentAltered(document)
+    audit.record(actor=user, action="document.download", obj=document, case=case)
+    return document, data
+
+
+def download_filename(document: IssuedDocument) -> str:
+    """The name a downloaded document is offered under."""
+    return f"{document.case.number}-{document.title}-v{document.version}.pdf"
 
 
 def _require_issue(actor: User, case: Case) -> None:

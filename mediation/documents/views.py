@@ -91,31 +91,17 @@ def issue(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
 
 @login_required
 def download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
-    document = IssuedDocument.objects.filter(pk=pk).only("case_id").first()
-    if document is None:
-        raise Http404
-    # Scope first (404 outside it, as for the case itself), then the personal-data rule.
-    case = case_get_for_user(user=request.user, case_id=document.case_id, purpose=f"document:{pk}")
-    if not services.may_download(request.user, case):
-        return forbidden(request, _("文书载有当事人完整的身份证号码等个人信息，仅承办本案的调解员和负责人可以下载。"
-                                    "您可以在案件页面查看文书登记信息，或凭验证码核验文书。"))
-    document = IssuedDocument.objects.get(pk=pk)
-    data = registry.stored_bytes(document)
-    if data is None:
-        raise Http404
-    if (actual := hashlib.sha256(data).hexdigest()) != document.sha256:
-        # Never hand out altered bytes as the registered document. Status 500, not 403 or 409: nothing is
-        # wrong with the request or the user's rights, and nothing they change makes it succeed — the server's
-        # own storage no longer holds what it registered, a server fault that operators must see among the 5xx.
-        # Logged by identifiers and hashes only (the storage name is random): nothing about the parties.
-        logger.error("issued document %s (case %s, kind %s, version %s) failed its SHA-256 check in storage: "
-                     "registered %s, stored %s (%d bytes) at %s", document.pk, document.case_id, document.kind,
-                     document.version, document.sha256, actual, len(data), document.file.name)
+    try:
+        document, data = services.document_download(user=request.user, document_id=pk)
+    except PermissionDenied as exc:
+        return forbidden(request, str(exc))
+    except services.StoredDocumentAltered as exc:
+        # Status 500, not 403 or 409: nothing is wrong with the request or the user's rights, and nothing
+        # they change makes it succeed — the server's own storage no longer holds what it registered.
         return render(request, "documents/web/integrity_failed.html",
-                      {"document": document, "back": _back(request, document.case_id)}, status=500)
-    audit.record(actor=request.user, action="document.download", obj=document, case=case)
-    filename = f"{case.number}-{document.title}-v{document.version}.pdf"
-    response = FileResponse(io.BytesIO(data), as_attachment=True, filename=filename, content_type="application/pdf")
+                      {"document": exc.document, "back": _back(request, exc.document.case_id)}, status=500)
+    response = FileResponse(io.BytesIO(data), as_attachment=True, filename=services.download_filename(document),
+                            content_type="application/pdf")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -59,9 +59,15 @@ PAGE_SIZES = (20, 50, 100)
 
 def filters_from_request(request):
     """The list's filter form bound to the query string, and the filters it yields."""
-    organisations = permissions.organisations_where(request.user, "view_case").filter(is_active=True)
+    return filters_from_data(request.user, request.GET or None)
+
+
+def filters_from_data(user, data):
+    """The list's filter form bound to ``data`` (a query string's values; ``None``: unbound) for
+    ``user``, and the filters it yields (none when the form is invalid)."""
+    organisations = permissions.organisations_where(user, "view_case").filter(is_active=True)
     mediators = permissions.members_holding("work_case", organisations).order_by("username")
-    form = forms.CaseFilterForm(request.GET or None, organisations=organisations, mediators=mediators)
+    form = forms.CaseFilterForm(data, organisations=organisations, mediators=mediators)
     filters = CaseFilters()
     if form.is_bound and form.is_valid():
         d = form.cleaned_data

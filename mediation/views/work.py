@@ -6,15 +6,14 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import forms, permissions, services
-from mediation.audit import log as audit
-from mediation.models import Agreement, Attachment
+from mediation.models import Agreement
 from mediation.selectors import (
     case_deadline_watchlist,
     case_get_for_user,
@@ -22,6 +21,7 @@ from mediation.selectors import (
     follow_through,
     mediators_by_organisation,
 )
+from mediation.services.downloads import attachment_open
 from mediation.typing import AuthenticatedHttpRequest
 from mediation.views.common import BoundedPaginator, apply_errors, case_errors, forbidden
 from workflows.clocks import local_today
@@ -153,15 +153,10 @@ def deadlines(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def attachment_download(request: AuthenticatedHttpRequest, pk: int, attachment_id: int) -> HttpResponseBase:
     case = case_get_for_user(user=request.user, case_id=pk, purpose="download")
-    attachment = get_object_or_404(Attachment, pk=attachment_id, case=case)
-    if not permissions.may_see_personal_data(request.user, case):
-        # Evidence carries the parties' personal data, like the issued documents (docs/permissions.md).
-        return forbidden(request, _("证据材料载有当事人的个人信息，仅承办本案的调解员和负责人可以下载。"))
     try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    audit.record(actor=request.user, action="attachment.download", obj=attachment, case=case)
+        attachment, handle = attachment_open(user=request.user, case=case, attachment_id=attachment_id)
+    except PermissionDenied as exc:
+        return forbidden(request, str(exc))
     response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)
     response["X-Content-Type-Options"] = "nosniff"

@@ -23,26 +23,43 @@ def _api_patterns(patterns=None, namespace: str = "") -> list[tuple[str, URLPatt
     return found
 
 
-def _case_urls(case_id: int) -> dict[str, str]:
-    """Every API endpoint whose path takes a case id (``pk``), for this case."""
+def _case_urls(case_id: int, rows: dict[str, int] | None = None) -> dict[str, str]:
+    """Every API endpoint whose path takes a case id (``pk``), for this case (and ``rows``: its own rows' ids)."""
+    given = {**OTHER_ARGUMENTS, **(rows or {})}
     urls = {}
     for name, pattern in _api_patterns():
         arguments = set(pattern.pattern.regex.groupindex)
         if "pk" in arguments:
             urls[name] = reverse(name, kwargs={"version": "v1", "pk": case_id,
-                                               **{k: OTHER_ARGUMENTS[k] for k in arguments - {"pk"}}})
+                                               **{k: given.get(k, 0) for k in arguments - {"pk"}}})
     return urls
 
 
 def test_the_walk_finds_the_case_endpoints():
-    assert set(_case_urls(1)) >= {"api:case_detail", "api:case_transitions", "api:case_transition"}
+    assert set(_case_urls(1)) >= {"api:case_detail", "api:case_transitions", "api:case_transition",
+                                  "api:case_attachments", "api:case_attachment_download", "api:case_documents",
+                                  "api:case_document_download"}
+
+
+def _rows_of(world, case) -> dict[str, int]:
+    """Rows of the case that endpoints name in their path: an attachment and an issued document."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from mediation.documents.services import document_issue
+    from mediation.services import attachment_add
+
+    attachment = attachment_add(case_id=case.pk, actor=world.mediator_a, kind="evidence",
+                                upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%scope\n"))
+    document = document_issue(case_id=case.pk, kind="application_record", actor=world.mediator_a)
+    return {"attachment_id": attachment.pk, "document_id": document.pk}
 
 
 def test_an_out_of_scope_case_is_404_through_every_endpoint(world, api_as):
     case = register(world.mediator_a, world.town_a)  # 锦屏街道
+    rows = _rows_of(world, case)
     outsiders = [api_as(world.mediator_b), api_as(world.supervisor_b)]  # 溪口镇: every right, elsewhere
     insider = api_as(world.supervisor_a)
-    for name, url in _case_urls(case.pk).items():
+    for name, url in _case_urls(case.pk, rows).items():
         for client in outsiders:
             for method in ("get", "post"):
                 response = (client.get(url) if method == "get"
