@@ -256,6 +256,17 @@ MATRIX: dict[str, Knock] = {
     # Anyone holding the paper may check its code; the answer names no personal data.
     "documents:verify_code": Knock(PUBLIC, setup=_document,
                                    kwargs=lambda made: {"code": made["document"].verification_code}),
+    # The worker's own pages (docs/portal.md) are public; without an application, a code sent or a
+    # code checked in this browser, the later steps send back to the first. Staff accounts open nothing there.
+    "portal:home": Knock(PUBLIC),
+    "portal:apply": Knock(PUBLIC),
+    "portal:apply_done": Knock((302,) * 8),
+    "portal:follow": Knock(PUBLIC),
+    "portal:documents": Knock(PUBLIC),
+    "portal:documents_code": Knock((302,) * 8),
+    "portal:documents_list": Knock((302,) * 8),
+    "portal:document_download": Knock((302,) * 8, setup=_document, kwargs=lambda made: {"pk": made["document"].pk}),
+    "portal:documents_end": Knock((302,) * 8, method="post"),
     "reports:statistics": Knock(FIGURES),
     "reports:monthly": Knock(FIGURES),
     "reports:monthly_xlsx": Knock(FIGURES),
@@ -322,8 +333,9 @@ def _knock(world, name: str, knock: Knock, role: str, made: dict[str, Any]) -> i
     status = response.status_code
     if status == 302:
         to_login = response["Location"].startswith(reverse("login"))
-        # The anonymous visitor is sent to log in; nobody else is, except on the way out.
-        assert to_login == (name == "logout" or (role == "anonymous" and name != "set_language")), (role, name)
+        # The anonymous visitor is sent to log in (not on the public pages); nobody else is, except on the way out.
+        assert to_login == (name == "logout" or (role == "anonymous" and name != "set_language"
+                                                 and not name.startswith("portal:"))), (role, name)
     return status
 
 
@@ -343,7 +355,8 @@ def test_the_matrix_hides_every_case_from_both_outsiders():
     """Every row that knocks on a case says 404 for the other township's mediator and supervisor
     (who holds every right there): a row edited to 403 would reveal that the case exists."""
     case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs
-                  and n not in {"documents:verify_code", "notification_read", "jobs:download", "api_token_revoke"}]
+                  and n not in {"documents:verify_code", "notification_read", "jobs:download", "api_token_revoke",
+                                "portal:document_download"}]
     assert len(case_rows) == 20
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
