@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,8 +28,20 @@ NOT_KEPT = {409, 429}
 
 def _fingerprint(request: Request) -> str:
     body = json.dumps({"method": request.method, "path": request.path, "body": request.data},
-                      sort_keys=True, default=str, ensure_ascii=False)
+                      sort_keys=True, default=_described, ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _described(value: Any) -> Any:
+    """A value JSON does not know, as the fingerprint takes it: an uploaded file by its content's
+    SHA-256 (another file under the same name is another request), anything else as text."""
+    if isinstance(value, UploadedFile):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return {"name": value.name, "size": value.size, "sha256": digest.hexdigest()}
+    return str(value)
 
 
 def idempotent(request: Request, perform: Callable[[], Response], handle: Callable[[Exception], Response]) -> Response:

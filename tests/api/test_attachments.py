@@ -158,3 +158,13 @@ def test_json_is_not_an_upload(world, api_as, media):
     case = case_in_state(world, S.JOINT_MEDIATION)
     response = api_as(world.mediator_a).post_json(url(case), {"kind": "evidence"})
     assert response.status_code == 415 and not Attachment.objects.exists()
+
+
+def test_another_file_under_the_same_key_is_refused_not_replayed(world, api_as, media):
+    """The key's fingerprint reads the file's content: a different file of the same name is another request."""
+    case = case_in_state(world, S.JOINT_MEDIATION)
+    client = api_as(world.mediator_a)
+    assert upload(client, case, PNG, "证据.png", HTTP_IDEMPOTENCY_KEY="up-2").status_code == 201
+    other = upload(client, case, PDF, "证据.png", HTTP_IDEMPOTENCY_KEY="up-2")
+    assert other.status_code == 422 and other.json()["type"].endswith(":idempotency-key-reused")
+    assert Attachment.objects.count() == 1 and len(stored(media)) == 1
