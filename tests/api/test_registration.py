@@ -51,7 +51,8 @@ def _nothing_written() -> None:
 
 
 def test_a_mediator_registers_a_case_as_the_intake_page_does(world, api_as):
-    response = api_as(world.mediator_a).post_json(URL, application(world))
+    application_sent = application(world)
+    response = api_as(world.mediator_a).post_json(URL, application_sent)
     assert response.status_code == 201, response.content
     body = response.json()
     case = Case.objects.get()
@@ -64,6 +65,10 @@ def test_a_mediator_registers_a_case_as_the_intake_page_does(world, api_as):
     assert case.created_by == world.mediator_a and case.application_form == "oral"
     assert sorted(c.code for c in case.categories.all()) == ["compensation", "wages"]
     assert _events(case) == [("case.register", world.mediator_a.pk)]
+    # The answer is a list row: names, never an ID number or a phone.
+    for applicant in application_sent["applicants"]:
+        assert applicant["id_number"] not in response.content.decode()
+        assert applicant["phone"] not in response.content.decode()
 
 
 def test_the_same_audit_rows_as_the_web_intake(world, api_as):

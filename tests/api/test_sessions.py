@@ -81,6 +81,9 @@ def test_who_may_not_record_is_refused(world, api_as):
     auditor = api_as(world.auditor_a).post_json(url(case), SESSION)
     assert auditor.status_code == 403 and auditor.json()["detail"] == "您没有对本案件执行此操作的权限。"
     assert api_as(world.mediator_a, "read").post_json(url(case), SESSION).status_code == 403
+    # The district's administrator reads every case but mediates none (DOMAIN.md §5).
+    assert api_as(world.admin, "read").get(url(case)).status_code == 200
+    assert api_as(world.admin).post_json(url(case), SESSION).status_code == 403
     assert not MediationSession.objects.exists()
 
 
