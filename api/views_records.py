@@ -71,6 +71,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _KEY = OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, description="同一键、同一内容的重复请求得到第一次的答复")
 
 
+#: What a download's answer says of the file besides its type (docs/api.md, "Downloads").
+_DOWNLOAD_HEADERS = [
+    OpenApiParameter("Content-Disposition", str, OpenApiParameter.HEADER, response=[200],
+                     description="attachment; filename=\"…\" 或 filename*=utf-8''…（中文文件名）"),
+]
+
+
 class Unprocessable(exceptions.ValidationError):
     """Input the API understood but cannot accept (a form's or a service's refusal): 422, with ``errors``."""
 
@@ -154,7 +161,7 @@ class AttachmentListView(ApiView):
 
 class AttachmentDownloadView(DownloadView):
     @extend_schema(responses={**_binary(*ATTACHMENT_TYPES), **problems(403, 404)},
-                   operation_id="cases_attachments_download")
+                   operation_id="cases_attachments_download", parameters=_DOWNLOAD_HEADERS)
     def get(self, request: Request, pk: int, attachment_id: int, **kwargs: Any) -> FileResponse:
         """The file as uploaded, for those who may see the parties' personal data (as on the case page)."""
         case = case_get_for_user(user=request.user, case_id=pk, purpose="download")
@@ -221,7 +228,7 @@ class DocumentListView(ApiView):
 
 class DocumentDownloadView(DownloadView):
     @extend_schema(responses={**_binary("application/pdf"), **problems(403, 404, 500)},
-                   operation_id="cases_documents_download")
+                   operation_id="cases_documents_download", parameters=_DOWNLOAD_HEADERS)
     def get(self, request: Request, pk: int, document_id: int, **kwargs: Any) -> Any:
         """The registered PDF, byte for byte (its SHA-256 checked), for those who may see the parties'
         personal data; on the audit trail as the web download."""
@@ -317,7 +324,7 @@ class JobView(ApiView):
 
 class JobDownloadView(DownloadView):
     @extend_schema(responses={**_binary(XLSX, "application/zip"), **problems(403, 404)},
-                   operation_id="exports_download")
+                   operation_id="exports_download", parameters=_DOWNLOAD_HEADERS)
     def get(self, request: Request, job_id: int, **kwargs: Any) -> FileResponse:
         """The finished job's file, as 我的导出 hands it out: the owner's rights checked again now."""
         job, handle = jobs.job_file_open(user=request.user, job_id=job_id)
