@@ -126,12 +126,13 @@ def _created(data: Any) -> Response:
 # --- registration -------------------------------------------------------------------------------------
 
 def _summary(user: Any, case_id: int) -> Any:
-    """The case as a row of the list shows it."""
+    """The case as a row of the list shows it (its registrar has just typed all of it in, so a case
+    registered where the user may not read afterwards is still shown once)."""
     case = (case_list_visible_to(user=user).select_related("organisation__level", "employer")
             .prefetch_related(Prefetch("parties", queryset=CaseParty.objects.filter(role=PartyRole.APPLICANT)
                                        .order_by("position"), to_attr="applicant_parties"))
-            .get(pk=case_id))
-    return CaseSummarySerializer(case).data
+            .filter(pk=case_id).first())
+    return CaseSummarySerializer(case if case is not None else Case.objects.get(pk=case_id)).data
 
 
 class CaseCollectionView(CaseListView):
