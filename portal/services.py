@@ -6,8 +6,9 @@ or the ID number and a one-time code sent to the phone on record). Every answer 
 is the same as to a guess about a case that does not exist, and every access is on the audit
 trail with identifiers masked.
 
-Registration goes through the one owner of its rules (``registration_check``), the one number
-counter (``case_numbers_take``) and the audit trail, like the desk's ``case_register``.
+Registration goes through the one owner of its rules (``registration_check``) and its one write
+(``case_write``: the number counter, the parties, the ``case.register`` audit row), as the desk's
+``case_register`` does.
 """
 from __future__ import annotations
 
@@ -39,7 +40,6 @@ from mediation.models import (
     Case,
     CaseParty,
     Channel,
-    ClaimItem,
     Organisation,
     PartyRole,
     Person,
@@ -50,7 +50,7 @@ from mediation.services.registration import (
     EmployerInput,
     PersonInput,
     Registration,
-    case_numbers_take,
+    case_write,
     registration_check,
 )
 from mediation.services.work import ATTACHMENT_TYPES, attachment_inspect
@@ -122,6 +122,22 @@ def _matches(code: str, encoded: str | None) -> bool:
         check_password(code, _dummy_hash())
         return False
     return bool(code) and check_password(code, encoded)
+
+
+def one_time_code() -> str:
+    """A 6-digit one-time code, for SMS."""
+    return f"{secrets.randbelow(10 ** 6):06d}"
+
+
+def one_time_code_send(phone: str, code: str) -> bool:
+    """Send the code by SMS: a fixed text and the code, nothing about the person or the case.
+    False when the gateway refused it."""
+    try:
+        send_sms(phone, _("【劳动争议调解】您的验证码为%(code)s，%(minutes)d分钟内有效。如非本人操作，请忽略。")
+                 % {"code": code, "minutes": settings.PORTAL_CODE_MINUTES})
+    except SmsError:
+        return False
+    return True
 
 
 # --- apply ---------------------------------------------------------------------------------------
@@ -220,32 +236,15 @@ def application_submit(*, application: Application) -> Submitted:
 
 def _write(checked: CheckedRegistration, found: routing.Route, inspected: list[tuple[Any, str, str]],
            received_at: datetime.datetime) -> Submitted:
-    """The case as ``case_register`` writes it, plus the access code and the evidence, in one transaction."""
+    """The case as ``case_register`` writes it (``case_write``), plus the access code and the evidence, in one
+    transaction."""
     entered = checked.applicants[0]
     actor = applicant_actor(entered.person.id_number or "")
     code = access_code_new()
-    year = timezone.localtime(received_at).year
     stored: list[str] = []
     try:
         with transaction.atomic():
-            for person in checked.people:
-                person.save()
-            for employer in checked.employers:
-                if employer.pk is None:
-                    employer.save()
-            seq = case_numbers_take(organisation=found.organisation, year=year)[0]
-            case = checked.new_case(year=year, seq=seq, actor=actor, applied_online=True)
-            case.save()
-            case.categories.set(checked.categories)
-            for claim in checked.claims:
-                claim.case = case
-            ClaimItem.objects.bulk_create(checked.claims)
-            parties = CaseParty.objects.bulk_create(checked.parties(case))
-            audit.record(actor=actor, action="case.register", obj=case, new={
-                **audit.snapshot(case), "applicants": [e.name for e in checked.applicants], "agents": [],
-                "employer": checked.employer.name,
-                "respondents": [{"name": r.employer.name, "capacity": r.capacity} for r in checked.respondents],
-                "workers_involved": checked.workers_involved, "representatives": []})
+            case, parties = case_write(checked, actor=actor, applied_online=True)
             OnlineApplication.objects.create(case=case, applicant=parties[0], access_code_hash=make_password(code),
                                              routed_by=found.routed_by, submitted_at=received_at)
             for upload, content_type, sha in inspected:
@@ -378,17 +377,14 @@ def code_request(*, number: str, id_number: str) -> int | None:
     result, code_id = "no_match", None
     if party is not None and case is not None and phone:
         now = timezone.now()
-        code = f"{secrets.randbelow(10 ** 6):06d}"
+        code = one_time_code()
         with transaction.atomic():
             DocumentCode.objects.filter(party=party, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
             row = DocumentCode.objects.create(
                 case=case, party=party, code_hash=make_password(code), created_at=now,
                 expires_at=now + datetime.timedelta(minutes=settings.PORTAL_CODE_MINUTES))
         code_id, result = row.pk, "sent"
-        try:
-            send_sms(phone, _("【劳动争议调解】您的验证码为%(code)s，%(minutes)d分钟内有效。如非本人操作，请忽略。")
-                     % {"code": code, "minutes": settings.PORTAL_CODE_MINUTES})
-        except SmsError:
+        if not one_time_code_send(phone, code):
             logger.warning("one-time code %s could not be sent", row.pk)
             result = "sms_failed"
     elif party is not None:

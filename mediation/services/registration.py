@@ -558,30 +558,9 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
         if existing:
             return existing
     checked = registration_check(data, may_see=people_seen_by(actor))
-    year = timezone.localtime(data.received_at).year
     try:
-        with transaction.atomic():
-            for p in checked.people + checked.agents:
-                p.save()
-            for employer in checked.employers:
-                if employer.pk is None:
-                    employer.save()
-            seq = case_numbers_take(organisation=data.organisation, year=year)[0]
-            case = checked.new_case(year=year, seq=seq, actor=actor, intake_token=intake_token, imported=imported,
+        case, _parties = case_write(checked, actor=actor, intake_token=intake_token, imported=imported,
                                     import_key=import_key)
-            case.save()
-            case.categories.set(checked.categories)
-            for c in checked.claims:
-                c.case = case
-            ClaimItem.objects.bulk_create(checked.claims)
-            parties = CaseParty.objects.bulk_create(checked.parties(case))
-            CaseParty.objects.bulk_create(checked.agent_parties(parties[0]))
-            audit.record(actor=actor, action="case.register", obj=case, new={
-                **audit.snapshot(case), "applicants": [e.name for e in checked.applicants],
-                "agents": [e.name for e in checked.agents_entered], "employer": checked.employer.name,
-                "respondents": [{"name": r.employer.name, "capacity": r.capacity} for r in checked.respondents],
-                "workers_involved": checked.workers_involved,
-                "representatives": [e.name for e in checked.representatives]})
     except IntegrityError:
         if intake_token:
             existing = _registered_with(intake_token, actor)
@@ -590,6 +569,36 @@ def case_register(*, actor: Any, data: Registration, intake_token: uuid.UUID | N
         raise
     logger.info("case %s registered by user %s", case.pk, getattr(actor, "pk", None))
     return case
+
+
+def case_write(checked: CheckedRegistration, *, actor: Any, **fields: Any) -> tuple[Case, list[CaseParty]]:
+    """Write a checked registration in one transaction: its people and firms, the next number, the case,
+    its categories, claims and parties, and the ``case.register`` audit row. The one write of a
+    registration (``case_register`` and the worker's online application, portal/); ``fields`` add to
+    what registration sets (``Case.applied_online``, an intake token). Returns the case and its parties."""
+    year = timezone.localtime(checked.data.received_at).year
+    with transaction.atomic():
+        for p in checked.people + checked.agents:
+            p.save()
+        for employer in checked.employers:
+            if employer.pk is None:
+                employer.save()
+        seq = case_numbers_take(organisation=checked.data.organisation, year=year)[0]
+        case = checked.new_case(year=year, seq=seq, actor=actor, **fields)
+        case.save()
+        case.categories.set(checked.categories)
+        for c in checked.claims:
+            c.case = case
+        ClaimItem.objects.bulk_create(checked.claims)
+        parties = CaseParty.objects.bulk_create(checked.parties(case))
+        parties += CaseParty.objects.bulk_create(checked.agent_parties(parties[0]))
+        audit.record(actor=actor, action="case.register", obj=case, new={
+            **audit.snapshot(case), "applicants": [e.name for e in checked.applicants],
+            "agents": [e.name for e in checked.agents_entered], "employer": checked.employer.name,
+            "respondents": [{"name": r.employer.name, "capacity": r.capacity} for r in checked.respondents],
+            "workers_involved": checked.workers_involved,
+            "representatives": [e.name for e in checked.representatives]})
+    return case, parties
 
 
 def _registered_with(intake_token: uuid.UUID, actor: Any) -> Case | None:
