@@ -84,3 +84,14 @@ def mask_phone(value: str) -> str:
 
 def mask_credit_code(value: str) -> str:
     return _mask(value, 4, 4)
+
+
+def is_mobile(value: str) -> bool:
+    """An 11-digit mainland mobile number (the only kind an SMS reaches), after ``normalize_phone``."""
+    return bool(_MOBILE.match(normalize_phone(value)))
+
+
+def mask_name(value: str) -> str:
+    """张三 → 张*, 欧阳小明 → 欧***: the family name's first character, the rest hidden."""
+    value = (value or "").strip()
+    return value[:1] + "*" * max(1, len(value) - 1) if value else ""

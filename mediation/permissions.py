@@ -25,6 +25,8 @@ ACTION_PERMISSIONS: dict[str, str] = {
     "register": "register_case",
     "accept": "accept_case",
     "reject": "accept_case",
+    # Inviting a respondent to confirm online that they agree to mediation (portal.acknowledgement).
+    "invite_respondent": "accept_case",
     "work": "work_case",
     "request_escalation": "request_escalation",
     "approve_escalation": "decide_escalation",

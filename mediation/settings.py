@@ -505,3 +505,5 @@ PORTAL_CODE_ATTEMPTS = int(os.environ.get("PORTAL_CODE_ATTEMPTS", "5"))
 PORTAL_GRANT_MINUTES = int(os.environ.get("PORTAL_GRANT_MINUTES", "30"))
 PORTAL_ACCESS_CODE_LENGTH = max(10, int(os.environ.get("PORTAL_ACCESS_CODE_LENGTH", "12")))
 PORTAL_EVIDENCE_MAX_FILES = int(os.environ.get("PORTAL_EVIDENCE_MAX_FILES", "10"))
+# Days a respondent's confirmation link lives (the case must be accepted or rejected within 3 working days).
+PORTAL_INVITATION_DAYS = int(os.environ.get("PORTAL_INVITATION_DAYS", "7"))

@@ -61,7 +61,17 @@ def _consent(data: Data) -> Data:
 
 
 def _consent_initial(case: Any) -> Data:
-    return {"initial": {"consent_recorded_on": local_today()}}
+    """Today, or what the respondent answered online (``portal.acknowledgement``): the mediator still confirms."""
+    from portal.acknowledgement import accept_initial
+
+    return {"initial": {"consent_recorded_on": local_today(), **accept_initial(case)}}
+
+
+def _reject_initial(case: Any) -> Data:
+    """Today, or the refusal the respondent gave online, as the reason."""
+    from portal.acknowledgement import reject_initial
+
+    return {"initial": {"refused_on": local_today(), **reject_initial(case)}}
 
 
 def _rejection(data: Data) -> Data:
@@ -84,8 +94,7 @@ def refuse_unpermitted(case: Any, name: str, user: Any) -> None:
 
 MOVES: dict[str, Move] = {
     "accept": Move(lifecycle.case_accept, _consent, forms.AcceptForm, _consent_initial),
-    "reject": Move(lifecycle.case_reject, _rejection, forms.RejectForm,
-                   lambda case: {"initial": {"refused_on": local_today()}}, danger=True),
+    "reject": Move(lifecycle.case_reject, _rejection, forms.RejectForm, _reject_initial, danger=True),
     "request_escalation": Move(
         lifecycle.escalation_request, lambda d: {**_reason(d), "to_organisation_id": d["to_organisation"].pk},
         forms.EscalationForm, lambda case: {"targets": lifecycle.escalation_targets(case)}, asks_user=True),

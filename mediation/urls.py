@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mediation.views import actions, cases, consultation, home, work
+from portal import employer as portal_employer
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("cases/<int:pk>/mediators/", actions.assign_mediators, name="assign_mediators"),
     path("cases/<int:pk>/extend/", actions.extend_deadline, name="extend_deadline"),
     path("cases/<int:pk>/consultation/", consultation.consultation_edit, name="consultation_edit"),
+    path("cases/<int:pk>/respondent-invitation/", portal_employer.invitation_create, name="respondent_invite"),
     path("cases/<int:pk>/attachments/", actions.attachment_upload, name="attachment_upload"),
     path("cases/<int:pk>/attachments/<int:attachment_id>/", work.attachment_download, name="attachment_download"),
     path("escalations/", work.escalation_queue, name="escalation_queue"),

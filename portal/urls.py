@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import employer, views
 
 app_name = "portal"
 
@@ -14,4 +14,9 @@ urlpatterns = [
     path("documents/list/", views.documents_list, name="documents_list"),
     path("documents/<int:pk>/download/", views.document_download, name="document_download"),
     path("documents/end/", views.documents_end, name="documents_end"),
+    # The respondent's acknowledgement (portal/employer.py).
+    path("employer/done/", employer.respondent_done, name="respondent_done"),
+    path("employer/<str:token>/", employer.respondent, name="respondent"),
+    path("employer/<str:token>/resend/", employer.respondent_resend, name="respondent_resend"),
+    path("employer/<str:token>/answer/", employer.respondent_answer, name="respondent_answer"),
 ]

@@ -46,6 +46,10 @@ ACTION_LABELS = {
     "portal.code_request": _("网上申请文书验证码"),
     "portal.code_check": _("网上核对文书验证码"),
     "portal.document_download": _("网上下载文书"),
+    "portal.respondent_invite": _("邀请被申请人在线确认"),
+    "portal.respondent_code": _("发送被申请人确认验证码"),
+    "portal.respondent_code_check": _("被申请人核对确认验证码"),
+    "portal.respondent_answer": _("被申请人在线确认"),
 }
 
 

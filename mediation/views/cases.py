@@ -43,6 +43,7 @@ from mediation.selectors import (
 from mediation.transitions import MOVES
 from mediation.views.common import BoundedPaginator
 from mediation.views.consultation import consultation_facts
+from portal.employer import case_panel as respondent_acknowledgement
 from workflows import services as lifecycle
 from workflows.clocks import WorkCalendar, local_today
 from workflows.machine import conditions_met, transition_label
@@ -166,6 +167,7 @@ def case_detail(request, pk: int):
         "claims": rows["claims"], "categories": rows["categories"], "mediators": mediators,
         "deadlines": case.deadlines(calendar=calendar), "today": today,
         "consultation": consultation_facts(case, user, calendar=calendar, today=today),
+        "acknowledgement": respondent_acknowledgement(request, case),
         "timeline": timeline, "agreements": agreements, "draft": draft, "effective": effective,
         "agreement_instalments": _agreement_instalments(
             agreements, effective, today,
