@@ -129,6 +129,25 @@ def _case_kwargs(made: dict[str, Any]) -> dict[str, Any]:
     return {"pk": made["case"].pk}
 
 
+def _respondent(made: dict[str, Any]) -> dict[str, Any]:
+    from mediation.models import CaseParty, PartyRole
+
+    return {"party": CaseParty.objects.get(case=made["case"], role=PartyRole.RESPONDENT).pk, "phone": "13805742222"}
+
+
+def _invitation(world) -> dict[str, Any]:
+    """A respondent's confirmation link (portal/acknowledgement.py); the public pages' counters afresh."""
+    from django.core.cache import cache
+
+    from portal import acknowledgement
+
+    made = _case(S.REGISTERED)(world)
+    invited = acknowledgement.invitation_create(case_id=made["case"].pk, actor=world.mediator_a,
+                                                party_id=_respondent(made)["party"], phone="13805742222")
+    cache.clear()
+    return {**made, "token": invited.token}
+
+
 def _ledger(world) -> dict[str, Any]:
     """A ledger of one case, as its supervisor exports it: checking it again finds nothing to add."""
     from mediation.reports import ledger
@@ -224,6 +243,9 @@ MATRIX: dict[str, Knock] = {
     "assign_mediators": Knock(SUPERVISOR_POST, method="post", setup=_case(S.JOINT_MEDIATION), kwargs=_case_kwargs,
                               data=lambda world, made: {"mediators": [world.mediator_a2.pk]}),
     # Consultation (协商, 人社部令第17号) is recorded by those who work the case, at intake.
+    # Inviting a respondent to confirm online: those who may accept the case (portal/acknowledgement.py).
+    "respondent_invite": Knock(WORK_POST, method="post", setup=_case(S.REGISTERED), kwargs=_case_kwargs,
+                               data=lambda world, made: _respondent(made)),
     "consultation_edit": Knock(WORK_POST, method="post", setup=_case(S.REGISTERED), kwargs=_case_kwargs,
                                data=lambda world, made: {"requested_on": local_date(made["case"].received_at),
                                                          "requested_by": "worker", "outcome": "pending"}),
@@ -267,6 +289,12 @@ MATRIX: dict[str, Knock] = {
     "portal:documents_list": Knock((302,) * 8),
     "portal:document_download": Knock((302,) * 8, setup=_document, kwargs=lambda made: {"pk": made["document"].pk}),
     "portal:documents_end": Knock((302,) * 8, method="post"),
+    # The respondent's link: its code page is public; the answer needs the code checked in this browser.
+    "portal:respondent": Knock(PUBLIC, setup=_invitation, kwargs=lambda made: {"token": made["token"]}),
+    "portal:respondent_resend": Knock(PUBLIC, method="post", setup=_invitation,
+                                      kwargs=lambda made: {"token": made["token"]}),
+    "portal:respondent_answer": Knock((302,) * 8, setup=_invitation, kwargs=lambda made: {"token": made["token"]}),
+    "portal:respondent_done": Knock((302,) * 8),
     "reports:statistics": Knock(FIGURES),
     "reports:monthly": Knock(FIGURES),
     "reports:monthly_xlsx": Knock(FIGURES),
@@ -356,8 +384,9 @@ def test_the_matrix_hides_every_case_from_both_outsiders():
     (who holds every right there): a row edited to 403 would reveal that the case exists."""
     case_rows = [n for n, k in MATRIX.items() if k.kwargs is not _no_kwargs
                   and n not in {"documents:verify_code", "notification_read", "jobs:download", "api_token_revoke",
-                                "portal:document_download"}]
-    assert len(case_rows) == 20
+                                "portal:document_download", "portal:respondent", "portal:respondent_resend",
+                                "portal:respondent_answer"}]
+    assert len(case_rows) == 21
     for name in case_rows:
         statuses = dict(zip(ROLES, MATRIX[name].statuses, strict=True))
         assert statuses["outsider"] == statuses["outside_supervisor"] == 404, name
