@@ -5,10 +5,17 @@ from tests.browser.test_case_journey import as_user, browser, pytestmark  # noqa
 
 
 def test_pages_raise_no_policy_violation_and_the_language_switch_works(world, as_user, live_server):  # noqa: F811
+    from mediation.models import CaseParty, PartyRole
+    from portal import acknowledgement
     from tests.lifecycle import case_in_state
     from workflows.states import CaseState
 
     case = case_in_state(world, CaseState.JOINT_MEDIATION)
+    # A registered case with a respondent's confirmation link: its panel, and the link's public page.
+    registered = case_in_state(world, CaseState.REGISTERED)
+    invited = acknowledgement.invitation_create(
+        case_id=registered.pk, actor=world.mediator_a, phone="13805742222",
+        party_id=CaseParty.objects.get(case=registered, role=PartyRole.RESPONDENT).pk)
     page = as_user(world.supervisor_a)
     violations: list[str] = []
     page.on("console", lambda message: violations.append(message.text)
@@ -16,7 +23,8 @@ def test_pages_raise_no_policy_violation_and_the_language_switch_works(world, as
     page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
                          "console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI));")
     for path in ("/", "/cases/", f"/cases/{case.pk}/", "/reports/statistics/", "/reports/monthly/",
-                 "/reports/ledger/", "/deadlines/", "/escalations/"):
+                 "/reports/ledger/", "/deadlines/", "/escalations/", f"/cases/{registered.pk}/",
+                 f"/service/employer/{invited.token}/"):
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, path
         assert "script-src 'self'" in response.headers["content-security-policy"]
