@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.forms.utils import ErrorList
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -75,22 +76,49 @@ def _flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
             found += _flatten(value, f"{field}.{inner}" if field and inner else (inner or field))
         return found
     if isinstance(detail, list):
+        if detail and all(isinstance(value, dict) for value in detail):  # rows: each by its place
+            return [item for index, value in enumerate(detail)
+                    for item in _flatten(value, f"{field}.{index}" if field else str(index))]
         return [item for value in detail for item in _flatten(value, field)]
     return [{"field": field, "detail": str(detail), "code": getattr(detail, "code", "invalid")}]
 
 
-def _from_django_validation(exc: DjangoValidationError) -> exceptions.ValidationError:
-    if hasattr(exc, "error_dict"):
-        return exceptions.ValidationError({k: v for k, v in exc.message_dict.items()})
-    return exceptions.ValidationError(exc.messages)
+class Unprocessable(exceptions.ValidationError):
+    """The body was read but its content is refused (its documented shape, a form or a service): 422."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+def _plain_errors(errors: Any) -> Any:
+    """Errors in whatever shape they come, as DRF takes them: a Django ``ValidationError`` (a service's;
+    its formset row keys "instalments-0-amount" dotted as the request's), a form's ``ErrorDict``, a
+    serializer's nested errors, a mapping of field to messages, or a list of messages."""
+    if isinstance(errors, DjangoValidationError):
+        if not hasattr(errors, "error_dict"):
+            return list(errors.messages)
+        return {(k.replace("-", ".") if k.count("-") >= 2 else k): list(v) for k, v in errors.message_dict.items()}
+    if isinstance(errors, dict):
+        return {k: ([str(e) for e in v] if isinstance(v, ErrorList) else v) for k, v in errors.items()}
+    return errors
+
+
+def refused(errors: Any) -> Unprocessable:
+    """The content of a request refused: a 422 problem listing each error (``errors``), nested and row
+    errors by dotted path ("applicants.1.id_number"), the whole request's with ``field`` null."""
+    return Unprocessable(_plain_errors(errors))
+
+
+def bad_parameters(errors: Any) -> exceptions.ValidationError:
+    """A request that cannot be read as sent (its query parameters or headers): a 400 problem."""
+    return exceptions.ValidationError(_plain_errors(errors))
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: what DRF knows, plus the lifecycle's refusals, as problem documents."""
     request = context.get("request")
     instance = request.get_full_path() if request is not None else ""
-    if isinstance(exc, DjangoValidationError):
-        exc = _from_django_validation(exc)
+    if isinstance(exc, DjangoValidationError):  # a service refused the content
+        exc = refused(exc)
     elif isinstance(exc, ConcurrentChange | ActionNotAllowed):
         exc = Conflict(exc.message)
     elif isinstance(exc, Http404):
@@ -158,4 +186,5 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return response
 
 
-__all__ = ["exception_handler", "not_found", "problem", "activate_request_language"]
+__all__ = ["Unprocessable", "activate_request_language", "bad_parameters", "exception_handler", "not_found", "problem",
+           "refused"]

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,9 @@ from api.errors import PROBLEM_TYPE, IdempotencyMismatch
 from api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+#: How each POST that takes a key describes it in the schema.
+KEY_PARAMETER = OpenApiParameter(HEADER, str, OpenApiParameter.HEADER,
+                                description="同一键、同一内容的重复请求得到第一次的答复")
 KEEP = datetime.timedelta(hours=24)
 #: Answers that say "try again later" are not kept: the retry should really try again.
 NOT_KEPT = {409, 429}

@@ -9,13 +9,13 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import activate_request_language
-from api.idempotency import HEADER, idempotent
+from api.errors import activate_request_language, bad_parameters, refused
+from api.idempotency import KEY_PARAMETER, idempotent
 from api.pagination import CasePagination
 from api.serializers import (
     CaseDetailSerializer,
@@ -76,7 +76,7 @@ class CaseListView(ApiView):
         """The cases the user may see, with the web list's filters and search, newest first."""
         form, filters = filters_from_request(request)
         if form.is_bound and not form.is_valid():
-            raise exceptions.ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+            raise bad_parameters(form.errors)
         more_found = None
         if filters.query:  # as the web list: the search's matches once, then the page reads only those
             found, more_found = search_matches(filters.query, user=request.user)
@@ -140,8 +140,7 @@ def _describe(case: Any, name: str, user: Any) -> dict[str, Any]:
 class TransitionView(ApiView):
     @extend_schema(request=TransitionRequestSerializer,
                    responses={200: CaseSummarySerializer, 204: None, **problems(400, 403, 404, 409, 415, 422)},
-                   parameters=[OpenApiParameter(HEADER, str, OpenApiParameter.HEADER,
-                                                description="同一键、同一内容的重复请求得到第一次的答复")],
+                   parameters=[KEY_PARAMETER],
                    operation_id="cases_transitions_create")
     def post(self, request: Request, pk: int, name: str, **kwargs: Any) -> Response:
         """Make one move, as the case page's form does: same checks, same history and audit rows."""
@@ -154,12 +153,13 @@ class TransitionView(ApiView):
         case = case_get_for_user(user=user, case_id=pk, purpose=name)
         refuse_unpermitted(case, name, user)  # the case page's rule: refused before the input is read
         body = TransitionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        if not body.is_valid():
+            raise refused(body.errors)
         move = MOVES[name]
         data = {**body.validated_data["arguments"], "reason": body.validated_data["reason"]}
         form = move.bind(case, data, user=user)
         if form is not None and not form.is_valid():
-            raise exceptions.ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+            raise refused(form.errors)
         move.perform(case_id=pk, actor=user, data=form.cleaned_data if form is not None else {},
                      expected_state=body.validated_data["expected_state"] or None)
         moved = case_list_visible_to(user=user).select_related("organisation__level", "employer").filter(pk=pk).first()

@@ -22,14 +22,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.errors import PROBLEM_TYPE, problem
-from api.idempotency import HEADER, idempotent
+from api.errors import PROBLEM_TYPE, bad_parameters, problem, refused
+from api.idempotency import KEY_PARAMETER, idempotent
 from api.serializers import problems
 from api.serializers_records import (
     AttachmentSerializer,
@@ -68,7 +68,6 @@ from mediation.views.cases import filters_from_data
 from notifications import services as notices
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_KEY = OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, description="同一键、同一内容的重复请求得到第一次的答复")
 
 
 #: What a download's answer says of the file besides its type (docs/api.md, "Downloads").
@@ -78,24 +77,9 @@ _DOWNLOAD_HEADERS = [
 ]
 
 
-class Unprocessable(exceptions.ValidationError):
-    """Input the API understood but cannot accept (a form's or a service's refusal): 422, with ``errors``."""
-
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-
-
-def _unprocessable(errors: Any) -> Unprocessable:
-    """A form's errors, a Django ``ValidationError`` or a serializer's errors as one 422 problem."""
-    if isinstance(errors, DjangoValidationError):
-        errors = errors.message_dict if hasattr(errors, "error_dict") else errors.messages
-    elif hasattr(errors, "items"):
-        errors = {field: [str(e) for e in messages] for field, messages in errors.items()}
-    return Unprocessable(errors)
-
-
 def _valid(serializer: Any) -> dict[str, Any]:
     if not serializer.is_valid():
-        raise _unprocessable(serializer.errors)
+        raise refused(serializer.errors)
     return dict(serializer.validated_data)
 
 
@@ -139,7 +123,7 @@ class AttachmentListView(ApiView):
 
     @extend_schema(request={"multipart/form-data": AttachmentUploadSerializer},
                    responses={201: AttachmentSerializer, **problems(400, 403, 404, 415, 422)},
-                   parameters=[_KEY], operation_id="cases_attachments_create")
+                   parameters=[KEY_PARAMETER], operation_id="cases_attachments_create")
     def post(self, request: Request, pk: int, **kwargs: Any) -> Response:
         """Upload one file to the case, as the case page's form: same type and size checks, same storage
         and audit row; on any refusal nothing is stored."""
@@ -155,7 +139,7 @@ class AttachmentListView(ApiView):
             attachment = case_services.attachment_add(case_id=case.pk, actor=user, upload=data["file"],
                                                       kind=data["kind"], description=data["description"])
         except DjangoValidationError as exc:
-            raise _unprocessable(exc) from None
+            raise refused(exc) from None
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
@@ -191,7 +175,7 @@ class DocumentListView(ApiView):
 
     @extend_schema(request=DocumentIssueSerializer,
                    responses={200: IssuedSerializer, 201: IssuedSerializer, **problems(400, 403, 404, 409, 415, 422)},
-                   parameters=[_KEY], operation_id="cases_documents_create")
+                   parameters=[KEY_PARAMETER], operation_id="cases_documents_create")
     def post(self, request: Request, pk: int, **kwargs: Any) -> Response:
         """Issue (render and register) one document, as the case page's button: 201 with the new document,
         or 200 with the registered one when it is frozen or the agreement's signing version (``reused``)."""
@@ -204,20 +188,20 @@ class DocumentListView(ApiView):
             raise PermissionDenied(_("只有承办组织的调解员或负责人可以生成本案文书。"))
         body = request.data if isinstance(request.data, dict) else None
         if body is None:
-            raise _unprocessable([_("请求内容应为 JSON 对象。")])
+            raise refused([_("请求内容应为 JSON 对象。")])
         _valid(DocumentIssueSerializer(data=body))
         form = IssueForm({key: body.get(key) for key in ("kind", "subject_id", "stage")})
         if not form.is_valid():
-            raise _unprocessable(form.errors)
+            raise refused(form.errors)
         d = form.cleaned_data
         try:
             document = documents.document_issue(case_id=case.pk, kind=d["kind"], actor=user,
                                                 subject_id=d["subject_id"], stage=d["stage"] or "",
                                                 verify_base_url=request.build_absolute_uri("/"))
         except DocumentRenderError as exc:
-            raise _unprocessable([str(exc)]) from None
+            raise refused([str(exc)]) from None
         except DjangoValidationError as exc:
-            raise _unprocessable(exc) from None
+            raise refused(exc) from None
         reused = bool(getattr(document, "reused", False))
         document = IssuedDocument.objects.select_related("case", "author").get(pk=document.pk)
         document.standing = document_standing(document)
@@ -253,7 +237,7 @@ _PERIOD = [
 
 
 class StatisticsView(ApiView):
-    @extend_schema(parameters=_PERIOD, responses={200: StatisticsSerializer, **problems(403, 422)},
+    @extend_schema(parameters=_PERIOD, responses={200: StatisticsSerializer, **problems(400, 403)},
                    operation_id="statistics_retrieve")
     def get(self, request: Request, **kwargs: Any) -> Response:
         """The statistics page's figures over the caller's scope (supervisors, administrators, auditors)."""
@@ -264,7 +248,7 @@ class StatisticsView(ApiView):
             raise PermissionDenied(_("统计分析和案件台账供负责人、管理员和监督员使用。"))
         form = StatisticsForm(request.query_params or None, organisations=statistics_organisations(user))
         if form.is_bound and not form.is_valid():
-            raise _unprocessable(form.errors)
+            raise bad_parameters(form.errors)
         stats = statistics_compute(user=user, query=form.to_query())
         return Response(StatisticsSerializer(statistics_data(stats)).data)
 
@@ -285,7 +269,7 @@ def _as_query(body: dict[str, Any]) -> QueryDict:
 class LedgerExportView(ApiView):
     @extend_schema(request=LedgerExportRequestSerializer,
                    responses={202: JobSerializer, **problems(400, 403, 415, 422)},
-                   parameters=[_KEY], operation_id="exports_ledger_create")
+                   parameters=[KEY_PARAMETER], operation_id="exports_ledger_create")
     def post(self, request: Request, **kwargs: Any) -> Response:
         """Start a ledger export (案件台账, .xlsx) of the cases the case list shows for these filters;
         poll ``Location`` until ``status`` is ``done``, then download."""
@@ -297,15 +281,15 @@ class LedgerExportView(ApiView):
             raise PermissionDenied(_("统计分析和案件台账供负责人、管理员和监督员使用。"))
         body = request.data if isinstance(request.data, dict) else None
         if body is None:
-            raise _unprocessable([_("请求内容应为 JSON 对象。")])
+            raise refused([_("请求内容应为 JSON 对象。")])
         if body.get("q"):
             # A free-text search may hold a name or ID number: it is never kept in a job (as on the web).
-            raise _unprocessable({"q": [_("后台导出不能按搜索词筛选，请用其他筛选条件。")]})
+            raise refused({"q": [_("后台导出不能按搜索词筛选，请用其他筛选条件。")]})
         data = _valid(LedgerExportRequestSerializer(data=body))
         query = _as_query(data)
         form, filters = filters_from_data(user, query or None)
         if form.is_bound and not form.is_valid():
-            raise _unprocessable(form.errors)
+            raise refused(form.errors)
         job = jobs.job_start(owner=user, kind=Job.Kind.LEDGER,
                              parameters={"filters": filters_to_parameters(filters),
                                          "query_string": audit.scrub(query.urlencode())})
@@ -355,7 +339,7 @@ class NotificationListView(ApiView):
         unread = request.query_params.get("unread")
         if unread is not None:
             if unread.lower() not in ("true", "false", "1", "0"):
-                raise _unprocessable({"unread": [_("请填写 true 或 false。")]})
+                raise bad_parameters({"unread": [_("请填写 true 或 false。")]})
             rows = rows.filter(read_at__isnull=unread.lower() in ("true", "1"))
         paginator = NotificationPagination()
         page: Any = paginator.paginate_queryset(rows, request, view=self)
@@ -364,7 +348,7 @@ class NotificationListView(ApiView):
 
 class NotificationReadView(ApiView):
     @extend_schema(request=None, responses={200: NotificationSerializer, **problems(400, 403, 404, 422)},
-                   parameters=[_KEY], operation_id="notifications_read")
+                   parameters=[KEY_PARAMETER], operation_id="notifications_read")
     def post(self, request: Request, notification_id: int, **kwargs: Any) -> Response:
         """Mark one of the caller's notifications read (anyone else's: 404)."""
         return idempotent(request, lambda: Response(NotificationSerializer(
@@ -374,7 +358,7 @@ class NotificationReadView(ApiView):
 
 class NotificationReadAllView(ApiView):
     @extend_schema(request=None, responses={200: ReadAllSerializer, **problems(400, 403, 422)},
-                   parameters=[_KEY], operation_id="notifications_read_all")
+                   parameters=[KEY_PARAMETER], operation_id="notifications_read_all")
     def post(self, request: Request, **kwargs: Any) -> Response:
         """Mark all of the caller's unread notifications read."""
         return idempotent(request, lambda: Response(

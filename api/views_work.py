@@ -15,12 +15,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.idempotency import HEADER, idempotent
+from api.errors import refused
+from api.idempotency import KEY_PARAMETER, idempotent
 from api.serializers import CaseSummarySerializer, problems
 from api.serializers_work import (
     AgreementDraftRequest,
@@ -41,46 +42,14 @@ from mediation.models import Agreement, Case, CaseParty, Instalment, PartyRole, 
 from mediation.selectors import case_get_for_user, case_list_visible_to
 from workflows.errors import ActionNotAllowed
 
-_KEY = OpenApiParameter(HEADER, str, OpenApiParameter.HEADER,
-                        description="同一键、同一内容的重复请求得到第一次的答复")
-
-
-class Unprocessable(exceptions.ValidationError):
-    """Input the form or the service refuses: 422, with one entry per error (api/errors.py)."""
-
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-
-
-def _dotted(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """The request serializer's nested errors by dotted path ("applicants.1.name")."""
-    found: dict[str, list[str]] = {}
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            name = "" if key in ("non_field_errors", "__all__") else str(key)
-            for k, v in _dotted(value, f"{prefix}.{name}" if prefix and name else (name or prefix)).items():
-                found.setdefault(k, []).extend(v)
-    elif isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
-        for index, value in enumerate(detail):
-            for k, v in _dotted(value, f"{prefix}.{index}" if prefix else str(index)).items():
-                found.setdefault(k, []).extend(v)
-    elif isinstance(detail, list):
-        found.setdefault(prefix or "__all__", []).extend(str(d) for d in detail)
-    else:
-        found.setdefault(prefix or "__all__", []).append(str(detail))
-    return found
-
-
-def _refused(errors: dict[str, list[str]]) -> Unprocessable:
-    return Unprocessable({("non_field_errors" if k in ("__all__", "") else k): v for k, v in errors.items()})
-
 
 def _body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     """The request's JSON in its documented shape, or 422 (a body that is not a JSON object too)."""
     if not isinstance(request.data, dict):
-        raise _refused({"__all__": [_("请求内容应为 JSON 对象。")]})
+        raise refused([_("请求内容应为 JSON 对象。")])
     body = serializer_class(data=request.data)
     if not body.is_valid():
-        raise _refused(_dotted(body.errors))
+        raise refused(body.errors)
     return dict(body.validated_data)
 
 
@@ -93,20 +62,6 @@ def _form_data(values: dict[str, Any], rows: dict[str, list[dict[str, Any]]] | N
         for index, item in enumerate(items):
             data.update({f"{prefix}-{index}-{k}": v for k, v in item.items() if v is not None})
     return data
-
-
-def _form_errors(form: Any) -> dict[str, list[str]]:
-    return {k: [str(e) for e in v] for k, v in form.errors.items()}
-
-
-def _service_errors(exc: ValidationError) -> dict[str, list[str]]:
-    """A service's errors by field; its row keys ("instalments-0-amount") dotted as the request's."""
-    if not hasattr(exc, "error_dict"):
-        return {"__all__": list(exc.messages)}
-    found: dict[str, list[str]] = {}
-    for key, messages in exc.message_dict.items():
-        found.setdefault(key.replace("-", ".") if key.count("-") >= 2 else key, []).extend(messages)
-    return found
 
 
 def _refuse_unless_may_work(user: Any, case: Case) -> None:
@@ -138,7 +93,7 @@ def _summary(user: Any, case_id: int) -> Any:
 class CaseCollectionView(CaseListView):
     """``/cases/``: the list (api/views.py) and registration."""
 
-    @extend_schema(request=RegistrationRequest, parameters=[_KEY],
+    @extend_schema(request=RegistrationRequest, parameters=[KEY_PARAMETER],
                    responses={200: CaseSummarySerializer, 201: CaseSummarySerializer, **problems(400, 403, 415, 422)},
                    operation_id="cases_create")
     def post(self, request: Request, **kwargs: Any) -> Response:
@@ -161,13 +116,13 @@ class CaseCollectionView(CaseListView):
         if already is not None:  # the same application sent again: the case it made
             return Response(_summary(user, already.pk))
         if not valid:
-            raise _refused(sent.errors())
+            raise refused(sent.errors())
         d = sent.intake.cleaned_data
         data = sent.registration()
         duplicates = services.possible_duplicates(user=user, data=data)
         if duplicates and not d.get("confirm_duplicate"):
             # The intake page shows these cases and asks to send the form again to confirm.
-            raise _refused({"confirm_duplicate": [_(
+            raise refused({"confirm_duplicate": [_(
                 "该申请人对同一用人单位已有未结案件（%(numbers)s），请核对；"
                 "确认登记请将 confirm_duplicate 设为 true 后重新提交。")
                 % {"numbers": "、".join(c.number for c in duplicates)}]})
@@ -175,7 +130,7 @@ class CaseCollectionView(CaseListView):
             case = services.case_register(actor=user, data=data, intake_token=d["intake_token"])
         except ValidationError as exc:
             sent.add_errors(exc)
-            raise _refused(sent.errors()) from None
+            raise refused(sent.errors()) from None
         response = _created(_summary(user, case.pk))
         response["Location"] = request.build_absolute_uri(f"/api/v1/cases/{case.pk}/")
         return response
@@ -193,7 +148,7 @@ class SessionListView(ApiView):
                     .order_by("held_at", "pk"))
         return Response(SessionSerializer(sessions, many=True).data)
 
-    @extend_schema(request=SessionRequest, parameters=[_KEY],
+    @extend_schema(request=SessionRequest, parameters=[KEY_PARAMETER],
                    responses={201: SessionSerializer, **problems(400, 403, 404, 409, 415, 422)},
                    operation_id="cases_sessions_create")
     def post(self, request: Request, pk: int, **kwargs: Any) -> Response:
@@ -205,14 +160,14 @@ class SessionListView(ApiView):
         _refuse_unless_may_work(request.user, case)
         form = forms.SessionForm(_form_data(_body(SessionRequest, request)))
         if not form.is_valid():
-            raise _refused(_form_errors(form))
+            raise refused(form.errors)
         d = form.cleaned_data
         try:
             session = services.session_record(case_id=case.pk, actor=request.user, held_at=d["held_at"],
                                               place=d["place"], attendees=d["attendees"], record=d["record"],
                                               result=d["result"])
         except ValidationError as exc:
-            raise _refused(_service_errors(exc)) from None
+            raise refused(exc) from None
         return _created(SessionSerializer(session).data)
 
 
@@ -235,7 +190,7 @@ class AgreementListView(ApiView):
 
 
 class AgreementDraftView(ApiView):
-    @extend_schema(request=AgreementDraftRequest, parameters=[_KEY],
+    @extend_schema(request=AgreementDraftRequest, parameters=[KEY_PARAMETER],
                    responses={200: AgreementSerializer, 201: AgreementSerializer,
                               **problems(400, 403, 404, 409, 415, 422)},
                    operation_id="cases_agreements_draft_update")
@@ -253,12 +208,12 @@ class AgreementDraftView(ApiView):
         rows = {"terms": [{"text": text} for text in body.pop("terms")], "instalments": body.pop("instalments")}
         sent = forms.AgreementForms(_form_data(body, rows))
         if not sent.is_valid():
-            raise _refused(sent.errors())
+            raise refused(sent.errors())
         existed = case.agreements.filter(status=Agreement.Status.DRAFT).exists()
         try:
             agreement = sent.draft(case_id=case.pk, actor=request.user)
         except ValidationError as exc:
-            raise _refused(_service_errors(exc)) from None
+            raise refused(exc) from None
         shown = AgreementSerializer(_agreements(case).get(pk=agreement.pk)).data
         return Response(shown, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
@@ -273,7 +228,7 @@ class SignatureListView(ApiView):
                       .order_by("-agreement__version", "recorded_at", "pk"))
         return Response(SignatureSerializer(signatures, many=True).data)
 
-    @extend_schema(request=SignatureRequest, parameters=[_KEY],
+    @extend_schema(request=SignatureRequest, parameters=[KEY_PARAMETER],
                    responses={201: AgreementSerializer, **problems(400, 403, 404, 409, 415, 422)},
                    operation_id="cases_signatures_create")
     def post(self, request: Request, pk: int, **kwargs: Any) -> Response:
@@ -295,14 +250,14 @@ class SignatureListView(ApiView):
         signers = case.parties.exclude(role=PartyRole.AGENT).select_related("person", "employer")
         form = forms.SignatureForm(_form_data({k: v for k, v in body.items() if k != "agreement"}), parties=signers)
         if not form.is_valid():
-            raise _refused(_form_errors(form))
+            raise refused(form.errors)
         d = form.cleaned_data
         try:
             services.signature_record(agreement_id=agreement.pk, actor=request.user, kind=d["kind"],
                                       signed_on=d["signed_on"], document_code=d["document_code"],
                                       signer_name=d["signer_name"], party_id=d["party"])
         except ValidationError as exc:
-            raise _refused(_service_errors(exc)) from None
+            raise refused(exc) from None
         return _created(AgreementSerializer(_agreements(case).get(pk=agreement.pk)).data)
 
 
@@ -319,7 +274,7 @@ class InstalmentListView(ApiView):
 
 
 class PaymentView(ApiView):
-    @extend_schema(request=PaymentRequest, parameters=[_KEY],
+    @extend_schema(request=PaymentRequest, parameters=[KEY_PARAMETER],
                    responses={200: InstalmentSerializer, **problems(400, 403, 404, 409, 415, 422)},
                    operation_id="cases_instalments_pay")
     def post(self, request: Request, pk: int, instalment_id: int, **kwargs: Any) -> Response:
@@ -333,14 +288,14 @@ class PaymentView(ApiView):
         instalment = get_object_or_404(Instalment, pk=instalment_id, agreement__case=case)
         form = forms.PaymentForm(_form_data(_body(PaymentRequest, request)))
         if not form.is_valid():
-            raise _refused(_form_errors(form))
+            raise refused(form.errors)
         d = form.cleaned_data
         try:
             paid = services.instalment_record_payment(instalment_id=instalment.pk, actor=request.user,
                                                       paid_on=d["paid_on"], paid_amount=d["paid_amount"],
                                                       note=d["payment_note"])
         except ValidationError as exc:
-            raise _refused(_service_errors(exc)) from None
+            raise refused(exc) from None
         return Response(InstalmentSerializer(paid).data)
 
 
@@ -355,7 +310,7 @@ class FollowUpListView(ApiView):
         follow_ups = case.follow_ups.select_related("recorded_by").order_by("visited_on", "pk")
         return Response(FollowUpSerializer(follow_ups, many=True).data)
 
-    @extend_schema(request=FollowUpRequest, parameters=[_KEY],
+    @extend_schema(request=FollowUpRequest, parameters=[KEY_PARAMETER],
                    responses={201: FollowUpSerializer, **problems(400, 403, 404, 409, 415, 422)},
                    operation_id="cases_follow_ups_create")
     def post(self, request: Request, pk: int, **kwargs: Any) -> Response:
@@ -367,9 +322,9 @@ class FollowUpListView(ApiView):
         _refuse_unless_may_work(request.user, case)
         form = forms.FollowUpForm(_form_data(_body(FollowUpRequest, request)))
         if not form.is_valid():
-            raise _refused(_form_errors(form))
+            raise refused(form.errors)
         try:
             follow_up = services.followup_record(case_id=case.pk, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            raise _refused(_service_errors(exc)) from None
+            raise refused(exc) from None
         return _created(FollowUpSerializer(follow_up).data)

@@ -43,7 +43,7 @@ def test_validation_errors_are_listed_under_errors(world, api_as):
     case = register(world.mediator_a, world.town_a)
     response = api_as(world.mediator_a).post_json(f"/api/v1/cases/{case.pk}/transitions/reject/",
                                                   {"reason": "", "arguments": {"reason_kind": "nonsense"}})
-    body = _problem(response, 400)
+    body = _problem(response, 422)  # read, then refused by the move's form (docs/api.md, "Errors")
     fields = {e["field"] for e in body["errors"]}
     assert fields == {"reason_kind", "reason"}
     assert all(e["detail"] for e in body["errors"])
@@ -68,10 +68,11 @@ def test_bodies_that_are_not_forms_are_refused_not_crashed(world, api_as):
     client = api_as(world.mediator_a)
     url = f"/api/v1/cases/{case.pk}/transitions/accept/"
     bodies: list[object] = [{"arguments": {"consent_recorded_on": {"y": 2026}}}, {"arguments": [1, 2]},
-                            {"reason": ["x"]}, [], "text", {"arguments": {"consent_recorded_on": [[1]]}}]
-    for body in bodies:
-        _problem(client.post_json(url, body), 400)
-    _problem(client.post(url, "{not json", content_type="application/json"), 400)
+                            {"reason": ["x"]}, [], 7, {"arguments": {"consent_recorded_on": [[1]]}}]
+    for body in bodies:  # JSON, but not in the documented shape: read and refused
+        _problem(client.post_json(url, body), 422)
+    for unreadable in ("{not json", "text"):  # cannot be read at all
+        _problem(client.post(url, unreadable, content_type="application/json"), 400)
     _problem(client.post(url, "a=b", content_type="application/x-www-form-urlencoded"), 415)
     _problem(client.get("/api/v1/cases/99999999999999999999/"), 404)
 
@@ -92,7 +93,7 @@ def test_throttling_answers_429_per_token(world, api_as, settings):
     writer = api_as(world.mediator_a)
     assert writer.get("/api/v1/cases/").status_code == 200
     url = f"/api/v1/cases/{case.pk}/transitions/withdraw/"
-    assert writer.post_json(url, {}).status_code == 400
+    assert writer.post_json(url, {}).status_code == 422
     _problem(writer.post_json(url, {}), 429)
 
 

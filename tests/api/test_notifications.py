@@ -83,7 +83,7 @@ def test_read_all_marks_only_ones_own_unread(world, api_as):
     assert Notification.objects.get(pk=theirs.pk).read_at is None
 
 
-def test_a_bad_filter_is_422(world, api_as):
+def test_a_bad_filter_is_400(world, api_as):
     response = api_as(world.mediator_a, "read").get(URL, {"unread": "perhaps"})
-    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "unread"
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "unread"
     assert api_as(world.mediator_a, "read").get(URL, {"cursor": "garbage"}).status_code == 404

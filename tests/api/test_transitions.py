@@ -87,9 +87,9 @@ def test_the_same_key_with_another_body_is_422(world, api_as):
     client = api_as(world.mediator_a)
     url = f"/api/v1/cases/{case.pk}/transitions/withdraw/"
     invalid = client.post_json(url, {"reason": ""}, headers={"Idempotency-Key": "k-2"})
-    assert invalid.status_code == 400
+    assert invalid.status_code == 422
     replay = client.post_json(url, {"reason": ""}, headers={"Idempotency-Key": "k-2"})
-    assert replay.status_code == 400 and replay.json() == invalid.json()
+    assert replay.status_code == 422 and replay.json() == invalid.json()
     assert replay["Content-Type"] == "application/problem+json"
     other = client.post_json(url, {"reason": "申请人已撤回", "arguments": {"applicant_withdrew": True}},
                              headers={"Idempotency-Key": "k-2"})
@@ -116,5 +116,5 @@ def test_keys_are_per_user_and_kept_a_day(world, api_as, settings):
         # A day later the key is free again: a new request, not a replay of the first.
         response = mine.post_json(f"/api/v1/cases/{first.pk}/transitions/withdraw/", {"reason": ""},
                                   headers={"Idempotency-Key": "same"})
-        assert response.status_code == 400 and "Idempotency-Replayed" not in response
+        assert response.status_code == 422 and "Idempotency-Replayed" not in response
     assert IdempotencyRecord.objects.filter(user=world.mediator_a, key="same").count() == 1
