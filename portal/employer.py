@@ -109,12 +109,6 @@ class AnswerForm(forms.Form):
                              help_text=gettext_lazy("不同意调解的，请填写理由"))
     answered_by = forms.CharField(label=gettext_lazy("经办人姓名"), max_length=50, required=False)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("answer") == self.REFUSE and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("请说明不同意调解的理由。"))
-        return data
-
 
 def _gone(request: HttpRequest) -> HttpResponse:
     """The one page for any link that does not open an invitation now."""
