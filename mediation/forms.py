@@ -103,6 +103,7 @@ class CaseFilterForm(forms.Form):
     received_from = forms.DateField(label=_("收案日期自"), required=False, widget=DATE)
     received_to = forms.DateField(label=_("至"), required=False, widget=DATE)
     overdue = forms.BooleanField(label=_("仅看超期"), required=False)
+    online = forms.BooleanField(label=_("仅看网上申请"), required=False)
 
     def __init__(self, *args: Any, organisations: QuerySet[Organisation] | None = None,
                  mediators: QuerySet[User] | None = None, **kwargs: Any) -> None:

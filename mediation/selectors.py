@@ -28,6 +28,8 @@ class CaseFilters:
     received_from: datetime.date | None = None
     received_to: datetime.date | None = None
     overdue: bool = False
+    #: Only applications the worker made on the public pages (``Case.applied_online``, docs/portal.md).
+    applied_online: bool = False
     query: str = ""
     #: What ``query`` found (``search_matches``), when the caller looked it up already.
     matched: tuple[int, ...] | None = None
@@ -67,6 +69,8 @@ def _apply_filters(qs: QuerySet[Case], f: CaseFilters, user: Any) -> QuerySet[Ca
         qs = qs.filter(received_at__date__lte=f.received_to)
     if f.overdue:
         qs = qs.filter(overdue_q(local_today()))
+    if f.applied_online:
+        qs = qs.filter(applied_online=True)
     if f.query:
         qs = qs.filter(pk__in=f.matched) if f.matched is not None else qs.filter(search_q(f.query, user=user))
     return qs

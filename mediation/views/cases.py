@@ -76,7 +76,7 @@ def filters_from_data(user, data):
             state=d["state"] or None, organisation_id=d["organisation"].pk if d["organisation"] else None,
             line=d["line"], category=d["category"].code if d["category"] else None, channel=d["channel"] or None,
             mediator_id=d["mediator"].pk if d["mediator"] else None, received_from=d["received_from"],
-            received_to=d["received_to"], overdue=d["overdue"], query=d["q"].strip())
+            received_to=d["received_to"], overdue=d["overdue"], applied_online=d["online"], query=d["q"].strip())
     return form, filters
 
 

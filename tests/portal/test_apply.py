@@ -184,3 +184,14 @@ def test_a_signed_in_staff_user_owing_a_step_still_reaches_the_public_pages(worl
     session.save()
     assert client.get(reverse("portal:apply")).status_code == 200
     assert client.get(reverse("case_list")).status_code == 302  # the gate still guards the rest
+
+
+def test_the_queue_filters_online_applications(world):
+    online, _code = submitted(Client(), township=str(world.town_a.pk))
+    desk = register(world.mediator_a, world.town_a)
+    client = Client()
+    client.force_login(world.mediator_a)
+    listed = client.get(reverse("case_list"), {"state": "registered", "online": "on"}).content.decode()
+    assert online.number in listed and desk.number not in listed
+    everything = client.get(reverse("case_list"), {"state": "registered"}).content.decode()
+    assert online.number in everything and desk.number in everything
