@@ -23,13 +23,13 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import PROBLEM_TYPE, bad_parameters, problem, refused
 from api.idempotency import KEY_PARAMETER, idempotent
+from api.pagination import TimeCursorPagination
 from api.serializers import problems
 from api.serializers_records import (
     AttachmentSerializer,
@@ -319,12 +319,8 @@ class JobDownloadView(DownloadView):
 
 # --- notifications ----------------------------------------------------------------------------------
 
-class NotificationPagination(CursorPagination):
+class NotificationPagination(TimeCursorPagination):
     ordering = ("-created_at", "-pk")
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-    invalid_cursor_message = gettext_lazy("翻页游标无效，请从第一页重新开始。")  # type: ignore[assignment]
 
 
 class NotificationListView(ApiView):

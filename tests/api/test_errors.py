@@ -110,3 +110,38 @@ def test_a_refusal_the_web_says_too_reads_the_same_in_english(world, api_as):
     response = api_as(world.auditor_a, language="en").post_json(f"/api/v1/cases/{case.pk}/transitions/accept/", {})
     body = _problem(response, 403)
     assert body["detail"].startswith("You do not have permission to perform “") and response["Content-Language"] == "en"
+
+
+def _cursor(raw: str) -> str:
+    import base64
+
+    return base64.b64encode(raw.encode()).decode()
+
+
+@pytest.mark.parametrize("raw", ["p=2026", "p=\x00", "p=2026-13-45 00:00:00", "o=1&p=x", "r=1&p=2026-01-01x"])
+@pytest.mark.parametrize("url", ["/api/v1/cases/", "/api/v1/notifications/"])
+def test_a_cursor_whose_position_is_not_a_time_is_an_invalid_cursor(world, api_as, url, raw):
+    # Well-formed base64 around a position the client made up: the same 404 as any invalid cursor
+    # (docs/api.md, "Pagination"), not a 422 the list's schema does not describe.
+    body = _problem(api_as(world.mediator_a, "read").get(url, {"cursor": _cursor(raw)}), 404)
+    assert body["detail"] == "翻页游标无效，请从第一页重新开始。"
+
+
+def test_a_cursor_the_api_gave_still_walks_the_list(world, api_as):
+    for _ in range(3):
+        register(world.mediator_a, world.town_a)
+    client = api_as(world.mediator_a, "read")
+    first = client.get("/api/v1/cases/", {"page_size": 2}).json()
+    second = client.get(first["next"])
+    assert second.status_code == 200 and len(second.json()["results"]) == 1
+
+
+def test_json_nested_too_deep_to_read_is_a_400_not_a_500(world, api_as):
+    case = register(world.mediator_a, world.town_a)
+    deep = '{"a":' * 100_000 + "1" + "}" * 100_000
+    for url in (f"/api/v1/cases/{case.pk}/transitions/withdraw/", f"/api/v1/cases/{case.pk}/sessions/",
+                "/api/v1/cases/"):
+        body = _problem(api_as(world.mediator_a).post(url, deep, content_type="application/json"), 400)
+        assert body["detail"] == "请求内容不是有效的 JSON。"
+    case.refresh_from_db()
+    assert case.state == "registered"
