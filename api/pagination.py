@@ -24,7 +24,7 @@ class TimeCursorPagination(CursorPagination):
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             try:
-                valid = parse_datetime(cursor.position) is not None
+                valid = parse_datetime(str(cursor.position)) is not None
             except ValueError:  # the right shape, an impossible date (month 13)
                 valid = False
             if not valid:
