@@ -8,6 +8,7 @@ against the invitation, and resent codes against the invitation's SMS rate (``po
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -46,7 +47,7 @@ class InviteForm(forms.Form):
                             help_text=gettext_lazy("一次性验证码将以短信发送到该号码"),
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))
 
-    def __init__(self, *args: Any, respondents: list[Any] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(self, *args: Any, respondents: Sequence[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         party = self.fields["party"]
         assert isinstance(party, forms.TypedChoiceField)
