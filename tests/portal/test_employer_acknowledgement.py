@@ -370,3 +370,33 @@ def test_every_step_is_on_the_audit_trail_with_masked_numbers(world, case):
     for event in AuditEvent.objects.filter(case_id=case.pk):
         text = str(event.new) + str(event.old) + event.reason
         assert CONTACT not in text and token not in text and code not in text
+
+
+class RefusingSms:
+    def send(self, phone: str, text: str) -> None:
+        from notifications.sms import SmsError
+
+        raise SmsError("gateway down")
+
+
+def test_a_refused_sms_keeps_the_link_says_so_and_is_audited(world, case, settings):
+    settings.SMS_BACKEND = "tests.portal.test_employer_acknowledgement.RefusingSms"
+    client = staff(world.mediator_a)
+    response = invite(client, case, phone=CONTACT)
+    assert response.status_code == 302
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "验证码短信未能发送" in page and 'id="respondent-link"' in page
+    invitation = RespondentInvitation.objects.get(case=case)
+    event = AuditEvent.objects.get(action="portal.respondent_code", case_id=case.pk)
+    assert event.new == {"result": "sms_failed"} and event.object_id == str(invitation.pk)
+
+
+def test_a_new_invitation_withdraws_the_earlier_answer_from_the_forms(world, case):
+    token, code = invited(world, case)
+    opened(token, code).post(reverse("portal:respondent_answer", args=[token]), {"answer": "consent"})
+    mediator = staff(world.mediator_a)
+    assert "网上确认链接" in mediator.get(reverse("case_detail", args=[case.pk])).content.decode()
+    invite(mediator, case)
+    page = mediator.get(reverse("case_detail", args=[case.pk])).content.decode()
+    accept_form = found(r'action="/cases/%d/do/accept/".*?</form>' % case.pk, page, re.S)
+    assert "网上确认链接" not in accept_form and "尚未答复" in page
