@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from mediation.audit import log as audit
 
 #: Every token starts with this, so a leaked one is easy to recognise (secret scanners, logs).
 TOKEN_MARK = "lm360"
+#: The prefix as :func:`token_create` makes it: the mark and 4 random bytes in hex.
+_PREFIX = re.compile(rf"{TOKEN_MARK}_[0-9a-f]{{8}}")
 
 
 def max_days() -> int:
@@ -70,7 +73,8 @@ def token_revoke(*, actor: Any, token_id: int) -> AccessToken:
 def token_find(plaintext: str) -> AccessToken | None:
     """The token this value proves, if it is one of ours and its secret matches; active or not."""
     prefix, _, secret = plaintext.partition(".")
-    if not prefix.startswith(f"{TOKEN_MARK}_") or not secret:
+    if not _PREFIX.fullmatch(prefix) or not secret:
+        # Not a value we ever made (a NUL byte, another length): refused before the database reads it.
         return None
     token = AccessToken.objects.select_related("user").filter(prefix=prefix).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):

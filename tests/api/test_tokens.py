@@ -87,6 +87,14 @@ def test_unknown_expired_revoked_tokens_and_inactive_users_get_401(world):
     _assert_401(ApiClient(other).get(CASES), "该用户已被停用。")
 
 
+def test_a_value_we_never_made_is_refused_before_the_database_reads_it(world):
+    # A NUL byte cannot go into a PostgreSQL text parameter: looked up, it was a 500 there.
+    prefix = bearer(world.mediator_a).partition(".")[0]
+    for value in (f"{prefix}\x00.abc", "lm360_\x00.abc", f"{prefix}0.abc", "lm360_" + "f" * 5000 + ".abc",
+                  f"{prefix.upper()}.abc"):
+        _assert_401(ApiClient(value).get(CASES), "访问令牌无效。")
+
+
 def test_without_credentials_the_api_answers_401(world):
     response = Client().get(CASES)
     assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
