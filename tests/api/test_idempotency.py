@@ -95,3 +95,44 @@ def test_kept_answers_are_forgotten_after_24_hours(world):
     assert purge_idempotency_keys.delay().get() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["young"]
     assert idempotency.purge_expired() == 0
+
+
+def _sessions_url(case) -> str:
+    return f"/api/v1/cases/{case.pk}/sessions/"
+
+
+def test_a_key_is_the_callers_own_another_user_sending_it_gets_no_replay(world, api_as):
+    from mediation.models import MediationSession
+    from tests.api.test_sessions import SESSION
+    from tests.lifecycle import accepted
+
+    case = accepted(world, world.town_a)
+    key = {"Idempotency-Key": "shared-key"}
+    first = api_as(world.mediator_a).post_json(_sessions_url(case), SESSION, headers=key)
+    # A colleague on the same case, the same key and body: their own request, done for them.
+    colleague = api_as(world.mediator_a2).post_json(_sessions_url(case), SESSION, headers=key)
+    assert first.status_code == colleague.status_code == 201
+    assert "Idempotency-Replayed" not in colleague and colleague.json()["id"] != first.json()["id"]
+    assert MediationSession.objects.filter(case=case).count() == 2
+    # An outsider with the same key: the case does not exist for them, whatever the key holds.
+    outsider = api_as(world.mediator_b).post_json(_sessions_url(case), SESSION, headers=key)
+    assert outsider.status_code == 404 and "Idempotency-Replayed" not in outsider
+    assert set(IdempotencyRecord.objects.filter(key="shared-key").values_list("user_id", flat=True)) == {
+        world.mediator_a.pk, world.mediator_a2.pk, world.mediator_b.pk}
+
+
+def test_a_key_reused_for_another_body_or_address_is_refused_and_does_nothing(world, api_as):
+    from mediation.models import FollowUp, MediationSession
+    from tests.api.test_sessions import SESSION
+    from tests.lifecycle import accepted
+
+    case = accepted(world, world.town_a)
+    client = api_as(world.mediator_a)
+    key = {"Idempotency-Key": "k-1"}
+    assert client.post_json(_sessions_url(case), SESSION, headers=key).status_code == 201
+    for url, body in ((_sessions_url(case), {**SESSION, "place": "溪口镇调解室"}),
+                      (f"/api/v1/cases/{case.pk}/follow-ups/", SESSION),
+                      (_sessions_url(accepted(world, world.town_a)), SESSION)):
+        response = client.post_json(url, body, headers=key)
+        assert response.status_code == 422 and response.json()["type"].endswith(":idempotency-key-reused")
+    assert MediationSession.objects.count() == 1 and not FollowUp.objects.exists()
