@@ -277,10 +277,16 @@ class Panel:
 
 
 def case_panel(case: Case, user: Any) -> Panel | None:
-    """What the case page shows; None when there is nothing to show (no invitation and no right)."""
+    """What the case page shows; None when there is nothing to show (no invitation and no right).
+
+    Only while the case awaits acceptance: the answer serves the decision to accept or reject, and once
+    it is made the consent (or the refusal) is on the case itself and the invitation on the audit
+    trail. A case in any other state costs the page no query (its budget: tests/web)."""
+    if case.state != CaseState.REGISTERED:
+        return None
     current = (RespondentInvitation.objects.select_related("party").filter(case_id=case.pk, superseded_at__isnull=True)
                .order_by("-created_at", "-pk").first())
-    may_invite = case.state == CaseState.REGISTERED and permissions.user_may(user, "invite_respondent", case)
+    may_invite = permissions.user_may(user, "invite_respondent", case)
     if current is None and not may_invite:
         return None
     return Panel(current=current, may_invite=may_invite, respondents=respondents_of(case) if may_invite else [],
