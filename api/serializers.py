@@ -26,6 +26,8 @@ class CaseSummarySerializer(serializers.Serializer):
     organisation = OrganisationRef()
     employer_name = serializers.SerializerMethodField()
     received_at = serializers.DateTimeField()
+    channel = serializers.CharField(help_text=_("来源渠道（walk_in、hotline、wechat、online 等）"))
+    applied_online = serializers.BooleanField(help_text=_("网上申请：劳动者本人在网上提交的申请"))
     running_due = serializers.DateField(allow_null=True, help_text=_("当前状态下正在计算的期限（受理或调解）"))
     overdue = serializers.BooleanField(source="is_overdue")
     amount_claimed = serializers.DecimalField(max_digits=14, decimal_places=2)

@@ -53,7 +53,7 @@ _FILTERS = [
     OpenApiParameter("state", str), OpenApiParameter("line", int), OpenApiParameter("organisation", int),
     OpenApiParameter("category", str), OpenApiParameter("channel", str), OpenApiParameter("mediator", int),
     OpenApiParameter("received_from", OpenApiTypes.DATE), OpenApiParameter("received_to", OpenApiTypes.DATE),
-    OpenApiParameter("overdue", bool),
+    OpenApiParameter("overdue", bool), OpenApiParameter("online", bool, description="true：仅看网上申请"),
 ]
 
 

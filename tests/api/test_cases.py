@@ -167,3 +167,16 @@ def test_the_list_reads_as_many_queries_for_3_cases_as_for_14(world, api_as):
 def test_answers_with_personal_data_are_never_stored_by_caches(world, cases, api_as):
     response = api_as(world.mediator_a, "read").get(f"/api/v1/cases/{cases[0].pk}/")
     assert "no-store" in response["Cache-Control"]
+
+
+def test_online_applications_are_marked_and_filtered_as_on_the_web(world, cases, api_as):
+    online = cases[2]
+    online.applied_online, online.channel = True, "online"
+    online.save(update_fields=["applied_online", "channel"])
+    client = api_as(world.mediator_a, "read")
+    assert _walk(client, {"online": "true"}) == [online.pk] == _web_list(world.mediator_a, {"online": "on"})[0]
+    rows = {row["id"]: row for row in client.get("/api/v1/cases/", {"page_size": 100}).json()["results"]}
+    assert rows[online.pk]["applied_online"] is True and rows[online.pk]["channel"] == "online"
+    assert rows[cases[0].pk]["applied_online"] is False
+    # 溪口镇's mediator filters the same way and finds none of 锦屏街道's applications.
+    assert _walk(api_as(world.mediator_b, "read"), {"online": "true"}) == []
