@@ -144,7 +144,7 @@ class AttachmentListView(ApiView):
 
 
 class AttachmentDownloadView(DownloadView):
-    @extend_schema(responses={**_binary(*ATTACHMENT_TYPES), **problems(403, 404)},
+    @extend_schema(responses={**_binary(*ATTACHMENT_TYPES), **problems(403, 404, negotiated=False)},
                    operation_id="cases_attachments_download", parameters=_DOWNLOAD_HEADERS)
     def get(self, request: Request, pk: int, attachment_id: int, **kwargs: Any) -> FileResponse:
         """The file as uploaded, for those who may see the parties' personal data (as on the case page)."""
@@ -211,7 +211,7 @@ class DocumentListView(ApiView):
 
 
 class DocumentDownloadView(DownloadView):
-    @extend_schema(responses={**_binary("application/pdf"), **problems(403, 404, 500)},
+    @extend_schema(responses={**_binary("application/pdf"), **problems(403, 404, 500, negotiated=False)},
                    operation_id="cases_documents_download", parameters=_DOWNLOAD_HEADERS)
     def get(self, request: Request, pk: int, document_id: int, **kwargs: Any) -> Any:
         """The registered PDF, byte for byte (its SHA-256 checked), for those who may see the parties'
@@ -307,7 +307,7 @@ class JobView(ApiView):
 
 
 class JobDownloadView(DownloadView):
-    @extend_schema(responses={**_binary(XLSX, "application/zip"), **problems(403, 404)},
+    @extend_schema(responses={**_binary(XLSX, "application/zip"), **problems(403, 404, negotiated=False)},
                    operation_id="exports_download", parameters=_DOWNLOAD_HEADERS)
     def get(self, request: Request, job_id: int, **kwargs: Any) -> FileResponse:
         """The finished job's file, as 我的导出 hands it out: the owner's rights checked again now."""
@@ -343,7 +343,7 @@ class NotificationListView(ApiView):
 
 
 class NotificationReadView(ApiView):
-    @extend_schema(request=None, responses={200: NotificationSerializer, **problems(400, 403, 404, 422)},
+    @extend_schema(request=None, responses={200: NotificationSerializer, **problems(400, 403, 404, 415, 422)},
                    parameters=[KEY_PARAMETER], operation_id="notifications_read")
     def post(self, request: Request, notification_id: int, **kwargs: Any) -> Response:
         """Mark one of the caller's notifications read (anyone else's: 404)."""
@@ -353,7 +353,7 @@ class NotificationReadView(ApiView):
 
 
 class NotificationReadAllView(ApiView):
-    @extend_schema(request=None, responses={200: ReadAllSerializer, **problems(400, 403, 422)},
+    @extend_schema(request=None, responses={200: ReadAllSerializer, **problems(400, 403, 415, 422)},
                    parameters=[KEY_PARAMETER], operation_id="notifications_read_all")
     def post(self, request: Request, **kwargs: Any) -> Response:
         """Mark all of the caller's unread notifications read."""
