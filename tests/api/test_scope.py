@@ -61,10 +61,11 @@ def test_an_out_of_scope_case_is_404_through_every_endpoint(world, api_as):
     insider = api_as(world.supervisor_a)
     for name, url in _case_urls(case.pk, rows).items():
         for client in outsiders:
-            for method in ("get", "post"):
+            for method in ("get", "post", "put", "delete"):
+                body = {"reason": "申请人已撤回", "arguments": {"applicant_withdrew": True},
+                        "dispute_summary": "拖欠工资", "terms": ["被申请人支付工资"]}
                 response = (client.get(url) if method == "get"
-                            else client.post_json(url, {"reason": "申请人已撤回",
-                                                        "arguments": {"applicant_withdrew": True}}))
+                            else getattr(client, method)(url, body, content_type="application/json"))
                 if response.status_code == 405:
                     continue
                 assert response.status_code == 404, (name, method, response.status_code)
@@ -72,4 +73,4 @@ def test_an_out_of_scope_case_is_404_through_every_endpoint(world, api_as):
         inside = insider.get(url)
         assert inside.status_code in (200, 405), (name, inside.status_code)
     case.refresh_from_db()
-    assert case.state == "registered"
+    assert case.state == "registered" and not case.agreements.exists()
