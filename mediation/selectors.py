@@ -105,25 +105,47 @@ def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
     whether there were more (the case list: its page and its count then read only those cases).
 
     The limit counts the user's own cases only: what lies beyond their reach never takes a place in
-    it nor makes "more were found" appear. The matches are gathered by the indexes alone first, up
-    to ``SEARCH_GATHER`` of them, and the user's kept; a search broader than that anywhere asks
-    among the user's cases directly (slower, the same answer)."""
+    it nor makes "more were found" appear. The matches are gathered by the indexes alone first (a
+    ``SEARCH_CHUNK``, then up to ``SEARCH_GATHER``), and the user's kept. Only when that many were gathered and fewer
+    than the limit of them are the user's own (a broad search by someone who reads a small part of
+    the cases) is it asked among the user's cases directly (slower, the same answer)."""
     sources = _search_sources(text, user=user)
     if not sources:
         return [], False
     if user is None or permissions.sees_everything(user):
         return _first_matches(sources)
-    rows = list(sources[0].union(*sources[1:], all=True)[:SEARCH_GATHER])
-    if len(rows) < SEARCH_GATHER:  # every match is here: keep the user's own, in the same order
-        ids = list(dict.fromkeys(rows))
-        own = set(case_list_visible_to(user=user).filter(pk__in=ids).values_list("pk", flat=True))
-        mine = [pk for pk in ids if pk in own]
-        return mine[:SEARCH_LIMIT], len(mine) > SEARCH_LIMIT
+    checked: set[int] = set()
+    mine: list[int] = []
+    for gather in (SEARCH_CHUNK, SEARCH_GATHER):  # a few first: most searches need no more
+        rows = list(sources[0].union(*sources[1:], all=True)[:gather])
+        fresh = [pk for pk in dict.fromkeys(rows) if pk not in checked]
+        checked.update(fresh)
+        mine += _own_among(fresh, user, need=SEARCH_LIMIT + 1 - len(mine))
+        if len(rows) < gather or len(mine) > SEARCH_LIMIT:
+            # Every match is here, or more of the user's own than the limit already: either way the
+            # answer is known (the limit's worth of their own, and whether there were more).
+            return mine[:SEARCH_LIMIT], len(mine) > SEARCH_LIMIT
     return _first_matches(_search_sources(text, user=user, scoped=True))
 
 
 #: How many matches a search gathers by the indexes alone before keeping the user's own.
 SEARCH_GATHER = SEARCH_LIMIT * 20
+#: How many of them are checked against the user's reach at a time (by the primary key's index).
+SEARCH_CHUNK = SEARCH_LIMIT * 4
+
+
+def _own_among(ids: list[int], user: Any, *, need: int) -> list[int]:
+    """Those of ``ids`` that ``user`` may read, in their order — checked a chunk at a time, and only
+    until ``need`` of them are found: that is all a search needs to know."""
+    visible = case_list_visible_to(user=user).order_by()
+    mine: list[int] = []
+    for start in range(0, len(ids), SEARCH_CHUNK):
+        chunk = ids[start:start + SEARCH_CHUNK]
+        own = set(visible.filter(pk__in=chunk).values_list("pk", flat=True))
+        mine += [pk for pk in chunk if pk in own]
+        if len(mine) >= need:
+            break
+    return mine
 
 
 def _first_matches(sources: list[QuerySet[Any]]) -> tuple[list[int], bool]:

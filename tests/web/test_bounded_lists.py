@@ -103,8 +103,12 @@ def test_whether_a_number_exists_beyond_the_users_reach_never_changes_what_a_sea
     assert f'href="{reverse("case_detail", args=[hidden.pk])}"' not in after
 
 
-@pytest.mark.parametrize("gather", [1000, 2], ids=["gathered by the indexes", "asked among the user's cases"])
-def test_the_search_limit_counts_only_the_users_own_cases(world, client, monkeypatch, gather):
+SEARCH_PATHS = pytest.mark.parametrize("chunk,gather", [(1000, 1000), (2, 1000), (1, 2)], ids=[
+    "gathered by the indexes at once", "gathered in two steps", "asked among the user's cases"])
+
+
+@SEARCH_PATHS
+def test_the_search_limit_counts_only_the_users_own_cases(world, client, monkeypatch, chunk, gather):
     """Matches beyond the user's reach never take a place in the first SEARCH_LIMIT nor make
     "more were found" appear; the user's own match is listed — whichever way the search goes."""
     from mediation import selectors
@@ -116,8 +120,32 @@ def test_the_search_limit_counts_only_the_users_own_cases(world, client, monkeyp
     own = register(world.mediator_b, world.town_b, employer=firm)
     monkeypatch.setattr(selectors, "SEARCH_LIMIT", 2)
     monkeypatch.setattr(selectors, "SEARCH_GATHER", gather)
+    monkeypatch.setattr(selectors, "SEARCH_CHUNK", chunk)
     monkeypatch.setattr("mediation.views.cases.SEARCH_LIMIT", 2)
     client.force_login(world.mediator_b)
     body = client.get(reverse("case_list"), {"q": "限额检索测试"}).content.decode()
     assert own.number in body and "共 1 件" in body
     assert "与查询相符的案件超过" not in body
+
+
+@SEARCH_PATHS
+def test_more_of_the_users_own_matches_than_the_limit_says_so_and_lists_only_theirs(
+        world, client, monkeypatch, chunk, gather):
+    """Three of the user's own matches and three beyond their reach, with a limit of two: two of
+    their own are listed and "more were found" appears — whichever way the search goes."""
+    from mediation import selectors
+    from mediation.models import Employer
+
+    firm = Employer.objects.create(name="宁波限额检索测试有限公司", credit_code="91330283MA2Z00002X")
+    theirs = [register(world.mediator_a, world.town_a, employer=firm) for _ in range(3)]
+    own = [register(world.mediator_b, world.town_b, employer=firm) for _ in range(3)]
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 2)
+    monkeypatch.setattr(selectors, "SEARCH_GATHER", gather)
+    monkeypatch.setattr(selectors, "SEARCH_CHUNK", chunk)
+    monkeypatch.setattr("mediation.views.cases.SEARCH_LIMIT", 2)
+    ids, more = selectors.search_matches("限额检索测试", user=world.mediator_b)
+    assert more is True and len(ids) == 2 and set(ids) <= {c.pk for c in own}
+    client.force_login(world.mediator_b)
+    body = client.get(reverse("case_list"), {"q": "限额检索测试"}).content.decode()
+    assert "与查询相符的案件超过" in body and "共 2 件" in body
+    assert not any(c.number in body for c in theirs)
