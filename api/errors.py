@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms.utils import ErrorList
 from django.http import Http404, HttpRequest, JsonResponse
@@ -34,14 +35,15 @@ TITLES = {
     405: gettext_lazy("不支持该请求方法"),
     406: gettext_lazy("无法提供所要求的格式"),
     409: gettext_lazy("与案件当前状态冲突"),
+    413: gettext_lazy("请求内容过大"),
     415: gettext_lazy("不支持该请求内容格式"),
     422: gettext_lazy("无法处理该请求"),
     429: gettext_lazy("请求过于频繁"),
     500: gettext_lazy("服务器内部错误"),
 }
 CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-         406: "not-acceptable", 409: "conflict", 415: "unsupported-media-type", 422: "unprocessable",
-         429: "throttled", 500: "server-error"}
+         406: "not-acceptable", 409: "conflict", 413: "payload-too-large", 415: "unsupported-media-type",
+         422: "unprocessable", 429: "throttled", 500: "server-error"}
 
 
 def activate_request_language(request: HttpRequest) -> str:
@@ -125,6 +127,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound(_("未找到该资源，或您无权查看。"))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE (files aside)
+        exc = PayloadTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = TooManyParts()
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("API request failed", exc_info=exc)
@@ -169,6 +175,33 @@ class Conflict(exceptions.APIException):
     problem_code = "conflict"
 
 
+class PayloadTooLarge(exceptions.APIException):
+    """A request larger than the server reads (``REQUEST_MAX_BYTES`` declared, or a body beyond
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` besides its files): 413, before anything is done."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = gettext_lazy("请求内容过大，服务器不予读取。")
+    problem_code = "payload-too-large"
+
+
+def too_large(request: HttpRequest) -> JsonResponse:
+    """The 413 of ``RequestSizeLimitMiddleware`` under /api/: a problem document, never the HTML page."""
+    language = activate_request_language(request)
+    response = JsonResponse(problem(413, detail=str(PayloadTooLarge.default_detail), instance=request.get_full_path(),
+                                    code="payload-too-large"),
+                            status=413, content_type=PROBLEM_TYPE, json_dumps_params={"ensure_ascii": False})
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language"
+    response["Connection"] = "close"  # the unread body would otherwise be taken as the next request
+    return response
+
+
+class TooManyParts(exceptions.ParseError):
+    """More fields or files than ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` / ``…_FILES``: unreadable as sent (400)."""
+
+    default_detail = gettext_lazy("请求中的字段或文件过多，无法读取。")
+
+
 class IdempotencyMismatch(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = gettext_lazy("该 Idempotency-Key 已用于内容不同的请求；新的请求请换一个新的键。")
@@ -186,5 +219,5 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return response
 
 
-__all__ = ["Unprocessable", "activate_request_language", "bad_parameters", "exception_handler", "not_found", "problem",
-           "refused"]
+__all__ = ["PayloadTooLarge", "Unprocessable", "activate_request_language", "bad_parameters", "exception_handler",
+           "not_found", "problem", "refused", "too_large"]

@@ -187,8 +187,8 @@ class ProblemSerializer(serializers.Serializer):
 
 
 def problems(*statuses: int, negotiated: bool = True) -> dict[tuple[int, str], type[ProblemSerializer]]:
-    """The schema's error answers of an endpoint: problem documents with these statuses (and 401, 429,
-    which any endpoint may give, and 406, which any endpoint answering JSON gives to a client that
+    """The schema's error answers of an endpoint: problem documents with these statuses (and 401, 413,
+    429, which any endpoint may give, and 406, which any endpoint answering JSON gives to a client that
     accepts no JSON; a download, ``negotiated=False``, answers whatever ``Accept`` says)."""
-    always = {401, 429, 406} if negotiated else {401, 429}
+    always = {401, 413, 429, 406} if negotiated else {401, 413, 429}
     return {(code, "application/problem+json"): ProblemSerializer for code in sorted({*always, *statuses})}

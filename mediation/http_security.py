@@ -36,6 +36,10 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             declared = 0  # Django treats an unreadable length as an empty body
         if declared > settings.REQUEST_MAX_BYTES:
+            if request.path_info.startswith("/api/"):  # the API answers problem documents only
+                from api.errors import too_large
+
+                return too_large(request)
             return too_large_response()
         return self.get_response(request)
 

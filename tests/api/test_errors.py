@@ -145,3 +145,30 @@ def test_json_nested_too_deep_to_read_is_a_400_not_a_500(world, api_as):
         assert body["detail"] == "请求内容不是有效的 JSON。"
     case.refresh_from_db()
     assert case.state == "registered"
+
+
+def test_a_request_too_large_to_read_is_a_413_or_400_problem_never_a_500(world, api_as, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from mediation.models import Attachment
+
+    case = register(world.mediator_a, world.town_a)
+    client = api_as(world.mediator_a)
+    move = f"/api/v1/cases/{case.pk}/transitions/withdraw/"
+    upload = f"/api/v1/cases/{case.pk}/attachments/"
+    # A JSON body, or a form field, beyond DATA_UPLOAD_MAX_MEMORY_SIZE (Django refuses to hold it).
+    big = '{"reason": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + '"}'
+    _problem(client.post(move, big, content_type="application/json"), 413)
+    _problem(client.post(upload, {"kind": "evidence", "description": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1),
+                                  "file": SimpleUploadedFile("a.pdf", b"%PDF-1.4 a")}), 413)
+    # More fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: unreadable as sent.
+    fields = {f"f{i}": "x" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    body = _problem(client.post(upload, {**fields, "kind": "evidence",
+                                         "file": SimpleUploadedFile("b.pdf", b"%PDF-1.4 b")}), 400)
+    assert body["detail"] == "请求中的字段或文件过多，无法读取。"
+    # Declaring more than REQUEST_MAX_BYTES: refused before anything reads it, as a problem too.
+    settings.REQUEST_MAX_BYTES = 1000
+    body = _problem(client.post(move, "x" * 1001, content_type="application/json"), 413)
+    assert body["type"].endswith(":payload-too-large") and body["title"] == "请求内容过大"
+    case.refresh_from_db()
+    assert case.state == "registered" and not Attachment.objects.exists()
