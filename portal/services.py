@@ -121,7 +121,8 @@ def _matches(code: str, encoded: str | None) -> bool:
     if encoded is None:
         check_password(code, _dummy_hash())
         return False
-    return bool(code) and check_password(code, encoded)
+    matched = check_password(code, encoded)  # checked even for an empty code: a known number costs the same
+    return bool(code) and matched
 
 
 def one_time_code() -> str:
@@ -373,7 +374,9 @@ def code_request(*, number: str, id_number: str) -> int | None:
     id_number = identity.normalize_id_number(id_number or "")
     case = Case.objects.filter(number=number).first() if number else None
     party = _applicant(case, id_number)
-    phone = (party.phone or (party.person.phone if party.person else "")) if party else ""
+    # Only the phone recorded in this case: the person's record on file may carry a number whoever first
+    # registered that ID number gave (online, anyone), and it never speaks for this case (registration_check).
+    phone = party.phone if party else ""
     result, code_id = "no_match", None
     if party is not None and case is not None and phone:
         now = timezone.now()
@@ -387,8 +390,11 @@ def code_request(*, number: str, id_number: str) -> int | None:
         if not one_time_code_send(phone, code):
             logger.warning("one-time code %s could not be sent", row.pk)
             result = "sms_failed"
-    elif party is not None:
-        result = "no_phone"
+    else:
+        # A miss costs the same password hashing as a match, so the time taken tells nothing.
+        make_password(one_time_code())
+        if party is not None:
+            result = "no_phone"
     audit.record(actor=PUBLIC, action="portal.code_request", obj=case, new={
         "case_number": number, "id_number": identity.mask_id_number(id_number), "result": result})
     return code_id

@@ -3,17 +3,57 @@
 Fixed windows ("10/hour": at most 10 in each clock hour). With several server processes give them
 a shared cache (``CACHES``), or each process counts alone. The keys hold a digest, never the
 case number or the address itself.
+
+The address counted is the client's: ``REMOTE_ADDR``, or behind reverse proxies (``LOGIN_PROXY_COUNT``
+of them, the one setting that says how many ``X-Forwarded-For`` entries to trust) the entry the
+outermost trusted proxy wrote; anything a client adds to the left of it is never believed. An IPv6
+address counts by its /64 network, which one subscriber holds whole.
 """
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
           "d": 86400, "day": 86400}
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address(request: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The client's address: ``REMOTE_ADDR``; with ``LOGIN_PROXY_COUNT`` = N trusted proxies, the N-th
+    ``X-Forwarded-For`` entry from the right (written by the outermost of them). A header with fewer
+    entries, or an entry that is no address, leaves ``REMOTE_ADDR``."""
+    meta = getattr(request, "META", {}) or {}
+    peer = _address(str(meta.get("REMOTE_ADDR", "")))
+    trusted = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
+    if trusted > 0:
+        entries = [e for e in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",") if e.strip()]
+        if len(entries) >= trusted:
+            return _address(entries[-trusted]) or peer
+    return peer
+
+
+def client_key(request: Any) -> str:
+    """What the per-address throttles count: the client's address, an IPv6 one by its /64 network."""
+    address = client_address(request)
+    if address is None:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

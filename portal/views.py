@@ -17,7 +17,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mediation.audit.log import request_info
 from portal import services, throttle
 from portal.forms import ApplyForm, CodeForm, DocumentsForm, FollowForm
 
@@ -28,7 +27,8 @@ GRANT = "portal.grant"
 
 
 def _ip(request: HttpRequest) -> str:
-    return request_info(request).ip or "unknown"
+    """The client address the throttles count (``portal.throttle.client_key``)."""
+    return throttle.client_key(request)
 
 
 def _throttled(request: HttpRequest, action: str, *, number: str = "", id_number: str = "") -> HttpResponse:
