@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import Http404
+from django.http import Http404, QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -137,6 +137,17 @@ def _describe(case: Any, name: str, user: Any) -> dict[str, Any]:
             "arguments": fields}
 
 
+def _as_posted(values: dict[str, Any]) -> QueryDict:
+    """The arguments as the case page's form posts them: each value as text (yes/no as "true"/"false",
+    which a checkbox reads), a list as the same field repeated. A form field then reads what it would
+    read from the page (a date field never gets a list or a yes/no it cannot parse: 422, not 500)."""
+    data = QueryDict(mutable=True)
+    for key, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        data.setlist(key, [("true" if item else "false") if isinstance(item, bool) else str(item) for item in items])
+    return data
+
+
 class TransitionView(ApiView):
     @extend_schema(request=TransitionRequestSerializer,
                    responses={200: CaseSummarySerializer, 204: None, **problems(400, 403, 404, 409, 415, 422)},
@@ -156,7 +167,7 @@ class TransitionView(ApiView):
         if not body.is_valid():
             raise refused(body.errors)
         move = MOVES[name]
-        data = {**body.validated_data["arguments"], "reason": body.validated_data["reason"]}
+        data = _as_posted({**body.validated_data["arguments"], "reason": body.validated_data["reason"]})
         form = move.bind(case, data, user=user)
         if form is not None and not form.is_valid():
             raise refused(form.errors)

@@ -172,3 +172,21 @@ def test_a_request_too_large_to_read_is_a_413_or_400_problem_never_a_500(world, 
     assert body["type"].endswith(":payload-too-large") and body["title"] == "请求内容过大"
     case.refresh_from_db()
     assert case.state == "registered" and not Attachment.objects.exists()
+
+
+@pytest.mark.parametrize("value", [True, False, ["2026-11-20"], ["2026-11-20", "x"], [True], []])
+def test_a_moves_arguments_of_the_wrong_type_are_refused_never_a_500(world, api_as, value):
+    # Yes/no or a list where the form wants a date or a choice: the form reads them as the page posts
+    # them and refuses them (422); nothing moves.
+    case = register(world.mediator_a, world.town_a)
+    client = api_as(world.supervisor_a)
+    moves = [m for m in client.get(f"/api/v1/cases/{case.pk}/transitions/").json() if m["name"] in ("accept", "reject")]
+    assert len(moves) == 2
+    for move in moves:  # a date (consent recorded on) and a choice (the reason's kind) among their fields
+        names = [argument["name"] for argument in move["arguments"] if argument["name"] != "reason"]
+        response = client.post_json(f"/api/v1/cases/{case.pk}/transitions/{move['name']}/",
+                                    {"reason": "核对", "arguments": dict.fromkeys(names, value)})
+        assert response.status_code in (409, 422), (move["name"], response.status_code)
+        _problem(response, response.status_code)
+    case.refresh_from_db()
+    assert case.state == "registered"
