@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,6 +25,9 @@ from portal.forms import ApplyForm, CodeForm, DocumentsForm, FollowForm
 RECEIPT = "portal.receipt"
 CHALLENGE = "portal.challenge"
 GRANT = "portal.grant"
+#: The cookie that carries the access code from the application to the page that shows it, once.
+RECEIPT_COOKIE = "portal_receipt"
+RECEIPT_SECONDS = 600
 
 
 def _ip(request: HttpRequest) -> str:
@@ -63,10 +67,16 @@ def apply(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(exc.message_dict, where)
             else:
                 request.session.cycle_key()
-                request.session[RECEIPT] = {"number": submitted.case.number,
-                                            "code": services.access_code_display(submitted.access_code),
+                request.session[RECEIPT] = {"case": submitted.case.pk, "number": submitted.case.number,
                                             "organisation": submitted.case.organisation.name}
-                return redirect("portal:apply_done")
+                response = redirect("portal:apply_done")
+                # The access code is never stored in clear, the session table included: it travels to
+                # the page that shows it in a signed cookie of this browser only, bound to the case.
+                response.set_signed_cookie(
+                    RECEIPT_COOKIE, f"{submitted.case.pk}:{submitted.access_code}", salt=RECEIPT_COOKIE,
+                    max_age=RECEIPT_SECONDS, path=reverse("portal:apply_done"), secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True, samesite="Strict")
+                return response
         status = 400
     else:
         status = 200
@@ -77,9 +87,16 @@ def apply(request: HttpRequest) -> HttpResponse:
 def apply_done(request: HttpRequest) -> HttpResponse:
     """The case number and the access code, shown once: the session forgets them as they are shown."""
     receipt = request.session.pop(RECEIPT, None)
-    if receipt is None:
-        return redirect("portal:follow")
-    return render(request, "portal/apply_done.html", {"receipt": receipt})
+    carried = request.get_signed_cookie(RECEIPT_COOKIE, default="", salt=RECEIPT_COOKIE, max_age=RECEIPT_SECONDS)
+    case_id, _colon, code = (carried or "").partition(":")
+    response: HttpResponse
+    if receipt is None or not code or case_id != str(receipt.get("case")):
+        response = redirect("portal:follow")
+    else:
+        response = render(request, "portal/apply_done.html", {"receipt": {
+            **receipt, "code": services.access_code_display(code)}})
+    response.delete_cookie(RECEIPT_COOKIE, path=reverse("portal:apply_done"), samesite="Strict")
+    return response
 
 
 @never_cache

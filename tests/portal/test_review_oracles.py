@@ -133,3 +133,35 @@ def test_behind_the_reverse_proxy_each_client_counts_alone_and_a_forged_entry_is
     # A header with too few entries leaves the direct peer.
     settings.AXES_IPWARE_PROXY_COUNT = 2
     assert [follow_from("192.0.2.1", "198.51.100.9", 6 + i) for i in range(3)] == [400, 400, 429]
+
+
+def test_the_access_code_is_written_nowhere_in_clear_not_even_in_the_session_table(world):
+    """Between the application and the page that shows it (a dropped connection may never load that
+    page) the code must not sit readable in the database's session rows."""
+    from django.contrib.sessions.models import Session
+
+    from tests.portal.conftest import apply
+
+    client = Client()
+    assert apply(client, township=str(world.town_a.pk)).status_code == 302
+    stored = "\n".join(str(s.get_decoded()) + s.session_data for s in Session.objects.all())
+    page = client.get(reverse("portal:apply_done")).content.decode()
+    code = page.split('id="access-code" class="code">')[1].split("<")[0]
+    assert len(code.replace("-", "")) >= 10
+    assert code not in stored and code.replace("-", "") not in stored
+    # Shown once: the cookie that carried it is deleted with the page, and a second look shows nothing.
+    again = client.get(reverse("portal:apply_done"))
+    assert again.status_code == 302 and code not in again.content.decode()
+
+
+def test_a_receipt_cookie_from_another_application_shows_nothing(world):
+    """The cookie is bound to the case number the session holds: another application's cookie
+    (or one replayed into another browser) does not put a code on this page."""
+    from tests.portal.conftest import apply
+
+    first, second = Client(), Client()
+    assert apply(first, township=str(world.town_a.pk)).status_code == 302
+    assert apply(second, township=str(world.town_a.pk)).status_code == 302
+    second.cookies["portal_receipt"] = first.cookies["portal_receipt"].value
+    response = second.get(reverse("portal:apply_done"))
+    assert response.status_code == 302
