@@ -182,3 +182,19 @@ def test_the_same_intake_token_is_one_case(world, api_as):
     assert other.status_code == 422 and [e["field"] for e in other.json()["errors"]] == ["intake_token"]
     assert first.json()["number"] not in other.content.decode()
     assert Case.objects.count() == 1 and AuditEvent.objects.filter(action="case.register").count() == 1
+
+
+def test_the_kept_answer_holds_no_id_number_or_phone(world, api_as):
+    # The answer kept under an Idempotency-Key (24 hours, at rest) is the list row: names, as the web
+    # list shows them to every reader of the case, never an ID number or a phone, whole or masked.
+    data = application(world)
+    client = api_as(world.mediator_a)
+    assert client.post_json(URL, data, headers={"Idempotency-Key": "intake-pd"}).status_code == 201
+    refused = client.post_json(URL, {**data, "applicants": [{**data["applicants"][0], "id_number": "330"}]},
+                               headers={"Idempotency-Key": "intake-pd-2"})
+    assert refused.status_code == 422
+    kept = " ".join(str(r.body) for r in IdempotencyRecord.objects.filter(user=world.mediator_a))
+    assert "王建军" in kept  # the list row's applicant names are there
+    assert "****" not in kept  # nor a masked one (330***********1234, 138****5678)
+    for applicant in data["applicants"]:
+        assert applicant["id_number"] not in kept and applicant["phone"] not in kept
