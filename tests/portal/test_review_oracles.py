@@ -165,3 +165,30 @@ def test_a_receipt_cookie_from_another_application_shows_nothing(world):
     second.cookies["portal_receipt"] = first.cookies["portal_receipt"].value
     response = second.get(reverse("portal:apply_done"))
     assert response.status_code == 302
+
+
+def test_an_id_number_or_mobile_typed_as_the_case_number_is_audited_masked(world, settings):
+    """People type their ID number into 案号 (or swap the two fields): the audit trail keeps the number
+    typed to show who knocked, but an ID number or a mobile number there is personal data and is masked,
+    on every row that records it (follow, code request, code check, throttled)."""
+    from mediation.audit.models import AuditEvent
+
+    id_number, mobile = valid_id_number(), "13805749876"
+    case, _code = submitted(Client(), township=str(world.town_a.pk), id_number=id_number)
+    client = Client()
+    client.post(reverse("portal:follow"), {"number": id_number, "access_code": "ABCD"})
+    client.post(reverse("portal:follow"), {"number": mobile, "access_code": "ABCD"})
+    client.post(reverse("portal:documents"), {"number": id_number, "id_number": case.number})
+    client.post(reverse("portal:documents_code"), {"code": "123456"})
+    settings.PORTAL_LOOKUP_RATE_PER_IP = "1/hour"
+    client.post(reverse("portal:follow"), {"number": id_number, "access_code": "ABCD"})
+    rows = list(AuditEvent.objects.filter(action__startswith="portal.").values_list("action", "new"))
+    assert {action for action, _new in rows} >= {"portal.follow", "portal.code_request", "portal.code_check"}
+    assert any(new.get("result") == "throttled" for _action, new in rows)
+    text = str(rows)
+    assert id_number not in text and mobile not in text and id_number[-4:] in text
+    # A real case number is kept whole: it is what the case's audit extract is searched by.
+    client = Client()
+    settings.PORTAL_LOOKUP_RATE_PER_IP = ""
+    client.post(reverse("portal:follow"), {"number": case.number, "access_code": "ABCD"})
+    assert AuditEvent.objects.filter(action="portal.follow", new__case_number=case.number).exists()
