@@ -106,9 +106,10 @@ def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
 
     The limit counts the user's own cases only: what lies beyond their reach never takes a place in
     it nor makes "more were found" appear. The matches are gathered by the indexes alone first (a
-    ``SEARCH_CHUNK``, then up to ``SEARCH_GATHER``), and the user's kept. Only when that many were gathered and fewer
-    than the limit of them are the user's own (a broad search by someone who reads a small part of
-    the cases) is it asked among the user's cases directly (slower, the same answer)."""
+    ``SEARCH_CHUNK`` of them, then up to ``SEARCH_GATHER``) and the user's kept, until all were
+    gathered or more than the limit of them are the user's own. Only when neither happens (a broad
+    search by someone who reads a small part of the cases) is it asked among the user's cases
+    directly (slower, the same answer)."""
     sources = _search_sources(text, user=user)
     if not sources:
         return [], False
@@ -120,7 +121,8 @@ def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
         rows = list(sources[0].union(*sources[1:], all=True)[:gather])
         fresh = [pk for pk in dict.fromkeys(rows) if pk not in checked]
         checked.update(fresh)
-        mine += _own_among(fresh, user, need=SEARCH_LIMIT + 1 - len(mine))
+        own = set(case_list_visible_to(user=user).order_by().filter(pk__in=fresh).values_list("pk", flat=True))
+        mine += [pk for pk in fresh if pk in own]
         if len(rows) < gather or len(mine) > SEARCH_LIMIT:
             # Every match is here, or more of the user's own than the limit already: either way the
             # answer is known (the limit's worth of their own, and whether there were more).
@@ -130,22 +132,9 @@ def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
 
 #: How many matches a search gathers by the indexes alone before keeping the user's own.
 SEARCH_GATHER = SEARCH_LIMIT * 20
-#: How many of them are checked against the user's reach at a time (by the primary key's index).
+#: How many are gathered first, and checked against the user's reach by the primary key's index:
+#: most searches by someone with a good share of the cases need no more.
 SEARCH_CHUNK = SEARCH_LIMIT * 4
-
-
-def _own_among(ids: list[int], user: Any, *, need: int) -> list[int]:
-    """Those of ``ids`` that ``user`` may read, in their order — checked a chunk at a time, and only
-    until ``need`` of them are found: that is all a search needs to know."""
-    visible = case_list_visible_to(user=user).order_by()
-    mine: list[int] = []
-    for start in range(0, len(ids), SEARCH_CHUNK):
-        chunk = ids[start:start + SEARCH_CHUNK]
-        own = set(visible.filter(pk__in=chunk).values_list("pk", flat=True))
-        mine += [pk for pk in chunk if pk in own]
-        if len(mine) >= need:
-            break
-    return mine
 
 
 def _first_matches(sources: list[QuerySet[Any]]) -> tuple[list[int], bool]:
