@@ -171,10 +171,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
-# Behind a reverse proxy: how many proxies' X-Forwarded-For entries to trust (unset: REMOTE_ADDR only).
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("LOGIN_PROXY_COUNT", "0")) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT
-                                     else ("REMOTE_ADDR",))
+# Behind reverse proxies: how many of them write X-Forwarded-For entries to trust (0: REMOTE_ADDR
+# only). The one reading of the client's address (mediation.http_security.client_address) serves
+# the lockout, the audit trail and the public pages' throttles.
+PROXY_COUNT = max(0, int(os.environ.get("LOGIN_PROXY_COUNT", "0") or 0))
+AXES_CLIENT_IP_CALLABLE = "mediation.http_security.client_ip"
 # Login events go on the audit trail; axes keeps only the failure counters it needs.
 AXES_DISABLE_ACCESS_LOG = True
 # No start-up banner on every management command.

@@ -19,29 +19,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from mediation.http_security import client_address
+
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
           "d": 86400, "day": 86400}
-
-
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-
-
-def client_address(request: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The client's address: ``REMOTE_ADDR``; with ``LOGIN_PROXY_COUNT`` = N trusted proxies, the N-th
-    ``X-Forwarded-For`` entry from the right (written by the outermost of them). A header with fewer
-    entries, or an entry that is no address, leaves ``REMOTE_ADDR``."""
-    meta = getattr(request, "META", {}) or {}
-    peer = _address(str(meta.get("REMOTE_ADDR", "")))
-    trusted = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
-    if trusted > 0:
-        entries = [e for e in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",") if e.strip()]
-        if len(entries) >= trusted:
-            return _address(entries[-trusted]) or peer
-    return peer
 
 
 def client_key(request: Any) -> str:

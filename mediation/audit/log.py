@@ -13,7 +13,6 @@ import contextvars
 import datetime
 import decimal
 import hashlib
-import ipaddress
 import json
 import re
 import uuid
@@ -26,6 +25,7 @@ from django.utils import timezone
 
 from mediation import identity
 from mediation.audit.models import GENESIS, AuditEvent
+from mediation.http_security import client_address
 
 #: The key PostgreSQL's advisory lock knows the chain by ("audit" in ASCII).
 LOCK_KEY = 0x6175646974
@@ -62,11 +62,8 @@ def request_info(request: Any) -> RequestInfo:
     meta = getattr(request, "META", {}) or {}
     given = str(meta.get("HTTP_X_REQUEST_ID", ""))
     request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-    try:
-        ip = ipaddress.ip_address(str(meta.get("REMOTE_ADDR", "")).strip()).compressed
-    except ValueError:
-        ip = ""
-    info = RequestInfo(request_id, ip)
+    address = client_address(request)
+    info = RequestInfo(request_id, address.compressed if address is not None else "")
     try:
         request._audit_info = info
     except AttributeError:  # pragma: no cover - a request object that takes no attributes

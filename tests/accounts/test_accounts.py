@@ -74,6 +74,23 @@ class TestLockout:
         # The same user from another address is not locked: no username had five failures.
         assert login(Client(), world.district_mediator, ip="10.0.3.4").status_code == 302
 
+    def test_behind_the_proxy_the_address_that_counts_is_the_one_the_proxy_saw(self, world, settings):
+        """LOGIN_PROXY_COUNT=1: every request comes from the proxy (REMOTE_ADDR); the client is the
+        entry the proxy wrote last. Five failures from one client lock that client, not everyone
+        behind the proxy; an entry the client wrote itself is not believed."""
+        settings.PROXY_COUNT = 1
+
+        def via_proxy(user, password, forwarded):
+            return Client().post(reverse("login"), {"username": user.username, "password": password},
+                                 REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=forwarded)
+
+        users = (world.mediator_a, world.mediator_a2, world.mediator_b, world.supervisor_b, world.auditor_a)
+        for number, user in enumerate(users):
+            # Each guess claims another address to the left of the proxy's entry: ignored.
+            via_proxy(user, "wrong", f"198.51.100.{number}, 203.0.113.7")
+        assert via_proxy(world.district_mediator, TEST_PASSWORD, "203.0.113.7").status_code == 429
+        assert via_proxy(world.district_mediator, TEST_PASSWORD, "203.0.113.8").status_code == 302
+
     def test_the_page_names_the_time_to_retry_and_the_lock_ends_after_thirty_minutes(self, world):
         client = Client()
         start = timezone.now()

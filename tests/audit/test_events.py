@@ -411,3 +411,12 @@ def test_a_ledger_import_is_recorded_as_one_batch(world):
     assert event.actor_id == world.supervisor_a.pk
     assert event.new == {"filename": "2025年台账.xlsx", "sha256": hashlib.sha256(data).hexdigest(),
                          "rows": 2, "created": 2, "skipped": 0}
+
+
+def test_behind_the_proxy_the_trail_records_the_client_not_the_proxy(world, settings):
+    """LOGIN_PROXY_COUNT=1: the address on the trail is the one the proxy wrote, never the proxy's own
+    nor one the client wrote to the left of it."""
+    settings.PROXY_COUNT = 1
+    Client().post(reverse("login"), {"username": world.mediator_a.username, "password": "Wr0ng-password-typed"},
+                  REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="198.51.100.1, 2001:db8::7")
+    assert one("auth.login_failed").ip == "2001:db8::7"

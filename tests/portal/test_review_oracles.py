@@ -112,7 +112,7 @@ def test_a_forged_forwarded_for_header_does_not_buy_new_addresses(world, setting
     """Without trusted proxies the header is never read: rotating it changes nothing."""
     settings.PORTAL_LOOKUP_RATE_PER_IP = "2/hour"
     settings.PORTAL_LOOKUP_RATE_PER_CASE = ""
-    settings.AXES_IPWARE_PROXY_COUNT = None
+    settings.PROXY_COUNT = 0
     statuses = [follow_from("203.0.113.5", f"198.51.100.{i}", i) for i in range(3)]
     assert statuses == [400, 400, 429]
 
@@ -123,7 +123,7 @@ def test_behind_the_reverse_proxy_each_client_counts_alone_and_a_forged_entry_is
     what the client put to its left does not."""
     settings.PORTAL_LOOKUP_RATE_PER_IP = "2/hour"
     settings.PORTAL_LOOKUP_RATE_PER_CASE = ""
-    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.PROXY_COUNT = 1
     proxy = "127.0.0.1"
     # One stranger, forging a new leftmost entry each time: the proxy's own entry is the same.
     guesses = [follow_from(proxy, f"10.9.9.{i}, 198.51.100.7", i) for i in range(3)]
@@ -131,7 +131,7 @@ def test_behind_the_reverse_proxy_each_client_counts_alone_and_a_forged_entry_is
     # A worker behind the same proxy is not shut out by the stranger's guesses.
     assert follow_from(proxy, "198.51.100.8", 5) == 400
     # A header with too few entries leaves the direct peer.
-    settings.AXES_IPWARE_PROXY_COUNT = 2
+    settings.PROXY_COUNT = 2
     assert [follow_from("192.0.2.1", "198.51.100.9", 6 + i) for i in range(3)] == [400, 400, 429]
 
 
