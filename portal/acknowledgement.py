@@ -200,12 +200,18 @@ def summary_of(invitation: RespondentInvitation) -> Summary:
                    organisation=case.organisation.name, received_on=local_date(case.received_at))
 
 
-def answer_record(*, invitation_id: int, consents: bool, reason: str = "",
+def answer_record(*, invitation_id: int, consents: bool, code_checked: bool, reason: str = "",
                   answered_by: str = "") -> RespondentInvitation:
     """Record the respondent's answer once: receipt confirmed, and consent or refusal (with the reason).
 
-    ``ValidationError`` (nothing written) for a refusal without a reason or an invitation no longer
-    live, answered already included. The case is not moved. Audited as the respondent.
+    ``code_checked``: the caller holds this browser's proof that the invitation's code was checked
+    (the grant :func:`code_check` led to, kept in the server's session for ``PORTAL_GRANT_MINUTES``).
+    That proof, not the code's state, is what counts: anyone holding the link may ask for a new code,
+    and that must not take away an answer the respondent is giving.
+
+    ``ValidationError`` (nothing written) without that proof, for a refusal without a reason or an
+    invitation no longer live, answered already included. The case is not moved. Audited as the
+    respondent.
     """
     reason, answered_by = (reason or "").strip(), (answered_by or "").strip()
     if not consents and not reason:
@@ -216,7 +222,7 @@ def answer_record(*, invitation_id: int, consents: bool, reason: str = "",
     with transaction.atomic():
         invitation = (RespondentInvitation.objects.select_for_update().select_related("case", "party")
                       .filter(pk=invitation_id).first())
-        if invitation is None or not _live(invitation, now) or invitation.code_used_at is None:
+        if invitation is None or not _live(invitation, now) or not code_checked:
             raise ValidationError(_("该链接已失效。"))
         invitation.answer = RespondentAnswer.CONSENTED if consents else RespondentAnswer.REFUSED
         invitation.reason = "" if consents else reason

@@ -192,7 +192,7 @@ def respondent_answer(request: HttpRequest, token: str) -> HttpResponse:
         data = form.cleaned_data
         try:
             answered = acknowledgement.answer_record(
-                invitation_id=invitation.pk, consents=data["answer"] == AnswerForm.CONSENT,
+                invitation_id=invitation.pk, consents=data["answer"] == AnswerForm.CONSENT, code_checked=True,
                 reason=data.get("reason", ""), answered_by=data.get("answered_by", ""))
         except ValidationError as exc:
             apply_errors(form, exc)

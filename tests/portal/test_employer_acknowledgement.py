@@ -196,6 +196,17 @@ def test_the_answer_is_given_once(world, case):
     assert AuditEvent.objects.filter(action="portal.respondent_answer").count() == 1
 
 
+def test_a_new_code_asked_for_meanwhile_does_not_take_away_the_answer_being_given(world, case):
+    """Anyone holding the link may ask for a new code; the respondent who already checked theirs in
+    this browser still answers."""
+    token, code = invited(world, case)
+    client = opened(token, code)
+    assert Client(REMOTE_ADDR="10.0.9.9").post(reverse("portal:respondent_resend", args=[token])).status_code == 200
+    response = client.post(reverse("portal:respondent_answer", args=[token]), {"answer": "consent"})
+    assert response.status_code == 302 and response["Location"] == reverse("portal:respondent_done")
+    assert RespondentInvitation.objects.get(case=case).answer == RespondentAnswer.CONSENTED
+
+
 # --- what the respondent sees and what the SMS says --------------------------------------------------
 
 def test_the_sms_holds_a_generic_text_and_the_code_only(world, case):
