@@ -222,10 +222,14 @@ def _permission_labels() -> dict[str, str]:
     return labels
 
 
+#: Actions that are neither a move nor named well by the permission they share.
+_ACTION_NAMES = {"invite_respondent": "邀请被申请人在线确认（受理前）"}
+
+
 def _action_label(action: str, labels: dict[str, str]) -> str:
     if action in TRANSITION_NAMES:
         return str(transition_label(action))
-    return labels.get(ACTION_PERMISSIONS[action], action)
+    return _ACTION_NAMES.get(action) or labels.get(ACTION_PERMISSIONS[action], action)
 
 
 def _scope(role: str) -> str:
