@@ -107,9 +107,11 @@ def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
     The limit counts the user's own cases only: what lies beyond their reach never takes a place in
     it nor makes "more were found" appear. The matches are gathered by the indexes alone first (a
     ``SEARCH_CHUNK`` of them, then up to ``SEARCH_GATHER``) and the user's kept, until all were
-    gathered or more than the limit of them are the user's own. Only when neither happens (a broad
-    search by someone who reads a small part of the cases) is it asked among the user's cases
-    directly (slower, the same answer)."""
+    gathered or more than the limit of them are the user's own. Only when neither happens, or when
+    the first gathering shows too small a share of the user's own for the second to succeed (a
+    broad search by someone who reads a small part of the cases), is it asked among the user's
+    cases directly (slower, the same answer). The gathering's cost does not grow with the cases;
+    asking among the user's cases does."""
     sources = _search_sources(text, user=user)
     if not sources:
         return [], False
@@ -121,13 +123,28 @@ def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
         rows = list(sources[0].union(*sources[1:], all=True)[:gather])
         fresh = [pk for pk in dict.fromkeys(rows) if pk not in checked]
         checked.update(fresh)
-        own = set(case_list_visible_to(user=user).order_by().filter(pk__in=fresh).values_list("pk", flat=True))
-        mine += [pk for pk in fresh if pk in own]
+        mine += _own_among(fresh, user, need=SEARCH_LIMIT + 1 - len(mine))
         if len(rows) < gather or len(mine) > SEARCH_LIMIT:
             # Every match is here, or more of the user's own than the limit already: either way the
             # answer is known (the limit's worth of their own, and whether there were more).
             return mine[:SEARCH_LIMIT], len(mine) > SEARCH_LIMIT
+        if len(mine) * SEARCH_GATHER <= SEARCH_LIMIT * len(rows):
+            break  # at this share of their own, the broader gathering would not find enough either
     return _first_matches(_search_sources(text, user=user, scoped=True))
+
+
+def _own_among(ids: list[int], user: Any, *, need: int) -> list[int]:
+    """Those of ``ids`` that ``user`` may read, in their order: checked ``SEARCH_CHUNK`` at a time (by
+    the primary key's index), and only until ``need`` of them are found."""
+    visible = case_list_visible_to(user=user).order_by()
+    mine: list[int] = []
+    for start in range(0, len(ids), SEARCH_CHUNK):
+        chunk = ids[start:start + SEARCH_CHUNK]
+        own = set(visible.filter(pk__in=chunk).values_list("pk", flat=True))
+        mine += [pk for pk in chunk if pk in own]
+        if len(mine) >= need:
+            break
+    return mine
 
 
 #: How many matches a search gathers by the indexes alone before keeping the user's own.
