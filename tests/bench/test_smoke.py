@@ -64,3 +64,14 @@ def test_the_growth_benchmark_pairs_the_same_pages_of_two_databases(bench_env):
     pages = {line.split("|")[2].strip() for line in rows}
     assert {"home", "case list, page 1", "case list, search by ID number", "case page"} <= pages, pages
     assert all(line.split("|")[5].strip() not in ("", "inf") for line in rows), rows  # a ratio on every row
+
+
+def test_the_search_benchmark_times_each_user_and_term_and_compares_two_versions(bench_env, tmp_path):
+    before = tmp_path / "selectors_before.py"
+    before.write_text((ROOT / "mediation" / "selectors.py").read_text(encoding="utf-8"), encoding="utf-8")
+    out = run(bench_env, "bench/search.py", "--runs", "1", "--users", "jinping_mediator,xikou_mediator",
+              "--before", str(before))
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| jinping_mediator |")
+            or line.startswith("| xikou_mediator |")]
+    assert len(rows) == 6, out  # two users × the three default terms
+    assert all(cells[4].strip().isdigit() and cells[5].strip().isdigit() for cells in rows), out
