@@ -17,9 +17,11 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 
 
 @pytest.fixture(autouse=True)
-def _portal(settings):
-    """Fresh throttle counters and an SMS outbox for every test."""
+def _portal(settings, tmp_path):
+    """Fresh throttle counters, an SMS outbox and a file store of its own for every test (what a
+    test finds stored is what it stored, whatever ran before it)."""
     settings.SMS_BACKEND = "notifications.sms.LocmemSmsBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
     LocmemSmsBackend.outbox.clear()
     yield
