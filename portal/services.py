@@ -435,10 +435,25 @@ def code_check(*, code_id: int | None, number: str, code: str) -> Grant | None:
 NOTICE_KINDS = (DocumentKind.ACCEPTANCE_NOTICE, DocumentKind.REJECTION_NOTICE, DocumentKind.TERMINATION_NOTICE)
 
 
+#: Papers that list every party with their identifiers (ID number, address: documents/_parties.html).
+PARTY_LIST_KINDS = (DocumentKind.AGREEMENT, DocumentKind.TERMINATION_NOTICE)
+
+
+def names_other_people(grant: Grant) -> bool:
+    """Whether the case has natural persons besides the worker and those acting for them (co-applicants,
+    other parties' agents): papers listing every party's identifiers are then not handed out here,
+    only at the mediation organisation — this page shows no one else's personal data."""
+    return (CaseParty.objects.filter(case_id=grant.case_id, employer__isnull=True)
+            .exclude(pk=grant.party_id).exclude(represents_id=grant.party_id).exists())
+
+
 def documents_for(grant: Grant) -> list[IssuedDocument]:
     """The latest issued version of each notice of the case, and the effective agreement's document:
-    never drafts, signing versions still being signed, void or superseded papers, or internal records."""
+    never drafts, signing versions still being signed, void or superseded papers, or internal records;
+    and no paper listing other people's identifiers (:func:`names_other_people`)."""
     issued = list(IssuedDocument.objects.filter(case_id=grant.case_id).order_by("-created_at", "-pk"))
+    if issued and names_other_people(grant):
+        issued = [d for d in issued if d.kind not in PARTY_LIST_KINDS]
     latest: dict[tuple[str, int], IssuedDocument] = {}
     for document in issued:
         if document.kind in NOTICE_KINDS and document.stage == DocumentStage.ISSUED:

@@ -172,7 +172,8 @@ def documents_list(request: HttpRequest) -> HttpResponse:
     if grant is None:
         return redirect("portal:documents")
     listed = services.documents_for(grant)
-    return render(request, "portal/documents_list.html", {"documents": listed})
+    return render(request, "portal/documents_list.html",
+                  {"documents": listed, "others_named": services.names_other_people(grant)})
 
 
 @never_cache

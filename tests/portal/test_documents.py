@@ -86,6 +86,28 @@ def test_the_effective_agreement_is_listed_once_beside_the_notice(world, accepte
     assert sorted(int(pk) for pk in links) == sorted([notice.pk, signing.pk])
 
 
+def test_with_a_co_applicant_the_papers_listing_every_partys_identifiers_stay_at_the_office(world, accepted):
+    """This page shows no one else's personal data: the agreement lists every party with their ID
+    number and address, so with a co-applicant it is not handed out here (the notice, which names
+    the addressees only, still is), and the page says where to get it."""
+    from mediation.models import CaseParty, PartyRole, Person
+
+    case, id_number, notice = accepted
+    agreement = effective_agreement(world, case)
+    ws.case_record_agreement(case_id=case.pk, actor=world.mediator_a)
+    other = Person.objects.create(name="王五", id_number=valid_id_number(), address="宁波市奉化区岳林街道1号")
+    CaseParty.objects.create(case=case, role=PartyRole.APPLICANT, person=other, name=other.name, position=2)
+    client = Client()
+    ask(client, case.number, id_number)
+    enter(client, sms_code())
+    listed = client.get(reverse("portal:documents_list")).content.decode()
+    signing = Agreement.objects.get(pk=agreement.pk).signing_document
+    assert signing is not None
+    assert [int(pk) for pk in re.findall(r"/service/documents/(\d+)/download/", listed)] == [notice.pk]
+    assert 'id="others-named"' in listed
+    assert client.get(reverse("portal:document_download", args=[signing.pk])).status_code == 404
+
+
 def test_a_miss_gets_the_same_page_and_no_sms(world, accepted):
     case, id_number, _notice = accepted
     other = register(world.mediator_a, world.town_a)
