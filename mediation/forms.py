@@ -36,7 +36,7 @@ from mediation.models import (
 from mediation.services import parse_amount
 from mediation.services.registration import WORKERS_MAX
 from mediation.typing import User
-from mediation.widgets import ListedModelChoiceField, ListedUserChoiceField, PlainSelect
+from mediation.widgets import ListedChoiceIterator, ListedModelChoiceField, ListedUserChoiceField, PlainSelect
 from workflows.states import CaseState, Line
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -63,6 +63,8 @@ class UserChoiceField(forms.ModelChoiceField):
 
 
 class UsersChoiceField(forms.ModelMultipleChoiceField):
+    iterator = ListedChoiceIterator  # one plain query, no server-side cursor (mediation/widgets.py)
+
     def label_from_instance(self, obj: User) -> str:
         return user_label(obj)
 

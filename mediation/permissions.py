@@ -186,9 +186,14 @@ def _reach_q(g: Grant, field: str) -> Q:
     ``field`` names an organisation foreign key of the model filtered (``"organisation"``,
     ``"to_organisation"``), or is empty to filter ``Organisation`` itself.
     """
-    prefix = f"{field}__" if field else ""
     if g.role in SUBTREE_ROLES:
-        return Q(**{f"{prefix}path__startswith": g.organisation_path})
+        subtree = Organisation.objects.filter(path__startswith=g.organisation_path)
+        if not field:
+            return Q(pk__in=subtree.values("pk"))
+        # The subtree's organisations as a subquery, never a join: the filtered table then stands
+        # alone in the query, and an OR of this with the cases reached one by one costs the
+        # planner a fraction of a millisecond instead of one or two per statement (docs/performance.md).
+        return Q(**{f"{field}_id__in": subtree.order_by().values("pk")})
     return Q(**{f"{field}_id" if field else "pk": g.organisation_id})
 
 

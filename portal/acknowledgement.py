@@ -44,7 +44,10 @@ def respondent_actor(invitation: RespondentInvitation) -> services.Visitor:
     return services.Visitor(f"portal:respondent invitation {invitation.pk}")
 
 
-def respondents_of(case: Case) -> list[CaseParty]:
+def respondents_of(case: Case, parties: list[CaseParty] | None = None) -> list[CaseParty]:
+    """The case's respondents in their order; from ``parties`` (all the case's, read already) when given."""
+    if parties is not None:
+        return sorted((p for p in parties if p.role == PartyRole.RESPONDENT), key=lambda p: (p.position, p.pk))
     return list(CaseParty.objects.filter(case=case, role=PartyRole.RESPONDENT).order_by("position", "pk"))
 
 
@@ -236,11 +239,24 @@ def answer_record(*, invitation_id: int, consents: bool, code_checked: bool, rea
 
 # --- back on the case page ------------------------------------------------------------------------
 
+def current_invitation(case: Any) -> RespondentInvitation | None:
+    """The case's current invitation (a new one supersedes the earlier), read once per case object:
+    the case page's panel and its accept and reject forms all ask for it."""
+    memo = case.__dict__.get("_current_invitation", _UNREAD)
+    if memo is _UNREAD:
+        memo = (RespondentInvitation.objects.select_related("party")
+                .filter(case_id=case.pk, superseded_at__isnull=True).order_by("-created_at", "-pk").first())
+        case.__dict__["_current_invitation"] = memo
+    return memo
+
+
+_UNREAD = object()
+
+
 def latest_answer(case: Any) -> RespondentInvitation | None:
     """The answer of the case's current invitation, if it was given."""
-    return (RespondentInvitation.objects.select_related("party")
-            .filter(case_id=case.pk, superseded_at__isnull=True, answered_at__isnull=False)
-            .order_by("-answered_at", "-pk").first())
+    current = current_invitation(case)
+    return current if current is not None and current.answered_at is not None else None
 
 
 def answer_note(invitation: RespondentInvitation) -> str:
@@ -282,18 +298,19 @@ class Panel:
     note: str
 
 
-def case_panel(case: Case, user: Any) -> Panel | None:
+def case_panel(case: Case, user: Any, parties: list[CaseParty] | None = None) -> Panel | None:
     """What the case page shows; None when there is nothing to show (no invitation and no right).
 
     Only while the case awaits acceptance: the answer serves the decision to accept or reject, and once
     it is made the consent (or the refusal) is on the case itself and the invitation on the audit
-    trail. A case in any other state costs the page no query (its budget: tests/web)."""
+    trail. A case in any other state costs the page no query (its budget: tests/web); ``parties``: the
+    case's, when the caller read them already."""
     if case.state != CaseState.REGISTERED:
         return None
-    current = (RespondentInvitation.objects.select_related("party").filter(case_id=case.pk, superseded_at__isnull=True)
-               .order_by("-created_at", "-pk").first())
+    current = current_invitation(case)
     may_invite = permissions.user_may(user, "invite_respondent", case)
     if current is None and not may_invite:
         return None
-    return Panel(current=current, may_invite=may_invite, respondents=respondents_of(case) if may_invite else [],
+    return Panel(current=current, may_invite=may_invite,
+                 respondents=respondents_of(case, parties) if may_invite else [],
                  note=answer_note(current) if current is not None and current.answered_at else "")

@@ -86,9 +86,9 @@ def invitation_create(request: HttpRequest, pk: int) -> HttpResponse:
         "target": reverse("respondent_invite", args=[case.pk])}, status=400)
 
 
-def case_panel(request: HttpRequest, case: Case) -> dict[str, Any] | None:
+def case_panel(request: HttpRequest, case: Case, parties: list[Any] | None = None) -> dict[str, Any] | None:
     """The case page's panel: the current invitation and its answer, the link once, the form."""
-    panel = acknowledgement.case_panel(case, request.user)
+    panel = acknowledgement.case_panel(case, request.user, parties)
     if panel is None:
         return None
     links = request.session.get(LINKS) or {}

@@ -167,7 +167,7 @@ def case_detail(request, pk: int):
         "claims": rows["claims"], "categories": rows["categories"], "mediators": mediators,
         "deadlines": case.deadlines(calendar=calendar), "today": today,
         "consultation": consultation_facts(case, user, calendar=calendar, today=today),
-        "acknowledgement": respondent_acknowledgement(request, case),
+        "acknowledgement": respondent_acknowledgement(request, case, parties),
         "timeline": timeline, "agreements": agreements, "draft": draft, "effective": effective,
         "agreement_instalments": _agreement_instalments(
             agreements, effective, today,
