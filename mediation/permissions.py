@@ -10,7 +10,7 @@ moved up). Every check fails closed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Model, Q, QuerySet, Subquery
@@ -153,6 +153,7 @@ def forget_grants(user: Any) -> None:
     """Drop the per-object caches after the user's memberships or grants changed."""
     user.__dict__.pop("_mediation_grants", None)
     user.__dict__.pop("_mediation_checker", None)
+    user.__dict__.pop("_mediation_visible_q", None)
 
 
 def holds(user: Any, *codenames: str) -> bool:
@@ -351,15 +352,26 @@ def visible_cases_q(user: Any) -> Q | None:
     """A filter on ``Case`` for what the user may read; ``None`` means nothing at all.
 
     The organisations the user's grants reach (:func:`scope_q`), plus the single cases
-    :func:`visible_cases_beyond_scope_q` adds.
+    :func:`visible_cases_beyond_scope_q` adds. Built once per user object, like the grants it
+    follows (:func:`forget_grants` drops both): a page asks for it a dozen times. Its subqueries
+    are read when each statement runs, and each statement resolves its own copy of them.
     """
+    cached = user.__dict__.get("_mediation_visible_q", _UNSET) if hasattr(user, "__dict__") else _UNSET
+    if cached is not _UNSET:
+        return cast("Q | None", cached)
     if sees_everything(user):
-        return Q()
-    q = scope_q(user, "view_case")
-    beyond = visible_cases_beyond_scope_q(user)
-    if beyond is not None:
-        q = beyond if q is None else q | beyond
+        q: Q | None = Q()
+    else:
+        q = scope_q(user, "view_case")
+        beyond = visible_cases_beyond_scope_q(user)
+        if beyond is not None:
+            q = beyond if q is None else q | beyond
+    if getattr(user, "is_authenticated", False):
+        user.__dict__["_mediation_visible_q"] = q
     return q
+
+
+_UNSET = object()
 
 
 def visible_cases_beyond_scope_q(user: Any) -> Q | None:
@@ -534,13 +546,25 @@ def may_read_audit(user: Any, *, everything: bool = False) -> bool:
     (logins, the admin's edits) included? The district's readers may (a role holding
     ``read_audit`` at the root of the tree), and superusers.
     """
-    if not _active(user) or not user.has_perm("audit.read_audit"):
+    if not _active(user) or not _holds_model_permission(user, "audit", "read_audit"):
         return False
     if not everything or user.is_superuser:
         return True
     roots = {g.role for g in grants_of(user) if g.organisation_path.count("/") == 2}
     return Group.objects.filter(name__in=roots, permissions__codename="read_audit",
                                 permissions__content_type__app_label="audit").exists()
+
+
+def _holds_model_permission(user: Any, app_label: str, codename: str) -> bool:
+    """``user.has_perm("app_label.codename")`` for an active user, in one short query: a superuser, or
+    the permission given to the user or to one of their groups (what Django's ``ModelBackend``
+    answers; the other backends grant no model permission). ``has_perm`` reads every permission
+    of the user and of all their groups, two queries, to answer one question, and the navigation
+    asks this one on every page."""
+    if user.is_superuser:
+        return True
+    return Permission.objects.filter(Q(user=user) | Q(group__user=user), codename=codename,
+                                     content_type__app_label=app_label).exists()
 
 
 #: Holding any of these makes a second factor (TOTP) compulsory at login: deciding for

@@ -7,12 +7,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, router
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from mediation import permissions
 from mediation.audit import log as audit
-from mediation.models import Case, CaseAccessLog
+from mediation.models import Case, CaseAccessLog, CaseTally
 from workflows.clocks import local_today
 from workflows.states import CaseState
 
@@ -33,6 +35,18 @@ class CaseFilters:
     query: str = ""
     #: What ``query`` found (``search_matches``), when the caller looked it up already.
     matched: tuple[int, ...] | None = None
+
+
+#: What a case's row on the home page and the deadlines page shows (``mediation/_case_table.html``,
+#: ``mediation/_tasks.html``): those lists read these, not the case's fifty other columns.
+CARD_FIELDS = ("number", "state", "applied_online", "acceptance_due", "mediation_due", "deadlines_confirmed",
+               "received_at", "updated_at", "consultation_requested_on", "organisation__name",
+               "organisation__short_name", "employer__name")
+
+
+def case_cards(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """``qs`` read as rows of a short list (:data:`CARD_FIELDS`), with their organisation and employer."""
+    return qs.select_related("organisation", "employer").only(*CARD_FIELDS)
 
 
 def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None) -> QuerySet[Case]:
@@ -258,10 +272,13 @@ def frame_figures(request: Any, today: datetime.date) -> dict[str, dict[str, int
 
 def frame_escalation_count(request: Any) -> int:
     """How many escalation requests wait for the user's decision (:func:`escalations_awaiting`),
-    counted once per request: the navigation's badge and the home page both show it."""
+    counted once per request: the navigation's badge and the home page both show it. The count
+    stops at :data:`TASK_COUNT_CAP` + 1 (shown "99+"), so that it never reads every pending request
+    of a district; the escalation queue counts them all."""
     memo = getattr(request, "_mediation_escalation_count", None)
     if memo is None or memo[0] != request.user.pk:
-        memo = request._mediation_escalation_count = (request.user.pk, escalations_awaiting(user=request.user).count())
+        waiting = capped_counts(escalations_awaiting(user=request.user), cap=TASK_COUNT_CAP)[0]
+        memo = request._mediation_escalation_count = (request.user.pk, waiting)
     return memo[1]
 
 
@@ -296,13 +313,46 @@ def visible_case_figures(*, user: Any, windows: dict[str, Window],
     organisations the user's grants reach and of their per-case grants (``mediation/tallies.py``),
     plus a live count of the few cases waiting for their decision beyond that reach.
     """
-    from mediation import tallies
-
     figures: dict[str, dict[str, int]] = {name: {} for name in windows}
     if permissions.visible_cases_q(user) is None or not windows:
         return figures
     names = list(windows)
-    bounds = [{k: v for k, v in windows[name].items() if v is not None} for name in names]
+    # The statement depends on the user's grants, the windows and the organisation only, so it is
+    # written once per process for each of them (every page's frame asks it: building and writing
+    # it cost more than the database's answer); the data it reads is read afresh each time.
+    key = (user.pk, user.is_active, permissions.reach_signature(user), organisation_id,
+           tuple((name, tuple(sorted(windows[name].items()))) for name in names))
+    statement = _FIGURES_STATEMENTS.get(key)
+    if statement is None:
+        statement = _figures_statement(user, names, [windows[name] for name in names], organisation_id)
+        if len(_FIGURES_STATEMENTS) >= 1024:
+            _FIGURES_STATEMENTS.clear()
+        _FIGURES_STATEMENTS[key] = statement
+    sql, params = statement
+    if not sql:  # a reach that can match nothing
+        return figures
+    with connections[router.db_for_read(CaseTally)].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # Whatever the parts of the statement: their per-state figures, summed here.
+    for state, *values in rows:
+        for name, n in zip(names, values, strict=True):
+            if n:
+                figures[name][state] = figures[name].get(state, 0) + int(n)
+    return figures
+
+
+#: (SQL, parameters) of :func:`visible_case_figures` per user's reach, windows and organisation.
+_FIGURES_STATEMENTS: dict[Any, tuple[str, tuple[Any, ...]]] = {}
+
+
+def _figures_statement(user: Any, names: list[str], windows: list[Window],
+                       organisation_id: int | None) -> tuple[str, tuple[Any, ...]]:
+    """The one statement of :func:`visible_case_figures` — (SQL, parameters); no SQL when it can
+    match nothing — whose (state, n per window) rows are summed."""
+    from mediation import tallies
+
+    bounds = [{k: v for k, v in window.items() if v is not None} for window in windows]
     where = Q(organisation_id=organisation_id) if organisation_id is not None else Q()
     if all(bounds):  # every window dated: only the tally rows some window counts
         dated = Q(pk__in=[])
@@ -331,12 +381,12 @@ def visible_case_figures(*, user: Any, windows: dict[str, Window],
             counted = {c: Count("pk", filter=clock_q(**b)) if b else Count("pk")
                        for c, b in zip(columns, bounds, strict=True)}
             parts.append(extra.order_by().values("state").annotate(**counted).values_list("state", *columns))
-    # One query whatever the parts: their per-state figures, summed here.
-    for state, *values in parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]:
-        for name, n in zip(names, values, strict=True):
-            if n:
-                figures[name][state] = figures[name].get(state, 0) + int(n)
-    return figures
+    combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    try:
+        sql, params = combined.query.get_compiler(using=combined.db).as_sql()
+    except EmptyResultSet:
+        return "", ()
+    return sql, tuple(params)
 
 
 def case_deadline_watchlist(*, user: Any, today: datetime.date | None = None,
@@ -356,7 +406,7 @@ def soonest_due(*, user: Any, limit: int, before: datetime.date | None = None, s
     :func:`clock_q`), most urgent first: each half of the clock read in its own deadline's order
     (an index range each), then merged."""
     registered_q, mediated_q = clock_halves(before=before, start=start, end=end)
-    visible = case_list_visible_to(user=user).select_related("organisation", "employer")
+    visible = case_cards(case_list_visible_to(user=user))
     registered = list(visible.filter(registered_q).order_by("acceptance_due", "pk")[:limit])
     mediated = list(visible.filter(mediated_q).order_by("mediation_due", "pk")[:limit])
     return sorted(registered + mediated, key=lambda c: (c.running_due or datetime.date.max, c.pk))[:limit]
@@ -458,7 +508,7 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     scope = _follow_through_q(user)
     if scope is None:
         return found
-    base = case_list_visible_to(user=user).filter(scope).select_related("organisation", "employer")
+    base = case_cards(case_list_visible_to(user=user).filter(scope))
 
     # Each list walks an index in the order it is shown (the performance's log rows, the pending
     # referrals, the unpaid instalments, the open consultations) and stops at ``limit``; each
@@ -486,8 +536,7 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     from workflows.clocks import WorkCalendar, consultation_reply_due
 
     works = permissions.scope_q(user, "work_case")
-    consulting = (case_list_visible_to(user=user).filter(scope if works is None else scope | works)
-                  .select_related("organisation", "employer")
+    consulting = (case_cards(case_list_visible_to(user=user).filter(scope if works is None else scope | works))
                   .filter(state__in=CONSULTATION_STATES, consultation_requested_on__isnull=False,
                           consultation_replied_on__isnull=True, consultation_outcome__in=["", "pending"]))
     waiting: list[Case] = list(consulting.order_by("consultation_requested_on", "pk")[:limit])

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from mediation import permissions, tallies
 from mediation.models import FollowUp, Referral
 from mediation.selectors import (
+    case_cards,
     case_list_visible_to,
     due_soon_end,
     escalations_awaiting,
@@ -51,8 +52,8 @@ def home(request):
         "has_grants": bool(permissions.grants_of(user)),
     }
     if context["works_cases"]:
-        mine = (visible.filter(pk__in=_assigned_to(user), state__in=OPEN_STATES)
-                .select_related("organisation", "employer").order_by("acceptance_due", "mediation_due"))
+        mine = case_cards(visible.filter(pk__in=_assigned_to(user), state__in=OPEN_STATES)).order_by(
+            "acceptance_due", "mediation_due")
         context["my_cases"] = list(mine[:15])
         context["my_count"] = tallies.mediator_counts([user.pk], OPEN_STATES).get(user.pk, 0)
     # Waiting for an act no statutory clock asks for (follow-up visit, referral outcome,
@@ -61,15 +62,15 @@ def home(request):
         context["tasks"] = follow_through(user=user, today=today)
     # "Waiting for me": new applications in my own office nobody has accepted yet.
     my_orgs = permissions.own_organisation_ids(user, "accept_case")
-    context["to_accept"] = list(visible.filter(state=CaseState.REGISTERED, organisation_id__in=my_orgs)
-                                .select_related("organisation", "employer").order_by("received_at")[:10])
+    context["to_accept"] = list(case_cards(visible.filter(state=CaseState.REGISTERED, organisation_id__in=my_orgs))
+                                .order_by("received_at")[:10])
     if context["decides_escalations"]:
         awaiting = escalations_awaiting(user=user)
         context["escalations"] = list(awaiting[:10])
         context["escalation_count"] = frame_escalation_count(request)  # the navigation's count too
     if assigns is not None:
-        context["to_assign"] = list(visible.filter(assigns, state__in=WORKING_STATES, mediator_count=0)
-                                    .select_related("organisation", "employer").order_by("received_at")[:10])
+        context["to_assign"] = list(case_cards(visible.filter(assigns, state__in=WORKING_STATES, mediator_count=0))
+                                    .order_by("received_at")[:10])
         # Each mediator's open cases, from the tallies (no count over their cases).
         team = list(permissions.members_holding("work_case", permissions.organisations_where(user, "assign_mediator")))
         load = tallies.mediator_counts([m.pk for m in team], WORKLOAD_STATES)
@@ -83,7 +84,7 @@ def home(request):
         # follow-up and referral in the district.
         followed_up = Exists(FollowUp.objects.filter(case=OuterRef("pk")))
         outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
-        closable = visible.filter(closes).select_related("organisation", "employer").order_by("updated_at", "pk")
+        closable = case_cards(visible.filter(closes)).order_by("updated_at", "pk")
         ready = [*closable.filter(followed_up, state=CaseState.PERFORMED)[:10],
                  *closable.filter(outcome_known, state=CaseState.REFERRED)[:10],
                  *closable.filter(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])[:10]]
