@@ -37,20 +37,20 @@ class TestWhoMayReadTheAuditTrail:
         assert permissions.may_read_audit(world.supervisor_a) is False
 
     def test_given_to_the_user_directly(self, world):
-        user = UserFactory()
+        user = UserFactory.create()
         assert permissions.may_read_audit(user) is False
         user.user_permissions.add(_read_audit())
         assert permissions.may_read_audit(user) is True
 
     def test_given_to_a_group_the_user_is_in_without_any_membership(self, world):
-        user = UserFactory()
+        user = UserFactory.create()
         group = Group.objects.create(name="审计组（临时）")
         group.permissions.add(_read_audit())
         user.groups.add(group)
         assert permissions.may_read_audit(user) is True
 
     def test_a_superuser_reads_it_and_an_inactive_account_never(self, world):
-        assert permissions.may_read_audit(UserFactory(is_superuser=True)) is True
+        assert permissions.may_read_audit(UserFactory.create(is_superuser=True)) is True
         world.auditor_a.is_active = False
         world.auditor_a.save()
         assert permissions.may_read_audit(world.auditor_a) is False
