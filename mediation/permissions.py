@@ -150,10 +150,17 @@ def _checker(user: Any):
 
 
 def forget_grants(user: Any) -> None:
-    """Drop the per-object caches after the user's memberships or grants changed."""
-    user.__dict__.pop("_mediation_grants", None)
-    user.__dict__.pop("_mediation_checker", None)
-    user.__dict__.pop("_mediation_visible_q", None)
+    """Drop the per-object caches after the user's memberships or grants changed (on the user
+    itself: ``delattr`` reaches through a lazy ``request.user`` to the user it wraps)."""
+    _forget(user, "_mediation_grants", "_mediation_checker", "_mediation_visible_q")
+
+
+def _forget(user: Any, *names: str) -> None:
+    for name in names:
+        try:
+            delattr(user, name)
+        except AttributeError:
+            pass
 
 
 def holds(user: Any, *codenames: str) -> bool:
@@ -356,7 +363,9 @@ def visible_cases_q(user: Any) -> Q | None:
     follows (:func:`forget_grants` drops both): a page asks for it a dozen times. Its subqueries
     are read when each statement runs, and each statement resolves its own copy of them.
     """
-    cached = user.__dict__.get("_mediation_visible_q", _UNSET) if hasattr(user, "__dict__") else _UNSET
+    if not _active(user):  # checked on every call: an account switched off reads nothing at once
+        return None
+    cached = getattr(user, "_mediation_visible_q", _UNSET)
     if cached is not _UNSET:
         return cast("Q | None", cached)
     if sees_everything(user):
@@ -366,8 +375,7 @@ def visible_cases_q(user: Any) -> Q | None:
         beyond = visible_cases_beyond_scope_q(user)
         if beyond is not None:
             q = beyond if q is None else q | beyond
-    if getattr(user, "is_authenticated", False):
-        user.__dict__["_mediation_visible_q"] = q
+    user._mediation_visible_q = q  # on the user itself, through a lazy request.user too
     return q
 
 
@@ -488,7 +496,7 @@ def grant_case_read(user: Any, case: "Case") -> None:
     from guardian.shortcuts import assign_perm
 
     assign_perm("mediation.view_case", user, case)
-    user.__dict__.pop("_mediation_checker", None)
+    _forget(user, "_mediation_checker")
 
 
 def sync_role_groups(user: Any) -> None:

@@ -332,6 +332,7 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
 
     def refresh_from_db(self, *args, **kwargs) -> None:
         self.__dict__.pop("_pending_escalation", None)
+        self.__dict__.pop("_current_invitation", None)  # portal.acknowledgement.current_invitation
         super().refresh_from_db(*args, **kwargs)
 
     def get_state_display(self) -> str:  # type: ignore[no-redef]  # the generated one, made cheap

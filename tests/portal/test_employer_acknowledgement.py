@@ -411,3 +411,15 @@ def test_a_new_invitation_withdraws_the_earlier_answer_from_the_forms(world, cas
     page = mediator.get(reverse("case_detail", args=[case.pk])).content.decode()
     accept_form = found(r'action="/cases/%d/do/accept/".*?</form>' % case.pk, page, re.S)
     assert "网上确认链接" not in accept_form and "尚未答复" in page
+
+
+def test_a_case_read_again_reads_its_current_invitation_again(world, case):
+    """The case page reads the current invitation once per case object; a case read again from the
+    database (``refresh_from_db``) reads it again, so a new invitation is never hidden by an old read."""
+    from portal.acknowledgement import current_invitation, invitation_create
+
+    assert current_invitation(case) is None
+    made = invitation_create(case_id=case.pk, actor=world.mediator_a, party_id=respondent(case).pk, phone=CONTACT)
+    assert current_invitation(case) is None  # the same object, read before the invitation
+    case.refresh_from_db()
+    assert current_invitation(case) == made.invitation

@@ -230,3 +230,33 @@ def test_the_deciders_of_an_escalation_are_the_supervisors_covering_the_target(w
     world.supervisor_a.is_active = False
     world.supervisor_a.save()
     assert set(escalation_deciders(world.town_a)) == {world.district_supervisor}
+
+
+class TestCachedReachFollowsTheAccount:
+    """What a user may read is built once per user object; it must still follow the account."""
+
+    def test_an_account_switched_off_reads_nothing_at_once_on_the_same_object(self, world):
+        register(world.mediator_a, world.town_a)
+        user = world.mediator_a
+        assert case_list_visible_to(user=user).count() == 1
+        user.is_active = False
+        assert not case_list_visible_to(user=user).exists()
+
+    def test_forgetting_the_rights_of_a_lazy_request_user_reaches_the_user_it_wraps(self, world):
+        from django.contrib.auth import get_user_model
+        from django.utils.functional import SimpleLazyObject
+
+        from mediation.models import Membership, Role
+
+        register(world.mediator_a, world.town_a)
+        for _ in range(2):
+            register(world.mediator_b, world.town_b)
+        lazy = SimpleLazyObject(lambda: world.mediator_a)  # what request.user is on a web request
+        assert case_list_visible_to(user=lazy).count() == 1
+        # Granted elsewhere (the admin site works on its own copy of the user) …
+        elsewhere = get_user_model().objects.get(pk=world.mediator_a.pk)
+        Membership.objects.create(user=elsewhere, organisation=world.town_b, role=Role.MEDIATOR)
+        permissions.sync_role_groups(elsewhere)
+        assert case_list_visible_to(user=lazy).count() == 1  # … this request's user still holds its own
+        permissions.forget_grants(lazy)
+        assert case_list_visible_to(user=lazy).count() == 3
