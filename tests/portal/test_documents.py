@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -72,16 +73,23 @@ def test_the_applicant_gets_a_code_on_the_phone_on_record_and_downloads_the_noti
     assert hashlib.sha256(response.getvalue()).hexdigest() == notice.sha256
 
 
-def test_the_effective_agreement_is_listed_once_beside_the_notice(world, accepted):
-    case, id_number, notice = accepted
-    agreement = effective_agreement(world, case)
-    ws.case_record_agreement(case_id=case.pk, actor=world.mediator_a)
+def _documents_page(case, id_number: str, agreement) -> tuple[Client, str, Any]:
+    """The worker signed in to "my documents" with the case number, ID number and SMS code: (their
+    client, the list page, the registered paper the agreement was signed on)."""
     client = Client()
     ask(client, case.number, id_number)
     enter(client, sms_code())
     listed = client.get(reverse("portal:documents_list")).content.decode()
     signing = Agreement.objects.get(pk=agreement.pk).signing_document
     assert signing is not None
+    return client, listed, signing
+
+
+def test_the_effective_agreement_is_listed_once_beside_the_notice(world, accepted):
+    case, id_number, notice = accepted
+    agreement = effective_agreement(world, case)
+    ws.case_record_agreement(case_id=case.pk, actor=world.mediator_a)
+    client, listed, signing = _documents_page(case, id_number, agreement)
     links = re.findall(r"/service/documents/(\d+)/download/", listed)
     assert sorted(int(pk) for pk in links) == sorted([notice.pk, signing.pk])
 
@@ -97,12 +105,7 @@ def test_with_a_co_applicant_the_papers_listing_every_partys_identifiers_stay_at
     ws.case_record_agreement(case_id=case.pk, actor=world.mediator_a)
     other = Person.objects.create(name="王五", id_number=valid_id_number(), address="宁波市奉化区岳林街道1号")
     CaseParty.objects.create(case=case, role=PartyRole.APPLICANT, person=other, name=other.name, position=2)
-    client = Client()
-    ask(client, case.number, id_number)
-    enter(client, sms_code())
-    listed = client.get(reverse("portal:documents_list")).content.decode()
-    signing = Agreement.objects.get(pk=agreement.pk).signing_document
-    assert signing is not None
+    client, listed, signing = _documents_page(case, id_number, agreement)
     assert [int(pk) for pk in re.findall(r"/service/documents/(\d+)/download/", listed)] == [notice.pk]
     assert 'id="others-named"' in listed
     assert client.get(reverse("portal:document_download", args=[signing.pk])).status_code == 404
