@@ -36,7 +36,7 @@ from mediation.models import (
 from mediation.services import parse_amount
 from mediation.services.registration import WORKERS_MAX
 from mediation.typing import User
-from mediation.widgets import ListedChoiceIterator, ListedModelChoiceField, ListedUserChoiceField, PlainSelect
+from mediation.widgets import ListedChoiceIterator, ListedModelChoiceField, ListedUserChoiceField
 from workflows.states import CaseState, Line
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -89,17 +89,15 @@ class AmountField(forms.CharField):
 class CaseFilterForm(forms.Form):
     q = forms.CharField(label=_("搜索"), required=False, widget=forms.TextInput(
         attrs={"type": "search", "placeholder": _("案号、当事人、单位或完整身份证号")}))
-    # The list is shown all day: its choice lists are read and written cheaply (mediation/widgets.py).
-    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部")), *CaseState.choices],
-                              widget=PlainSelect)
+    # The list is shown all day: its choice lists are read cheaply (mediation/widgets.py).
+    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部")), *CaseState.choices])
     line = forms.TypedChoiceField(label=_("防线"), required=False, coerce=int, empty_value=None,
-                                  choices=[("", _("全部")), *Line.choices], widget=PlainSelect)
+                                  choices=[("", _("全部")), *Line.choices])
     organisation = ListedModelChoiceField(label=_("承办组织"), required=False, queryset=Organisation.objects.none(),
                                           empty_label=_("全部"))
     category = ListedModelChoiceField(label=_("争议类别"), required=False, queryset=Category.objects.all(),
                                       to_field_name="code", empty_label=_("全部"))
-    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部")), *Channel.choices],
-                                widget=PlainSelect)
+    channel = forms.ChoiceField(label=_("来源渠道"), required=False, choices=[("", _("全部")), *Channel.choices])
     mediator = ListedUserChoiceField(label=_("调解员"), required=False, queryset=User.objects.none(),
                                      empty_label=_("全部"))
     received_from = forms.DateField(label=_("收案日期自"), required=False, widget=DATE)

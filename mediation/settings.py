@@ -105,6 +105,8 @@ ROOT_URLCONF = "mediation.urls"
 WSGI_APPLICATION = "mediation.wsgi.application"
 ASGI_APPLICATION = "mediation.asgi.application"
 
+# Forms' widgets written in Python, to the byte what Django's templates write (mediation/widgets.py).
+FORM_RENDERER = "mediation.widgets.PlainFormRenderer"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -1,47 +1,173 @@
-"""Choice lists that cost little on pages shown all day (the case list's filter form).
+"""Forms written cheaply on pages shown all day: every widget of every form, and the case list's
+choice lists.
 
-Django renders a ``<select>`` through a template, and every ``<option>`` through a template of its
-own; a model choice field reads its choices with ``QuerySet.iterator()``, which on PostgreSQL
-opens a server-side cursor (three round trips) for a list of a few dozen rows. On the case list
-the two cost about as much as the rows of the page (docs/performance.md, "Third pass").
+Django writes a form's widgets through templates: a template for the widget, another for its
+attributes, and for a list of choices a template per choice (an ``<option>``, a checkbox), each
+with the template language's cost. The escalation queue's twenty approval forms spent some 13 ms
+a page in them, the case page 3–4 ms (docs/performance.md, "Sixth pass").
 
-:class:`PlainSelect` writes the same markup as Django's ``select.html`` / ``option.html`` /
-``attrs.html`` from the same context (``get_context``: the selected option, ``required``,
-``aria-describedby`` and the rest are Django's), without a template per option.
-:class:`ListedModelChoiceField` / :class:`ListedUserChoiceField` read their choices with one plain
-query.
+:class:`PlainFormRenderer` (``settings.FORM_RENDERER``) writes the templates of Django's widgets
+that the project's forms use — inputs of every type, text areas, selects and their options,
+checkbox and radio lists and their choices, and error lists — in Python, to the byte what Django's
+templates write from the same context (``tests/mediation/test_widgets.py`` compares them), and
+hands every other template (a file input, a whole form) to Django's. What a widget's context holds
+(the selected option, ``required``, ``aria-describedby``, the ids) is still Django's own.
+
+A model choice field reads its choices with ``QuerySet.iterator()``, which on PostgreSQL opens a
+server-side cursor (three round trips) for a list of a few dozen rows:
+:class:`ListedModelChoiceField` / :class:`ListedUserChoiceField` read them with one plain query.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.forms.models import ModelChoiceIterator
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.forms.renderers import DjangoTemplates
+from django.template import Context
+from django.template.base import render_value_in_context
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeData, mark_safe
+
+_CONTEXT = Context()  # the template's defaults: escaped, localised, in the current time zone
 
 
-def _attrs(attrs: dict[str, Any]) -> SafeString:
-    """What ``django/forms/widgets/attrs.html`` writes: `` name="value"``, a bare name for True,
-    nothing for False."""
-    return format_html_join("", "{}", (
-        (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, str(value)),)
-        for name, value in attrs.items() if value is not False))
+def _shown(value: Any) -> str:
+    """``{{ value }}``, written by the template language's own function."""
+    return render_value_in_context(value, _CONTEXT)
 
 
-class PlainSelect(forms.Select):
-    """``forms.Select``, rendered without a template per option (same markup)."""
+def _as_string(value: Any) -> str:
+    """``{{ value|stringformat:'s' }}``: ``%s`` of the value, which stays safe if it was."""
+    text = str(value)  # what "%s" makes of any value, a tuple too (the filter makes it a string first)
+    return conditional_escape(mark_safe(text) if isinstance(value, SafeData) else text)
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = []
-        for group_name, options, _index in widget["optgroups"]:
-            rendered = format_html_join("", '<option value="{}"{}>{}</option>', (
-                (str(option["value"]), _attrs(option["attrs"]), option["label"]) for option in options))
-            parts.append(format_html('<optgroup label="{}">{}</optgroup>', group_name, rendered)
-                         if group_name else rendered)
-        return format_html('<select name="{}"{}>{}</select>', widget["name"], _attrs(widget["attrs"]),
-                           mark_safe("".join(parts)))  # each part escaped by format_html above
+
+def _attrs(widget: dict[str, Any]) -> str:
+    """``django/forms/widgets/attrs.html``."""
+    return "".join(
+        f" {_shown(name)}" if value is True else f' {_shown(name)}="{_as_string(value)}"'
+        for name, value in widget["attrs"].items() if value is not False)
+
+
+# Each writer returns what its template writes, to the line break: a template's text ends with the
+# file's last line break, which the template including it keeps (only the outermost is stripped).
+Writer = Callable[[dict[str, Any], "PlainFormRenderer"], str]
+
+
+def _input(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    """``django/forms/widgets/input.html``."""
+    widget = context["widget"]
+    value = "" if widget["value"] is None else f' value="{_as_string(widget["value"])}"'
+    return f'<input type="{_shown(widget["type"])}" name="{_shown(widget["name"])}"{value}{_attrs(widget)}>\n'
+
+
+def _input_option(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    """``django/forms/widgets/input_option.html``: one checkbox or radio button of a list, in its label
+    when the list is written whole."""
+    widget = context["widget"]
+    if not widget["wrap_label"]:
+        return _input(context, renderer) + "\n"
+    target = widget["attrs"].get("id")
+    label_for = f' for="{_shown(target)}"' if target else ""
+    return f'<label{label_for}>{_input(context, renderer)} {_shown(widget["label"])}</label>\n'
+
+
+def _textarea(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    widget = context["widget"]
+    text = _shown(widget["value"]) if widget["value"] else ""
+    return f'<textarea name="{_shown(widget["name"])}"{_attrs(widget)}>\n{text}</textarea>\n'
+
+
+def _option(context: dict[str, Any], option: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    """``{% include option.template_name with widget=option %}`` (unstripped, as an include is)."""
+    return renderer.write(option["template_name"], {**context, "widget": option})
+
+
+def _select_option(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    widget = context["widget"]
+    return f'<option value="{_as_string(widget["value"])}"{_attrs(widget)}>{_shown(widget["label"])}</option>\n'
+
+
+def _select(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    widget = context["widget"]
+    parts = [f'<select name="{_shown(widget["name"])}"{_attrs(widget)}>']
+    for group_name, options, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
+        parts += [f"\n  {_option(context, option, renderer)}" for option in options]
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>\n")
+    return "".join(parts)
+
+
+def _multiple_input(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    """``django/forms/widgets/multiple_input.html``: a list of checkboxes or radio buttons."""
+    widget = context["widget"]
+    target, css = widget["attrs"].get("id"), widget["attrs"].get("class")
+    parts = ["<div", f' id="{_shown(target)}"' if target else "", f' class="{_shown(css)}"' if css else "", ">"]
+    for group, options, _index in widget["optgroups"]:
+        if group:
+            parts.append(f"\n  <div><label>{_shown(group)}</label>")
+        parts += [f"<div>\n    {_option(context, option, renderer)}</div>" for option in options]
+        if group:
+            parts.append("\n  </div>")
+    parts.append("\n</div>\n")
+    return "".join(parts)
+
+
+def _error_list(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    """``django/forms/errors/list/ul.html`` (what ``{{ field.errors }}`` writes; nothing when none)."""
+    errors = context["errors"]
+    if not errors:
+        return ""
+    field_id = getattr(errors, "field_id", None)
+    at = f' id="{_shown(field_id)}_error"' if field_id else ""
+    items = "".join(f"<li>{_shown(error)}</li>" for error in errors)
+    return f'<ul class="{_shown(context["error_class"])}"{at}>{items}</ul>'
+
+
+def _including(writer: Writer) -> Writer:
+    """A template that only includes another, and ends with a line break of its own."""
+    return lambda context, renderer: writer(context, renderer) + "\n"
+
+
+#: The templates written here, by name; every other goes to Django's template.
+WRITERS: dict[str, Writer] = {
+    "django/forms/widgets/input.html": _input,
+    **{f"django/forms/widgets/{name}.html": _including(_input) for name in (
+        "text", "number", "email", "url", "password", "hidden", "date", "datetime", "time", "search", "tel",
+        "color", "checkbox", "file")},
+    "django/forms/widgets/input_option.html": _input_option,
+    "django/forms/widgets/checkbox_option.html": _including(_input_option),
+    "django/forms/widgets/radio_option.html": _including(_input_option),
+    "django/forms/widgets/multiple_input.html": _multiple_input,
+    "django/forms/widgets/checkbox_select.html": _including(_multiple_input),
+    "django/forms/widgets/radio.html": _including(_multiple_input),
+    "django/forms/widgets/textarea.html": _textarea,
+    "django/forms/widgets/select.html": _select,
+    "django/forms/widgets/select_option.html": _select_option,
+    "django/forms/errors/list/default.html": _error_list,
+    "django/forms/errors/list/ul.html": _error_list,
+}
+
+
+class PlainFormRenderer(DjangoTemplates):
+    """Django's form renderer, with the widgets' templates of :data:`WRITERS` written in Python."""
+
+    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        if template_name not in WRITERS:
+            return super().render(template_name, context, request=request)
+        return self.write(template_name, context).strip()  # Django strips what a template writes
+
+    def write(self, template_name: str, context: dict[str, Any]) -> str:
+        """What the template writes, unstripped (as where another template includes it)."""
+        writer = WRITERS.get(template_name)
+        if writer is None:
+            return self.get_template(template_name).render(context)
+        return writer(context, self)
 
 
 class ListedChoiceIterator(ModelChoiceIterator):
@@ -56,7 +182,6 @@ class ListedChoiceIterator(ModelChoiceIterator):
 
 class ListedModelChoiceField(forms.ModelChoiceField):
     iterator = ListedChoiceIterator
-    widget = PlainSelect
 
 
 class ListedUserChoiceField(ListedModelChoiceField):

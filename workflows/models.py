@@ -108,9 +108,11 @@ class EscalationRequest(models.Model):
         indexes = [models.Index(fields=["requested_at"], condition=Q(decision="pending"),
                                 name="escalation_pending_at"),
                    # The cases waiting for a decision by an organisation's supervisors: part of what
-                   # they may read (permissions.visible_cases_beyond_scope_q), so part of every list.
-                   models.Index(fields=["to_organisation"], include=["case"], condition=Q(decision="pending"),
-                                name="escalation_pending_to")]
+                   # they may read (permissions.visible_cases_beyond_scope_q), so part of every list;
+                   # with where each came from, so that those beyond the supervisor's own reach (the
+                   # figures of every page's frame) are found in the index alone.
+                   models.Index(fields=["to_organisation"], include=["case", "from_organisation"],
+                                condition=Q(decision="pending"), name="escalation_pending_to_from")]
 
     def __str__(self) -> str:
         return f"{self.case} → {self.to_organisation}"

@@ -234,27 +234,35 @@ def _case_rows(case: Case) -> dict[str, list[Any]]:
         # ``none()``: nothing joined to build for rows that are not there.
         return Prefetch(relation, queryset=qs if getattr(case, f"has_{relation}", True) else qs.model.objects.none())
 
-    prefetch_related_objects(
-        [case],
+    def of_case(relation: str, qs: QuerySet) -> Prefetch | None:
+        # The case's own relations that hold no rows are not prefetched at all: each empty prefetch
+        # still cost Django some 0.4 ms of building statements that are never sent.
+        if getattr(case, f"has_{relation}", True):
+            return Prefetch(relation, queryset=qs)
+        _hold_no_rows(case, relation)
+        return None
+
+    wanted = [
         Prefetch("parties", queryset=CaseParty.objects.select_related(
             "person", "employer", "represents__person", "represents__employer")),
-        rows("issued_documents", IssuedDocument.objects.select_related("author").prefetch_related(
+        of_case("issued_documents", IssuedDocument.objects.select_related("author").prefetch_related(
             rows("signed_copies", SignedCopy.objects.select_related("attachment"))).order_by("-created_at", "-pk")),
-        rows("agreements", Agreement.objects.select_related("drafted_by").prefetch_related(
+        of_case("agreements", Agreement.objects.select_related("drafted_by").prefetch_related(
             "terms", rows("instalments", Instalment.objects.all()),
             rows("signatures", Signature.objects.select_related("party__person", "party__employer", "recorded_by")))
             .order_by("-version")),
-        rows("transitions", TransitionLog.objects.select_related("actor", "from_organisation", "to_organisation")),
-        rows("escalations", EscalationRequest.objects.select_related(
+        of_case("transitions", TransitionLog.objects.select_related("actor", "from_organisation", "to_organisation")),
+        of_case("escalations", EscalationRequest.objects.select_related(
             "from_organisation", "to_organisation", "requested_by", "decided_by")),
-        rows("sessions", MediationSession.objects.select_related("recorded_by")),
-        rows("follow_ups", FollowUp.objects.select_related("recorded_by")),
-        rows("referrals", Referral.objects.select_related("referred_by")),
-        rows("attachments", Attachment.objects.select_related("uploaded_by")),
-        rows("claims", ClaimItem.objects.select_related("category")),
-        rows("categories", Category.objects.all()),
-        rows("mediators", get_user_model().objects.all()),
-    )
+        of_case("sessions", MediationSession.objects.select_related("recorded_by")),
+        of_case("follow_ups", FollowUp.objects.select_related("recorded_by")),
+        of_case("referrals", Referral.objects.select_related("referred_by")),
+        of_case("attachments", Attachment.objects.select_related("uploaded_by")),
+        of_case("claims", ClaimItem.objects.select_related("category")),
+        of_case("categories", Category.objects.all()),
+        of_case("mediators", get_user_model().objects.all()),
+    ]
+    prefetch_related_objects([case], *[p for p in wanted if p is not None])
     read = {name: list(getattr(case, name).all()) for name in (
         "parties", "issued_documents", "agreements", "transitions", "escalations", "sessions", "follow_ups",
         "referrals", "attachments", "claims", "categories", "mediators")}
@@ -263,6 +271,17 @@ def _case_rows(case: Case) -> dict[str, list[Any]]:
         if a.signing_document_id in issued:
             a.signing_document = issued[a.signing_document_id]
     return read
+
+
+def _hold_no_rows(case: Case, relation: str) -> None:
+    """What an empty prefetch of ``case.<relation>`` leaves, without building it: the relation's
+    manager answers from the case's prefetch cache (no rows), whatever is asked of it."""
+    manager = getattr(case, relation)
+    # A many-to-many manager names its cache; a reverse foreign key's is its field's (Django's own names).
+    name = getattr(manager, "prefetch_cache_name", None) or manager.field.remote_field.cache_name
+    empty = manager.model._default_manager.none()
+    empty._result_cache, empty._prefetch_done = [], True
+    case.__dict__.setdefault("_prefetched_objects_cache", {})[name] = empty
 
 
 def _agreement_instalments(agreements: list[Agreement], effective: Agreement | None, today: datetime.date,

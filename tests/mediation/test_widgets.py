@@ -1,39 +1,106 @@
-"""The cheap choice lists of the case list's filter form write what Django's own widgets write (the
-same elements, attributes and text; only the line breaks between tags differ), and read their
-choices in one statement (mediation/widgets.py)."""
+"""Forms are written cheaply and the same (mediation/widgets.py): the renderer writes, to the byte,
+what Django's own widget templates write from the same context, without those templates; the case
+list's choice lists read their choices in one statement."""
 from __future__ import annotations
 
-import re
+import datetime
+from unittest import mock
 
 import pytest
 from django import forms
+from django.conf import settings
 from django.db import connection
+from django.forms.renderers import DjangoTemplates
+from django.forms.utils import ErrorList
 from django.test.utils import CaptureQueriesContext
+from django.utils.safestring import mark_safe
 
 from mediation.forms import CaseFilterForm
 from mediation.models import Organisation
-from mediation.widgets import ListedModelChoiceField, PlainSelect
+from mediation.widgets import WRITERS, ListedModelChoiceField, PlainFormRenderer
+
+CHOICES = [("", "全部"), ("a", "甲 & <乙>"), ("地区", [("b", '宁波"奉化"'), ("c", "锦屏")]), (3, "三")]
 
 
-def tags(html: object) -> str:
-    """The markup without the white space between tags (which a browser does not show in a <select>)."""
-    return re.sub(r">\s+<", "><", str(html)).strip()
+class Every(forms.Form):
+    """A field of each kind the project's forms use, and a few more."""
+    text = forms.CharField(max_length=5, help_text="<帮助>",
+                           widget=forms.TextInput(attrs={"placeholder": "案号 & 姓名"}))
+    search = forms.CharField(required=False, widget=forms.TextInput(attrs={"type": "search"}))
+    number = forms.IntegerField(required=False, min_value=1)
+    amount = forms.DecimalField(required=False, max_digits=12, decimal_places=2)
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    email = forms.EmailField(required=False)
+    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=True))
+    hidden = forms.CharField(required=False, widget=forms.HiddenInput)
+    flag = forms.BooleanField(required=False)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "disabled": False, "data-x": True}))
+    one = forms.ChoiceField(choices=CHOICES)
+    typed = forms.TypedChoiceField(choices=[("", "全部"), (1, "一"), (2, "二")], coerce=int, required=False)
+    many = forms.MultipleChoiceField(choices=CHOICES, required=False)
+    boxes = forms.MultipleChoiceField(choices=CHOICES, widget=forms.CheckboxSelectMultiple, required=False)
+    radio = forms.ChoiceField(choices=CHOICES, widget=forms.RadioSelect)
+    yes_no = forms.NullBooleanField(required=False)
+    upload = forms.FileField(required=False)
 
 
-CHOICES = [("", "全部"), ("a", "甲 & <乙>"), ("地区", [("b", "宁波\"奉化\""), ("c", "锦屏")]), (3, "三")]
+SUBMISSIONS = [
+    None,
+    {},
+    {"text": '<x>&"', "search": "锦屏", "number": "3", "amount": "1234.50", "day": "2026-01-02", "email": "a@b.cn",
+     "secret": "<s>", "hidden": "h&", "flag": "on", "note": "第一行\n<b>第二行</b>", "one": "b", "typed": "2",
+     "many": ["a", "3"], "boxes": ["a", "3"], "radio": "3", "yes_no": "true"},
+    {"text": "too long a value", "number": "zero", "amount": "x", "day": "2026-02-30", "email": "no",
+     "one": "missing", "typed": "9", "many": ["missing"], "boxes": ["missing"], "radio": "missing"},
+]
 
 
-@pytest.mark.parametrize("value", [None, "", "a", "c", 3, "missing"])
-@pytest.mark.parametrize("attrs", [None, {"id": "id_x", "required": True, "disabled": False,
-                                         "aria-describedby": "x_helptext", "data-n": 0}])
-def test_a_plain_select_writes_what_djangos_select_writes(value, attrs):
-    ours = PlainSelect(choices=CHOICES, attrs={"class": "wide"}).render("x", value, attrs)
-    django_s = forms.Select(choices=CHOICES, attrs={"class": "wide"}).render("x", value, attrs)
-    assert str(ours) == tags(django_s)
+@pytest.mark.parametrize("data", SUBMISSIONS)
+@pytest.mark.parametrize("auto_id", ["id_%s", "approve7_%s", False])
+def test_every_widget_is_written_as_djangos_templates_write_it(data, auto_id):
+    initial = {"day": datetime.date(2026, 12, 5), "one": "c", "boxes": ["b"], "note": mark_safe("<i>已审</i>")}
+    ours = Every(data, initial=initial, auto_id=auto_id, renderer=PlainFormRenderer())
+    theirs = Every(data, initial=initial, auto_id=auto_id, renderer=DjangoTemplates())
+    if data is not None:
+        assert ours.is_valid() == theirs.is_valid()
+    for name in Every.base_fields:
+        assert str(ours[name]) == str(theirs[name]), name
+        assert str(ours[name].errors) == str(theirs[name].errors), name
+        # Each choice of a list, as the project's field template writes it (choice.tag) and whole.
+        for mine, django_s in zip(ours[name].subwidgets, theirs[name].subwidgets, strict=True):
+            assert mine.tag() == django_s.tag() and mine.tag(wrap_label=True) == django_s.tag(wrap_label=True)
+            assert str(mine) == str(django_s)
+    assert str(ours) == str(theirs)  # the whole form (Django's form template, our widgets inside it)
+    assert str(ours.non_field_errors()) == str(theirs.non_field_errors())
+
+
+@pytest.mark.parametrize("errors", [ErrorList(), ErrorList(["<b>不对</b>", mark_safe("<i>已转义</i>")]),
+                                    ErrorList(["一"], error_class="nonfield", field_id="id_x")])
+def test_an_error_list_is_written_as_djangos(errors):
+    assert PlainFormRenderer().render(errors.template_name, errors.get_context()) == \
+        DjangoTemplates().render(errors.template_name, errors.get_context())
+
+
+def test_the_widgets_written_here_never_reach_a_template():
+    """The equality above would hold of a renderer that only asked Django's templates: these must not."""
+    form = Every(SUBMISSIONS[2], renderer=PlainFormRenderer())
+    form.is_valid()
+    with mock.patch.object(PlainFormRenderer, "get_template", side_effect=AssertionError("a template was read")):
+        for name in Every.base_fields:
+            if name != "upload":  # a file input with its "clear" box: Django's template, as before
+                assert str(form[name]) and str(form[name].errors) is not None
+        for choice in form["boxes"]:
+            assert choice.tag()
+    assert "django/forms/widgets/clearable_file_input.html" not in WRITERS
+
+
+def test_the_project_uses_the_renderer():
+    assert settings.FORM_RENDERER == "mediation.widgets.PlainFormRenderer"
+    assert isinstance(CaseFilterForm().renderer, PlainFormRenderer)
 
 
 def test_a_label_is_escaped():
-    html = str(PlainSelect(choices=[("<v>", "<b>x</b>")]).render("x", None))
+    html = str(forms.Select(choices=[("<v>", "<b>x</b>")]).render("x", None, renderer=PlainFormRenderer()))
     assert "<b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and 'value="&lt;v&gt;"' in html
 
 
@@ -50,9 +117,9 @@ def test_the_filter_forms_choices_are_read_with_one_statement_each_and_render_as
     class Reference(forms.Form):
         organisation = forms.ModelChoiceField(queryset=organisations, required=False, empty_label="全部")
 
-    reference = Reference({"organisation": str(world.town_b.pk)})
+    reference = Reference({"organisation": str(world.town_b.pk)}, renderer=DjangoTemplates())
     assert reference.is_valid()
-    assert html == tags(reference["organisation"])
+    assert html == str(reference["organisation"])
     assert f'<option value="{world.town_b.pk}" selected>' in html
     # Validation still reads the queryset: an organisation outside it is refused.
     outside = CaseFilterForm({"organisation": str(world.district.pk)}, organisations=organisations)

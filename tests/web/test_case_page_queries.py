@@ -132,6 +132,36 @@ class TestQueriesDoNotGrowWithRows:
                 for sql in statements if sql.startswith(f'SELECT "{t}".')} == {
             "mediation_agreement", "mediation_instalment", "documents_issueddocument"}
 
+    def test_relations_without_rows_answer_empty_from_the_case_without_asking(self, world):
+        """What the page does instead of an empty prefetch: every question to such a relation is
+        answered, empty, without a statement; the relations that hold rows hold them all."""
+        from django.test.utils import CaptureQueriesContext
+
+        from mediation.selectors import case_get_for_user
+        from mediation.views.cases import _ROWS_EXIST, _case_rows
+
+        bare = case_in_state(world, CaseState.REGISTERED)
+        case = case_get_for_user(user=world.supervisor_a, case_id=bare.pk, annotations=_ROWS_EXIST)
+        read = _case_rows(case)
+        empty = ["issued_documents", "agreements", "transitions", "escalations", "sessions", "follow_ups",
+                 "referrals", "attachments", "mediators"]
+        with CaptureQueriesContext(connection) as ctx:
+            for relation in empty:
+                related = getattr(case, relation)
+                assert read[relation] == [] and list(related.all()) == [] and list(related.filter(pk__gt=0)) == []
+                assert related.count() == 0 and not related.exists()
+        assert ctx.captured_queries == []
+        # The same tables do hold rows for other cases (so "empty" is the case's, not the table's) …
+        worked = case_in_state(world, CaseState.SETTLED)
+        assert worked.agreements.exists() and worked.transitions.exists()
+        # … and for a case with rows, each relation holds exactly the database's.
+        case = case_get_for_user(user=world.supervisor_a, case_id=worked.pk, annotations=_ROWS_EXIST)
+        read = _case_rows(case)
+        for relation in ("agreements", "transitions", "parties", "issued_documents"):
+            assert sorted(r.pk for r in read[relation]) == sorted(
+                getattr(worked, relation).values_list("pk", flat=True)), relation
+            assert read[relation], relation
+
 
 class TestConditionsFromTheRowsRead:
     """The page answers the lifecycle's conditions from the rows it read; the answers are the database's."""
