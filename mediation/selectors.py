@@ -516,21 +516,20 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     # Performed, no follow-up visit yet; referred, no outcome yet: the database keeps since when
     # (Case.awaiting_visit_since, Case.awaiting_outcome_since, mediation/tallies.py).
     awaiting_visit = base.filter(awaiting_visit_since__isnull=False, state=CaseState.PERFORMED)
-    rows = list(awaiting_visit.annotate(performed_at=F("awaiting_visit_since"))
-                .order_by("awaiting_visit_since", "pk")[:limit])
+    rows = list(_first(awaiting_visit, "awaiting_visit_since", limit).annotate(performed_at=F("awaiting_visit_since")))
     for case in rows:
         case.task_due = follow_up_due(case.performed_at)  # type: ignore[attr-defined]
     found["follow_up"] = rows
 
     awaiting_outcome = base.filter(awaiting_outcome_since__isnull=False, state=CaseState.REFERRED)
-    found["referral_outcome"] = list(awaiting_outcome.annotate(task_since=F("awaiting_outcome_since"))
-                                     .order_by("awaiting_outcome_since", "pk")[:limit])
+    found["referral_outcome"] = list(_first(awaiting_outcome, "awaiting_outcome_since", limit)
+                                     .annotate(task_since=F("awaiting_outcome_since")))
 
     # Settled, an instalment of the effective agreement unpaid past its date: the database keeps
     # each settled case's earliest unpaid date (Case.next_instalment_due, mediation/tallies.py).
     unpaid = base.filter(next_instalment_due__lt=today, state=CaseState.SETTLED)
-    found["instalment_overdue"] = list(unpaid.annotate(task_due=F("next_instalment_due"))
-                                       .order_by("next_instalment_due", "pk")[:limit])
+    found["instalment_overdue"] = list(_first(unpaid, "next_instalment_due", limit)
+                                       .annotate(task_due=F("next_instalment_due")))
 
     from mediation.services import CONSULTATION_STATES
     from workflows.clocks import WorkCalendar, consultation_reply_due
@@ -539,7 +538,7 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     consulting = (case_cards(case_list_visible_to(user=user).filter(scope if works is None else scope | works))
                   .filter(state__in=CONSULTATION_STATES, consultation_requested_on__isnull=False,
                           consultation_replied_on__isnull=True, consultation_outcome__in=["", "pending"]))
-    waiting: list[Case] = list(consulting.order_by("consultation_requested_on", "pk")[:limit])
+    waiting: list[Case] = list(_first(consulting, "consultation_requested_on", limit))
     calendar = WorkCalendar.from_db() if waiting else None
     for asked in waiting:
         assert calendar is not None and asked.consultation_requested_on is not None  # the filter above
@@ -549,6 +548,15 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     (found["follow_up_count"], found["referral_outcome_count"], found["instalment_overdue_count"],
      found["consultation_reply_count"]) = capped_counts(awaiting_visit, awaiting_outcome, unpaid, consulting)
     return found
+
+
+def _first(cases: QuerySet[Case], field: str, limit: int) -> QuerySet[Case]:
+    """The first ``limit`` of ``cases`` by ``field`` (then id), as rows of a short list: their ids are
+    found first, from the follow-through's own index alone (it holds the organisation and the id the
+    user's reach is checked against: no row is read for a case the user may not see), then their rows.
+    """
+    first = cases.order_by(field, "pk").values("pk")[:limit]
+    return case_cards(Case.objects.filter(pk__in=first)).order_by(field, "pk")
 
 
 #: A count of things to do stops here: "99+" says enough, and counting on would read the scope.

@@ -215,14 +215,15 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             # state its list asks for: the list and its capped count are one range of the index,
             # not an intersection with every case of that state. Settled cases with an instalment
             # unpaid, by its date; performed cases awaiting their follow-up visit; referred cases
-            # awaiting their outcome.
-            models.Index(fields=["next_instalment_due"], include=["organisation"],
+            # awaiting their outcome. With the organisation and the case's id, whether the user
+            # may read the case is answered from the index alone (the capped counts read no row).
+            models.Index(fields=["next_instalment_due"], include=["organisation", "id"],
                          condition=models.Q(state="settled", next_instalment_due__isnull=False),
                          name="case_next_instalment_due"),
-            models.Index(fields=["awaiting_visit_since"], include=["organisation"],
+            models.Index(fields=["awaiting_visit_since"], include=["organisation", "id"],
                          condition=models.Q(state="performed", awaiting_visit_since__isnull=False),
                          name="case_awaiting_visit"),
-            models.Index(fields=["awaiting_outcome_since"], include=["organisation"],
+            models.Index(fields=["awaiting_outcome_since"], include=["organisation", "id"],
                          condition=models.Q(state="referred", awaiting_outcome_since__isnull=False),
                          name="case_awaiting_outcome"),
             # Cases being mediated with no mediator assigned, oldest first (the home page's "to assign").
@@ -232,8 +233,9 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             # Closable cases by last change (the home page's "ready to close").
             models.Index(fields=["updated_at"], condition=models.Q(
                 state__in=["performed", "referred", "rejected", "withdrawn"]), name="case_closable_updated"),
-            # Consultations waiting for the other side's reply, oldest first (selectors.follow_through).
-            models.Index(fields=["consultation_requested_on"], condition=models.Q(
+            # Consultations waiting for the other side's reply, oldest first (selectors.follow_through);
+            # like the three above, with what the user's reach is checked against.
+            models.Index(fields=["consultation_requested_on"], include=["organisation", "id"], condition=models.Q(
                 consultation_requested_on__isnull=False, consultation_replied_on__isnull=True,
                 state__in=["registered", "self_resolution"], consultation_outcome__in=["", "pending"]),
                 name="case_consultation_waiting"),

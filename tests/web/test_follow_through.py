@@ -235,3 +235,37 @@ def test_a_capped_count_stops_one_past_its_cap(world):
     assert capped_counts(mine, mine.filter(pk=cases[0].pk), Case.objects.none(), mine, cap=1) == [2, 1, 0, 2]
     assert capped_counts(mine, cap=5) == [3]
     assert capped_counts() == []
+
+
+def test_each_list_holds_the_oldest_the_user_may_see_oldest_first(world):
+    """A list shows ``limit`` cases: the oldest of those the user may see, in order — never a newer one
+    in place of an older one, nor the older case of another township (by hand: four performed and
+    four referred cases of town A, waiting in neither the order of their registration nor its
+    reverse, and the oldest of all in town B)."""
+    from django.utils import timezone
+
+    from mediation.models import Referral
+
+    def aged(state, days, organisation=None):
+        # Since when a case waits is the database's (mediation/tallies.py): from its history's rows.
+        case = case_in_state(world, state)
+        if state == CaseState.PERFORMED:
+            _performed_on(case, timezone.now() - datetime.timedelta(days=days))
+        else:
+            Referral.objects.filter(case=case).update(referred_on=timezone.localdate() - datetime.timedelta(days=days))
+        if organisation:  # held by another township
+            Case.objects.filter(pk=case.pk).update(organisation=organisation)
+        return case
+
+    visits = [aged(CaseState.PERFORMED, days) for days in (7, 9, 5, 8)]
+    outcomes = [aged(CaseState.REFERRED, days) for days in (6, 8, 3, 7)]
+    aged(CaseState.PERFORMED, 30, world.town_b)
+    aged(CaseState.REFERRED, 30, world.town_b)
+    found = follow_through(user=world.supervisor_a, limit=3)
+    assert [c.pk for c in found["follow_up"]] == [visits[1].pk, visits[3].pk, visits[0].pk]  # 9, 8, 7 days
+    assert [c.pk for c in found["referral_outcome"]] == [outcomes[1].pk, outcomes[3].pk, outcomes[0].pk]  # 8, 7, 6
+    assert (found["follow_up_count"], found["referral_outcome_count"]) == (4, 4)
+    # Each row still carries what the list shows (its number, its organisation, its dates).
+    first = found["follow_up"][0]
+    assert first.number == visits[1].number and first.organisation.name == world.town_a.name
+    assert first.performed_at is not None and first.task_due is not None
