@@ -19,6 +19,7 @@ server-side cursor (three round trips) for a list of a few dozen rows:
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -33,22 +34,44 @@ from django.utils.safestring import SafeData, mark_safe
 _CONTEXT = Context()  # the template's defaults: escaped, localised, in the current time zone
 
 
+def _read(value: Any) -> Any:
+    """What a template reads for a variable holding ``value``: a callable is called, unless it says
+    not to be; one that alters data, or asks for arguments, reads as nothing (Django's
+    ``Variable._resolve_lookup``)."""
+    if not callable(value) or getattr(value, "do_not_call_in_templates", False):
+        return value
+    if getattr(value, "alters_data", False):
+        return ""
+    try:
+        return value()
+    except TypeError:
+        try:
+            inspect.signature(value).bind()
+        except (TypeError, ValueError):  # it asks for arguments (or cannot say): nothing
+            return ""
+        raise
+
+
 def _shown(value: Any) -> str:
     """``{{ value }}``, written by the template language's own function."""
-    return render_value_in_context(value, _CONTEXT)
+    return render_value_in_context(_read(value), _CONTEXT)
 
 
 def _as_string(value: Any) -> str:
     """``{{ value|stringformat:'s' }}``: ``%s`` of the value, which stays safe if it was."""
+    value = _read(value)
     text = str(value)  # what "%s" makes of any value, a tuple too (the filter makes it a string first)
     return conditional_escape(mark_safe(text) if isinstance(value, SafeData) else text)
 
 
 def _attrs(widget: dict[str, Any]) -> str:
     """``django/forms/widgets/attrs.html``."""
-    return "".join(
-        f" {_shown(name)}" if value is True else f' {_shown(name)}="{_as_string(value)}"'
-        for name, value in widget["attrs"].items() if value is not False)
+    parts = []
+    for name, given in widget["attrs"].items():
+        value = _read(given)  # each reading of a variable reads it afresh, as the template does
+        if value is not False:
+            parts.append(f" {_shown(name)}" if value is True else f' {_shown(name)}="{_as_string(given)}"')
+    return "".join(parts)
 
 
 # Each writer returns what its template writes, to the line break: a template's text ends with the
@@ -59,7 +82,8 @@ Writer = Callable[[dict[str, Any], "PlainFormRenderer"], str]
 def _input(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     """``django/forms/widgets/input.html``."""
     widget = context["widget"]
-    value = "" if widget["value"] is None else f' value="{_as_string(widget["value"])}"'
+    given = widget["value"]
+    value = "" if _read(given) == None else f' value="{_as_string(given)}"'  # noqa: E711 (the template's "!= None")
     return f'<input type="{_shown(widget["type"])}" name="{_shown(widget["name"])}"{value}{_attrs(widget)}>\n'
 
 
@@ -67,16 +91,16 @@ def _input_option(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     """``django/forms/widgets/input_option.html``: one checkbox or radio button of a list, in its label
     when the list is written whole."""
     widget = context["widget"]
-    if not widget["wrap_label"]:
+    if not _read(widget["wrap_label"]):
         return _input(context, renderer) + "\n"
     target = widget["attrs"].get("id")
-    label_for = f' for="{_shown(target)}"' if target else ""
+    label_for = f' for="{_shown(target)}"' if _read(target) else ""
     return f'<label{label_for}>{_input(context, renderer)} {_shown(widget["label"])}</label>\n'
 
 
 def _textarea(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     widget = context["widget"]
-    text = _shown(widget["value"]) if widget["value"] else ""
+    text = _shown(widget["value"]) if _read(widget["value"]) else ""
     return f'<textarea name="{_shown(widget["name"])}"{_attrs(widget)}>\n{text}</textarea>\n'
 
 
@@ -94,10 +118,10 @@ def _select(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     widget = context["widget"]
     parts = [f'<select name="{_shown(widget["name"])}"{_attrs(widget)}>']
     for group_name, options, _index in widget["optgroups"]:
-        if group_name:
+        if _read(group_name):
             parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
         parts += [f"\n  {_option(context, option, renderer)}" for option in options]
-        if group_name:
+        if _read(group_name):
             parts.append("\n  </optgroup>")
     parts.append("\n</select>\n")
     return "".join(parts)
@@ -106,13 +130,13 @@ def _select(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
 def _multiple_input(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     """``django/forms/widgets/multiple_input.html``: a list of checkboxes or radio buttons."""
     widget = context["widget"]
-    target, css = widget["attrs"].get("id"), widget["attrs"].get("class")
-    parts = ["<div", f' id="{_shown(target)}"' if target else "", f' class="{_shown(css)}"' if css else "", ">"]
+    target, css = _read(widget["attrs"].get("id")), widget["attrs"].get("class")  # {% with id=… %}: read once
+    parts = ["<div", f' id="{_shown(target)}"' if target else "", f' class="{_shown(css)}"' if _read(css) else "", ">"]
     for group, options, _index in widget["optgroups"]:
-        if group:
+        if _read(group):
             parts.append(f"\n  <div><label>{_shown(group)}</label>")
         parts += [f"<div>\n    {_option(context, option, renderer)}</div>" for option in options]
-        if group:
+        if _read(group):
             parts.append("\n  </div>")
     parts.append("\n</div>\n")
     return "".join(parts)
@@ -124,7 +148,7 @@ def _error_list(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     if not errors:
         return ""
     field_id = getattr(errors, "field_id", None)
-    at = f' id="{_shown(field_id)}_error"' if field_id else ""
+    at = f' id="{_shown(field_id)}_error"' if _read(field_id) else ""
     items = "".join(f"<li>{_shown(error)}</li>" for error in errors)
     return f'<ul class="{_shown(context["error_class"])}"{at}>{items}</ul>'
 

@@ -4,6 +4,7 @@ list's choice lists read their choices in one statement."""
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -79,6 +80,70 @@ def test_every_widget_is_written_as_djangos_templates_write_it(data, auto_id):
 def test_an_error_list_is_written_as_djangos(errors):
     assert PlainFormRenderer().render(errors.template_name, errors.get_context()) == \
         DjangoTemplates().render(errors.template_name, errors.get_context())
+
+
+class Called:
+    """A value the template language calls before writing it (``{{ value }}`` of a callable)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self) -> str:
+        return f"{self.text}()"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class NotCalled(Called):
+    do_not_call_in_templates = True
+
+
+class Altering(Called):
+    alters_data = True
+
+
+class EqualToNone:
+    def __eq__(self, other: object) -> bool:
+        return other is None
+
+    __hash__ = object.__hash__
+
+    def __str__(self) -> str:
+        return "eq-none"
+
+
+@pytest.mark.parametrize("odd", [Called("<c>"), NotCalled("n"), Altering("a"), EqualToNone(), (lambda needs: 1),
+                                 datetime.datetime(2026, 12, 5, 23, 30, tzinfo=datetime.UTC), 1234567, False, 0])
+def test_values_the_template_language_treats_specially_are_written_alike(odd):
+    """Callables are called (unless they say not to be or alter data), ``!= None`` is the template's,
+    dates are shown in the current time zone: wherever a value, an attribute, a label or a group
+    name stands, as Django's templates do."""
+    widgets = [
+        forms.TextInput(attrs={"title": odd, "data-odd": odd}),
+        forms.Select(choices=[(odd, odd), (odd, [("x", odd)])]),
+        forms.CheckboxSelectMultiple(choices=[(odd, odd), (odd, [("y", odd)])], attrs={"class": odd, "id": odd}),
+        forms.RadioSelect(choices=[(odd, odd)], attrs={"id": "r"}),
+        forms.Textarea(attrs={"rows": odd}),
+    ]
+    for widget in widgets:
+        for value in (odd, None, [odd]):
+            assert widget.render("f", value, renderer=PlainFormRenderer()) == \
+                widget.render("f", value, renderer=DjangoTemplates()), (widget, value)
+    errors = ErrorList([odd], error_class="e", field_id=odd)
+    assert PlainFormRenderer().render(errors.template_name, errors.get_context()) == \
+        DjangoTemplates().render(errors.template_name, errors.get_context())
+
+
+def test_the_templates_written_here_are_djangos_own():
+    """Were an installed app to override one of these templates, Django would write the override and
+    the renderer would not: each must still come from Django's own forms templates."""
+    import django
+
+    forms_templates = Path(django.__file__).parent / "forms" / "templates"
+    engine = DjangoTemplates().engine
+    for name in WRITERS:
+        assert Path(engine.get_template(name).origin.name).is_relative_to(forms_templates), name
 
 
 def test_the_widgets_written_here_never_reach_a_template():
