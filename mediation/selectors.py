@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from mediation import permissions
@@ -47,6 +47,22 @@ CARD_FIELDS = ("number", "state", "applied_online", "acceptance_due", "mediation
 def case_cards(qs: QuerySet[Case]) -> QuerySet[Case]:
     """``qs`` read as rows of a short list (:data:`CARD_FIELDS`), with their organisation and employer."""
     return qs.select_related("organisation", "employer").only(*CARD_FIELDS)
+
+
+#: What a row of the case list shows (``mediation_tags.case_list_row``): its columns, and the sort
+#: keys of the list's head (``views.cases.SORTS``), not the case's other columns.
+LIST_ROW_FIELDS = ("number", "state", "applied_online", "is_collective", "is_new_employment_form", "applicant_count",
+                   "received_at", "acceptance_due", "mediation_due", "deadlines_confirmed", "amount_claimed",
+                   "organisation__name", "organisation__short_name", "employer__name")
+
+
+def case_list_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """``qs`` read as rows of the case list (:data:`LIST_ROW_FIELDS`), with their first applicants."""
+    from mediation.models import CaseParty, PartyRole
+
+    applicants = CaseParty.objects.filter(role=PartyRole.APPLICANT).select_related("person").order_by("position")
+    return (qs.select_related("organisation", "employer").only(*LIST_ROW_FIELDS)
+            .prefetch_related(Prefetch("parties", queryset=applicants, to_attr="applicant_parties")))
 
 
 def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None) -> QuerySet[Case]:

@@ -35,6 +35,7 @@ from mediation.selectors import (
     SEARCH_LIMIT,
     CaseFilters,
     case_get_for_user,
+    case_list_rows,
     case_list_visible_to,
     mediators_of,
     search_matches,
@@ -94,11 +95,7 @@ def case_list(request):
     if filters.query:  # what the search found, once: the page and its count read only those cases
         found, more_found = search_matches(filters.query, user=request.user)
         filters = replace(filters, matched=tuple(found))
-    qs = (case_list_visible_to(user=request.user, filters=filters)
-          .select_related("organisation__level", "employer")
-          .prefetch_related(Prefetch("parties", queryset=CaseParty.objects.filter(role=PartyRole.APPLICANT)
-                                     .select_related("person").order_by("position"), to_attr="applicant_parties"))
-          .order_by(order, "-pk"))
+    qs = case_list_rows(case_list_visible_to(user=request.user, filters=filters)).order_by(order, "-pk")
     exact_count = visible_case_count(user=request.user, filters=filters, request=request)
     page = BoundedPaginator(qs, per_page, exact_count=exact_count).get_page(request.GET.get("page"))
     if filters.query:
