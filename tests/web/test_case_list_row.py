@@ -51,15 +51,15 @@ def test_each_kind_of_row_is_written_as_the_template_wrote_it(world):
             for case in cases:
                 context = Context({"case": case, "today": local_today()})
                 with CaptureQueriesContext(connection) as ctx:  # the row reads nothing the list did not
-                    row = TAG.render(context)
+                    written = TAG.render(context)
                 assert ctx.captured_queries == []
-                assert tags(row) == tags(REFERENCE.render(context)), (language, case.state)
+                assert tags(written) == tags(REFERENCE.render(context)), (language, case.state)
         # Rows written one after another on one page (the words worked out once) are each their own.
         with translation.override(language):
             page = Template("{% load mediation_tags %}{% for case in cases %}{% case_list_row case %}{% endfor %}")
-            written = page.render(Context({"cases": cases, "today": local_today()}))
+            whole = page.render(Context({"cases": cases, "today": local_today()}))
             one_by_one = "".join(REFERENCE.render(Context({"case": c, "today": local_today()})) for c in cases)
-            assert tags(written) == tags(one_by_one), language
+            assert tags(whole) == tags(one_by_one), language
     # And by hand, what the rule asks of three of them: the late one is overdue by three days and
     # its deadline unconfirmed; the crowd is collective with "等4人"; the failed one has no deadline.
     with translation.override("zh-hans"):
