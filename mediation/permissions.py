@@ -554,7 +554,7 @@ def may_read_audit(user: Any, *, everything: bool = False) -> bool:
     (logins, the admin's edits) included? The district's readers may (a role holding
     ``read_audit`` at the root of the tree), and superusers.
     """
-    if not _active(user) or not _holds_model_permission(user, "audit", "read_audit"):
+    if not _active(user) or not _holds_model_permission(user, *AUDIT_PERMISSION):
         return False
     if not everything or user.is_superuser:
         return True
@@ -565,14 +565,19 @@ def may_read_audit(user: Any, *, everything: bool = False) -> bool:
 
 def _holds_model_permission(user: Any, app_label: str, codename: str) -> bool:
     """``user.has_perm("app_label.codename")`` for an active user, in one short query: a superuser, or
-    the permission given to the user or to one of their groups (what Django's ``ModelBackend``
-    answers; the other backends grant no model permission). ``has_perm`` reads every permission
-    of the user and of all their groups, two queries, to answer one question, and the navigation
-    asks this one on every page."""
-    if user.is_superuser:
-        return True
+    the permission given to the user or to one of their groups (:func:`model_permission_grants`:
+    what Django's ``ModelBackend`` answers; the other backends grant no model permission), where
+    ``has_perm`` reads every permission of the user and of all their groups to answer one question."""
+    return user.is_superuser or model_permission_grants(user, app_label, codename).exists()
+
+
+def model_permission_grants(user: Any, app_label: str, codename: str) -> QuerySet[Permission]:
+    """The permission where given to ``user`` or a group of theirs (also read by mediation/frame.py)."""
     return Permission.objects.filter(Q(user=user) | Q(group__user=user), codename=codename,
-                                     content_type__app_label=app_label).exists()
+                                     content_type__app_label=app_label)
+
+
+AUDIT_PERMISSION = ("audit", "read_audit")  # what the audit trail asks of a reader (may_read_audit)
 
 
 #: Holding any of these makes a second factor (TOTP) compulsory at login: deciding for

@@ -116,6 +116,8 @@ def visible_case_count(*, user: Any, filters: CaseFilters, request: Any = None) 
         return None
     today = local_today()
     if request is not None and filters.organisation_id is None and request.user.pk == getattr(user, "pk", None):
+        from mediation.frame import frame_figures
+
         counts = frame_figures(request, today)["overdue" if filters.overdue else "all"]
     else:
         counts = visible_case_counts(user=user, before=today if filters.overdue else None,
@@ -274,30 +276,6 @@ def clock_halves(*, before: datetime.date | None = None, start: datetime.date | 
             Q(state__in=MEDIATION_CLOCK_STATES, **due("mediation_due")))
 
 
-def frame_figures(request: Any, today: datetime.date) -> dict[str, dict[str, int]]:
-    """What the navigation and the home page count — the cases overdue, due soon, and all —
-    per state, in one query, read once per request (both ask for it)."""
-    key = (request.user.pk, today)
-    memo = getattr(request, "_mediation_frame_figures", None)
-    if memo is None or memo[0] != key:
-        figures = visible_case_figures(user=request.user, windows={
-            "overdue": {"before": today}, "due_soon": {"start": today, "end": due_soon_end(today)}, "all": {}})
-        memo = request._mediation_frame_figures = (key, figures)
-    return memo[1]
-
-
-def frame_escalation_count(request: Any) -> int:
-    """How many escalation requests wait for the user's decision (:func:`escalations_awaiting`),
-    counted once per request: the navigation's badge and the home page both show it. The count
-    stops at :data:`TASK_COUNT_CAP` + 1 (shown "99+"), so that it never reads every pending request
-    of a district; the escalation queue counts them all."""
-    memo = getattr(request, "_mediation_escalation_count", None)
-    if memo is None or memo[0] != request.user.pk:
-        waiting = capped_counts(escalations_awaiting(user=request.user), cap=TASK_COUNT_CAP)[0]
-        memo = request._mediation_escalation_count = (request.user.pk, waiting)
-    return memo[1]
-
-
 def due_soon_end(today: datetime.date, within_days: int | None = None) -> datetime.date:
     """The last day "due soon" reaches from ``today`` (``settings.DUE_SOON_DAYS`` unless told)."""
     within = settings.DUE_SOON_DAYS if within_days is None else within_days
@@ -329,13 +307,36 @@ def visible_case_figures(*, user: Any, windows: dict[str, Window],
     organisations the user's grants reach and of their per-case grants (``mediation/tallies.py``),
     plus a live count of the few cases waiting for their decision beyond that reach.
     """
-    figures: dict[str, dict[str, int]] = {name: {} for name in windows}
+    sql, params = figures_statement(user, windows, organisation_id)
+    if not sql:
+        return {name: {} for name in windows}
+    with connections[router.db_for_read(CaseTally)].cursor() as cursor:
+        cursor.execute(sql, params)
+        return figures_of(cursor.fetchall(), list(windows))
+
+
+def figures_of(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, dict[str, int]]:
+    """The figures per window and state from the (state, n per window) rows of
+    :func:`figures_statement`, whatever its parts: their figures summed."""
+    figures: dict[str, dict[str, int]] = {name: {} for name in names}
+    for state, *values in rows:
+        for name, n in zip(names, values, strict=True):
+            if n:
+                figures[name][state] = figures[name].get(state, 0) + int(n)
+    return figures
+
+
+def figures_statement(user: Any, windows: dict[str, Window],
+                      organisation_id: int | None = None) -> tuple[str, tuple[Any, ...]]:
+    """The statement of :func:`visible_case_figures` — (SQL, parameters); no SQL when the user may
+    read nothing or it can match nothing.
+
+    It depends on the user's grants, the windows and the organisation only, so it is written once
+    per process for each of them (every page's frame asks it: building and writing it cost more
+    than the database's answer); the data it reads is read afresh each time."""
     if permissions.visible_cases_q(user) is None or not windows:
-        return figures
+        return "", ()
     names = list(windows)
-    # The statement depends on the user's grants, the windows and the organisation only, so it is
-    # written once per process for each of them (every page's frame asks it: building and writing
-    # it cost more than the database's answer); the data it reads is read afresh each time.
     key = (user.pk, user.is_active, permissions.reach_signature(user), organisation_id,
            tuple((name, tuple(sorted(windows[name].items()))) for name in names))
     statement = _FIGURES_STATEMENTS.get(key)
@@ -344,18 +345,7 @@ def visible_case_figures(*, user: Any, windows: dict[str, Window],
         if len(_FIGURES_STATEMENTS) >= 1024:
             _FIGURES_STATEMENTS.clear()
         _FIGURES_STATEMENTS[key] = statement
-    sql, params = statement
-    if not sql:  # a reach that can match nothing
-        return figures
-    with connections[router.db_for_read(CaseTally)].cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    # Whatever the parts of the statement: their per-state figures, summed here.
-    for state, *values in rows:
-        for name, n in zip(names, values, strict=True):
-            if n:
-                figures[name][state] = figures[name].get(state, 0) + int(n)
-    return figures
+    return statement
 
 
 #: (SQL, parameters) of :func:`visible_case_figures` per user's reach, windows and organisation.
@@ -582,22 +572,28 @@ TASK_COUNT_CAP = 99
 def capped_counts(*querysets: QuerySet[Any], cap: int = TASK_COUNT_CAP) -> list[int]:
     """Each queryset's ``count()``, but at most ``cap`` + 1 (read as "more than ``cap``"): all in one
     query, a scalar subquery each that stops at ``cap`` + 1 rows."""
-    from django.core.exceptions import EmptyResultSet
     from django.db import connections
 
-    columns: list[str] = []
-    params: list[Any] = []
-    for n, queryset in enumerate(querysets):
-        try:
-            query = queryset.order_by().values("pk")[: cap + 1].query
-            sql, values = query.get_compiler(using=queryset.db).as_sql()
-        except EmptyResultSet:  # a filter that can match nothing (Case.objects.none())
-            columns.append("0")
-            continue
-        columns.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{n})")
-        params.extend(values)
     if not querysets:
         return []
+    columns: list[str] = []
+    params: list[Any] = []
+    for queryset in querysets:
+        sql, values = capped_count_sql(queryset, cap=cap)
+        columns.append(sql)
+        params.extend(values)
     with connections[querysets[0].db].cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)}", params)
         return [int(n) for n in cursor.fetchone()]
+
+
+def capped_count_sql(queryset: QuerySet[Any], *, cap: int = TASK_COUNT_CAP) -> tuple[str, tuple[Any, ...]]:
+    """:func:`capped_counts`'s count of ``queryset`` as a scalar subquery: (SQL, parameters)."""
+    from django.core.exceptions import EmptyResultSet
+
+    try:
+        query = queryset.order_by().values("pk")[: cap + 1].query
+        sql, values = query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:  # a filter that can match nothing (Case.objects.none())
+        return "0", ()
+    return f"(SELECT COUNT(*) FROM ({sql}) AS capped)", tuple(values)

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.shortcuts import render
 
 from mediation import permissions, tallies
+from mediation.frame import frame_escalation_count, frame_figures
 from mediation.models import FollowUp, Referral
 from mediation.selectors import (
     case_cards,
@@ -19,8 +20,6 @@ from mediation.selectors import (
     due_soon_end,
     escalations_awaiting,
     follow_through,
-    frame_escalation_count,
-    frame_figures,
     soonest_due,
 )
 from workflows.clocks import local_today

@@ -16,14 +16,17 @@ from workflows.states import CaseState
 
 pytestmark = pytest.mark.django_db
 
-#: A supervisor sees every panel: the counts — overdue, due soon and all, shared with the
-#: navigation's badge — (1), the overdue and due-soon lists (2 each), my cases (1) and my load (1),
-#: the four follow-through lists (4) with their four capped counts in one statement (1), to accept
-#: (1), escalations (1) and their count — shared with the navigation's badge — (1), to assign (1),
-#: the team and its load (2), ready to close (3); plus session and user (2), grants (2), and the
-#: rest of the navigation (unread notices; whether the user may read the audit trail, one query).
-#: A mediator and an auditor see fewer panels.
-BUDGET = {"supervisor_a": 27, "mediator_a": 19, "auditor_a": 11}
+#: A supervisor sees every panel: the page's frame — the counts overdue, due soon and all, the
+#: escalations waiting and whether the user may read the audit trail, shared with the navigation,
+#: in one statement (mediation/frame.py) — (1), the overdue and due-soon lists (2 each), my cases
+#: (1) and my load (1), the four follow-through lists (4) with their four capped counts in one
+#: statement (1), to accept (1), escalations (1), to assign (1), the team and its load (2), ready to
+#: close (3); plus session and user (2), grants (2), and the navigation's unread notices (1): 25.
+#: A mediator sees neither escalations, nor to assign, nor the team and its load, nor ready to
+#: close: 25 − 7 = 18. An auditor works nothing: session and user (2), grants (2), the frame (1),
+#: the overdue and due-soon lists (2 each), unread notices (1): 10 (its "to accept" asks nothing:
+#: it accepts in no office).
+BUDGET = {"supervisor_a": 25, "mediator_a": 18, "auditor_a": 10}
 
 
 def _statements(client, user) -> int:

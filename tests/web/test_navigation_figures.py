@@ -61,6 +61,30 @@ class TestWhoMayReadTheAuditTrail:
         client.force_login(world.mediator_a)
         assert reverse("audit:log") not in client.get(reverse("home")).content.decode()
 
+    @pytest.mark.parametrize("page", ["home", "case_list", "notification_list"])
+    def test_the_menu_entry_follows_every_way_of_holding_it_on_every_page(self, world, client, page):
+        """The frame reads the right within its one statement (mediation/frame.py), written once per
+        user and reused: the entry still appears and goes as the permission is given and taken, by
+        each way of holding it, from one request to the next."""
+        def shown(user) -> bool:
+            client.force_login(user)
+            return reverse("audit:log") in client.get(reverse(page)).content.decode()
+
+        user = world.mediator_a
+        assert shown(user) is False
+        user.user_permissions.add(_read_audit())  # given directly
+        assert shown(user) is True
+        user.user_permissions.remove(_read_audit())
+        assert shown(user) is False
+        readers = Group.objects.create(name="审计协助")
+        readers.permissions.add(_read_audit())
+        user.groups.add(readers)  # through a group that is no role
+        assert shown(user) is True
+        user.groups.remove(readers)
+        assert shown(user) is False
+        assert shown(UserFactory.create(is_superuser=True)) is True
+        assert shown(world.auditor_a) is True
+
 
 def _badge(page: str) -> str:
     found = re.search(r'href="/escalations/"[^>]*>[^<]*<span class="count">([^<]+)</span>', page)
@@ -85,6 +109,16 @@ class TestEscalationBadge:
         assert _badge(page) == "2+" and _kpi(page) == "2+"
         # The queue itself counts every request.
         assert "共 3 件待审批" in client.get(reverse("escalation_queue")).content.decode()
+        # The frame's count stops one past the cap (it never reads every request), the queue does not.
+        from django.test import RequestFactory
+
+        from mediation.frame import frame_escalation_count
+
+        case_in_state(world, CaseState.ESCALATION_PENDING)
+        request = RequestFactory().get("/")
+        request.user = world.supervisor_a
+        assert frame_escalation_count(request) == 3
+        assert "共 4 件待审批" in client.get(reverse("escalation_queue")).content.decode()
 
     def test_a_supervisor_elsewhere_sees_no_badge(self, world, client):
         case_in_state(world, CaseState.ESCALATION_PENDING)
