@@ -5,7 +5,7 @@ decision, and the audit trail's entry to those who may read it; the home page sh
 figures and more windows of them. Each used to be a statement of its own on every page (the
 figures, the capped count of the requests waiting, whether the user holds the audit permission):
 now they are the parts of one, written once per process for each user's reach and read afresh on
-every request (docs/performance.md, "Sixth pass"). What each part counts is still decided where it
+every request (docs/performance.md, "Sixth pass", "Every page's frame"). What each part counts is still decided where it
 always was: the figures by ``selectors.figures_statement``, the requests waiting by
 ``selectors.escalations_awaiting``, the audit right by ``permissions.may_read_audit``'s rule.
 """
@@ -15,10 +15,10 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import Permission
 from django.db import connections, router
 
 from mediation import permissions, selectors
-from mediation.models import CaseTally
 from mediation.selectors import capped_count_sql, due_soon_end, escalations_awaiting, figures_of, figures_statement
 from workflows.clocks import local_today
 
@@ -75,7 +75,9 @@ def _read(user: Any, today: datetime.date) -> Frame:
     sql, params = _statement(user, today)
     rows: list[tuple[Any, ...]] = []
     if sql:
-        with connections[router.db_for_read(CaseTally)].cursor() as cursor:
+        # Where the tables deciding access are read (the primary, even inside ``use_replica``): the
+        # statement reads the user's permissions, groups and grants with the figures.
+        with connections[router.db_for_read(Permission)].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     own = {state: int(values[0] or 0) for state, *values in rows if str(state).startswith("~")}

@@ -93,6 +93,23 @@ def test_a_case_page_and_a_write_never_touch_the_replica(world, client, routed):
     assert case.state == S.JOINT_MEDIATION
 
 
+def test_the_frame_reads_who_may_see_what_on_the_primary_even_inside_use_replica(world, routed):
+    """The frame's one statement reads the user's permissions and grants with the figures: a right
+    just taken away must not still show on a replica that lags (mediation/frame.py)."""
+    from django.test import RequestFactory
+
+    from mediation import permissions
+    from mediation.frame import frame_reads_audit
+
+    case_in_state(world, S.ESCALATION_PENDING)
+    request = RequestFactory().get("/")
+    request.user = world.auditor_a
+    with use_replica(), CaptureQueriesContext(connections["replica"]) as replica, \
+            CaptureQueriesContext(connections["default"]) as default:
+        assert frame_reads_audit(request) is permissions.may_read_audit(world.auditor_a) is True
+    assert replica.captured_queries == [] and "auth_permission" in tables_read(default.captured_queries)
+
+
 def test_inside_use_replica_writes_and_reads_in_a_writing_transaction_stay_on_the_primary(world, routed):
     case = register(world.mediator_a, world.town_a)
     with CaptureQueriesContext(connections["replica"]) as replica, use_replica():
