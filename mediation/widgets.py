@@ -114,32 +114,32 @@ def _select_option(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     return f'<option value="{_as_string(widget["value"])}"{_attrs(widget)}>{_shown(widget["label"])}</option>\n'
 
 
+def _groups(context: dict[str, Any], renderer: PlainFormRenderer, group_open: str, each: str, group_close: str) -> str:
+    """The choices of a list, group by group: each option through ``each`` (``{}`` its template's
+    text), a named group between ``group_open`` (``{}`` its name) and ``group_close``."""
+    parts: list[str] = []
+    for group, options, _index in context["widget"]["optgroups"]:
+        if _read(group):
+            parts.append(group_open.format(_shown(group)))
+        parts += [each.format(_option(context, option, renderer)) for option in options]
+        if _read(group):
+            parts.append(group_close)
+    return "".join(parts)
+
+
 def _select(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     widget = context["widget"]
-    parts = [f'<select name="{_shown(widget["name"])}"{_attrs(widget)}>']
-    for group_name, options, _index in widget["optgroups"]:
-        if _read(group_name):
-            parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
-        parts += [f"\n  {_option(context, option, renderer)}" for option in options]
-        if _read(group_name):
-            parts.append("\n  </optgroup>")
-    parts.append("\n</select>\n")
-    return "".join(parts)
+    options = _groups(context, renderer, '\n  <optgroup label="{}">', "\n  {}", "\n  </optgroup>")
+    return f'<select name="{_shown(widget["name"])}"{_attrs(widget)}>{options}\n</select>\n'
 
 
 def _multiple_input(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     """``django/forms/widgets/multiple_input.html``: a list of checkboxes or radio buttons."""
     widget = context["widget"]
     target, css = _read(widget["attrs"].get("id")), widget["attrs"].get("class")  # {% with id=… %}: read once
-    parts = ["<div", f' id="{_shown(target)}"' if target else "", f' class="{_shown(css)}"' if _read(css) else "", ">"]
-    for group, options, _index in widget["optgroups"]:
-        if _read(group):
-            parts.append(f"\n  <div><label>{_shown(group)}</label>")
-        parts += [f"<div>\n    {_option(context, option, renderer)}</div>" for option in options]
-        if _read(group):
-            parts.append("\n  </div>")
-    parts.append("\n</div>\n")
-    return "".join(parts)
+    at = (f' id="{_shown(target)}"' if target else "") + (f' class="{_shown(css)}"' if _read(css) else "")
+    choices = _groups(context, renderer, "\n  <div><label>{}</label>", "<div>\n    {}</div>", "\n  </div>")
+    return f"<div{at}>{choices}\n</div>\n"
 
 
 def _error_list(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
