@@ -5,8 +5,8 @@ decision, and the audit trail's entry to those who may read it; the home page sh
 figures and more windows of them. Each used to be a statement of its own on every page (the
 figures, the capped count of the requests waiting, whether the user holds the audit permission):
 now they are the parts of one, written once per process for each user's reach and read afresh on
-every request (docs/performance.md, "Sixth pass", "Every page's frame"). What each part counts is still decided where it
-always was: the figures by ``selectors.figures_statement``, the requests waiting by
+every request (docs/performance.md, "Sixth pass", "Every page's frame"). What each part counts is
+still decided where it always was: the figures by ``selectors.figures_statement``, the requests waiting by
 ``selectors.escalations_awaiting``, the audit right by ``permissions.may_read_audit``'s rule.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _read(user: Any, today: datetime.date) -> Frame:
 
 
 #: (SQL, parameters) of the frame per user, reach and windows.
-_STATEMENTS: dict[Any, tuple[str, tuple[Any, ...]]] = {}
+_STATEMENTS: dict[Any, selectors.Statement] = {}
 
 
 def _statement(user: Any, today: datetime.date) -> tuple[str, tuple[Any, ...]]:
@@ -99,13 +99,7 @@ def _statement(user: Any, today: datetime.date) -> tuple[str, tuple[Any, ...]]:
     cap = selectors.TASK_COUNT_CAP
     key = (user.pk, user.is_active, user.is_superuser, permissions.reach_signature(user), decides, cap,
            tuple((name, tuple(sorted(windows[name].items()))) for name in WINDOW_NAMES))
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        statement = _compose(user, windows, decides, cap)
-        if len(_STATEMENTS) >= 1024:
-            _STATEMENTS.clear()
-        _STATEMENTS[key] = statement
-    return statement
+    return selectors.remembered(_STATEMENTS, key, lambda: _compose(user, windows, decides, cap))
 
 
 def _compose(user: Any, windows: dict[str, dict[str, datetime.date | None]],
@@ -122,8 +116,9 @@ def _compose(user: Any, windows: dict[str, dict[str, datetime.date | None]],
         parts.append(f"SELECT %s, {count_sql}{zeros}")
         params.extend([_ESCALATIONS, *count_params])
     if not user.is_superuser:
-        held = permissions.model_permission_grants(user, *permissions.AUDIT_PERMISSION).values("pk")[:1]
-        held_sql, held_params = held.query.get_compiler(using=held.db).as_sql()
-        parts.append(f"SELECT %s, (SELECT COUNT(*) FROM ({held_sql}) AS held){zeros}")
+        # Held or not: a count that stops at its first row.
+        held_sql, held_params = capped_count_sql(
+            permissions.model_permission_grants(user, *permissions.AUDIT_PERMISSION), cap=0)
+        parts.append(f"SELECT %s, {held_sql}{zeros}")
         params.extend([_AUDIT, *held_params])
     return " UNION ALL ".join(parts), tuple(params)
