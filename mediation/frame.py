@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.auth.models import Permission
 from django.db import connections, router
 
-from mediation import permissions, selectors
+from mediation import permissions, prepared, selectors
 from mediation.selectors import capped_count_sql, due_soon_end, escalations_awaiting, figures_of, figures_statement
 from workflows.clocks import local_today
 
@@ -86,10 +86,6 @@ def _read(user: Any, today: datetime.date) -> Frame:
                  user.is_superuser or own.get(_AUDIT, 0) > 0)
 
 
-#: (SQL, parameters) of the frame per user, reach and windows.
-_STATEMENTS: dict[Any, selectors.Statement] = {}
-
-
 def _statement(user: Any, today: datetime.date) -> tuple[str, tuple[Any, ...]]:
     """The figures' statement (``selectors.figures_statement``) and, each as one more row of it, the
     capped count of the requests waiting for the user's decision (for those who decide any) and
@@ -97,9 +93,8 @@ def _statement(user: Any, today: datetime.date) -> tuple[str, tuple[Any, ...]]:
     windows = _windows(today)
     decides = permissions.holds(user, "decide_escalation")
     cap = selectors.TASK_COUNT_CAP
-    key = (user.pk, user.is_active, user.is_superuser, permissions.reach_signature(user), decides, cap,
-           tuple((name, tuple(sorted(windows[name].items()))) for name in WINDOW_NAMES))
-    return selectors.remembered(_STATEMENTS, key, lambda: _compose(user, windows, decides, cap))
+    key = ("frame", decides, cap, tuple((name, tuple(sorted(windows[name].items()))) for name in WINDOW_NAMES))
+    return prepared.statement(user, key, lambda: _compose(user, windows, decides, cap))
 
 
 def _compose(user: Any, windows: dict[str, dict[str, datetime.date | None]],

@@ -4,7 +4,6 @@ the lists, searches, counts and figures are kept beside the one filter they all 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,7 +13,7 @@ from django.db import connections, router
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from mediation import permissions
+from mediation import permissions, prepared
 from mediation.audit import log as audit
 from mediation.models import Case, CaseAccessLog, CaseTally
 from workflows.clocks import local_today
@@ -110,10 +109,14 @@ def _apply_filters(qs: QuerySet[Case], f: CaseFilters, user: Any) -> QuerySet[Ca
 
 def visible_case_count(*, user: Any, filters: CaseFilters, request: Any = None) -> int | None:
     """How many cases the case list shows, exactly, when the tallies can say (no filter but the
-    state, the organisation and "overdue"); ``None`` when only counting the rows would tell.
+    state, the organisation and "overdue") or a search alone narrows the list (what it found:
+    :func:`search_matches` keeps only the user's own cases); ``None`` when only counting the rows
+    would tell.
 
     Given the ``request`` (whose user is ``user``), a count over the whole reach reads the figures
     the page's frame counts anyway (:func:`frame_figures`): no second query for the same sums."""
+    if filters.matched is not None and replace(filters, query="", matched=None) == CaseFilters():
+        return len(filters.matched)
     if filters.query or replace(filters, state=None, organisation_id=None, overdue=False) != CaseFilters():
         return None
     today = local_today()
@@ -332,35 +335,14 @@ def figures_statement(user: Any, windows: dict[str, Window],
                       organisation_id: int | None = None) -> tuple[str, tuple[Any, ...]]:
     """The statement of :func:`visible_case_figures` — (SQL, parameters); no SQL when the user may
     read nothing or it can match nothing. It depends on the user's grants, the windows and the
-    organisation only, so it is written once per process for each (:func:`remembered`): building
+    organisation only, so it is written once per process for each (``mediation/prepared.py``): building
     and writing it cost more than the database's answer."""
     if permissions.visible_cases_q(user) is None or not windows:
         return "", ()
     names = list(windows)
-    key = (user.pk, user.is_active, permissions.reach_signature(user), organisation_id,
-           tuple((name, tuple(sorted(windows[name].items()))) for name in names))
-    return remembered(_FIGURES_STATEMENTS, key, lambda: _figures_statement(
+    key = ("figures", organisation_id, tuple((name, tuple(sorted(windows[name].items()))) for name in names))
+    return prepared.statement(user, key, lambda: _figures_statement(
         user, names, [windows[name] for name in names], organisation_id))
-
-
-#: A statement and its parameters, written once and read afresh (:func:`remembered`).
-Statement = tuple[str, tuple[Any, ...]]
-
-
-def remembered(store: dict[Any, Statement], key: Any, write: Callable[[], Statement]) -> Statement:
-    """A statement written once per process for ``key`` (``write``), kept in ``store`` (at most 1,024
-    of them: a process serving more reaches than that starts again)."""
-    statement = store.get(key)
-    if statement is None:
-        statement = write()
-        if len(store) >= 1024:
-            store.clear()
-        store[key] = statement
-    return statement
-
-
-#: (SQL, parameters) of :func:`visible_case_figures` per user's reach, windows and organisation.
-_FIGURES_STATEMENTS: dict[Any, Statement] = {}
 
 
 def _figures_statement(user: Any, names: list[str], windows: list[Window],
@@ -422,11 +404,15 @@ def soonest_due(*, user: Any, limit: int, before: datetime.date | None = None, s
     """The ``limit`` cases the user may see whose running clock falls due first (within the bounds of
     :func:`clock_q`), most urgent first: each half of the clock read in its own deadline's order
     (an index range each), then merged."""
-    registered_q, mediated_q = clock_halves(before=before, start=start, end=end)
-    visible = case_cards(case_list_visible_to(user=user))
-    registered = list(visible.filter(registered_q).order_by("acceptance_due", "pk")[:limit])
-    mediated = list(visible.filter(mediated_q).order_by("mediation_due", "pk")[:limit])
-    return sorted(registered + mediated, key=lambda c: (c.running_due or datetime.date.max, c.pk))[:limit]
+    halves = dict(zip(("acceptance_due", "mediation_due"), clock_halves(before=before, start=start, end=end),
+                      strict=True))
+
+    def half(deadline: str) -> list[Case]:
+        return prepared.rows(user, ("soonest_due", deadline, limit, before, start, end), lambda: (
+            case_cards(case_list_visible_to(user=user)).filter(halves[deadline]).order_by(deadline, "pk")[:limit]))
+
+    found = half("acceptance_due") + half("mediation_due")
+    return sorted(found, key=lambda c: (c.running_due or datetime.date.max, c.pk))[:limit]
 
 
 def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view",
@@ -436,11 +422,15 @@ def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view",
     Reads by those who do not work the case (auditors, administrators) are logged (DOMAIN.md §5).
     ``annotations`` are read in the same query (the case page asks which related rows exist).
     """
-    case = (case_list_visible_to(user=user).filter(pk=case_id).annotate(**(annotations or {}))
-            .select_related("organisation__level", "registered_organisation", "employer", "platform",
-                            "created_by").first())
-    if case is None:
+    # Written once per process for the user's reach (``mediation/prepared.py``): the case's id is
+    # the statement's own value, and annotations are told apart by their names.
+    found = prepared.rows(user, ("case", tuple(annotations or ())), lambda pk: (
+        case_list_visible_to(user=user).filter(pk=pk).annotate(**(annotations or {}))
+        .select_related("organisation__level", "registered_organisation", "employer", "platform", "created_by")
+        .order_by("pk")[:1]), values=(int(case_id),))
+    if not found:
         raise Http404
+    case = found[0]
     if permissions.read_is_logged(user, case):
         CaseAccessLog.objects.create(case=case, user=user, what=purpose[:60])
         audit.record(actor=user, action="case.read", obj=case, new={"purpose": purpose[:60]})
@@ -525,46 +515,66 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     scope = _follow_through_q(user)
     if scope is None:
         return found
-    base = case_cards(case_list_visible_to(user=user).filter(scope))
+    # Each list and the counts are written once per process for the user's reach and the day
+    # (``mediation/prepared.py``), and read afresh: the querysets are built only to write them.
+    built: dict[str, QuerySet[Case]] = {}
 
-    # Each list walks an index in the order it is shown (the performance's log rows, the pending
-    # referrals, the unpaid instalments, the open consultations) and stops at ``limit``; each
-    # count stops at TASK_COUNT_CAP + 1 ("99+"): no step reads the whole scope.
-    # Performed, no follow-up visit yet; referred, no outcome yet: the database keeps since when
-    # (Case.awaiting_visit_since, Case.awaiting_outcome_since, mediation/tallies.py).
-    awaiting_visit = base.filter(awaiting_visit_since__isnull=False, state=CaseState.PERFORMED)
-    rows = list(_first(awaiting_visit, "awaiting_visit_since", limit).annotate(performed_at=F("awaiting_visit_since")))
+    def waiting_for(name: str) -> QuerySet[Case]:
+        if not built:
+            built.update(_follow_through_sets(user, scope, today))
+        return built[name]
+
+    def first(name: str, field: str, **annotations: Any) -> list[Case]:
+        return prepared.rows(user, ("follow_through", name, today, limit), lambda: (
+            _first(waiting_for(name), field, limit).annotate(**annotations)))
+
+    rows = first("follow_up", "awaiting_visit_since", performed_at=F("awaiting_visit_since"))
     for case in rows:
         case.task_due = follow_up_due(case.performed_at)  # type: ignore[attr-defined]
     found["follow_up"] = rows
+    found["referral_outcome"] = first("referral_outcome", "awaiting_outcome_since",
+                                      task_since=F("awaiting_outcome_since"))
+    found["instalment_overdue"] = first("instalment_overdue", "next_instalment_due", task_due=F("next_instalment_due"))
 
-    awaiting_outcome = base.filter(awaiting_outcome_since__isnull=False, state=CaseState.REFERRED)
-    found["referral_outcome"] = list(_first(awaiting_outcome, "awaiting_outcome_since", limit)
-                                     .annotate(task_since=F("awaiting_outcome_since")))
-
-    # Settled, an instalment of the effective agreement unpaid past its date: the database keeps
-    # each settled case's earliest unpaid date (Case.next_instalment_due, mediation/tallies.py).
-    unpaid = base.filter(next_instalment_due__lt=today, state=CaseState.SETTLED)
-    found["instalment_overdue"] = list(_first(unpaid, "next_instalment_due", limit)
-                                       .annotate(task_due=F("next_instalment_due")))
-
-    from mediation.services import CONSULTATION_STATES
     from workflows.clocks import WorkCalendar, consultation_reply_due
 
-    works = permissions.scope_q(user, "work_case")
-    consulting = (case_cards(case_list_visible_to(user=user).filter(scope if works is None else scope | works))
-                  .filter(state__in=CONSULTATION_STATES, consultation_requested_on__isnull=False,
-                          consultation_replied_on__isnull=True, consultation_outcome__in=["", "pending"]))
-    waiting: list[Case] = list(_first(consulting, "consultation_requested_on", limit))
+    waiting: list[Case] = first("consultation_reply", "consultation_requested_on")
     calendar = WorkCalendar.from_db() if waiting else None
     for asked in waiting:
         assert calendar is not None and asked.consultation_requested_on is not None  # the filter above
         due = consultation_reply_due(calendar, asked.consultation_requested_on)
         asked.task_due, asked.task_confirmed = due.date, due.confirmed  # type: ignore[attr-defined]
     found["consultation_reply"] = waiting
-    (found["follow_up_count"], found["referral_outcome_count"], found["instalment_overdue_count"],
-     found["consultation_reply_count"]) = capped_counts(awaiting_visit, awaiting_outcome, unpaid, consulting)
+    names = ("follow_up", "referral_outcome", "instalment_overdue", "consultation_reply")
+    counts = prepared.statement(user, ("follow_through.counts", today, TASK_COUNT_CAP), lambda: capped_counts_statement(
+        *[waiting_for(name) for name in names]))
+    for name, n in zip(names, run_counts(counts, router.db_for_read(Case)), strict=True):
+        found[f"{name}_count"] = n
     return found
+
+
+def _follow_through_sets(user: Any, scope: Q, today: datetime.date) -> dict[str, QuerySet[Case]]:
+    """:func:`follow_through`'s four kinds of waiting cases, each in no order yet."""
+    from mediation.services import CONSULTATION_STATES
+
+    base = case_list_visible_to(user=user).filter(scope)
+    works = permissions.scope_q(user, "work_case")
+    return {
+        # Each list walks an index in the order it is shown (the performance's log rows, the pending
+        # referrals, the unpaid instalments, the open consultations) and stops at ``limit``; each
+        # count stops at TASK_COUNT_CAP + 1 ("99+"): no step reads the whole scope.
+        # Performed, no follow-up visit yet; referred, no outcome yet: the database keeps since when
+        # (Case.awaiting_visit_since, Case.awaiting_outcome_since, mediation/tallies.py).
+        "follow_up": base.filter(awaiting_visit_since__isnull=False, state=CaseState.PERFORMED),
+        "referral_outcome": base.filter(awaiting_outcome_since__isnull=False, state=CaseState.REFERRED),
+        # Settled, an instalment of the effective agreement unpaid past its date: the database keeps
+        # each settled case's earliest unpaid date (Case.next_instalment_due, mediation/tallies.py).
+        "instalment_overdue": base.filter(next_instalment_due__lt=today, state=CaseState.SETTLED),
+        "consultation_reply": (case_list_visible_to(user=user).filter(scope if works is None else scope | works)
+                               .filter(state__in=CONSULTATION_STATES, consultation_requested_on__isnull=False,
+                                       consultation_replied_on__isnull=True,
+                                       consultation_outcome__in=["", "pending"])),
+    }
 
 
 def _first(cases: QuerySet[Case], field: str, limit: int) -> QuerySet[Case]:
@@ -583,18 +593,27 @@ TASK_COUNT_CAP = 99
 def capped_counts(*querysets: QuerySet[Any], cap: int = TASK_COUNT_CAP) -> list[int]:
     """Each queryset's ``count()``, but at most ``cap`` + 1 (read as "more than ``cap``"): all in one
     query, a scalar subquery each that stops at ``cap`` + 1 rows."""
-    from django.db import connections
-
     if not querysets:
         return []
+    return run_counts(capped_counts_statement(*querysets, cap=cap), querysets[0].db)
+
+
+def capped_counts_statement(*querysets: QuerySet[Any], cap: int = TASK_COUNT_CAP) -> prepared.Statement:
+    """:func:`capped_counts`'s statement: (SQL, parameters)."""
     columns: list[str] = []
     params: list[Any] = []
     for queryset in querysets:
         sql, values = capped_count_sql(queryset, cap=cap)
         columns.append(sql)
         params.extend(values)
-    with connections[querysets[0].db].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)}", params)
+    return f"SELECT {', '.join(columns)}", tuple(params)
+
+
+def run_counts(statement: prepared.Statement, using: str) -> list[int]:
+    """The counts a :func:`capped_counts_statement` finds, read on the database ``using``."""
+    sql, params = statement
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
         return [int(n) for n in cursor.fetchone()]
 
 

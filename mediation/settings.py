@@ -442,11 +442,16 @@ if SENTRY_DSN:
 # PostgreSQL's JIT compiles a query whose estimated cost passes jit_above_cost: 40–60 ms of
 # compilation for a page's list query that runs in a few milliseconds. This is an interactive
 # application: off for its connections (the statistics rebuild, its one long aggregate, is
-# timed with it off in docs/performance.md).
+# timed with it off in docs/performance.md). Parallel workers likewise: starting them costs more
+# than a page's short statements gain (a search's gathering at 1,000,000 cases: 14.5 ms with two,
+# 5.2 without), and on a small server they take the cores other requests wait for.
+# DB_PARALLEL_WORKERS sets max_parallel_workers_per_gather for the application's connections.
+DB_PARALLEL_WORKERS = int(os.environ.get("DB_PARALLEL_WORKERS", "0"))
 for _alias in [a for a in ("default", "replica") if a in DATABASES]:
     if DATABASES[_alias]["ENGINE"] == "django.db.backends.postgresql":
         _options = DATABASES[_alias].setdefault("OPTIONS", {})
-        _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
+        _options["options"] = (f"{_options.get('options', '')} -c jit=off "
+                               f"-c max_parallel_workers_per_gather={DB_PARALLEL_WORKERS}").strip()
 
 
 # --- REST API (docs/api.md) ---------------------------------------------------------------------

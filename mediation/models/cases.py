@@ -204,10 +204,12 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
         indexes = [
             models.Index(fields=["organisation", "state"]),
             models.Index(fields=["state", "received_at"]),
-            # The two halves of "overdue" (selectors.overdue_q) as index-only reads on PostgreSQL.
-            models.Index(fields=["acceptance_due"], include=["organisation", "channel", "id"],
+            # The two halves of "overdue" (selectors.overdue_q) as index-only reads on PostgreSQL. Each
+            # list by deadline is in the index's order, the case's id breaking ties (selectors.soonest_due):
+            # its first rows are the index's first, not a sort of every case due on the same day.
+            models.Index(fields=["acceptance_due", "id"], include=["organisation", "channel"],
                          condition=models.Q(state="registered"), name="case_registered_due"),
-            models.Index(fields=["mediation_due"], include=["organisation", "channel", "id"],
+            models.Index(fields=["mediation_due", "id"], include=["organisation", "channel"],
                          condition=models.Q(state__in=["self_resolution", "joint_mediation", "linked_mediation",
                                                        "escalation_pending"]),
                          name="case_working_due"),
@@ -216,26 +218,30 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             # not an intersection with every case of that state. Settled cases with an instalment
             # unpaid, by its date; performed cases awaiting their follow-up visit; referred cases
             # awaiting their outcome. With the organisation and the case's id, whether the user
-            # may read the case is answered from the index alone (the capped counts read no row).
-            models.Index(fields=["next_instalment_due"], include=["organisation", "id"],
+            # may read the case is answered from the index alone (the capped counts read no row); the id
+            # breaks ties in the index's own order, as in the lists' (selectors._first).
+            models.Index(fields=["next_instalment_due", "id"], include=["organisation"],
                          condition=models.Q(state="settled", next_instalment_due__isnull=False),
                          name="case_next_instalment_due"),
-            models.Index(fields=["awaiting_visit_since"], include=["organisation", "id"],
+            models.Index(fields=["awaiting_visit_since", "id"], include=["organisation"],
                          condition=models.Q(state="performed", awaiting_visit_since__isnull=False),
                          name="case_awaiting_visit"),
-            models.Index(fields=["awaiting_outcome_since"], include=["organisation", "id"],
+            models.Index(fields=["awaiting_outcome_since", "id"], include=["organisation"],
                          condition=models.Q(state="referred", awaiting_outcome_since__isnull=False),
                          name="case_awaiting_outcome"),
             # Cases being mediated with no mediator assigned, oldest first (the home page's "to assign").
             models.Index(fields=["received_at"], condition=models.Q(
                 mediator_count=0, state__in=["self_resolution", "joint_mediation", "linked_mediation"]),
                 name="case_unassigned"),
-            # Closable cases by last change (the home page's "ready to close").
-            models.Index(fields=["updated_at"], condition=models.Q(
-                state__in=["performed", "referred", "rejected", "withdrawn"]), name="case_closable_updated"),
+            # Closable cases by last change (the home page's "ready to close"): those that wait for no
+            # follow-up visit and no outcome any more (the derived columns above), so that the walk
+            # reads the cases that may be closed, not every performed or referred case.
+            models.Index(fields=["updated_at", "id"], condition=models.Q(
+                state__in=["performed", "referred", "rejected", "withdrawn"], awaiting_visit_since__isnull=True,
+                awaiting_outcome_since__isnull=True), name="case_closable_updated"),
             # Consultations waiting for the other side's reply, oldest first (selectors.follow_through);
             # like the three above, with what the user's reach is checked against.
-            models.Index(fields=["consultation_requested_on"], include=["organisation", "id"], condition=models.Q(
+            models.Index(fields=["consultation_requested_on", "id"], include=["organisation"], condition=models.Q(
                 consultation_requested_on__isnull=False, consultation_replied_on__isnull=True,
                 state__in=["registered", "self_resolution"], consultation_outcome__in=["", "pending"]),
                 name="case_consultation_waiting"),

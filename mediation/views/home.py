@@ -7,11 +7,13 @@ so the page costs the same in a district of 10,000 cases as in one of 1,000,000.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
 from django.shortcuts import render
 
-from mediation import permissions, tallies
+from mediation import permissions, prepared, tallies
 from mediation.frame import frame_escalation_count, frame_figures
 from mediation.models import FollowUp, Referral
 from mediation.selectors import (
@@ -34,7 +36,10 @@ def home(request):
     user = request.user
     today = local_today()
     horizon = due_soon_end(today)
-    visible = case_list_visible_to(user=user)
+
+    def visible() -> Any:
+        return case_list_visible_to(user=user)
+
     assigns = permissions.scope_q(user, "assign_mediator")
     closes = permissions.scope_q(user, "close_case")
     figures = frame_figures(request, today)  # the navigation's count too: one query for both
@@ -51,9 +56,9 @@ def home(request):
         "has_grants": bool(permissions.grants_of(user)),
     }
     if context["works_cases"]:
-        mine = case_cards(visible.filter(pk__in=_assigned_to(user), state__in=OPEN_STATES)).order_by(
-            "acceptance_due", "mediation_due")
-        context["my_cases"] = list(mine[:15])
+        context["my_cases"] = prepared.rows(user, ("home.mine",), lambda: case_cards(
+            visible().filter(pk__in=_assigned_to(user), state__in=OPEN_STATES))
+            .order_by("acceptance_due", "mediation_due")[:15])
         context["my_count"] = tallies.mediator_counts([user.pk], OPEN_STATES).get(user.pk, 0)
     # Waiting for an act no statutory clock asks for (follow-up visit, referral outcome,
     # overdue instalment): the handling mediators' and the supervisors' (DOMAIN.md §3, closed loop).
@@ -61,15 +66,15 @@ def home(request):
         context["tasks"] = follow_through(user=user, today=today)
     # "Waiting for me": new applications in my own office nobody has accepted yet.
     my_orgs = permissions.own_organisation_ids(user, "accept_case")
-    context["to_accept"] = list(case_cards(visible.filter(state=CaseState.REGISTERED, organisation_id__in=my_orgs))
-                                .order_by("received_at")[:10])
+    context["to_accept"] = prepared.rows(user, ("home.to_accept",), lambda: case_cards(
+        visible().filter(state=CaseState.REGISTERED, organisation_id__in=my_orgs)).order_by("received_at")[:10])
     if context["decides_escalations"]:
-        awaiting = escalations_awaiting(user=user)
-        context["escalations"] = list(awaiting[:10])
+        context["escalations"] = prepared.rows(user, ("home.escalations",),
+                                               lambda: escalations_awaiting(user=user)[:10])
         context["escalation_count"] = frame_escalation_count(request)  # the navigation's count too
     if assigns is not None:
-        context["to_assign"] = list(case_cards(visible.filter(assigns, state__in=WORKING_STATES, mediator_count=0))
-                                    .order_by("received_at")[:10])
+        context["to_assign"] = prepared.rows(user, ("home.to_assign",), lambda: case_cards(
+            visible().filter(assigns, state__in=WORKING_STATES, mediator_count=0)).order_by("received_at")[:10])
         # Each mediator's open cases, from the tallies (no count over their cases).
         team = list(permissions.members_holding("work_case", permissions.organisations_where(user, "assign_mediator")))
         load = tallies.mediator_counts([m.pk for m in team], WORKLOAD_STATES)
@@ -81,12 +86,19 @@ def home(request):
         # its outcome, and rejected or withdrawn ones. EXISTS, not joins: no DISTINCT over the scope.
         # Three short index walks (by last change) merged, rather than one OR that would test every
         # follow-up and referral in the district.
+        # A case waiting for its follow-up visit or its outcome is never closable: the database keeps
+        # which do (Case.awaiting_visit_since, Case.awaiting_outcome_since), and the walk by last change
+        # reads only the others (one index); whether they may be closed is still the EXISTS below.
+        def closable(name: str, *conditions: Any, **match: Any) -> list[Any]:
+            return prepared.rows(user, ("home.to_close", name), lambda: case_cards(
+                visible().filter(closes, awaiting_visit_since__isnull=True, awaiting_outcome_since__isnull=True)
+                .filter(*conditions, **match)).order_by("updated_at", "pk")[:10])
+
         followed_up = Exists(FollowUp.objects.filter(case=OuterRef("pk")))
         outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
-        closable = case_cards(visible.filter(closes)).order_by("updated_at", "pk")
-        ready = [*closable.filter(followed_up, state=CaseState.PERFORMED)[:10],
-                 *closable.filter(outcome_known, state=CaseState.REFERRED)[:10],
-                 *closable.filter(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])[:10]]
+        ready = [*closable("performed", followed_up, state=CaseState.PERFORMED),
+                 *closable("referred", outcome_known, state=CaseState.REFERRED),
+                 *closable("ended", state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])]
         context["to_close"] = sorted(ready, key=lambda c: (c.updated_at, c.pk))[:10]
     if permissions.holds(user, "read_statistics", "view_case"):
         counts = figures["all"]

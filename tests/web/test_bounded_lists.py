@@ -149,3 +149,26 @@ def test_more_of_the_users_own_matches_than_the_limit_says_so_and_lists_only_the
     body = client.get(reverse("case_list"), {"q": "限额检索测试"}).content.decode()
     assert "与查询相符的案件超过" in body and "共 2 件" in body
     assert not any(c.number in body for c in theirs)
+
+
+def test_a_searchs_count_is_what_it_found_of_the_users_own_and_filters_still_narrow_it(world, client):
+    """A search alone: 共 N 件 is the user's own matching cases, told without counting them again;
+    with another filter beside it, the cases matching both (counted)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mediation.models import Employer
+    from workflows import services as ws
+
+    firm = Employer.objects.create(name="宁波计数检索测试有限公司", credit_code="91330283MA2Z00002X")
+    own = [register(world.mediator_a, world.town_a, employer=firm) for _ in range(3)]
+    register(world.mediator_b, world.town_b, employer=firm)  # another township's: never counted for supervisor_a
+    ws.case_accept(case_id=own[0].pk, actor=world.mediator_a)
+    client.force_login(world.supervisor_a)
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get(reverse("case_list"), {"q": "计数检索测试"}).content.decode()
+    assert "共 3 件" in body and all(case.number in body for case in own)
+    assert not any(q["sql"].startswith("SELECT COUNT(*)") for q in ctx.captured_queries
+                   if "mediation_case" in q["sql"])
+    registered = client.get(reverse("case_list"), {"q": "计数检索测试", "state": "registered"}).content.decode()
+    assert "共 2 件" in registered and own[0].number not in registered

@@ -1,0 +1,147 @@
+"""Statements written once per process (``mediation/prepared.py``): read afresh, written once.
+
+What the rows must be comes from the database (the cases made here), never from the module:
+a prepared read gives exactly what reading the queryset gives, with its relations, annotations and
+prefetched rows, and sees every change made since its statement was written.
+"""
+from __future__ import annotations
+
+import dataclasses
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from mediation import prepared
+from mediation.models import Case
+from mediation.selectors import case_cards, case_list_rows
+from tests.factories import register
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_stores():
+    prepared._QUERYSETS.clear()
+    prepared._STATEMENTS.clear()
+
+
+class Builds:
+    """A ``build`` that counts how often it was asked to build."""
+
+    def __init__(self, make):
+        self.make, self.calls = make, 0
+
+    def __call__(self, *values):
+        self.calls += 1
+        return self.make(*values)
+
+
+def test_rows_are_read_afresh_and_the_statement_written_once(world):
+    first = register(world.mediator_a, world.town_a)
+    build = Builds(lambda: case_cards(Case.objects.filter(organisation=world.town_a)).order_by("pk"))
+    assert [c.number for c in prepared.rows(world.mediator_a, ("t",), build)] == [first.number]
+    second = register(world.mediator_a, world.town_a)
+    register(world.mediator_b, world.town_b)  # elsewhere: not among them
+    assert [c.number for c in prepared.rows(world.mediator_a, ("t",), build)] == [first.number, second.number]
+    assert build.calls == 1
+
+
+def test_related_rows_annotations_and_prefetched_rows_as_the_queryset_gives_them(world):
+    case = register(world.mediator_a, world.town_a)
+    cards = prepared.rows(world.mediator_a, ("cards",), lambda: case_cards(Case.objects.filter(pk=case.pk))
+                          .annotate(since=F("received_at")))
+    with CaptureQueriesContext(connection) as read:
+        assert cards[0].organisation.name == world.town_a.name  # selected with the case: no statement
+        assert cards[0].employer.name == case.employer.name
+        assert cards[0].since == case.received_at
+    assert len(read.captured_queries) == 0
+    applicants = [p.name for p in case.parties.filter(role="applicant").order_by("position")]
+    assert applicants
+    rows = prepared.rows(world.mediator_a, ("rows",), lambda: case_list_rows(Case.objects.filter(pk=case.pk)))
+    with CaptureQueriesContext(connection) as read:
+        assert [p.name for p in rows[0].applicant_parties] == applicants
+    assert len(read.captured_queries) == 0
+    values = prepared.rows(world.mediator_a, ("values",), lambda: Case.objects.filter(pk=case.pk)
+                           .values_list("number", "organisation__name"))
+    assert values == [(case.number, world.town_a.name)]
+
+
+def test_a_filter_that_matches_nothing_reads_nothing(world):
+    prepared.reach_key(world.mediator_a)  # the user's grants, read once per user object
+    with CaptureQueriesContext(connection) as read:
+        assert prepared.rows(world.mediator_a, ("none",), Case.objects.none) == []
+        assert prepared.rows(world.mediator_a, ("none",), Case.objects.none) == []
+    assert len(read.captured_queries) == 0
+
+
+def test_each_user_and_key_has_its_own_statement(world):
+    a = register(world.mediator_a, world.town_a)
+    b = register(world.mediator_b, world.town_b)
+
+    def mine(user):
+        return lambda: Case.objects.filter(created_by=user).values_list("number", flat=True)
+
+    assert prepared.rows(world.mediator_a, ("mine",), mine(world.mediator_a)) == [a.number]
+    assert prepared.rows(world.mediator_b, ("mine",), mine(world.mediator_b)) == [b.number]
+    assert prepared.rows(world.mediator_a, ("mine", 2), mine(world.mediator_b)) == [b.number]
+
+
+def test_written_again_for_a_database_of_another_dialect(world):
+    build = Builds(lambda: Case.objects.values_list("pk", flat=True))
+    prepared.rows(world.mediator_a, ("d",), build)
+    ((key, found),) = prepared._QUERYSETS.items()
+    assert found is not None
+    prepared._QUERYSETS[key] = (found[0], dataclasses.replace(found[1], vendor="another"))
+    prepared.rows(world.mediator_a, ("d",), build)
+    assert build.calls == 2
+
+
+def test_a_store_holds_at_most_its_size(world):
+    with mock.patch.object(prepared, "STORE_SIZE", 3):
+        for n in range(7):
+            prepared.rows(world.mediator_a, ("n", n), lambda: Case.objects.values_list("pk", flat=True))
+            assert len(prepared._QUERYSETS) <= 3
+            prepared.statement(world.mediator_a, ("n", n), lambda: ("SELECT 1", ()))
+            assert len(prepared._STATEMENTS) <= 3
+
+
+def test_what_it_gives_is_a_list_that_cannot_be_narrowed(world):
+    rows = prepared.rows(world.mediator_a, ("l",), lambda: Case.objects.all())
+    assert type(rows) is list
+
+
+def test_a_value_of_its_own_is_bound_on_each_read_to_one_written_statement(world):
+    a = register(world.mediator_a, world.town_a)
+    b = register(world.mediator_a, world.town_a)
+    beyond = register(world.mediator_b, world.town_b)
+    build = Builds(lambda pk: Case.objects.filter(pk=pk, organisation=world.town_a).values_list("number", flat=True))
+
+    def read(pk):
+        return prepared.rows(world.mediator_a, ("one",), build, values=(pk,))
+
+    assert (read(a.pk), read(b.pk), read(beyond.pk), read(a.pk)) == ([a.number], [b.number], [], [a.number])
+    assert build.calls == 1
+
+
+def test_a_value_beyond_every_column_finds_nothing_and_raises_nothing(world):
+    register(world.mediator_a, world.town_a)
+    for pk in (2**63, -(2**63) - 1, 10**30):
+        assert prepared.rows(world.mediator_a, ("huge",), lambda pk: Case.objects.filter(pk=pk), values=(pk,)) == []
+
+
+@pytest.mark.parametrize("how", ["slice", "text"])
+def test_a_value_that_is_not_a_parameter_of_its_own_is_never_kept(world, how):
+    """Written into the statement itself (a slice's bounds are; so is raw SQL's text), a value cannot
+    be bound afresh: the queryset is then built and read for every call, and gives the right rows."""
+    from django.db.models.expressions import RawSQL
+
+    cases = [register(world.mediator_a, world.town_a) for _ in range(3)]
+    numbers = Case.objects.order_by("pk").values_list("number", flat=True)
+    build = Builds((lambda n: numbers[:n]) if how == "slice" else
+                   (lambda n: numbers.annotate(n=RawSQL(str(n), ())).filter(pk__lte=cases[0].pk - 1 + F("n"))))
+    for n in (1, 3, 2):
+        assert prepared.rows(world.mediator_a, ("first",), build, values=(n,)) == [c.number for c in cases[:n]]
+    assert build.calls == 4 and list(prepared._QUERYSETS.values()) == [None]  # tried once, then read as Django reads
