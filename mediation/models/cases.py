@@ -233,6 +233,10 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             models.Index(fields=["received_at"], condition=models.Q(
                 mediator_count=0, state__in=["self_resolution", "joint_mediation", "linked_mediation"]),
                 name="case_unassigned"),
+            # Whether the user may read cases given by their ids (a search's matches, checked a chunk
+            # at a time: selectors._own_among) from the index alone, without reading each case: the
+            # organisation is what the user's reach is checked against.
+            models.Index(fields=["id"], include=["organisation"], name="case_id_organisation"),
             # Closable cases by last change (the home page's "ready to close"): those that wait for no
             # follow-up visit and no outcome any more (the derived columns above), so that the walk
             # reads the cases that may be closed, not every performed or referred case.
