@@ -10,19 +10,22 @@ and its rows are read afresh every time:
 
 - :func:`rows`: the rows of a queryset (model instances with their ``select_related`` relations,
   or values), exactly as reading the queryset would give them;
-- :func:`statement` / :func:`remembered`: a statement of one's own (SQL and parameters).
+- :func:`statement`: a statement of one's own (SQL and parameters).
 
 What a statement reads at run time (the organisation tree, the grants, the cases) is always read
 afresh; what decides how it is *written* must be in its key: the user (id, active, superuser and
 :func:`permissions.reach_signature`: organisations, roles and permissions) is always part of it,
-and every other value the caller's ``build`` reads must be in the caller's part. A store holds at
-most :data:`STORE_SIZE` statements: a process serving more keys than that starts again.
+and every other value the caller's ``build`` reads must be in the caller's part (an object such as
+a dict of annotations by :class:`Same`). Each store keeps the statements used last
+(:class:`Store`): a process serving more keys than that writes the oldest again when they return.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -33,21 +36,60 @@ from mediation import permissions
 
 #: A statement and its parameters.
 Statement = tuple[str, tuple[Any, ...]]
-#: How many statements a store keeps.
-STORE_SIZE = 1024
 
 T = TypeVar("T")
+_MISSING: Any = object()
 
 
-def remembered(store: dict[Any, T], key: Any, write: Callable[[], T]) -> T:
-    """What ``write`` gives for ``key``, written once per process and kept in ``store``."""
-    found = store.get(key)
-    if found is None:
-        found = write()
-        if len(store) >= STORE_SIZE:
-            store.clear()
-        store[key] = found
-    return found
+class Store(Generic[T]):
+    """At most ``size`` entries, the one used longest ago dropped first; shared by a process's threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Any, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        with self._lock:
+            found = self._entries.get(key, _MISSING)
+            if found is _MISSING:
+                return default
+            self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: T) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Any]:
+        with self._lock:
+            return iter(list(self._entries))
+
+
+class Same:
+    """An object as part of a key, by identity (a dict of annotations, say): two keys are the same
+    only for the very same object, which the key keeps alive, so that its identity is never reused."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Same) and other.obj is self.obj
 
 
 def reach_key(user: Any) -> tuple[Any, ...]:
@@ -57,12 +99,18 @@ def reach_key(user: Any) -> tuple[Any, ...]:
             permissions.reach_signature(user))
 
 
-_STATEMENTS: dict[Any, Statement] = {}
+#: Statements of one's own: a few hundred bytes each.
+_STATEMENTS: Store[Statement] = Store(1024)
 
 
 def statement(user: Any, key: tuple[Any, ...], write: Callable[[], Statement]) -> Statement:
     """The statement ``write`` gives for ``user`` and ``key``, written once per process."""
-    return remembered(_STATEMENTS, (*reach_key(user), *key), write)
+    full_key = (*reach_key(user), *key)
+    found = _STATEMENTS.get(full_key)
+    if found is None:
+        found = write()
+        _STATEMENTS.put(full_key, found)
+    return found
 
 
 @dataclass(frozen=True)
@@ -82,8 +130,9 @@ class _Written:
 
 #: What stands in for the caller's values while a statement is written (:func:`rows`' ``values``):
 #: negative integers no id takes, within every integer column's range (a value beyond it would make
-#: Django write a statement that matches nothing), told apart from every real value by what they are.
-_STAND_INS = tuple(-2_000_000_000 - n for n in range(8))
+#: Django write a statement that matches nothing). A statement is written with both sets, and kept
+#: only if the two differ in nothing but these, each where the other has its own.
+_STAND_INS = (tuple(-2_000_000_000 - n for n in range(8)), tuple(-2_100_000_000 - n for n in range(8)))
 #: The range of the widest integer column: a value beyond it is never bound to a written statement.
 _BIGINT = (-(2**63), 2**63 - 1)
 
@@ -108,9 +157,9 @@ class _WrittenQuery(Query):
 
 
 #: Per key, a queryset whose statement is written and the statement; ``None`` for a key whose
-#: statement cannot be written once (:func:`rows`' ``values`` do not stay parameters).
-_QUERYSETS: dict[Any, tuple[QuerySet[Any], _Written] | None] = {}
-_UNWRITTEN: Any = object()
+#: statement cannot be written once (:func:`rows`' ``values`` do not stay parameters). Some tens of
+#: kilobytes each (the queryset's expressions): a few hundred, the lists of a few dozen users.
+_QUERYSETS: Store[tuple[QuerySet[Any], _Written] | None] = Store(256)
 
 
 def rows(user: Any, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]],
@@ -120,19 +169,18 @@ def rows(user: Any, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]],
 
     ``values`` (integers, such as a case's id) are the statement's own and not part of ``key``:
     ``build`` is given stand-ins for them when it is written, and each read puts them in their
-    places. A statement that does not take each of them as a parameter of its own is never kept:
-    it is then built and read as Django reads it, every time."""
+    places. A statement that does not take each of them, unchanged, as a parameter of its own is
+    never kept: it is then built and read as Django reads it, every time. A queryset that
+    prefetches related rows is refused (its prefetches' querysets would be shared by every read)."""
     if any(not _BIGINT[0] <= value <= _BIGINT[1] for value in values):
         return list(build(*values))  # beyond any column's range: Django's own answer (no rows)
     full_key = (*reach_key(user), *key)
-    found = _QUERYSETS.get(full_key, _UNWRITTEN)
-    if found is not None and found is not _UNWRITTEN and connections[found[0].db].vendor != found[1].vendor:
-        found = _UNWRITTEN
-    if found is _UNWRITTEN:
+    found = _QUERYSETS.get(full_key, _MISSING)
+    if found is not _MISSING and found is not None and connections[found[0].db].vendor != found[1].vendor:
+        found = _MISSING
+    if found is _MISSING:
         found = _write_with_stand_ins(build, len(values))
-        if len(_QUERYSETS) >= STORE_SIZE:
-            _QUERYSETS.clear()
-        _QUERYSETS[full_key] = found
+        _QUERYSETS.put(full_key, found)
     if found is None:  # the values do not stay parameters: read as Django reads them, every time
         return list(build(*values))
     template, written = found
@@ -140,7 +188,7 @@ def rows(user: Any, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]],
         return []
     bound = list(written.params)
     for position, which in written.slots:
-        bound[position] = values[which]
+        bound[position] = type(bound[position])(values[which])  # as the database adapter wrapped it
     queryset = template.all()
     queryset.query.bound = tuple(bound)
     return list(queryset)
@@ -148,32 +196,37 @@ def rows(user: Any, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]],
 
 def _write_with_stand_ins(build: Callable[..., QuerySet[Any]], n: int) -> tuple[QuerySet[Any], _Written] | None:
     """:func:`_write` of what ``build`` gives for ``n`` stand-ins; ``None`` where they cannot stand in
-    (a queryset that refuses a negative number, as a slice does: the real values are then read as
-    Django reads them, and any error they cause is raised there)."""
+    for the values: refused (a slice refuses a negative number), written into the statement's text,
+    or changed on their way (``pk + 1``, or a branch taken on the value) — told by writing the
+    statement with each set of :data:`_STAND_INS` and comparing."""
     if not n:
         return _write(build())
     try:
-        queryset = build(*_STAND_INS[:n])
+        built = [build(*stand_ins[:n]) for stand_ins in _STAND_INS]
     except (ValueError, TypeError):
         return None
-    return _write(queryset, n)
+    first, second = (_write(queryset, stand_ins[:n]) for queryset, stand_ins in zip(built, _STAND_INS, strict=True))
+    if (first[1].sql != second[1].sql or len(first[1].params) != len(second[1].params)
+            or first[1].slots != second[1].slots or {which for _, which in first[1].slots} != set(range(n))
+            or any(a != b for i, (a, b) in enumerate(zip(first[1].params, second[1].params, strict=True))
+                   if i not in dict(first[1].slots))):
+        return None
+    return first
 
 
-def _write(queryset: QuerySet[Any], stand_ins: int = 0) -> tuple[QuerySet[Any], _Written] | None:
-    """``queryset`` with its statement written: a copy whose query answers with it, and the statement;
-    ``None`` if one of the ``stand_ins`` first values of :data:`_STAND_INS` is not a parameter of
-    its own in it (written into the SQL, say, or changed on its way)."""
+def _write(queryset: QuerySet[Any], stand_ins: tuple[int, ...] = ()) -> tuple[QuerySet[Any], _Written]:
+    """``queryset`` with its statement written: a copy whose query answers with it, and the statement
+    (where ``stand_ins`` are among its parameters: its slots)."""
+    if queryset._prefetch_related_lookups:  # type: ignore[attr-defined]
+        raise TypeError("prepared.rows() reads no queryset that prefetches related rows")
     db = queryset.db
     compiler = queryset.query.get_compiler(using=db)
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:  # a filter that can match nothing: no statement, no rows
         sql, params = "", ()
-    slots = tuple((position, _STAND_INS.index(value)) for position, value in enumerate(params)
-                  if type(value) is int and value in _STAND_INS)
-    if stand_ins and ({which for _, which in slots} != set(range(stand_ins))
-                      or any(str(abs(value)) in sql for value in _STAND_INS[:stand_ins])):
-        return None
+    slots = tuple((position, stand_ins.index(value)) for position, value in enumerate(params)
+                  if isinstance(value, int) and not isinstance(value, bool) and value in stand_ins)
     written = _Written(connections[db].vendor, sql, tuple(params), compiler.select, compiler.klass_info,
                        compiler.annotation_col_map, getattr(compiler, "col_count", 0),
                        getattr(compiler, "has_extra_select", False), slots)

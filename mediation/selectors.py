@@ -423,8 +423,8 @@ def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view",
     ``annotations`` are read in the same query (the case page asks which related rows exist).
     """
     # Written once per process for the user's reach (``mediation/prepared.py``): the case's id is
-    # the statement's own value, and annotations are told apart by their names.
-    found = prepared.rows(user, ("case", tuple(annotations or ())), lambda pk: (
+    # the statement's own value; annotations are the very object given (pass a constant).
+    found = prepared.rows(user, ("case", prepared.Same(annotations)), lambda pk: (
         case_list_visible_to(user=user).filter(pk=pk).annotate(**(annotations or {}))
         .select_related("organisation__level", "registered_organisation", "employer", "platform", "created_by")
         .order_by("pk")[:1]), values=(int(case_id),))

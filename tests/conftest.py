@@ -32,6 +32,16 @@ class World:
     court_desk_mediator: User
 
 
+@pytest.fixture(autouse=True)
+def _statements_written_afresh():
+    """Each test starts with no statement written (``mediation/prepared.py``): one test's mocks can
+    never shape a statement another test reads."""
+    from mediation import prepared
+
+    prepared._QUERYSETS.clear()
+    prepared._STATEMENTS.clear()
+
+
 @pytest.fixture
 def world(db) -> World:
     district = OrganisationFactory.create(name="奉化区职工服务中心", level=level(0), case_number_prefix="奉工调")

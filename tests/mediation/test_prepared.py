@@ -7,7 +7,6 @@ prefetched rows, and sees every change made since its statement was written.
 from __future__ import annotations
 
 import dataclasses
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -20,12 +19,6 @@ from mediation.selectors import case_cards, case_list_rows
 from tests.factories import register
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_stores():
-    prepared._QUERYSETS.clear()
-    prepared._STATEMENTS.clear()
 
 
 class Builds:
@@ -49,7 +42,7 @@ def test_rows_are_read_afresh_and_the_statement_written_once(world):
     assert build.calls == 1
 
 
-def test_related_rows_annotations_and_prefetched_rows_as_the_queryset_gives_them(world):
+def test_related_rows_and_annotations_as_the_queryset_gives_them(world):
     case = register(world.mediator_a, world.town_a)
     cards = prepared.rows(world.mediator_a, ("cards",), lambda: case_cards(Case.objects.filter(pk=case.pk))
                           .annotate(since=F("received_at")))
@@ -57,12 +50,6 @@ def test_related_rows_annotations_and_prefetched_rows_as_the_queryset_gives_them
         assert cards[0].organisation.name == world.town_a.name  # selected with the case: no statement
         assert cards[0].employer.name == case.employer.name
         assert cards[0].since == case.received_at
-    assert len(read.captured_queries) == 0
-    applicants = [p.name for p in case.parties.filter(role="applicant").order_by("position")]
-    assert applicants
-    rows = prepared.rows(world.mediator_a, ("rows",), lambda: case_list_rows(Case.objects.filter(pk=case.pk)))
-    with CaptureQueriesContext(connection) as read:
-        assert [p.name for p in rows[0].applicant_parties] == applicants
     assert len(read.captured_queries) == 0
     values = prepared.rows(world.mediator_a, ("values",), lambda: Case.objects.filter(pk=case.pk)
                            .values_list("number", "organisation__name"))
@@ -92,20 +79,31 @@ def test_each_user_and_key_has_its_own_statement(world):
 def test_written_again_for_a_database_of_another_dialect(world):
     build = Builds(lambda: Case.objects.values_list("pk", flat=True))
     prepared.rows(world.mediator_a, ("d",), build)
-    ((key, found),) = prepared._QUERYSETS.items()
-    assert found is not None
-    prepared._QUERYSETS[key] = (found[0], dataclasses.replace(found[1], vendor="another"))
+    (key,) = prepared._QUERYSETS
+    found = prepared._QUERYSETS.get(key)
+    prepared._QUERYSETS.put(key, (found[0], dataclasses.replace(found[1], vendor="another")))
     prepared.rows(world.mediator_a, ("d",), build)
     assert build.calls == 2
 
 
-def test_a_store_holds_at_most_its_size(world):
-    with mock.patch.object(prepared, "STORE_SIZE", 3):
-        for n in range(7):
-            prepared.rows(world.mediator_a, ("n", n), lambda: Case.objects.values_list("pk", flat=True))
-            assert len(prepared._QUERYSETS) <= 3
-            prepared.statement(world.mediator_a, ("n", n), lambda: ("SELECT 1", ()))
-            assert len(prepared._STATEMENTS) <= 3
+def test_a_store_keeps_the_entries_used_last():
+    store: prepared.Store[str] = prepared.Store(3)
+    for key in "abc":
+        store.put(key, key.upper())
+    assert store.get("a") == "A"  # used again: now the newest
+    store.put("d", "D")
+    assert list(store) == ["c", "a", "d"] and store.get("b") is None and len(store) == 3
+
+
+def test_the_stores_are_bounded():
+    assert prepared._QUERYSETS.size <= 256 and prepared._STATEMENTS.size <= 1024
+
+
+def test_an_object_in_a_key_is_the_very_same_object():
+    annotations = {"n": 1}
+    assert prepared.Same(annotations) == prepared.Same(annotations)
+    assert prepared.Same(annotations) != prepared.Same({"n": 1})
+    assert hash(prepared.Same(annotations)) == hash(prepared.Same(annotations))
 
 
 def test_what_it_gives_is_a_list_that_cannot_be_narrowed(world):
@@ -123,7 +121,7 @@ def test_a_value_of_its_own_is_bound_on_each_read_to_one_written_statement(world
         return prepared.rows(world.mediator_a, ("one",), build, values=(pk,))
 
     assert (read(a.pk), read(b.pk), read(beyond.pk), read(a.pk)) == ([a.number], [b.number], [], [a.number])
-    assert build.calls == 1
+    assert build.calls == 2  # written once, with each set of stand-ins
 
 
 def test_a_value_beyond_every_column_finds_nothing_and_raises_nothing(world):
@@ -144,4 +142,38 @@ def test_a_value_that_is_not_a_parameter_of_its_own_is_never_kept(world, how):
                    (lambda n: numbers.annotate(n=RawSQL(str(n), ())).filter(pk__lte=cases[0].pk - 1 + F("n"))))
     for n in (1, 3, 2):
         assert prepared.rows(world.mediator_a, ("first",), build, values=(n,)) == [c.number for c in cases[:n]]
-    assert build.calls == 4 and list(prepared._QUERYSETS.values()) == [None]  # tried once, then read as Django reads
+    # Tried once (a slice refuses the first stand-in; raw text takes both, and differs), then read as Django reads.
+    assert build.calls == (1 if how == "slice" else 2) + 3
+    assert [prepared._QUERYSETS.get(key) for key in prepared._QUERYSETS] == [None]
+
+
+def test_a_value_changed_on_its_way_is_never_kept(world):
+    """``pk + 2`` is a parameter of its own, but not the value given: the statement is read as
+    Django reads it, and finds what the value asks for."""
+    cases = [register(world.mediator_a, world.town_a) for _ in range(4)]
+    build = Builds(lambda pk: Case.objects.filter(pk__gte=pk, pk__lt=pk + 2).order_by("pk")
+                   .values_list("number", flat=True))
+    for case in cases[:3]:
+        first = cases.index(case)
+        assert prepared.rows(world.mediator_a, ("next two",), build, values=(case.pk,)) == [
+            c.number for c in cases[first:first + 2]]
+    assert [prepared._QUERYSETS.get(key) for key in prepared._QUERYSETS] == [None]
+
+
+def test_an_integer_the_database_adapter_wraps_is_bound_as_wrapped(world):
+    """PostgreSQL's adapter hands integers of a plain integer column over wrapped (``Int8``): the
+    value is bound the same way, and the statement still written once."""
+    from mediation.models import CaseTally
+
+    for _ in range(3):
+        register(world.mediator_a, world.town_a)
+    counts = sorted(CaseTally.objects.values_list("n", flat=True))
+    build = Builds(lambda n: CaseTally.objects.filter(n__gte=n).order_by("n").values_list("n", flat=True))
+    for n in sorted(set(counts)) + [max(counts) + 1]:
+        assert prepared.rows(world.mediator_a, ("at least",), build, values=(n,)) == [c for c in counts if c >= n]
+    assert build.calls == 2
+
+
+def test_a_queryset_that_prefetches_is_refused(world):
+    with pytest.raises(TypeError):
+        prepared.rows(world.mediator_a, ("rows",), lambda: case_list_rows(Case.objects.all()))
