@@ -172,3 +172,27 @@ def test_a_searchs_count_is_what_it_found_of_the_users_own_and_filters_still_nar
                    if "mediation_case" in q["sql"])
     registered = client.get(reverse("case_list"), {"q": "计数检索测试", "state": "registered"}).content.decode()
     assert "共 2 件" in registered and own[0].number not in registered
+
+
+@pytest.mark.parametrize(("sort", "expected"), [
+    # By hand from the values below; ties (c1 and c3) go to the later registered case first (-pk).
+    ("-received", [3, 1, 2, 0]), ("received", [0, 2, 3, 1]),
+    ("amount", [3, 1, 2, 0]), ("-amount", [0, 2, 3, 1]),
+    ("due", [2, 0, 3, 1]), ("-due", [1, 3, 0, 2]),
+])
+def test_what_a_search_found_is_listed_in_the_order_asked_for(world, client, sort, expected):
+    import datetime
+    from decimal import Decimal
+
+    from mediation.models import Employer
+
+    firm = Employer.objects.create(name="宁波排序检索测试有限公司", credit_code="91330283MA2Z00003X")
+    cases = [register(world.mediator_a, world.town_a, employer=firm) for _ in range(4)]
+    received = [datetime.datetime(2026, 11, day, 9, tzinfo=datetime.UTC) for day in (1, 3, 2, 3)]
+    amounts = [Decimal(n) for n in (3000, 1000, 2000, 1000)]
+    due = [datetime.date(2026, 12, day) for day in (5, 10, 1, 7)]
+    for case, at, amount, day in zip(cases, received, amounts, due, strict=True):
+        Case.objects.filter(pk=case.pk).update(received_at=at, amount_claimed=amount, mediation_due=day)
+    client.force_login(world.supervisor_a)
+    body = client.get(reverse("case_list"), {"q": "排序检索测试", "sort": sort}).content.decode()
+    assert sorted(cases, key=lambda c: body.index(c.number)) == [cases[i] for i in expected]
