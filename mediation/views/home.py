@@ -3,7 +3,9 @@
 Which panels a user sees follows from the permissions their groups hold (an
 administrator may change them), never from role names. Every count on it comes from the
 tallies (``mediation/tallies.py``) or is bounded, and every list is a short index range,
-so the page costs the same in a district of 10,000 cases as in one of 1,000,000.
+so the page costs the same in a district of 10,000 cases as in one of 1,000,000. Each list's
+statement is written once per process for the user's reach and read afresh on every visit
+(``mediation/prepared.py``): what a lambda given to ``prepared.rows`` reads must be in its key.
 """
 from __future__ import annotations
 
