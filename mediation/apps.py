@@ -8,7 +8,12 @@ class MediationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models import BigAutoField
         from django.db.models.signals import post_migrate
+
+        from mediation.lookups import AnyOf
+
+        BigAutoField.register_lookup(AnyOf)
 
         post_migrate.connect(_keep_tallies, sender=self, dispatch_uid="mediation.tallies")
 

@@ -103,7 +103,7 @@ def _apply_filters(qs: QuerySet[Case], f: CaseFilters, user: Any) -> QuerySet[Ca
     if f.applied_online:
         qs = qs.filter(applied_online=True)
     if f.query:
-        qs = qs.filter(pk__in=f.matched) if f.matched is not None else qs.filter(search_q(f.query, user=user))
+        qs = qs.filter(pk__any_of=f.matched) if f.matched is not None else qs.filter(search_q(f.query, user=user))
     return qs
 
 
@@ -177,7 +177,7 @@ def _own_among(ids: list[int], user: Any, *, need: int) -> list[int]:
     mine: list[int] = []
     for start in range(0, len(ids), SEARCH_CHUNK):
         chunk = ids[start:start + SEARCH_CHUNK]
-        own = set(visible.filter(pk__in=chunk).values_list("pk", flat=True))
+        own = set(visible.filter(pk__any_of=chunk).values_list("pk", flat=True))
         mine += [pk for pk in chunk if pk in own]
         if len(mine) >= need:
             break
