@@ -14,8 +14,8 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db.models.lookups import In
 
-#: What a ``bigint`` holds: a value beyond it matches no row and is left out of the array.
-_BIGINT = (-(2**63), 2**63 - 1)
+#: What a ``bigint`` (the widest integer column) holds: a value beyond it matches no row.
+BIGINT_RANGE = (-(2**63), 2**63 - 1)
 
 
 class AnyOf(In):
@@ -24,7 +24,7 @@ class AnyOf(In):
     def get_prep_lookup(self) -> Any:
         prepared = super().get_prep_lookup()
         if self.rhs_is_direct_value():  # on every database: a value no key holds is no parameter
-            prepared = [v for v in prepared if v is None or _BIGINT[0] <= int(v) <= _BIGINT[1]]
+            prepared = [v for v in prepared if v is None or BIGINT_RANGE[0] <= int(v) <= BIGINT_RANGE[1]]
         return prepared
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:

@@ -33,6 +33,7 @@ from django.db.models import QuerySet
 from django.db.models.sql import Query
 
 from mediation import permissions
+from mediation.lookups import BIGINT_RANGE
 
 #: A statement and its parameters.
 Statement = tuple[str, tuple[Any, ...]]
@@ -133,8 +134,6 @@ class _Written:
 #: Django write a statement that matches nothing). A statement is written with both sets, and kept
 #: only if the two differ in nothing but these, each where the other has its own.
 _STAND_INS = (tuple(-2_000_000_000 - n for n in range(8)), tuple(-2_100_000_000 - n for n in range(8)))
-#: The range of the widest integer column: a value beyond it is never bound to a written statement.
-_BIGINT = (-(2**63), 2**63 - 1)
 
 
 class _WrittenQuery(Query):
@@ -172,7 +171,7 @@ def rows(user: Any, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]],
     places. A statement that does not take each of them, unchanged, as a parameter of its own is
     never kept: it is then built and read as Django reads it, every time. A queryset that
     prefetches related rows is refused (its prefetches' querysets would be shared by every read)."""
-    if any(not _BIGINT[0] <= value <= _BIGINT[1] for value in values):
+    if any(not BIGINT_RANGE[0] <= value <= BIGINT_RANGE[1] for value in values):
         return list(build(*values))  # beyond any column's range: Django's own answer (no rows)
     full_key = (*reach_key(user), *key)
     found = _QUERYSETS.get(full_key, _MISSING)
