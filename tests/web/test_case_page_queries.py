@@ -26,8 +26,9 @@ from workflows.states import CaseState
 PAGE_BUDGET = 15
 #: A user whose role lacks a permission the page asks about (a mediator: assigning mediators and
 #: extending the deadline; a reader: working the case) may hold it on this one case (django-guardian,
-#: docs/permissions.md): the case's grants to the user and to their groups, asked once per request.
-PER_CASE_GRANTS = 2
+#: docs/permissions.md): the case's grants to the user and to their groups, asked once per request
+#: in one statement.
+PER_CASE_GRANTS = 1
 #: A read by someone who does not work the case goes on the access log and the audit trail
 #: (DOMAIN.md §5): the log's row; the audit chain's lock, its last hash and its row.
 READ_LOGGED = 4

@@ -260,3 +260,65 @@ class TestCachedReachFollowsTheAccount:
         assert case_list_visible_to(user=lazy).count() == 1  # … this request's user still holds its own
         permissions.forget_grants(lazy)
         assert case_list_visible_to(user=lazy).count() == 3
+
+
+class TestPerCaseGrants:
+    """A right held on one case only (django-guardian, docs/permissions.md): given to the user or to a
+    group the user belongs to, on that case and no other, while the account is active; a superuser
+    holds every right on every case but the deciding of escalations."""
+
+    @pytest.fixture
+    def town_b_case(self, world):
+        return register(world.mediator_b, world.town_b)
+
+    def fresh(self, user):
+        from django.contrib.auth import get_user_model
+
+        return get_user_model().objects.get(pk=user.pk)
+
+    def test_a_grant_to_the_user_opens_that_case_only(self, world, town_b_case):
+        from guardian.shortcuts import assign_perm
+
+        other = register(world.mediator_b, world.town_b)
+        assert not permissions.user_may(self.fresh(world.mediator_a), "work", town_b_case)
+        assign_perm("mediation.work_case", world.mediator_a, town_b_case)
+        user = self.fresh(world.mediator_a)
+        assert permissions.user_may(user, "work", town_b_case)
+        assert not permissions.user_may(user, "work", other)
+        # … and that right only: not deciding who mediates, not extending the deadline.
+        assert not permissions.user_may(user, "extend_deadline", town_b_case)
+
+    def test_a_grant_to_a_group_opens_the_case_for_its_members_only(self, world, town_b_case):
+        from django.contrib.auth.models import Group
+        from guardian.shortcuts import assign_perm
+
+        group = Group.objects.create(name="外派调解小组")
+        group.user_set.add(world.auditor_a)
+        assign_perm("mediation.work_case", group, town_b_case)
+        assert permissions.user_may(self.fresh(world.auditor_a), "work", town_b_case)
+        assert not permissions.user_may(self.fresh(world.mediator_a), "work", town_b_case)
+
+    def test_an_inactive_account_holds_no_grant(self, world, town_b_case):
+        from guardian.shortcuts import assign_perm
+
+        assign_perm("mediation.work_case", world.mediator_a, town_b_case)
+        user = self.fresh(world.mediator_a)
+        user.is_active = False
+        assert not permissions.user_may(user, "work", town_b_case)
+
+    def test_a_superuser_may_work_any_case(self, world, town_b_case):
+        root = self.fresh(world.admin)
+        assert not permissions.user_may(root, "work", town_b_case)
+        root.is_superuser = True
+        assert permissions.user_may(root, "work", town_b_case)
+
+    def test_the_grants_on_a_case_are_read_in_one_statement_once(self, world, town_b_case):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        user = self.fresh(world.mediator_a)
+        permissions.grants_of(user)  # the memberships, read apart
+        with CaptureQueriesContext(connection) as ctx:
+            permissions.user_may(user, "work", town_b_case)
+            permissions.user_may(user, "extend_deadline", town_b_case)
+        assert len(ctx.captured_queries) == 1
