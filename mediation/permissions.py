@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Model, Q, QuerySet, Subquery
+from django.db.models import CharField, IntegerField, Model, Q, QuerySet, Subquery, Value
 
 from mediation.models.organisations import Membership, Organisation, Role
 
@@ -110,21 +110,29 @@ class Grant:
 
 
 def grants_of(user: Any) -> tuple[Grant, ...]:
-    """The user's memberships with their group's permissions; two queries, cached on the user object."""
+    """The user's memberships with their group's permissions; one statement, cached on the user object."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return ()
     cached = getattr(user, "_mediation_grants", None)
     if cached is not None:
         return cached
-    memberships = list(
-        Membership.objects.filter(user=user, organisation__is_active=True)
-        .values_list("organisation_id", "organisation__path", "role"))
-    roles = {role for _, _, role in memberships}
-    perms: dict[str, set[str]] = {role: set() for role in roles}
-    for group_name, codename in Permission.objects.filter(
-            group__name__in=roles, content_type__app_label="mediation").values_list("group__name", "codename"):
-        perms[group_name].add(codename)
-    grants = tuple(Grant(org_id, path, role, frozenset(perms[role])) for org_id, path, role in memberships)
+    # Both in one round trip: a membership row has an organisation, a permission row only its group
+    # (named after the role) and codename.
+    held = Membership.objects.filter(user=user, organisation__is_active=True).order_by()
+    memberships: list[tuple[int, str, str]] = []
+    perms: dict[str, set[str]] = {}
+    for org_id, path, role, codename in held.values_list(
+            "organisation_id", "organisation__path", "role", Value(None, output_field=CharField())).union(
+            Permission.objects.filter(group__name__in=held.values("role"), content_type__app_label="mediation")
+            .order_by().values_list(Value(None, output_field=IntegerField()), Value(None, output_field=CharField()),
+                                    "group__name", "codename"),
+            all=True):
+        if org_id is not None:
+            memberships.append((org_id, path, role))
+        else:
+            perms.setdefault(role, set()).add(codename)
+    grants = tuple(Grant(org_id, path, role, frozenset(perms.get(role, ())))
+                   for org_id, path, role in sorted(memberships))
     user._mediation_grants = grants
     return grants
 

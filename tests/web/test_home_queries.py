@@ -1,7 +1,7 @@
 """The home page and the escalation queue cost the same whatever the number of cases behind them.
 
 Budgets by hand: the statements each role's home page needs (session and user 2; the user's
-grants 2; the navigation; then one per panel the role sees — see mediation/views/home.py),
+grants 1; the navigation; then one per panel the role sees — see mediation/views/home.py),
 and the rule that none of them grows with the data: ten times the cases, the same statements.
 """
 from __future__ import annotations
@@ -21,12 +21,13 @@ pytestmark = pytest.mark.django_db
 #: in one statement (mediation/frame.py) — (1), the overdue and due-soon lists (2 each), my cases
 #: (1) and my load (1), the four follow-through lists (4) with their four capped counts in one
 #: statement (1), to accept (1), escalations (1), to assign (1), the team and its load (2), ready to
-#: close (3); plus session and user (2), grants (2), and the navigation's unread notices (1): 25.
+#: close (3); plus session and user (2), grants (1: memberships and their roles' permissions in one
+#: statement), and the navigation's unread notices (1): 24.
 #: A mediator sees neither escalations, nor to assign, nor the team and its load, nor ready to
-#: close: 25 − 7 = 18. An auditor works nothing: session and user (2), grants (2), the frame (1),
-#: the overdue and due-soon lists (2 each), unread notices (1): 10 (its "to accept" asks nothing:
+#: close: 24 − 7 = 17. An auditor works nothing: session and user (2), grants (1), the frame (1),
+#: the overdue and due-soon lists (2 each), unread notices (1): 9 (its "to accept" asks nothing:
 #: it accepts in no office).
-BUDGET = {"supervisor_a": 25, "mediator_a": 18, "auditor_a": 10}
+BUDGET = {"supervisor_a": 24, "mediator_a": 17, "auditor_a": 9}
 
 
 def _statements(client, user) -> int:

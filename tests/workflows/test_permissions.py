@@ -322,3 +322,31 @@ class TestPerCaseGrants:
             permissions.user_may(user, "work", town_b_case)
             permissions.user_may(user, "extend_deadline", town_b_case)
         assert len(ctx.captured_queries) == 1
+
+
+def test_a_users_grants_are_each_membership_with_its_roles_permissions_read_in_one_statement(world):
+    """DOMAIN.md §5: a mediator works the cases of their own organisation; an auditor reads a subtree.
+    One person may hold both, in two places; a membership of a switched-off organisation counts for
+    nothing. What the groups hold is the migrations' default (docs/permissions.md)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mediation.models import Membership, Role
+
+    user = member(world.town_a, Role.MEDIATOR)
+    Membership.objects.create(user=user, organisation=world.district, role=Role.AUDITOR)
+    Membership.objects.create(user=user, organisation=world.town_b, role=Role.SUPERVISOR)
+    permissions.sync_role_groups(user)
+    world.town_b.is_active = False
+    world.town_b.save()
+    fresh = get_user_model().objects.get(pk=user.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        grants = permissions.grants_of(fresh)
+        assert permissions.grants_of(fresh) is grants
+    assert len(ctx.captured_queries) == 1
+    assert {(g.organisation_id, g.role): g.codenames for g in grants} == {
+        (world.town_a.pk, "mediator"): {"register_case", "accept_case", "work_case", "request_escalation",
+                                        "conclude_case", "withdraw_case", "view_personal_data", "view_case"},
+        (world.district.pk, "auditor"): {"view_case", "read_statistics"},
+    }
