@@ -213,3 +213,30 @@ class ListedUserChoiceField(ListedModelChoiceField):
         from mediation.forms import user_label
 
         return user_label(obj)
+
+
+# --- a field with its label, help and errors (the project's one markup for a form's field) ---------
+
+def field_row(field: forms.BoundField) -> str:
+    """A form's field as every page shows it: its label (for a single checkbox around it, for a list
+    of checkboxes or radio buttons a legend over them), the widget, the help text (``aria-describedby``
+    names it: ``<id>_helptext``) and the errors; the wrapper marked ``has-error`` when there are some,
+    the label ``required`` when the field is. Written in Python: through a template of its own it was
+    a template rendered per field, 0.5 ms each (the escalation queue wrote sixty a page)."""
+    errors = field.errors
+    required = 'class="required"' if field.field.required else ""
+    kind = field.widget_type
+    label = _shown(field.label)
+    if kind == "checkbox":
+        body = f"\n    <label>{_shown(field)} {label}</label>\n  "
+    elif kind in ("checkboxselectmultiple", "radioselect"):
+        choices = "".join(f"<label>{_shown(choice.tag())} {_shown(choice.choice_label)}</label>" for choice in field)
+        body = (f"\n    <fieldset><legend {required}>{label}</legend>\n"
+                f'      <div class="checks">{choices}</div>\n    </fieldset>\n  ')
+    else:
+        body = (f'\n    <label for="{_shown(field.id_for_label)}" {required}>{label}</label>\n'
+                f"    {_shown(field)}\n  ")
+    help_text = (f'<span class="help" id="{_shown(field.auto_id)}_helptext">{_shown(field.help_text)}</span>'
+                 if field.help_text else "")
+    return mark_safe(f'<div class="field{" has-error" if errors else ""}">\n  {body}\n  {help_text}\n'
+                     f"  {_shown(errors)}\n</div>\n")

@@ -157,3 +157,12 @@ def _row_words(context: Any) -> dict[str, str]:
             "url": reverse("case_detail", args=[int(_URL_SENTINEL)])})
         context.render_context["mediation_row_words"] = memo
     return memo[1]
+
+
+@register.simple_tag
+def field_row(field) -> str:
+    """``{% field_row form.name %}``: a form's field with its label, help and errors
+    (``mediation.widgets.field_row``)."""
+    from mediation.widgets import field_row as write
+
+    return write(field)
