@@ -8,6 +8,11 @@ Usage (both databases filled as docs/performance.md says, e.g. 1,000,000 and 100
 It runs ``bench/web_pages.py`` on each database in turn (a process each: one Django set-up per
 database) and prints one Markdown table: median server time on each, the ratio large ÷ small
 (the target: at most 1.3, docs/performance.md) and the queries per request. Never gated on time.
+
+The searches are the same on both: the small database's run chooses each user's search texts (the
+number, applicant, ID number and employer of their latest case there) and the large one's searches
+for exactly those, so that a ratio compares one search with itself. (Each case page is the user's
+latest case on each database.)
 """
 from __future__ import annotations
 
@@ -22,11 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(url: str, runs: int, users: str, pages: str) -> dict:
+def run(url: str, runs: int, users: str, pages: str, searches: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "figures.json"
         env = {**os.environ, "DATABASE_URL": url, "DEBUG": os.environ.get("DEBUG", "1")}
-        command = [sys.executable, str(ROOT / "bench" / "web_pages.py"), "--runs", str(runs), "--json", str(out)]
+        command = [sys.executable, str(ROOT / "bench" / "web_pages.py"), "--runs", str(runs), "--json", str(out),
+                   "--searches", str(searches)]
         if users:
             command += ["--users", users]
         if pages:
@@ -43,9 +49,12 @@ def main() -> None:
     parser.add_argument("--users", default="")
     parser.add_argument("--pages", default="")
     args = parser.parse_args()
-    large = run(args.large, args.runs, args.users, args.pages)
-    small = run(args.small, args.runs, args.users, args.pages)
-    print(f"large: {large['cases']:,} cases; small: {small['cases']:,} cases\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        searches = Path(tmp) / "searches.json"
+        small = run(args.small, args.runs, args.users, args.pages, searches)  # chooses the searches
+        large = run(args.large, args.runs, args.users, args.pages, searches)
+    print(f"large: {large['cases']:,} cases; small: {small['cases']:,} cases; the same search texts on both "
+          "(chosen on the small one)\n")
     print("| user | page | large, median ms | small, median ms | large ÷ small | queries (large) |")
     print("|---|---|---:|---:|---:|---:|")
     by_key = {(r["user"], r["page"]): r for r in small["results"]}

@@ -76,6 +76,10 @@ def pages_for(user, sample: dict) -> list[tuple[str, str]]:
     return pages
 
 
+#: What the searches look for: the sample's number, applicant's name and ID number, employer.
+SEARCHED = ("number", "name", "id_number", "employer")
+
+
 def sample_case(user) -> dict | None:
     """The user's most recent case with an applicant who gave an ID number (what people search for)."""
     from mediation.models import CaseParty
@@ -96,6 +100,9 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="only the pages whose label contains one of these "
                                                      "comma-separated words, e.g. --pages 'case page'")
     parser.add_argument("--json", default="", help="also write the figures to this file (bench/growth.py)")
+    parser.add_argument("--searches", default="",
+                        help="a JSON file of each user's search texts: read when it exists (the same searches on "
+                             "another database, bench/growth.py), else written with the ones chosen here")
     args = parser.parse_args()
     User = get_user_model()
     total = Case.objects.count()
@@ -103,6 +110,9 @@ def main() -> None:
     print("| user | page | median ms | max ms | queries |")
     print("|---|---|---:|---:|---:|")
     results = []
+    given = Path(args.searches) if args.searches else None
+    searches: dict[str, dict] = json.loads(given.read_text()) if given and given.exists() else {}
+    chosen: dict[str, dict] = {}
     for username in args.users.split(","):
         user = User.objects.get(username=username)
         client = Client(HTTP_HOST="localhost")
@@ -110,14 +120,20 @@ def main() -> None:
         sample = sample_case(user)
         if sample is None:
             raise SystemExit(f"{username} sees no cases: generate some first (manage.py generate_cases)")
+        # The case page opens the user's own sample case; the searches look for the texts given, so
+        # that two databases are asked the very same searches.
+        sample.update(searches.get(username, {}))
+        chosen[username] = {key: sample[key] for key in SEARCHED}
         wanted = [w.strip() for w in args.pages.split(",") if w.strip()]
         for label, url in pages_for(user, sample):
             if wanted and not any(w in label for w in wanted):
                 continue
             median, worst, queries = measure(client, url, args.runs)
             print(f"| {username} | {label} | {median:.0f} | {worst:.0f} | {queries} |")
-            results.append({"user": username, "page": label, "median_ms": round(median, 1),
+            results.append({"user": username, "page": label, "url": url, "median_ms": round(median, 1),
                             "max_ms": round(worst, 1), "queries": queries})
+    if given and not given.exists():
+        given.write_text(json.dumps(chosen, ensure_ascii=False, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps({"cases": total, "results": results}, ensure_ascii=False, indent=1))
 

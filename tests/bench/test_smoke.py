@@ -66,6 +66,31 @@ def test_the_growth_benchmark_pairs_the_same_pages_of_two_databases(bench_env):
     assert all(line.split("|")[5].strip() not in ("", "inf") for line in rows), rows  # a ratio on every row
 
 
+def test_the_web_pages_benchmark_searches_for_the_texts_it_is_given_or_writes_down_its_own(bench_env, tmp_path):
+    """bench/growth.py asks two databases the same searches: the first run writes its texts down,
+    the second reads them."""
+    import json
+    from urllib.parse import quote
+
+    chosen = tmp_path / "searches.json"
+    run(bench_env, "bench/web_pages.py", "--runs", "1", "--users", "jinping_mediator", "--pages", "search",
+        "--searches", str(chosen))
+    written = json.loads(chosen.read_text())
+    assert set(written["jinping_mediator"]) == {"number", "name", "id_number", "employer"}
+    given = {"jinping_mediator": {"number": "锦调〔2099〕1号", "name": "无此人", "id_number": "330283199001011234",
+                                  "employer": "没有这家单位"}}
+    chosen.write_text(json.dumps(given, ensure_ascii=False))
+    figures = tmp_path / "figures.json"
+    run(bench_env, "bench/web_pages.py", "--runs", "1", "--users", "jinping_mediator", "--pages", "search",
+        "--searches", str(chosen), "--json", str(figures))
+    urls = {r["page"]: r["url"] for r in json.loads(figures.read_text())["results"]}
+    assert urls == {"case list, search by number": f"/cases/?q={quote('锦调〔2099〕1号')}",
+                    "case list, search by name": f"/cases/?q={quote('无此人')}",
+                    "case list, search by ID number": "/cases/?q=330283199001011234",
+                    "case list, search by employer": f"/cases/?q={quote('没有这家单位')}"}
+    assert json.loads(chosen.read_text()) == given  # read, not written over
+
+
 def test_the_search_benchmark_times_each_user_and_term_and_compares_two_versions(bench_env, tmp_path):
     before = tmp_path / "selectors_before.py"
     before.write_text((ROOT / "mediation" / "selectors.py").read_text(encoding="utf-8"), encoding="utf-8")
