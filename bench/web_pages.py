@@ -36,15 +36,15 @@ from mediation.models import Case
 from mediation.selectors import case_list_visible_to
 
 
-def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
+def measure(client: Client, url: str, runs: int, clock=time.perf_counter) -> tuple[float, float, int]:
     client.get(url)  # warm caches (templates, connection)
     times = []
     queries = 0
     for _ in range(runs):
         with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
+            start = clock()
             response = client.get(url)
-            times.append((time.perf_counter() - start) * 1000)
+            times.append((clock() - start) * 1000)
         assert response.status_code == 200, (url, response.status_code)
         queries = len(ctx.captured_queries)
     ordered = sorted(times)
@@ -76,6 +76,9 @@ def pages_for(user, sample: dict) -> list[tuple[str, str]]:
     return pages
 
 
+#: How a request is timed (--clock).
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
 #: What the searches look for: the sample's number, applicant's name and ID number, employer.
 SEARCHED = ("number", "name", "id_number", "employer")
 
@@ -100,6 +103,9 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="only the pages whose label contains one of these "
                                                      "comma-separated words, e.g. --pages 'case page'")
     parser.add_argument("--json", default="", help="also write the figures to this file (bench/growth.py)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall: time from request to response (the default); cpu: the CPU time of this "
+                             "process alone (Django's share without the database's; steadier on a busy machine)")
     parser.add_argument("--searches", default="",
                         help="a JSON file of each user's search texts: read when it exists (the same searches on "
                              "another database, bench/growth.py), else written with the ones chosen here")
@@ -128,7 +134,7 @@ def main() -> None:
         for label, url in pages_for(user, sample):
             if wanted and not any(w in label for w in wanted):
                 continue
-            median, worst, queries = measure(client, url, args.runs)
+            median, worst, queries = measure(client, url, args.runs, CLOCKS[args.clock])
             print(f"| {username} | {label} | {median:.0f} | {worst:.0f} | {queries} |")
             results.append({"user": username, "page": label, "url": url, "median_ms": round(median, 1),
                             "max_ms": round(worst, 1), "queries": queries})
