@@ -1,13 +1,15 @@
 """What every page's frame reads — in one statement, once a request.
 
 The navigation shows how many cases are overdue, how many escalation requests wait for the user's
-decision, and the audit trail's entry to those who may read it; the home page shows the same
-figures and more windows of them. Each used to be a statement of its own on every page (the
-figures, the capped count of the requests waiting, whether the user holds the audit permission):
+decision, the audit trail's entry to those who may read it, and the bell's count of unread notices;
+the home page shows the same figures and more windows of them. Each used to be a statement of its
+own on every page (the figures, the capped count of the requests waiting, whether the user holds
+the audit permission, the unread notices):
 now they are the parts of one, written once per process for each user's reach and read afresh on
 every request (docs/performance.md, "Sixth pass", "Every page's frame"). What each part counts is
 still decided where it always was: the figures by ``selectors.figures_statement``, the requests waiting by
-``selectors.escalations_awaiting``, the audit right by ``permissions.may_read_audit``'s rule.
+``selectors.escalations_awaiting``, the audit right by ``permissions.may_read_audit``'s rule, the
+unread notices by ``notifications.models.unread_of``.
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ from django.db import connections, router
 
 from mediation import permissions, prepared, selectors
 from mediation.selectors import capped_count_sql, due_soon_end, escalations_awaiting, figures_of, figures_statement
+from notifications.models import unread_of
 from workflows.clocks import local_today
 
 #: The figures' windows the frame reads (the home page shows all three, the navigation "overdue").
 WINDOW_NAMES = ("overdue", "due_soon", "all")
 #: The frame's own rows among the figures' (no case state starts so).
-_ESCALATIONS, _AUDIT = "~escalations", "~audit"
+_ESCALATIONS, _AUDIT, _UNREAD = "~escalations", "~audit", "~unread"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Frame:
     escalations: int
     #: May the user read the audit trail (``permissions.may_read_audit``)?
     reads_audit: bool
+    #: The user's unread notices (the bell).
+    unread: int = 0
 
 
 def frame(request: Any, today: datetime.date | None = None) -> Frame:
@@ -65,6 +70,10 @@ def frame_reads_audit(request: Any) -> bool:
     return frame(request).reads_audit
 
 
+def frame_unread(request: Any) -> int:
+    return frame(request).unread
+
+
 def _windows(today: datetime.date) -> dict[str, dict[str, datetime.date | None]]:
     return {"overdue": {"before": today}, "due_soon": {"start": today, "end": due_soon_end(today)}, "all": {}}
 
@@ -83,13 +92,14 @@ def _read(user: Any, today: datetime.date) -> Frame:
     own = {state: int(values[0] or 0) for state, *values in rows if str(state).startswith("~")}
     figures = figures_of([row for row in rows if not str(row[0]).startswith("~")], list(WINDOW_NAMES))
     return Frame(figures, own.get(_ESCALATIONS, 0),
-                 user.is_superuser or own.get(_AUDIT, 0) > 0)
+                 user.is_superuser or own.get(_AUDIT, 0) > 0, own.get(_UNREAD, 0))
 
 
 def _statement(user: Any, today: datetime.date) -> tuple[str, tuple[Any, ...]]:
     """The figures' statement (``selectors.figures_statement``) and, each as one more row of it, the
-    capped count of the requests waiting for the user's decision (for those who decide any) and
-    whether the user holds the audit permission (for all but superusers, who hold every one)."""
+    capped count of the requests waiting for the user's decision (for those who decide any),
+    whether the user holds the audit permission (for all but superusers, who hold every one) and
+    how many notices they have not read."""
     windows = _windows(today)
     decides = permissions.holds(user, "decide_escalation")
     cap = selectors.TASK_COUNT_CAP
@@ -116,4 +126,13 @@ def _compose(user: Any, windows: dict[str, dict[str, datetime.date | None]],
             permissions.model_permission_grants(user, *permissions.AUDIT_PERMISSION), cap=0)
         parts.append(f"SELECT %s, {held_sql}{zeros}")
         params.extend([_AUDIT, *held_params])
+    unread_sql, unread_params = _count_sql(unread_of(user))
+    parts.append(f"SELECT %s, {unread_sql}{zeros}")
+    params.extend([_UNREAD, *unread_params])
     return " UNION ALL ".join(parts), tuple(params)
+
+
+def _count_sql(queryset: Any) -> tuple[str, tuple[Any, ...]]:
+    """All the rows of ``queryset`` counted, as a scalar subquery."""
+    sql, values = queryset.order_by().values("pk").query.get_compiler(using=queryset.db).as_sql()
+    return f"(SELECT COUNT(*) FROM ({sql}) AS counted)", tuple(values)

@@ -1,4 +1,5 @@
-"""The bell in the top bar: the unread count, one indexed COUNT, only when a page shows it."""
+"""The bell in the top bar: the unread count, read with the frame's figures (``mediation/frame.py``) in
+one statement, only when a page shows it."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,8 +13,8 @@ def notifications(request) -> dict[str, Any]:
         return {}
 
     def unread() -> int:
-        from notifications.models import Notification
+        from mediation.frame import frame_unread
 
-        return Notification.objects.filter(user=user, read_at__isnull=True).count()
+        return frame_unread(request)
 
     return {"unread_notifications": SimpleLazyObject(unread)}

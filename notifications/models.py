@@ -69,3 +69,8 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+def unread_of(user) -> models.QuerySet[Notification]:
+    """The notices ``user`` has not read yet (the bell counts them; "mark all read" reads them)."""
+    return Notification.objects.filter(user=user, read_at__isnull=True)

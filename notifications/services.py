@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from notifications import sms
 from notifications.deadlines import ESCALATION_THRESHOLD, DueItem, current_threshold, due_items, thresholds
-from notifications.models import Notification, NotificationPreference
+from notifications.models import Notification, NotificationPreference, unread_of
 from workflows.clocks import WorkCalendar, local_today
 
 logger = logging.getLogger("notifications")
@@ -218,4 +218,4 @@ def notification_mark_read(*, user: Any, notification_id: int) -> Notification:
 
 def notifications_mark_all_read(*, user: Any) -> int:
     """Mark all of ``user``'s unread notifications read; returns how many."""
-    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+    return unread_of(user).update(read_at=timezone.now())

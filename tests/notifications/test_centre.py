@@ -55,17 +55,31 @@ def test_someone_elses_notification_does_not_exist_for_you(world):
     assert theirs.read_at is None
 
 
-def test_the_list_shows_ones_own_and_the_bell_costs_one_query(world, django_assert_num_queries):
+def test_the_list_shows_ones_own_and_the_bell_is_read_with_the_frame(world, django_assert_num_queries):
+    """The bell's count is one more part of the frame's statement (mediation/frame.py): with the
+    navigation's figures, one query for both; each request counts afresh."""
+    from mediation import permissions
+    from mediation.frame import frame_figures
     from notifications.context_processors import notifications
+    from workflows.clocks import local_today
 
     _note(world.mediator_a, 1)
+    _note(world.mediator_b, 2)
     client = _logged_in(world.mediator_a)
     page = client.get(reverse("notification_list")).content.decode()
     assert "锦调〔2026〕0001号：调解期限，今天到期" in page
-    request = type("R", (), {"user": world.mediator_a})()
-    context = notifications(request)
+
+    def request():
+        return type("R", (), {"user": world.mediator_a})()
+
+    first = request()
+    permissions.grants_of(world.mediator_a)  # read by every request's gate before any page
     with django_assert_num_queries(1):
-        assert str(context["unread_notifications"]) == "1"
+        assert str(notifications(first)["unread_notifications"]) == "1"
+        frame_figures(first, local_today())
+    client.post(reverse("notification_read_all"))
+    assert str(notifications(request())["unread_notifications"]) == "0"
+    assert str(notifications(type("R", (), {"user": world.mediator_b})())["unread_notifications"]) == "1"
 
 
 def test_preferences_are_ones_own_and_sms_needs_a_number(world):

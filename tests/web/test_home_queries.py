@@ -1,7 +1,8 @@
 """The home page and the escalation queue cost the same whatever the number of cases behind them.
 
 Budgets by hand: the statements each role's home page needs (session and user 2; the user's
-grants 1; the navigation; then one per panel the role sees — see mediation/views/home.py),
+grants 1; the frame, with the navigation's figures and the bell, 1; then one per panel the role
+sees — see mediation/views/home.py),
 and the rule that none of them grows with the data: ten times the cases, the same statements.
 """
 from __future__ import annotations
@@ -17,17 +18,17 @@ from workflows.states import CaseState
 pytestmark = pytest.mark.django_db
 
 #: A supervisor sees every panel: the page's frame — the counts overdue, due soon and all, the
-#: escalations waiting and whether the user may read the audit trail, shared with the navigation,
-#: in one statement (mediation/frame.py) — (1), the overdue and due-soon lists (2 each), my cases
+#: escalations waiting, whether the user may read the audit trail and the unread notices, shared
+#: with the navigation, in one statement (mediation/frame.py) — (1), the overdue and due-soon lists (2 each), my cases
 #: (1) and my load (1), the four follow-through lists (4) with their four capped counts in one
 #: statement (1), to accept (1), escalations (1), to assign (1), the team and its load (2), ready to
 #: close (3); plus session and user (2), grants (1: memberships and their roles' permissions in one
-#: statement), and the navigation's unread notices (1): 24.
+#: statement): 23.
 #: A mediator sees neither escalations, nor to assign, nor the team and its load, nor ready to
-#: close: 24 − 7 = 17. An auditor works nothing: session and user (2), grants (1), the frame (1),
-#: the overdue and due-soon lists (2 each), unread notices (1): 9 (its "to accept" asks nothing:
+#: close: 23 − 7 = 16. An auditor works nothing: session and user (2), grants (1), the frame (1),
+#: the overdue and due-soon lists (2 each): 8 (its "to accept" asks nothing:
 #: it accepts in no office).
-BUDGET = {"supervisor_a": 24, "mediator_a": 17, "auditor_a": 9}
+BUDGET = {"supervisor_a": 23, "mediator_a": 16, "auditor_a": 8}
 
 
 def _statements(client, user) -> int:
