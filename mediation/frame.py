@@ -126,13 +126,8 @@ def _compose(user: Any, windows: dict[str, dict[str, datetime.date | None]],
             permissions.model_permission_grants(user, *permissions.AUDIT_PERMISSION), cap=0)
         parts.append(f"SELECT %s, {held_sql}{zeros}")
         params.extend([_AUDIT, *held_params])
-    unread_sql, unread_params = _count_sql(unread_of(user))
+    unread_sql, unread_params = capped_count_sql(unread_of(user), cap=None)
     parts.append(f"SELECT %s, {unread_sql}{zeros}")
     params.extend([_UNREAD, *unread_params])
     return " UNION ALL ".join(parts), tuple(params)
 
-
-def _count_sql(queryset: Any) -> tuple[str, tuple[Any, ...]]:
-    """All the rows of ``queryset`` counted, as a scalar subquery."""
-    sql, values = queryset.order_by().values("pk").query.get_compiler(using=queryset.db).as_sql()
-    return f"(SELECT COUNT(*) FROM ({sql}) AS counted)", tuple(values)

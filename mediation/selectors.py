@@ -617,12 +617,14 @@ def run_counts(statement: prepared.Statement, using: str) -> list[int]:
         return [int(n) for n in cursor.fetchone()]
 
 
-def capped_count_sql(queryset: QuerySet[Any], *, cap: int = TASK_COUNT_CAP) -> tuple[str, tuple[Any, ...]]:
-    """:func:`capped_counts`'s count of ``queryset`` as a scalar subquery: (SQL, parameters)."""
+def capped_count_sql(queryset: QuerySet[Any], *, cap: int | None = TASK_COUNT_CAP) -> tuple[str, tuple[Any, ...]]:
+    """:func:`capped_counts`'s count of ``queryset`` as a scalar subquery: (SQL, parameters); every row
+    counted with ``cap=None``."""
     from django.core.exceptions import EmptyResultSet
 
     try:
-        query = queryset.order_by().values("pk")[: cap + 1].query
+        rows = queryset.order_by().values("pk")
+        query = (rows if cap is None else rows[: cap + 1]).query
         sql, values = query.get_compiler(using=queryset.db).as_sql()
     except EmptyResultSet:  # a filter that can match nothing (Case.objects.none())
         return "0", ()

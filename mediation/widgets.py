@@ -222,7 +222,8 @@ def field_row(field: forms.BoundField) -> str:
     of checkboxes or radio buttons a legend over them), the widget, the help text (``aria-describedby``
     names it: ``<id>_helptext``) and the errors; the wrapper marked ``has-error`` when there are some,
     the label ``required`` when the field is. Written in Python: through a template of its own it was
-    a template rendered per field, 0.5 ms each (the escalation queue wrote sixty a page)."""
+    a template rendered per field, a quarter of a millisecond each (the escalation queue wrote sixty a
+    page)."""
     errors = field.errors
     required = 'class="required"' if field.field.required else ""
     kind = field.widget_type
