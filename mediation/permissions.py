@@ -153,6 +153,9 @@ def _per_case_grants(user: Any, **where: Any) -> QuerySet[Any]:
     from mediation.models import CaseGroupObjectPermission, CaseUserObjectPermission
 
     columns = ("content_object_id", "permission__codename")
+    # A case's permissions only (as django-guardian's checker asks): a row naming another model's
+    # permission of the same codename grants nothing on the case.
+    where = {"permission__content_type__app_label": "mediation", "permission__content_type__model": "case", **where}
     mine = CaseUserObjectPermission.objects.filter(user=user, **where).order_by().values_list(*columns)
     theirs = CaseGroupObjectPermission.objects.filter(group__user=user, **where).order_by().values_list(*columns)
     return mine.union(theirs, all=True)

@@ -298,6 +298,24 @@ class TestPerCaseGrants:
         assert permissions.user_may(self.fresh(world.auditor_a), "work", town_b_case)
         assert not permissions.user_may(self.fresh(world.mediator_a), "work", town_b_case)
 
+    def test_a_grant_naming_another_models_permission_grants_nothing_on_the_case(self, world, town_b_case):
+        """Only a case's own permissions count, however the row got in (guardian refuses such a row
+        on save; a bulk load does not ask)."""
+        from django.contrib.auth.models import Group, Permission
+        from django.contrib.contenttypes.models import ContentType
+
+        from mediation.models import CaseGroupObjectPermission, CaseUserObjectPermission, Organisation
+
+        alike = Permission.objects.create(codename="work_case", name="同名权限",
+                                          content_type=ContentType.objects.get_for_model(Organisation))
+        CaseUserObjectPermission.objects.bulk_create([CaseUserObjectPermission(
+            user=world.mediator_a, permission=alike, content_object=town_b_case)])
+        group = Group.objects.create(name="外派调解小组")
+        group.user_set.add(world.mediator_a)
+        CaseGroupObjectPermission.objects.bulk_create([CaseGroupObjectPermission(
+            group=group, permission=alike, content_object=town_b_case)])
+        assert not permissions.user_may(self.fresh(world.mediator_a), "work", town_b_case)
+
     def test_an_inactive_account_holds_no_grant(self, world, town_b_case):
         from guardian.shortcuts import assign_perm
 
