@@ -13,6 +13,9 @@ templates write from the same context (``tests/mediation/test_widgets.py`` compa
 hands every other template (a file input, a whole form) to Django's. What a widget's context holds
 (the selected option, ``required``, ``aria-describedby``, the ids) is still Django's own.
 
+:func:`field_row` writes a field with its label, help text and errors (``{% field_row %}``), which a
+template included once per field used to write.
+
 A model choice field reads its choices with ``QuerySet.iterator()``, which on PostgreSQL opens a
 server-side cursor (three round trips) for a list of a few dozen rows:
 :class:`ListedModelChoiceField` / :class:`ListedUserChoiceField` read them with one plain query.
