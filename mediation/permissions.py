@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import CharField, IntegerField, Model, Q, QuerySet, Subquery, Value
 
 from mediation.models.organisations import Membership, Organisation, Role
+from workflows.states import CaseState
 
 if TYPE_CHECKING:
     from mediation.models import Case
@@ -174,7 +175,8 @@ def _case_grants(user: Any, case_pk: int) -> frozenset[str]:
 def forget_grants(user: Any) -> None:
     """Drop the per-object caches after the user's memberships or grants changed (on the user
     itself: ``delattr`` reaches through a lazy ``request.user`` to the user it wraps)."""
-    _forget(user, "_mediation_grants", "_mediation_case_grants", "_mediation_visible_q")
+    _forget(user, "_mediation_grants", "_mediation_case_grants", "_mediation_visible_q",
+            "_mediation_visible_unclosed_q")
 
 
 def _forget(user: Any, *names: str) -> None:
@@ -377,43 +379,50 @@ def organisations_user_may_register_in(user: Any) -> QuerySet[Organisation]:
     return organisations_where(user, "register_case").filter(is_active=True).select_related("level")
 
 
-def visible_cases_q(user: Any) -> Q | None:
+def visible_cases_q(user: Any, *, closed: bool = True) -> Q | None:
     """A filter on ``Case`` for what the user may read; ``None`` means nothing at all.
 
     The organisations the user's grants reach (:func:`scope_q`), plus the single cases
     :func:`visible_cases_beyond_scope_q` adds. Built once per user object, like the grants it
     follows (:func:`forget_grants` drops both): a page asks for it a dozen times. Its subqueries
     are read when each statement runs, and each statement resolves its own copy of them.
+
+    ``closed=False``: the same cases less the closed ones, for a list that never shows a closed case
+    (the home page's): the per-case grants on closed cases are then not read at all.
     """
     if not _active(user):  # checked on every call: an account switched off reads nothing at once
         return None
-    cached = getattr(user, "_mediation_visible_q", _UNSET)
+    name = "_mediation_visible_q" if closed else "_mediation_visible_unclosed_q"
+    cached = getattr(user, name, _UNSET)
     if cached is not _UNSET:
         return cast("Q | None", cached)
     if sees_everything(user):
         q: Q | None = Q()
     else:
         q = scope_q(user, "view_case")
-        beyond = visible_cases_beyond_scope_q(user)
+        beyond = visible_cases_beyond_scope_q(user, closed=closed)
         if beyond is not None:
             q = beyond if q is None else q | beyond
-    user._mediation_visible_q = q  # on the user itself, through a lazy request.user too
+    if not closed and q is not None:
+        q &= ~Q(state=CaseState.CLOSED)
+    setattr(user, name, q)  # on the user itself, through a lazy request.user too
     return q
 
 
 _UNSET = object()
 
 
-def visible_cases_beyond_scope_q(user: Any) -> Q | None:
+def visible_cases_beyond_scope_q(user: Any, *, closed: bool = True) -> Q | None:
     """The cases a user may read one by one, whatever their organisation: a case waiting to come
     up into the user's reach (for those who decide it), and per-case grants (a former mediator
-    keeps reading a case that moved up). ``None`` when there are none to look for."""
+    keeps reading a case that moved up; ``closed=False``: on cases not closed only). ``None`` when
+    there are none to look for."""
     found: list[QuerySet[Any]] = []
     waiting = _escalations_awaiting(user)
     if waiting is not None:
         found.append(waiting)
     if reads_per_case_grants(user):
-        found.append(granted_case_ids(user))
+        found.append(granted_case_ids(user, closed=closed))
     if not found:
         return None
     # One IN over a UNION, not an OR of two: the database can then look the cases up by key.
@@ -445,8 +454,11 @@ def reads_per_case_grants(user: Any) -> bool:
     return _active(user)
 
 
-def granted_case_ids(user: Any) -> QuerySet[Any]:
-    """The cases granted to the user one by one (``view_case``), as a subquery of ids."""
+def granted_case_ids(user: Any, *, closed: bool = True) -> QuerySet[Any]:
+    """The cases granted to the user one by one (``view_case``), as a subquery of ids; ``closed=False``:
+    only those not closed (``CaseUserObjectPermission.case_closed``, kept by the database, read
+    through its own partial index: a mediator of long standing holds thousands of grants, most on
+    cases long closed, and a statement that needs them builds their hash afresh)."""
     from mediation.models import CaseUserObjectPermission
 
     # The permission's id as a subquery the database reads once, so that the grants are one range
@@ -454,8 +466,10 @@ def granted_case_ids(user: Any) -> QuerySet[Any]:
     # of long standing holds thousands, one per case escalated away from them).
     view_case = (Permission.objects.filter(codename="view_case", content_type__app_label="mediation",
                                            content_type__model="case").values("pk")[:1])
-    return (CaseUserObjectPermission.objects.filter(user=user, permission_id=Subquery(view_case))
-            .order_by().values("content_object_id"))
+    grants = CaseUserObjectPermission.objects.filter(user=user, permission_id=Subquery(view_case))
+    if not closed:
+        grants = grants.filter(case_closed=False)
+    return grants.order_by().values("content_object_id")
 
 
 def may_view_case(user: Any, case: "Case") -> bool:

@@ -66,9 +66,10 @@ def case_list_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
             .prefetch_related(Prefetch("parties", queryset=applicants, to_attr="applicant_parties")))
 
 
-def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None) -> QuerySet[Case]:
-    """The cases ``user`` may read, narrowed by ``filters``. An unknown user sees nothing."""
-    q = permissions.visible_cases_q(user)
+def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None, closed: bool = True) -> QuerySet[Case]:
+    """The cases ``user`` may read, narrowed by ``filters``. An unknown user sees nothing.
+    ``closed=False``: less the closed cases, for a list that never shows one (``visible_cases_q``)."""
+    q = permissions.visible_cases_q(user, closed=closed)
     if q is None:
         return Case.objects.none()
     qs = Case.objects.filter(q)
@@ -409,7 +410,8 @@ def soonest_due(*, user: Any, limit: int, before: datetime.date | None = None, s
 
     def half(deadline: str) -> list[Case]:
         return prepared.rows(user, ("soonest_due", deadline, limit, before, start, end), lambda: (
-            case_cards(case_list_visible_to(user=user)).filter(halves[deadline]).order_by(deadline, "pk")[:limit]))
+            case_cards(case_list_visible_to(user=user, closed=False)).filter(halves[deadline])
+            .order_by(deadline, "pk")[:limit]))
 
     found = half("acceptance_due") + half("mediation_due")
     return sorted(found, key=lambda c: (c.running_due or datetime.date.max, c.pk))[:limit]
@@ -557,7 +559,8 @@ def _follow_through_sets(user: Any, scope: Q, today: datetime.date) -> dict[str,
     """:func:`follow_through`'s four kinds of waiting cases, each in no order yet."""
     from mediation.services import CONSULTATION_STATES
 
-    base = case_list_visible_to(user=user).filter(scope)
+    # None of them is ever closed: the grants on closed cases are not read (``visible_cases_q``).
+    base = case_list_visible_to(user=user, closed=False).filter(scope)
     works = permissions.scope_q(user, "work_case")
     return {
         # Each list walks an index in the order it is shown (the performance's log rows, the pending
@@ -570,7 +573,8 @@ def _follow_through_sets(user: Any, scope: Q, today: datetime.date) -> dict[str,
         # Settled, an instalment of the effective agreement unpaid past its date: the database keeps
         # each settled case's earliest unpaid date (Case.next_instalment_due, mediation/tallies.py).
         "instalment_overdue": base.filter(next_instalment_due__lt=today, state=CaseState.SETTLED),
-        "consultation_reply": (case_list_visible_to(user=user).filter(scope if works is None else scope | works)
+        "consultation_reply": (case_list_visible_to(user=user, closed=False)
+                               .filter(scope if works is None else scope | works)
                                .filter(state__in=CONSULTATION_STATES, consultation_requested_on__isnull=False,
                                        consultation_replied_on__isnull=True,
                                        consultation_outcome__in=["", "pending"])),

@@ -31,6 +31,12 @@ lies before today, instead of a walk over every unpaid instalment ever recorded.
 may write a stale value with the rest of a case: the database recomputes it on every
 update of a case row, and on every change to an instalment or an agreement.
 
+The same triggers keep, on each per-case grant, whether its case is closed
+(``CaseUserObjectPermission.case_closed``): the home page's lists, which never show a closed
+case, read only the grants on cases not closed (``permissions.granted_case_ids``), through a
+partial index. It is recomputed whenever a grant is written and whenever a case is closed or
+reopened.
+
 This module owns the trigger SQL, the rebuild and the check (``manage.py tallies``),
 and every read of the two tables.
 """
@@ -56,8 +62,22 @@ _CASE_TALLY = "mediation_casetally"
 _MEDIATOR_TALLY = "mediation_mediatortally"
 _GRANTS = "mediation_caseuserobjectpermission"
 _GRANT_TALLY = "mediation_granttally"
+#: The trigger (and on PostgreSQL its function) that keeps a grant's ``case_closed``.
+_GRANT_FLAG = "mediation_grant_case_closed"
 #: Only grants of the read permission count (docs/permissions.md: a per-case grant).
 _VIEW = "JOIN auth_permission p ON p.id = g.permission_id AND p.codename = 'view_case'"
+
+
+def _closed(case_id: str) -> str:
+    """Whether case ``case_id`` is closed, as SQL (a per-case grant's ``case_closed``)."""
+    return f"EXISTS (SELECT 1 FROM {_CASE} c WHERE c.id = {case_id} AND c.state = '{CaseState.CLOSED}')"
+
+
+def has_closed_flag(conn: Any) -> bool:
+    """Whether the grants' table has its ``case_closed`` column yet (the migrations before the one that
+    adds it install the triggers with this module's SQL too)."""
+    with conn.cursor() as cursor:
+        return "case_closed" in {c.name for c in conn.introspection.get_table_description(cursor, _GRANTS)}
 
 
 def _states(states: Iterable[str]) -> str:
@@ -198,7 +218,7 @@ def _lite_instalment_sql() -> list[str]:
     return statements
 
 
-def postgresql_sql() -> list[str]:
+def postgresql_sql(flag: bool = True) -> list[str]:
     due_old, due_new = _due("o", "postgresql"), _due("w", "postgresql")
     grant_delta = _pg_upsert_grant(
         "SELECT g.user_id, delta.organisation_id, delta.state, delta.due_on, sum(delta.d) FROM ("
@@ -206,6 +226,12 @@ def postgresql_sql() -> list[str]:
         f"UNION ALL SELECT w.id, w.organisation_id, w.state, {due_new}, 1 FROM new_rows w) AS delta "
         f"JOIN {_GRANTS} g ON g.content_object_id = delta.id {_VIEW} "
         "GROUP BY 1, 2, 3, 4 HAVING sum(delta.d) <> 0 ORDER BY 1, 2, 3, 4")
+    # A case closed or reopened touches its grants (a no-op assignment): their row trigger below
+    # then recomputes ``case_closed``.
+    touch_grants = (f"UPDATE {_GRANTS} g SET case_closed = g.case_closed "
+                    "FROM old_rows o JOIN new_rows w ON w.id = o.id "
+                    f"WHERE g.content_object_id = w.id AND (o.state = '{CaseState.CLOSED}') "
+                    f"<> (w.state = '{CaseState.CLOSED}');") if flag else ""
     case_fn = f"""
 CREATE OR REPLACE FUNCTION mediation_case_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -226,6 +252,7 @@ BEGIN
                          f"JOIN {_MEDIATORS} m ON m.case_id = delta.id "
                          "GROUP BY 1, 2 HAVING sum(delta.d) <> 0 ORDER BY 1, 2")}
     {grant_delta}
+    {touch_grants}
   END IF;
   RETURN NULL;
 END $$;"""
@@ -267,6 +294,15 @@ END $$;"""
             statements += [f"DROP TRIGGER IF EXISTS {name} ON {table};",
                            f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
                            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}();"]
+    if flag:
+        statements += [f"""
+CREATE OR REPLACE FUNCTION {_GRANT_FLAG}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.case_closed := {_closed("NEW.content_object_id")};
+  RETURN NEW;
+END $$;""", f"DROP TRIGGER IF EXISTS {_GRANT_FLAG} ON {_GRANTS};",
+                       f"CREATE TRIGGER {_GRANT_FLAG} BEFORE INSERT OR UPDATE ON {_GRANTS} "
+                       f"FOR EACH ROW EXECUTE FUNCTION {_GRANT_FLAG}();"]
     return statements
 
 
@@ -299,7 +335,7 @@ def _lite_grant_row(row: str, sign: str) -> str:
             "ON CONFLICT (user_id, organisation_id, state, due_on) DO UPDATE SET n = n + excluded.n;")
 
 
-def sqlite_sql() -> list[str]:
+def sqlite_sql(flag: bool = True) -> list[str]:
     names = ("mediation_case_tally_insert", "mediation_case_tally_delete", "mediation_case_tally_update",
              "mediation_mediator_tally_insert", "mediation_mediator_tally_delete", "mediation_grant_tally_insert",
              "mediation_grant_tally_delete", "mediation_grant_tally_update")
@@ -323,16 +359,33 @@ def sqlite_sql() -> list[str]:
             "WHERE c.id = NEW.case_id ON CONFLICT (user_id, state) DO UPDATE SET n = n + excluded.n; END;",
             f"CREATE TRIGGER mediation_mediator_tally_delete AFTER DELETE ON {_MEDIATORS} BEGIN "
             f"INSERT INTO {_MEDIATOR_TALLY} (user_id, state, n) SELECT OLD.user_id, c.state, -1 FROM {_CASE} c "
-            "WHERE c.id = OLD.case_id ON CONFLICT (user_id, state) DO UPDATE SET n = n + excluded.n; END;"]
+            "WHERE c.id = OLD.case_id ON CONFLICT (user_id, state) DO UPDATE SET n = n + excluded.n; END;",
+            *(_lite_flag_sql() if flag else [])]
+
+
+def _lite_flag_sql() -> list[str]:
+    """A grant's ``case_closed``: set when the grant is written, and when its case is closed or reopened."""
+    def recompute(row: str) -> str:
+        return f"UPDATE {_GRANTS} SET case_closed = {_closed(f'{row}.content_object_id')} WHERE id = {row}.id;"
+
+    closed = f"'{CaseState.CLOSED}'"
+    return [*(f"DROP TRIGGER IF EXISTS {_GRANT_FLAG}_{event};" for event in ("insert", "update", "case")),
+            f"CREATE TRIGGER {_GRANT_FLAG}_insert AFTER INSERT ON {_GRANTS} BEGIN {recompute('NEW')} END;",
+            f"CREATE TRIGGER {_GRANT_FLAG}_update AFTER UPDATE OF content_object_id, case_closed ON {_GRANTS} "
+            f"BEGIN {recompute('NEW')} END;",
+            f"CREATE TRIGGER {_GRANT_FLAG}_case AFTER UPDATE OF state ON {_CASE} "
+            f"WHEN (OLD.state = {closed}) <> (NEW.state = {closed}) BEGIN "
+            f"UPDATE {_GRANTS} SET case_closed = (NEW.state = {closed}) WHERE content_object_id = NEW.id; END;"]
 
 
 def install(schema_editor: Any = None) -> None:
     """Create (or replace) the triggers on the current database, then count everything once."""
     conn = schema_editor.connection if schema_editor is not None else connection
+    flag = conn.vendor in ("postgresql", "sqlite") and has_closed_flag(conn)
     if conn.vendor == "postgresql":
-        statements = postgresql_sql() + _pg_instalment_sql()
+        statements = postgresql_sql(flag) + _pg_instalment_sql()
     elif conn.vendor == "sqlite":
-        statements = sqlite_sql() + _lite_instalment_sql()
+        statements = sqlite_sql(flag) + _lite_instalment_sql()
     else:
         statements = []
     with conn.cursor() as cursor:
@@ -341,10 +394,10 @@ def install(schema_editor: Any = None) -> None:
     rebuild(using=conn.alias)
 
 
-def trigger_names(vendor: str) -> set[str]:
+def trigger_names(vendor: str, flag: bool = True) -> set[str]:
     """The names of the triggers :func:`install` creates on this kind of database."""
-    statements = (postgresql_sql() + _pg_instalment_sql() if vendor == "postgresql"
-                  else sqlite_sql() + _lite_instalment_sql() if vendor == "sqlite" else [])
+    statements = (postgresql_sql(flag) + _pg_instalment_sql() if vendor == "postgresql"
+                  else sqlite_sql(flag) + _lite_instalment_sql() if vendor == "sqlite" else [])
     return {s.split()[2] for s in statements if s.startswith("CREATE TRIGGER")}
 
 
@@ -363,7 +416,7 @@ def ensure_installed(conn: Any) -> bool:
         else:
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
         present = {name for (name,) in cursor.fetchall()}
-    if trigger_names(conn.vendor) <= present:
+    if trigger_names(conn.vendor, has_closed_flag(conn)) <= present:
         return False
 
     class _Editor:  # install() takes what a migration gives it: something with a connection
@@ -386,13 +439,15 @@ def uninstall(schema_editor: Any = None) -> None:
                     cursor.execute(f"DROP TRIGGER IF EXISTS {function}_{event}")
             if conn.vendor == "postgresql":
                 cursor.execute(f"DROP FUNCTION IF EXISTS {function}()")
-        names = [("mediation_case", "mediation_case_derived")] + [
+        names = [("mediation_case", "mediation_case_derived"), (_GRANTS, _GRANT_FLAG),
+                 *((_GRANTS, f"{_GRANT_FLAG}_{event}") for event in ("insert", "update")),
+                 (_CASE, f"{_GRANT_FLAG}_case")] + [
             (table, f"{_touch_name(table)}_{event.lower()}") for table, events, _c, _s in _TOUCHES for event in events]
         for table, name in names:
             cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}" if conn.vendor == "postgresql"
                            else f"DROP TRIGGER IF EXISTS {name}")
         if conn.vendor == "postgresql":
-            for function in ["mediation_case_derived", *(_touch_name(t) for t, _e, _c, _s in _TOUCHES)]:
+            for function in ["mediation_case_derived", _GRANT_FLAG, *(_touch_name(t) for t, _e, _c, _s in _TOUCHES)]:
                 cursor.execute(f"DROP FUNCTION IF EXISTS {function}()")
 
 
@@ -419,6 +474,14 @@ def rebuild(using: str = "default") -> None:
                        "GROUP BY 1, 2, 3, 4")
         sets = ", ".join(f"{column} = {value}" for column, value in _derived(_CASE))
         cursor.execute(f"UPDATE {_CASE} SET {sets} WHERE {_derived_stale(conn.vendor)}")
+        if has_closed_flag(conn):
+            cursor.execute(f"UPDATE {_GRANTS} SET case_closed = {_closed(f'{_GRANTS}.content_object_id')} "
+                           f"WHERE {_flag_stale()}")
+
+
+def _flag_stale() -> str:
+    """SQL true for a grant whose ``case_closed`` is not what it should be."""
+    return f"case_closed <> {_closed(f'{_GRANTS}.content_object_id')}"
 
 
 def _derived_stale(vendor: str) -> str:
@@ -460,6 +523,9 @@ def differences(using: str = "default") -> list[str]:
                 found.append(f"grant {key_g}: {kept_g.get(key_g, 0)} kept, {live_g.get(key_g, 0)} counted")
         cursor.execute(f"SELECT id FROM {_CASE} WHERE {_derived_stale(conn.vendor)}")
         found += [f"case {case_id}: a derived column is out of date" for (case_id,) in cursor.fetchall()[:50]]
+        if has_closed_flag(conn):
+            cursor.execute(f"SELECT id FROM {_GRANTS} WHERE {_flag_stale()}")
+            found += [f"grant {grant_id}: case_closed is out of date" for (grant_id,) in cursor.fetchall()[:50]]
     return found
 
 

@@ -523,6 +523,15 @@ class CaseUserObjectPermission(UserObjectPermissionBase):
     """Direct-FK object permissions (fast, cascade-deleted): e.g. a former mediator's read access."""
 
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+    #: Whether the case is closed, kept by the database with the case (``mediation/tallies.py``:
+    #: whoever writes the case or the grant, it is recomputed): the home page's lists never show a
+    #: closed case, so they read only the grants on cases not closed (a mediator of long standing
+    #: holds thousands of grants, most on cases long closed).
+    case_closed = models.BooleanField(default=False, db_default=False, editable=False)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "permission", "content_object"], condition=models.Q(case_closed=False),
+                                name="grant_on_case_not_closed")]
 
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
