@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models import CharField, IntegerField, Model, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 
 from mediation.models.organisations import Membership, Organisation, Role
 from workflows.states import CaseState
@@ -148,25 +160,52 @@ def reach_signature(user: Any) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def _per_case_grants(user: Any, **where: Any) -> QuerySet[Any]:
-    """(case id, codename) of the per-case grants (django-guardian) the user holds, to the user or to one
-    of their groups, narrowed by ``where`` (a case, a permission): one statement, both halves joined."""
+def _grant_sources(user: Any, **where: Any) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """The per-case grants (django-guardian) the user holds, to the user and to one of their groups,
+    narrowed by ``where`` (a case, a permission)."""
     from mediation.models import CaseGroupObjectPermission, CaseUserObjectPermission
 
-    columns = ("content_object_id", "permission__codename")
     # A case's permissions only (as django-guardian's checker asks): a row naming another model's
     # permission of the same codename grants nothing on the case.
     where = {"permission__content_type__app_label": "mediation", "permission__content_type__model": "case", **where}
-    mine = CaseUserObjectPermission.objects.filter(user=user, **where).order_by().values_list(*columns)
-    theirs = CaseGroupObjectPermission.objects.filter(group__user=user, **where).order_by().values_list(*columns)
-    return mine.union(theirs, all=True)
+    return (CaseUserObjectPermission.objects.filter(user=user, **where).order_by(),
+            CaseGroupObjectPermission.objects.filter(group__user=user, **where).order_by())
+
+
+def _per_case_grants(user: Any, **where: Any) -> QuerySet[Any]:
+    """(case id, codename) of the per-case grants the user holds (:func:`_grant_sources`): one
+    statement, both halves joined."""
+    mine, theirs = _grant_sources(user, **where)
+    columns = ("content_object_id", "permission__codename")
+    return mine.values_list(*columns).union(theirs.values_list(*columns), all=True)
+
+
+def case_grants_held(user: Any) -> ExpressionWrapper:
+    """Whether the user holds any per-case grant on the case (``OuterRef("pk")``), as an expression for
+    the case's own statement (``selectors.case_get_for_user``): read with the case, it spares the
+    grants' statement when there are none (:func:`note_case_grants_held`), as there are none for
+    nearly everyone on nearly every case."""
+    mine, theirs = _grant_sources(user, content_object_id=OuterRef("pk"))
+    return ExpressionWrapper(Q(Exists(mine)) | Q(Exists(theirs)), output_field=BooleanField())
+
+
+def note_case_grants_held(user: Any, case_pk: int, held: bool) -> None:
+    """What :func:`case_grants_held` found for this case: none at all, and :func:`_case_grants` knows
+    it without asking (when there are some, it reads which)."""
+    if not held:
+        _case_grants_read(user).setdefault(case_pk, frozenset())
+
+
+def _case_grants_read(user: Any) -> dict[int, frozenset[str]]:
+    read = getattr(user, "_mediation_case_grants", None)
+    if read is None:
+        read = user._mediation_case_grants = {}
+    return cast("dict[int, frozenset[str]]", read)
 
 
 def _case_grants(user: Any, case_pk: int) -> frozenset[str]:
     """The codenames granted to the user on this one case, read once per user object."""
-    read = getattr(user, "_mediation_case_grants", None)
-    if read is None:
-        read = user._mediation_case_grants = {}
+    read = _case_grants_read(user)
     if case_pk not in read:
         read[case_pk] = frozenset(codename for _, codename in _per_case_grants(user, content_object_id=case_pk))
     return read[case_pk]

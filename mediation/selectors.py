@@ -68,14 +68,21 @@ def case_list_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
 
 def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None, closed: bool = True) -> QuerySet[Case]:
     """The cases ``user`` may read, narrowed by ``filters``. An unknown user sees nothing.
-    ``closed=False``: less the closed cases, for a list that never shows one (``visible_cases_q``)."""
-    q = permissions.visible_cases_q(user, closed=closed)
+    ``closed=False``: less the closed cases, for a list that never shows one (``visible_cases_q``);
+    so too when the filters leave every closed case out by themselves (:func:`_never_closed`)."""
+    q = permissions.visible_cases_q(user, closed=closed and not _never_closed(filters))
     if q is None:
         return Case.objects.none()
     qs = Case.objects.filter(q)
     if filters:
         qs = _apply_filters(qs, filters, user)
     return qs
+
+
+def _never_closed(f: CaseFilters | None) -> bool:
+    """Whether filters ``f`` leave every closed case out by themselves: a state other than closed, or
+    overdue (a running statutory clock, :func:`overdue_q`)."""
+    return f is not None and (bool(f.state and f.state != CaseState.CLOSED) or f.overdue)
 
 
 def _apply_filters(qs: QuerySet[Case], f: CaseFilters, user: Any) -> QuerySet[Case]:
@@ -393,7 +400,7 @@ def case_deadline_watchlist(*, user: Any, today: datetime.date | None = None,
                             within_days: int | None = None) -> dict[str, QuerySet[Case]]:
     """Overdue and due-soon cases among those the user may see, for mediators' and supervisors' lists."""
     today = today or local_today()
-    visible = case_list_visible_to(user=user).select_related("organisation", "employer")
+    visible = case_list_visible_to(user=user, closed=False).select_related("organisation", "employer")
     return {
         "overdue": visible.filter(overdue_q(today)).order_by("acceptance_due", "mediation_due"),
         "due_soon": visible.filter(due_soon_q(today, within_days)).order_by("acceptance_due", "mediation_due"),
@@ -426,13 +433,17 @@ def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view",
     """
     # Written once per process for the user's reach (``mediation/prepared.py``): the case's id is
     # the statement's own value; annotations are the very object given (pass a constant).
+    # Whether the user holds any per-case grant on it comes with the case (none, nearly always: then
+    # the grants' own statement is spared).
     found = prepared.rows(user, ("case", prepared.Same(annotations)), lambda pk: (
-        case_list_visible_to(user=user).filter(pk=pk).annotate(**(annotations or {}))
+        case_list_visible_to(user=user).filter(pk=pk)
+        .annotate(**(annotations or {}), case_grants_held=permissions.case_grants_held(user))
         .select_related("organisation__level", "registered_organisation", "employer", "platform", "created_by")
         .order_by("pk")[:1]), values=(int(case_id),))
     if not found:
         raise Http404
     case = found[0]
+    permissions.note_case_grants_held(user, case.pk, case.case_grants_held)
     if permissions.read_is_logged(user, case):
         CaseAccessLog.objects.create(case=case, user=user, what=purpose[:60])
         audit.record(actor=user, action="case.read", obj=case, new={"purpose": purpose[:60]})

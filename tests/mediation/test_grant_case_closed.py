@@ -128,3 +128,26 @@ def test_lists_of_cases_not_closed_are_the_readable_cases_less_the_closed_ones(w
         Case.objects.exclude(state=S.CLOSED).values_list("pk", flat=True))
     assert Case.objects.exclude(state=S.CLOSED).count() == 2  # mine_open and granted_open, by hand
 
+
+
+def test_a_case_list_filtered_by_state_finds_the_granted_cases_of_that_state(world):
+    """A state filter other than closed leaves the closed cases out by itself (and the grants on them
+    are then not read); filtering for closed cases finds the granted closed ones too."""
+    from mediation.selectors import CaseFilters
+
+    mine_closed = case_in_state(world, S.CLOSED)
+    granted_open = case_in_state(world, S.REJECTED)
+    granted_closed = case_in_state(world, S.CLOSED)
+    for case in (granted_open, granted_closed):
+        permissions.grant_case_read(world.mediator_b, case)
+    mine = register(world.mediator_b, world.town_b)
+    user = fresh(world.mediator_b)
+
+    def ids(**filters) -> set[int]:
+        return set(case_list_visible_to(user=user, filters=CaseFilters(**filters)).values_list("pk", flat=True))
+
+    assert ids() == {mine.pk, granted_open.pk, granted_closed.pk}
+    assert ids(state=S.REJECTED) == {granted_open.pk}
+    assert ids(state=S.CLOSED) == {granted_closed.pk}
+    assert ids(state=S.REGISTERED) == {mine.pk}
+    assert mine_closed.pk not in ids()  # town_a's, not granted

@@ -26,15 +26,16 @@ from workflows.states import CaseState
 PAGE_BUDGET = 15
 #: A user whose role lacks a permission the page asks about (a mediator: assigning mediators and
 #: extending the deadline; a reader: working the case) may hold it on this one case (django-guardian,
-#: docs/permissions.md): the case's grants to the user and to their groups, asked once per request
-#: in one statement.
+#: docs/permissions.md). Whether they hold any grant on it is asked in the case's own statement;
+#: which grants, only when they hold some: the case's grants to the user and to their groups, in
+#: one statement.
 PER_CASE_GRANTS = 1
 #: A read by someone who does not work the case goes on the access log and the audit trail
 #: (DOMAIN.md §5): the log's row; the audit chain's lock, its last hash and its row.
 READ_LOGGED = 4
-#: Each role's allowance on top of the budget.
-ALLOWANCE = {"supervisor_a": 0, "district_supervisor": 0, "mediator_a": PER_CASE_GRANTS,
-             "enterprise_mediator": PER_CASE_GRANTS, "auditor_a": PER_CASE_GRANTS + READ_LOGGED}
+#: Each role's allowance on top of the budget (none of them holds a grant on the case).
+ALLOWANCE = {"supervisor_a": 0, "district_supervisor": 0, "mediator_a": 0, "enterprise_mediator": 0,
+             "auditor_a": READ_LOGGED}
 
 
 def page_statements(client, case: Case) -> tuple[list[str], int]:
@@ -94,6 +95,16 @@ class TestCasePageBudget:
         client.force_login(getattr(world, who))
         own, _nav = page_queries(client, case)
         assert own <= PAGE_BUDGET + ALLOWANCE[who], f"{who}: {own} queries"
+
+    def test_a_former_mediator_holding_a_grant_on_the_case_asks_which_once(self, world, client, settled):
+        """mediator_b (another township) reads the case by a per-case grant: which grants, one
+        statement; not working it, the read is logged."""
+        from mediation import permissions
+
+        permissions.grant_case_read(world.mediator_b, settled)
+        client.force_login(world.mediator_b)
+        own, _nav = page_queries(client, settled)
+        assert own <= PAGE_BUDGET + PER_CASE_GRANTS + READ_LOGGED, f"mediator_b: {own} queries"
 
     @pytest.mark.parametrize("state", [CaseState.REGISTERED, CaseState.JOINT_MEDIATION, CaseState.PERFORMED,
                                        CaseState.REFERRED, CaseState.CLOSED])

@@ -341,6 +341,64 @@ class TestPerCaseGrants:
             permissions.user_may(user, "extend_deadline", town_b_case)
         assert len(ctx.captured_queries) == 1
 
+    # Read with the case (``selectors.case_get_for_user``): whether the reader holds any per-case
+    # grant on it comes in the case's own statement; which, only when they hold some.
+
+    def read_case(self, user, case):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from mediation.selectors import case_get_for_user
+
+        with CaptureQueriesContext(connection) as ctx:
+            read = case_get_for_user(user=user, case_id=case.pk)  # decides whether the read is logged
+            works = permissions.user_may(user, "work", read)
+        # The statements that read the grants, apart from the case's own.
+        apart = [q["sql"] for q in ctx.captured_queries
+                 if "objectpermission" in q["sql"] and not q["sql"].startswith('SELECT "mediation_case".')]
+        return works, len(apart)
+
+    def test_a_reader_holding_no_grant_on_the_case_is_answered_without_asking(self, world):
+        from mediation.models import CaseAccessLog
+
+        case = register(world.mediator_a, world.town_a)
+        assert self.read_case(self.fresh(world.auditor_a), case) == (False, 0)
+        # An auditor does not work the case: the read is on the access log (DOMAIN.md §5).
+        assert CaseAccessLog.objects.filter(case=case, user=world.auditor_a).count() == 1
+
+    def test_a_grant_to_the_reader_or_their_group_is_found_with_the_case(self, world):
+        from django.contrib.auth.models import Group
+        from guardian.shortcuts import assign_perm
+
+        from mediation.models import CaseAccessLog
+
+        mine, ours = register(world.mediator_a, world.town_a), register(world.mediator_a, world.town_a)
+        assign_perm("mediation.work_case", world.auditor_a, mine)
+        group = Group.objects.create(name="外派调解小组")
+        group.user_set.add(world.auditor_a)
+        assign_perm("mediation.work_case", group, ours)
+        assert self.read_case(self.fresh(world.auditor_a), mine) == (True, 1)  # which: one statement
+        assert self.read_case(self.fresh(world.auditor_a), ours) == (True, 1)
+        # Working the case by a grant: the reads are not logged.
+        assert not CaseAccessLog.objects.filter(user=world.auditor_a).exists()
+
+    def test_a_look_alike_grant_is_not_found_with_the_case_either(self, world):
+        from django.contrib.auth.models import Group, Permission
+        from django.contrib.contenttypes.models import ContentType
+
+        from mediation.models import CaseGroupObjectPermission, CaseUserObjectPermission, Organisation
+
+        case = register(world.mediator_a, world.town_a)
+        alike = Permission.objects.create(codename="work_case", name="同名权限",
+                                          content_type=ContentType.objects.get_for_model(Organisation))
+        CaseUserObjectPermission.objects.bulk_create([CaseUserObjectPermission(
+            user=world.auditor_a, permission=alike, content_object=case)])
+        group = Group.objects.create(name="外派调解小组")
+        group.user_set.add(world.auditor_a)
+        CaseGroupObjectPermission.objects.bulk_create([CaseGroupObjectPermission(
+            group=group, permission=alike, content_object=case)])
+        assert self.read_case(self.fresh(world.auditor_a), case) == (False, 0)
+
 
 def test_a_users_grants_are_each_membership_with_its_roles_permissions_read_in_one_statement(world):
     """DOMAIN.md §5: a mediator works the cases of their own organisation; an auditor reads a subtree.
