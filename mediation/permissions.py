@@ -185,6 +185,8 @@ def case_grants_held(user: Any) -> ExpressionWrapper:
     the case's own statement (``selectors.case_get_for_user``): read with the case, it spares the
     grants' statement when there are none (:func:`note_case_grants_held`), as there are none for
     nearly everyone on nearly every case."""
+    if not _active(user):  # signed out or switched off: holds none (and has no id to ask with)
+        return ExpressionWrapper(Value(False), output_field=BooleanField())
     mine, theirs = _grant_sources(user, content_object_id=OuterRef("pk"))
     return ExpressionWrapper(Q(Exists(mine)) | Q(Exists(theirs)), output_field=BooleanField())
 

@@ -35,7 +35,8 @@ The same triggers keep, on each per-case grant, whether its case is closed
 (``CaseUserObjectPermission.case_closed``): the home page's lists, which never show a closed
 case, read only the grants on cases not closed (``permissions.granted_case_ids``), through a
 partial index. It is recomputed whenever a grant is written and whenever a case is closed or
-reopened.
+reopened; on PostgreSQL a grant written while another transaction changes its case waits for that
+change (the services lock the case first anyway).
 
 This module owns the trigger SQL, the rebuild and the check (``manage.py tallies``),
 and every read of the two tables.
@@ -227,7 +228,8 @@ def postgresql_sql(flag: bool = True) -> list[str]:
         f"JOIN {_GRANTS} g ON g.content_object_id = delta.id {_VIEW} "
         "GROUP BY 1, 2, 3, 4 HAVING sum(delta.d) <> 0 ORDER BY 1, 2, 3, 4")
     # A case closed or reopened touches its grants (a no-op assignment): their row trigger below
-    # then recomputes ``case_closed``.
+    # then recomputes ``case_closed``. Last, after the tallies: the grants' own tally rows it then
+    # upserts are those the case's change holds already (no new lock order between two cases).
     touch_grants = (f"UPDATE {_GRANTS} g SET case_closed = g.case_closed "
                     "FROM old_rows o JOIN new_rows w ON w.id = o.id "
                     f"WHERE g.content_object_id = w.id AND (o.state = '{CaseState.CLOSED}') "
@@ -297,8 +299,12 @@ END $$;"""
     if flag:
         statements += [f"""
 CREATE OR REPLACE FUNCTION {_GRANT_FLAG}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  closed boolean;
 BEGIN
-  NEW.case_closed := {_closed("NEW.content_object_id")};
+  -- FOR SHARE: a change to the case not yet committed (a reopening) is waited for, then read.
+  SELECT c.state = '{CaseState.CLOSED}' INTO closed FROM {_CASE} c WHERE c.id = NEW.content_object_id FOR SHARE;
+  NEW.case_closed := coalesce(closed, false);
   RETURN NEW;
 END $$;""", f"DROP TRIGGER IF EXISTS {_GRANT_FLAG} ON {_GRANTS};",
                        f"CREATE TRIGGER {_GRANT_FLAG} BEFORE INSERT OR UPDATE ON {_GRANTS} "
