@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -445,8 +445,9 @@ def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view",
     case = found[0]
     permissions.note_case_grants_held(user, case.pk, case.case_grants_held)
     if permissions.read_is_logged(user, case):
-        CaseAccessLog.objects.create(case=case, user=user, what=purpose[:60])
-        audit.record(actor=user, action="case.read", obj=case, new={"purpose": purpose[:60]})
+        with transaction.atomic():  # both records of the read, or neither
+            CaseAccessLog.objects.create(case=case, user=user, what=purpose[:60])
+            audit.record(actor=user, action="case.read", obj=case, new={"purpose": purpose[:60]})
     return case
 
 

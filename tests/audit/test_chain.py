@@ -140,6 +140,27 @@ def test_the_access_log_keeps_its_case(world):
         Case.objects.get(pk=case.pk).delete()
 
 
+def test_a_read_is_logged_on_both_records_or_on_neither(world, monkeypatch):
+    """An auditor's read goes on the access log and the audit trail (DOMAIN.md §5): if the trail
+    cannot take it, the access log keeps no row of it either, and the reader sees an error."""
+    from mediation.audit import log
+    from mediation.selectors import case_get_for_user
+
+    case = register(world.mediator_a, world.town_a)
+
+    def refused(**kwargs):
+        raise DatabaseError("the trail refused the row")
+
+    monkeypatch.setattr(log, "record", refused)
+    with pytest.raises(DatabaseError):
+        case_get_for_user(user=world.auditor_a, case_id=case.pk)
+    assert not CaseAccessLog.objects.filter(case=case).exists()
+    monkeypatch.undo()
+    case_get_for_user(user=world.auditor_a, case_id=case.pk)
+    assert CaseAccessLog.objects.filter(case=case, user=world.auditor_a).count() == 1
+    assert AuditEvent.objects.filter(case_id=case.pk, action="case.read", actor_id=world.auditor_a.pk).count() == 1
+
+
 def test_the_demo_reset_leaves_the_trail_of_the_cases_it_deletes(db):
     from mediation.demo import seed as demo
 
