@@ -6,6 +6,9 @@ membership's organisation: a mediator acts in their own organisation, a
 supervisor in their organisation's subtree. django-guardian object permissions
 add per-case grants on top (a former mediator keeps ``view_case`` on a case that
 moved up). Every check fails closed.
+
+Past 600 lines on purpose: every access decision, and the statements that read the grants it rests
+on, live in this one module rather than spread over helpers elsewhere.
 """
 from __future__ import annotations
 
