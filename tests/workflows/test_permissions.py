@@ -298,9 +298,10 @@ class TestPerCaseGrants:
         assert permissions.user_may(self.fresh(world.auditor_a), "work", town_b_case)
         assert not permissions.user_may(self.fresh(world.mediator_a), "work", town_b_case)
 
-    def test_a_grant_naming_another_models_permission_grants_nothing_on_the_case(self, world, town_b_case):
-        """Only a case's own permissions count, however the row got in (guardian refuses such a row
-        on save; a bulk load does not ask)."""
+    @staticmethod
+    def look_alike_grants(user, case) -> None:
+        """``work_case`` of another model granted on the case, to the user and to a group of theirs, as
+        a bulk load could write them (guardian refuses such a row on save)."""
         from django.contrib.auth.models import Group, Permission
         from django.contrib.contenttypes.models import ContentType
 
@@ -309,11 +310,15 @@ class TestPerCaseGrants:
         alike = Permission.objects.create(codename="work_case", name="同名权限",
                                           content_type=ContentType.objects.get_for_model(Organisation))
         CaseUserObjectPermission.objects.bulk_create([CaseUserObjectPermission(
-            user=world.mediator_a, permission=alike, content_object=town_b_case)])
+            user=user, permission=alike, content_object=case)])
         group = Group.objects.create(name="外派调解小组")
-        group.user_set.add(world.mediator_a)
+        group.user_set.add(user)
         CaseGroupObjectPermission.objects.bulk_create([CaseGroupObjectPermission(
-            group=group, permission=alike, content_object=town_b_case)])
+            group=group, permission=alike, content_object=case)])
+
+    def test_a_grant_naming_another_models_permission_grants_nothing_on_the_case(self, world, town_b_case):
+        """Only a case's own permissions count, however the row got in."""
+        self.look_alike_grants(world.mediator_a, town_b_case)
         assert not permissions.user_may(self.fresh(world.mediator_a), "work", town_b_case)
 
     def test_an_inactive_account_holds_no_grant(self, world, town_b_case):
@@ -383,20 +388,8 @@ class TestPerCaseGrants:
         assert not CaseAccessLog.objects.filter(user=world.auditor_a).exists()
 
     def test_a_look_alike_grant_is_not_found_with_the_case_either(self, world):
-        from django.contrib.auth.models import Group, Permission
-        from django.contrib.contenttypes.models import ContentType
-
-        from mediation.models import CaseGroupObjectPermission, CaseUserObjectPermission, Organisation
-
         case = register(world.mediator_a, world.town_a)
-        alike = Permission.objects.create(codename="work_case", name="同名权限",
-                                          content_type=ContentType.objects.get_for_model(Organisation))
-        CaseUserObjectPermission.objects.bulk_create([CaseUserObjectPermission(
-            user=world.auditor_a, permission=alike, content_object=case)])
-        group = Group.objects.create(name="外派调解小组")
-        group.user_set.add(world.auditor_a)
-        CaseGroupObjectPermission.objects.bulk_create([CaseGroupObjectPermission(
-            group=group, permission=alike, content_object=case)])
+        self.look_alike_grants(world.auditor_a, case)
         assert self.read_case(self.fresh(world.auditor_a), case) == (False, 0)
 
 
