@@ -8,7 +8,7 @@ case lifecycle (ARCHITECTURE.md habit 5, django-fsm-2 issues #149/#150):
   change or delete a case, edit its ``state`` or move it to another organisation —
   every such move is a service in ``workflows.services`` that checks, locks and logs;
 * only a superuser or a holder of ``view_all_cases`` (the administrator role) may
-  read cases here, and every case page read is written to ``CaseAccessLog``;
+  read cases here, and every case page read goes on the audit trail (``case.read``);
 * memberships are edited here, and the user's groups are brought in line with
   their roles (``permissions.sync_role_groups``) after every save or delete.
 """
@@ -33,7 +33,6 @@ from mediation.audit.adminlog import AuditedAdmin
 from mediation.models import (
     Agreement,
     Case,
-    CaseAccessLog,
     CaseParty,
     Category,
     ClaimItem,
@@ -516,7 +515,6 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method == "GET" and response.status_code == 200:
             # Administrators' reads are logged like auditors' (DOMAIN.md §5).
             assert isinstance(request.user, User)  # only signed-in staff reach an admin page
-            CaseAccessLog.objects.create(case_id=int(object_id), user=request.user, what="admin_view")
             audit.record(actor=request.user, action="case.read", case=int(object_id), new={"purpose": "admin_view"})
         return response
 
@@ -528,12 +526,3 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         raise PermissionDenied
-
-
-@admin.register(CaseAccessLog)
-class CaseAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "user", "case", "what")
-    list_filter = ("what",)
-    search_fields = ("case__number", "user__username")
-    list_select_related = ("case", "user")
-    date_hierarchy = "at"

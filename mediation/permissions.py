@@ -96,7 +96,7 @@ ADMINISTRATOR_MODEL_PERMISSIONS: tuple[tuple[str, str], ...] = tuple(
     for verb in ("add", "change", "view", "delete")
     if not (verb == "delete" and model in {"person", "employer", "user", "linename"})
 ) + (("workflows", "view_transitionlog"), ("workflows", "view_escalationrequest"),
-     ("mediation", "view_case"), ("mediation", "view_caseaccesslog"))
+     ("mediation", "view_case"))
 
 #: Roles whose reach is the whole subtree below their organisation.
 SUBTREE_ROLES = {Role.SUPERVISOR, Role.AUDITOR, Role.ADMINISTRATOR}

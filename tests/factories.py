@@ -86,3 +86,11 @@ def registration(organisation: Organisation, *, applicants: int = 1, received_at
 
 def register(actor, organisation: Organisation, **kwargs):
     return case_register(actor=actor, data=registration(organisation, **kwargs))
+
+
+def reads_logged(case, user, purpose: str | None = None) -> int:
+    """How many reads of ``case`` by ``user`` (for ``purpose``, if given) are on the audit trail."""
+    from mediation.audit.models import AuditEvent
+
+    found = AuditEvent.objects.filter(action="case.read", case_id=case.pk, actor_id=user.pk)
+    return (found.filter(new__purpose=purpose) if purpose is not None else found).count()

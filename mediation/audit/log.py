@@ -3,9 +3,10 @@
 Every row holds the SHA-256 of the row before it and its own SHA-256 over its
 content, so an edit, a deletion or an insertion in the middle breaks the chain at
 a row :func:`verify` can name. Writers take one lock for the chain (PostgreSQL: a
-transaction-scoped advisory lock; SQLite serialises writing transactions anyway),
-held until the caller's transaction ends, so two transactions never chain onto the
-same row.
+transaction-scoped advisory lock, taken with the last hash in one statement,
+``audit_chain_head()``, audit migration 0004; SQLite serialises writing transactions
+anyway), held until the caller's transaction ends, so two transactions never chain onto
+the same row.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from mediation import identity
 from mediation.audit.models import GENESIS, AuditEvent
 from mediation.http_security import client_address
 
-#: The key PostgreSQL's advisory lock knows the chain by ("audit" in ASCII).
+#: The key PostgreSQL's advisory lock knows the chain by ("audit" in ASCII); ``audit_chain_head()``
+#: (audit migration 0004) takes it.
 LOCK_KEY = 0x6175646974
 
 #: Fields never logged: they change on their own (timestamps) or hold a secret.
@@ -217,10 +219,15 @@ def row_hash(event: AuditEvent) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _lock_chain() -> None:
+def _chain_head() -> str:
+    """The last row's hash, read once this transaction holds the chain's lock."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        with connection.cursor() as cursor:  # the lock, then the hash, in one statement
+            cursor.execute("SELECT audit_chain_head()")
+            head = cursor.fetchone()[0]
+    else:  # SQLite: transactions begin IMMEDIATE (settings), holding the write lock already
+        head = AuditEvent.objects.order_by("-pk").values_list("hash", flat=True).first()
+    return head or GENESIS
 
 
 def record(*, actor: Any, action: str, obj: Any = None, case: Any = None, old: Any = None, new: Any = None,
@@ -250,8 +257,7 @@ def record(*, actor: Any, action: str, obj: Any = None, case: Any = None, old: A
 
 
 def _append(event: AuditEvent) -> None:
-    _lock_chain()
-    event.prev_hash = AuditEvent.objects.order_by("-pk").values_list("hash", flat=True).first() or GENESIS
+    event.prev_hash = _chain_head()
     event.hash = row_hash(event)
     event.save(force_insert=True)
 

@@ -3,7 +3,6 @@ from .cases import (
     ApplicationForm,
     Attachment,
     Case,
-    CaseAccessLog,
     CaseGroupObjectPermission,
     CaseNumberSequence,
     CaseUserObjectPermission,
@@ -23,7 +22,7 @@ from .parties import CaseParty, Employer, PartyRole, Person, RespondentCapacity,
 from .tallies import CaseTally, GrantTally, MediatorTally
 
 __all__ = [
-    "Agreement", "AgreementTerm", "Attachment", "ApplicationForm", "Case", "CaseAccessLog",
+    "Agreement", "AgreementTerm", "Attachment", "ApplicationForm", "Case",
     "CaseGroupObjectPermission", "CaseNumberSequence", "CaseParty", "CaseTally", "CaseUserObjectPermission",
     "Category", "Channel", "ClaimItem", "Consent", "ConsultationOutcome", "ConsultationSide", "Employer",
     "FollowUp", "GrantTally", "Instalment", "LineName", "MediationSession", "MediatorTally", "Membership",

@@ -501,24 +501,6 @@ class Referral(models.Model):
 
 
 
-class CaseAccessLog(models.Model):
-    """Who read which case when: every view by an auditor or administrator (DOMAIN.md §5)."""
-
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="access_log")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    at = models.DateTimeField(auto_now_add=True)
-    what = models.CharField(max_length=60, default="view")
-
-    class Meta:
-        verbose_name = _("查阅记录")
-        verbose_name_plural = _("查阅记录")
-        ordering = ["-at"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.what} {self.case_id}"
-
-
-
 class CaseUserObjectPermission(UserObjectPermissionBase):
     """Direct-FK object permissions (fast, cascade-deleted): e.g. a former mediator's read access."""
 

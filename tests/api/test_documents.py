@@ -13,8 +13,8 @@ from mediation.documents import services
 from mediation.documents.models import DocumentKind as K
 from mediation.documents.models import IssuedDocument
 from mediation.documents.render import DocumentRenderError
-from mediation.models import CaseAccessLog
 from tests.documents.conftest import stored_files
+from tests.factories import reads_logged
 from tests.lifecycle import case_in_state, snapshot
 from workflows.states import CaseState as S
 
@@ -73,17 +73,17 @@ def test_the_list_is_the_documents_card_and_the_supervisor_downloads_too(world, 
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
 
 
-def test_an_auditor_reads_the_registry_on_the_access_log_but_gets_no_file(world, api_as, notice):
+def test_an_auditor_reads_the_registry_on_the_audit_trail_but_gets_no_file(world, api_as, notice):
     case = notice.case
     auditor = api_as(world.auditor_a)
     listed = auditor.get(url(case)).json()
     assert [row["id"] for row in listed["issued"]] == [notice.pk]
     assert not listed["may_issue"] and not listed["may_download"] and listed["issuable"] == []
-    assert CaseAccessLog.objects.filter(case=case, user=world.auditor_a, what="documents").count() == 1
+    assert reads_logged(case, world.auditor_a, "documents") == 1
     refused = auditor.get(url(case, notice.pk, "download"))
     assert refused.status_code == 403 and "身份证号码" in refused.json()["detail"]
-    # The attempt is on the access log as on the web (a read of the case), the download is not.
-    assert CaseAccessLog.objects.filter(case=case, user=world.auditor_a, what=f"document:{notice.pk}").count() == 1
+    # The attempt is on the audit trail as on the web (a read of the case), the download is not.
+    assert reads_logged(case, world.auditor_a, f"document:{notice.pk}") == 1
     assert not AuditEvent.objects.filter(action="document.download").exists()
     assert auditor.post_json(url(case), {"kind": K.ACCEPTANCE_NOTICE}).status_code == 403
     assert IssuedDocument.objects.count() == 1

@@ -12,7 +12,7 @@ from django.db.models.deletion import ProtectedError
 from mediation.audit import record
 from mediation.audit.log import verify
 from mediation.audit.models import GENESIS, AuditEvent
-from mediation.models import Case, CaseAccessLog
+from mediation.models import Case
 from tests.factories import register
 from workflows import services as ws
 
@@ -132,17 +132,24 @@ def test_a_case_with_history_cannot_be_hard_deleted(world):
     assert case.transitions.count() == 1
 
 
-def test_the_access_log_keeps_its_case(world):
+def test_a_read_by_an_auditor_is_one_row_of_the_chain(world):
+    """Every view of a case by an auditor is logged (DOMAIN.md §5): who, which case (by id and by
+    number, so the row outlives it), when, for what — one row, chained like every other."""
+    from mediation.selectors import case_get_for_user
+
     case = register(world.mediator_a, world.town_a)
-    CaseAccessLog.objects.create(case=case, user=world.auditor_a, what="view")
+    before = AuditEvent.objects.order_by("-pk").first()
+    case_get_for_user(user=world.auditor_a, case_id=case.pk, purpose="documents")
 
-    with pytest.raises(ProtectedError):
-        Case.objects.get(pk=case.pk).delete()
+    read = AuditEvent.objects.get(action="case.read")
+    assert (read.actor_id, read.actor_name, read.case_id, read.case_number, read.new) == (
+        world.auditor_a.pk, world.auditor_a.username, case.pk, case.number, {"purpose": "documents"})
+    assert before is not None and read.prev_hash == before.hash
+    assert verify().ok
 
 
-def test_a_read_is_logged_on_both_records_or_on_neither(world, monkeypatch):
-    """An auditor's read goes on the access log and the audit trail (DOMAIN.md §5): if the trail
-    cannot take it, the access log keeps no row of it either, and the reader sees an error."""
+def test_a_read_the_trail_cannot_take_is_not_served(world, monkeypatch):
+    """A read that cannot be logged is refused with an error, never served unlogged."""
     from mediation.audit import log
     from mediation.selectors import case_get_for_user
 
@@ -154,11 +161,45 @@ def test_a_read_is_logged_on_both_records_or_on_neither(world, monkeypatch):
     monkeypatch.setattr(log, "record", refused)
     with pytest.raises(DatabaseError):
         case_get_for_user(user=world.auditor_a, case_id=case.pk)
-    assert not CaseAccessLog.objects.filter(case=case).exists()
+    assert not AuditEvent.objects.filter(action="case.read").exists()
     monkeypatch.undo()
     case_get_for_user(user=world.auditor_a, case_id=case.pk)
-    assert CaseAccessLog.objects.filter(case=case, user=world.auditor_a).count() == 1
     assert AuditEvent.objects.filter(case_id=case.pk, action="case.read", actor_id=world.auditor_a.pk).count() == 1
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_writers_at_once_chain_one_after_the_other(world):
+    """A row written while another transaction's row is uncommitted waits for it and chains onto
+    it: the chain never forks, whichever writer reads the head first."""
+    import threading
+
+    from django.db import connections
+
+    written = threading.Event()
+    failure: list[BaseException] = []
+    second: list[AuditEvent] = []
+
+    def write() -> None:
+        try:
+            second.append(record(actor=world.mediator_b, action="test.second"))
+            written.set()
+        except BaseException as exc:  # the test reports it below
+            failure.append(exc)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        first = record(actor=world.mediator_a, action="test.first")
+        other = threading.Thread(target=write)
+        other.start()
+        # The other writer waits for the chain while this transaction holds it.
+        assert not written.wait(1.0)
+    other.join(timeout=30)
+    assert failure == [] and written.is_set()
+    assert second[0].prev_hash == first.hash
+    assert verify().ok
 
 
 def test_the_demo_reset_leaves_the_trail_of_the_cases_it_deletes(db):

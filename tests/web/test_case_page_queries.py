@@ -30,12 +30,13 @@ PAGE_BUDGET = 15
 #: which grants, only when they hold some: the case's grants to the user and to their groups, in
 #: one statement.
 PER_CASE_GRANTS = 1
-#: A read by someone who does not work the case goes on the access log and the audit trail
-#: (DOMAIN.md §5): the log's row; the audit chain's lock, its last hash and its row.
-READ_LOGGED = 4
-#: Each role's allowance on top of the budget (none of them holds a grant on the case).
+#: A read by someone who does not work the case goes on the audit trail (DOMAIN.md §5): the chain's
+#: head (on PostgreSQL its lock and last hash in one statement, ``audit_chain_head()``) and its row.
+READ_LOGGED = 2
+#: Each role's allowance on top of the budget (none of them holds a grant on the case). The
+#: auditor's page stays within it, its read's logging included.
 ALLOWANCE = {"supervisor_a": 0, "district_supervisor": 0, "mediator_a": 0, "enterprise_mediator": 0,
-             "auditor_a": READ_LOGGED}
+             "auditor_a": 0}
 
 
 def page_statements(client, case: Case) -> tuple[list[str], int]:

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 
 from mediation import permissions
 from mediation.selectors import case_list_visible_to
-from tests.factories import member, register
+from tests.factories import member, reads_logged, register
 from tests.lifecycle import act, case_in_state, satisfy_conditions, snapshot
 from workflows import services as ws
 from workflows.states import CaseState as S
@@ -129,13 +129,14 @@ class TestVisibility:
         assert not case_list_visible_to(user=world.mediator_a).exists()
 
     def test_auditor_reads_are_logged(self, world):
-        from mediation.models import CaseAccessLog
+        from mediation.audit.models import AuditEvent
         from mediation.selectors import case_get_for_user
 
         case = register(world.mediator_a, world.town_a)
         case_get_for_user(user=world.auditor_a, case_id=case.pk)
         case_get_for_user(user=world.mediator_a, case_id=case.pk)
-        assert list(CaseAccessLog.objects.values_list("user_id", flat=True)) == [world.auditor_a.pk]
+        reads = AuditEvent.objects.filter(action="case.read", case_id=case.pk)
+        assert list(reads.values_list("actor_id", "new")) == [(world.auditor_a.pk, {"purpose": "view"})]
 
     def test_case_outside_scope_is_not_found(self, world):
         from django.http import Http404
@@ -364,18 +365,14 @@ class TestPerCaseGrants:
         return works, len(apart)
 
     def test_a_reader_holding_no_grant_on_the_case_is_answered_without_asking(self, world):
-        from mediation.models import CaseAccessLog
-
         case = register(world.mediator_a, world.town_a)
         assert self.read_case(self.fresh(world.auditor_a), case) == (False, 0)
-        # An auditor does not work the case: the read is on the access log (DOMAIN.md §5).
-        assert CaseAccessLog.objects.filter(case=case, user=world.auditor_a).count() == 1
+        # An auditor does not work the case: the read is on the audit trail (DOMAIN.md §5).
+        assert reads_logged(case, world.auditor_a) == 1
 
     def test_a_grant_to_the_reader_or_their_group_is_found_with_the_case(self, world):
         from django.contrib.auth.models import Group
         from guardian.shortcuts import assign_perm
-
-        from mediation.models import CaseAccessLog
 
         mine, ours = register(world.mediator_a, world.town_a), register(world.mediator_a, world.town_a)
         assign_perm("mediation.work_case", world.auditor_a, mine)
@@ -385,7 +382,7 @@ class TestPerCaseGrants:
         assert self.read_case(self.fresh(world.auditor_a), mine) == (True, 1)  # which: one statement
         assert self.read_case(self.fresh(world.auditor_a), ours) == (True, 1)
         # Working the case by a grant: the reads are not logged.
-        assert not CaseAccessLog.objects.filter(user=world.auditor_a).exists()
+        assert reads_logged(mine, world.auditor_a) == reads_logged(ours, world.auditor_a) == 0
 
     def test_a_look_alike_grant_is_not_found_with_the_case_either(self, world):
         case = register(world.mediator_a, world.town_a)
