@@ -177,3 +177,18 @@ def test_an_integer_the_database_adapter_wraps_is_bound_as_wrapped(world):
 def test_a_queryset_that_prefetches_is_refused(world):
     with pytest.raises(TypeError):
         prepared.rows(world.mediator_a, ("rows",), lambda: case_list_rows(Case.objects.all()))
+
+
+def test_a_statement_of_anyone_is_written_once_for_every_reader_and_bound_to_each_value(world):
+    """``rows_of_anyone``: who asks is no part of it (the caller decided the reading already): one
+    statement for the key, whoever reads, each read bound to its own value; never shared with
+    ``rows``' statements of the same key."""
+    a, b = register(world.mediator_a, world.town_a), register(world.mediator_b, world.town_b)
+    build = Builds(lambda pk: Case.objects.filter(pk=pk).values_list("number", flat=True))
+
+    assert prepared.rows_of_anyone(("anyone",), build, (a.pk,)) == [a.number]
+    assert prepared.rows_of_anyone(("anyone",), build, (b.pk,)) == [b.number]
+    assert build.calls == 2  # written once, with each set of stand-ins
+    assert prepared.rows(world.mediator_a, ("anyone",), build, values=(a.pk,)) == [a.number]
+    assert build.calls == 4 and len(prepared._QUERYSETS) == 2
+    assert prepared.rows_of_anyone(("anyone",), build, (2**63,)) == []  # beyond every column: nothing
