@@ -7,6 +7,8 @@ Usage (after `manage.py seed_demo` and `manage.py generate_cases --count 100000`
 
 It drives the real views through Django's test client (no network, no browser), so the
 figures are server time: URL routing, permission filters, queries and template rendering.
+``--case-sample N`` adds a row for N of the user's cases picked at random (seeded), each run
+opening all of them: a case page's cost depends on what the case holds, and one case says little.
 Prints a Markdown table for docs/performance.md. Never gated on time.
 """
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -49,6 +53,30 @@ def measure(client: Client, url: str, runs: int, clock=time.perf_counter) -> tup
         queries = len(ctx.captured_queries)
     ordered = sorted(times)
     return ordered[len(ordered) // 2], ordered[-1], queries
+
+
+def measure_many(client: Client, urls: list[str], runs: int, clock=time.perf_counter) -> tuple[float, float, float]:
+    """:func:`measure` of several pages at once: each run opens every one of them; per page, the
+    median and the slowest run's time and the mean number of queries."""
+    for url in urls:
+        client.get(url)
+    times = []
+    queries = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as ctx:
+            start = clock()
+            for url in urls:
+                response = client.get(url)
+                assert response.status_code == 200, (url, response.status_code)
+            times.append((clock() - start) * 1000 / len(urls))
+        queries = len(ctx.captured_queries)
+    return statistics.median(times), max(times), queries / len(urls)
+
+
+def case_sample(user, n: int) -> list[str]:
+    """The pages of ``n`` of the user's cases (among their first 5,000 by id), the same on every run."""
+    ids = list(case_list_visible_to(user=user).order_by("pk").values_list("pk", flat=True)[:5000])
+    return [f"/cases/{pk}/" for pk in random.Random(1).sample(ids, min(n, len(ids)))]
 
 
 def pages_for(user, sample: dict) -> list[tuple[str, str]]:
@@ -106,6 +134,8 @@ def main() -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall: time from request to response (the default); cpu: the CPU time of this "
                              "process alone (Django's share without the database's; steadier on a busy machine)")
+    parser.add_argument("--case-sample", type=int, default=0,
+                        help="also time the pages of this many of each user's cases, picked at random (seeded)")
     parser.add_argument("--searches", default="",
                         help="a JSON file of each user's search texts: read when it exists (the same searches on "
                              "another database, bench/growth.py), else written with the ones chosen here")
@@ -138,6 +168,13 @@ def main() -> None:
             print(f"| {username} | {label} | {median:.0f} | {worst:.0f} | {queries} |")
             results.append({"user": username, "page": label, "url": url, "median_ms": round(median, 1),
                             "max_ms": round(worst, 1), "queries": queries})
+        label = f"case pages ({args.case_sample} of theirs)"
+        if args.case_sample and not (wanted and not any(w in label for w in wanted)):
+            median, worst, mean_queries = measure_many(client, case_sample(user, args.case_sample), args.runs,
+                                                       CLOCKS[args.clock])
+            print(f"| {username} | {label} | {median:.0f} | {worst:.0f} | {mean_queries:.1f} |")
+            results.append({"user": username, "page": label, "median_ms": round(median, 1),
+                            "max_ms": round(worst, 1), "queries": round(mean_queries, 1)})
     if given and not given.exists():
         given.write_text(json.dumps(chosen, ensure_ascii=False, indent=1))
     if args.json:

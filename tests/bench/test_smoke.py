@@ -57,6 +57,14 @@ def test_the_web_pages_benchmark_measures_every_page(bench_env):
     assert {"home", "case list, page 1", "case list, overdue", "case page"} <= pages, pages
 
 
+def test_the_web_pages_benchmark_times_a_sample_of_each_user_s_case_pages(bench_env):
+    out = run(bench_env, "bench/web_pages.py", "--runs", "1", "--users", "jinping_mediator", "--pages", "case pages",
+              "--case-sample", "3")
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| jinping_mediator |")]
+    assert [row[2].strip() for row in rows] == ["case pages (3 of theirs)"], out
+    assert float(rows[0][3]) > 0 and float(rows[0][5]) >= 1, rows  # a time, and each page asked the database
+
+
 def test_the_growth_benchmark_pairs_the_same_pages_of_two_databases(bench_env):
     url = bench_env["DATABASE_URL"]
     out = run(bench_env, "bench/growth.py", "--runs", "1", "--users", "jinping_mediator", url, url)
