@@ -560,8 +560,8 @@ class _Place:
 
 
 def read_is_logged(user: Any, case: "Case") -> bool:
-    """A read by someone who does not work the case goes on the access log (DOMAIN.md §5: auditors,
-    administrators, a former mediator reading a case that moved on)."""
+    """A read by someone who does not work the case goes on the audit trail (``case.read``; DOMAIN.md §5:
+    auditors, administrators, a former mediator reading a case that moved on)."""
     return not user_may(user, "work", case)
 
 

@@ -4,7 +4,7 @@ Every row holds the SHA-256 of the row before it and its own SHA-256 over its
 content, so an edit, a deletion or an insertion in the middle breaks the chain at
 a row :func:`verify` can name. Writers take one lock for the chain (PostgreSQL: a
 transaction-scoped advisory lock, taken with the last hash in one statement,
-``audit_chain_head()``, audit migration 0004; SQLite serialises writing transactions
+``audit_chain_head()``, audit migration 0004, which names the lock's key; SQLite serialises writing transactions
 anyway), held until the caller's transaction ends, so two transactions never chain onto
 the same row.
 """
@@ -27,10 +27,6 @@ from django.utils import timezone
 from mediation import identity
 from mediation.audit.models import GENESIS, AuditEvent
 from mediation.http_security import client_address
-
-#: The key PostgreSQL's advisory lock knows the chain by ("audit" in ASCII); ``audit_chain_head()``
-#: (audit migration 0004) takes it.
-LOCK_KEY = 0x6175646974
 
 #: Fields never logged: they change on their own (timestamps) or hold a secret.
 SKIPPED_FIELDS = frozenset({"updated_at", "last_login"})

@@ -233,35 +233,36 @@ _ROWS_EXIST: dict[str, Exists] = {
 }
 
 
-#: What the case page lists of a case, relation by relation: how its rows are read for one case, with
-#: what they show joined in (in the order Django's prefetch of the relation gives them).
-_OF_CASE: dict[str, Callable[[int], QuerySet[Any]]] = {
-    "parties": lambda pk: CaseParty.objects.filter(case_id=pk).select_related(
-        "person", "employer", "represents__person", "represents__employer"),
-    "issued_documents": lambda pk: IssuedDocument.objects.filter(case_id=pk).select_related("author")
-    .order_by("-created_at", "-pk"),
-    "agreements": lambda pk: Agreement.objects.filter(case_id=pk).select_related("drafted_by").order_by("-version"),
-    "transitions": lambda pk: TransitionLog.objects.filter(case_id=pk).select_related(
-        "actor", "from_organisation", "to_organisation"),
-    "escalations": lambda pk: EscalationRequest.objects.filter(case_id=pk).select_related(
-        "from_organisation", "to_organisation", "requested_by", "decided_by"),
-    "sessions": lambda pk: MediationSession.objects.filter(case_id=pk).select_related("recorded_by"),
-    "follow_ups": lambda pk: FollowUp.objects.filter(case_id=pk).select_related("recorded_by"),
-    "referrals": lambda pk: Referral.objects.filter(case_id=pk).select_related("referred_by"),
-    "attachments": lambda pk: Attachment.objects.filter(case_id=pk).select_related("uploaded_by"),
-    "claims": lambda pk: ClaimItem.objects.filter(case_id=pk).select_related("category"),
-    "categories": lambda pk: Category.objects.filter(cases=pk),
-    "mediators": lambda pk: get_user_model().objects.filter(assigned_cases=pk),
+#: What the case page lists of a case, relation by relation: the rows' queryset, with what they
+#: show joined in and in the order the page lists them, and the filter that names the case.
+_OF_CASE: dict[str, tuple[Callable[[], QuerySet[Any]], str]] = {
+    "parties": (lambda: CaseParty.objects.select_related(
+        "person", "employer", "represents__person", "represents__employer"), "case_id"),
+    "issued_documents": (lambda: IssuedDocument.objects.select_related("author").order_by("-created_at", "-pk"),
+                         "case_id"),
+    "agreements": (lambda: Agreement.objects.select_related("drafted_by").order_by("-version"), "case_id"),
+    "transitions": (lambda: TransitionLog.objects.select_related("actor", "from_organisation", "to_organisation"),
+                    "case_id"),
+    "escalations": (lambda: EscalationRequest.objects.select_related(
+        "from_organisation", "to_organisation", "requested_by", "decided_by"), "case_id"),
+    "sessions": (lambda: MediationSession.objects.select_related("recorded_by"), "case_id"),
+    "follow_ups": (lambda: FollowUp.objects.select_related("recorded_by"), "case_id"),
+    "referrals": (lambda: Referral.objects.select_related("referred_by"), "case_id"),
+    "attachments": (lambda: Attachment.objects.select_related("uploaded_by"), "case_id"),
+    "claims": (lambda: ClaimItem.objects.select_related("category"), "case_id"),
+    "categories": (lambda: Category.objects.all(), "cases"),
+    "mediators": (lambda: get_user_model().objects.all(), "assigned_cases"),
 }
 #: The rows of the case's agreements and issued documents: (the case's relation, theirs, the foreign
-#: key naming their owner) → how they are read, for all of the case's at once.
-_OF_ITS: dict[tuple[str, str, str], Callable[[int], QuerySet[Any]]] = {
-    ("agreements", "terms", "agreement"): lambda pk: AgreementTerm.objects.filter(agreement__case_id=pk),
-    ("agreements", "instalments", "agreement"): lambda pk: Instalment.objects.filter(agreement__case_id=pk),
-    ("agreements", "signatures", "agreement"): lambda pk: Signature.objects.filter(agreement__case_id=pk)
-    .select_related("party__person", "party__employer", "recorded_by"),
-    ("issued_documents", "signed_copies", "document"): lambda pk: SignedCopy.objects.filter(document__case_id=pk)
-    .select_related("attachment"),
+#: key naming their owner) → their queryset and the filter that names the case, for all of the
+#: case's at once.
+_OF_ITS: dict[tuple[str, str, str], tuple[Callable[[], QuerySet[Any]], str]] = {
+    ("agreements", "terms", "agreement"): (lambda: AgreementTerm.objects.all(), "agreement__case_id"),
+    ("agreements", "instalments", "agreement"): (lambda: Instalment.objects.all(), "agreement__case_id"),
+    ("agreements", "signatures", "agreement"): (lambda: Signature.objects.select_related(
+        "party__person", "party__employer", "recorded_by"), "agreement__case_id"),
+    ("issued_documents", "signed_copies", "document"): (lambda: SignedCopy.objects.select_related("attachment"),
+                                                        "document__case_id"),
 }
 
 
@@ -278,20 +279,21 @@ def _case_rows(case: Case) -> dict[str, list[Any]]:
     version an agreement is bound to is taken from the registered documents already read.
     """
     read: dict[str, list[Any]] = {}
-    for relation, build in _OF_CASE.items():
-        found = (prepared.rows_of_anyone(("case page", relation), build, (case.pk,))
+    for relation, (rows_of, naming) in _OF_CASE.items():
+        found = (prepared.rows_of_anyone(("case page", relation), _of_one_case(rows_of, naming), (case.pk,))
                  if getattr(case, f"has_{relation}", True) else [])
-        read[relation] = _hold(case, relation, found)
-    for (owners, relation, owner_field), build in _OF_ITS.items():
+        read[relation] = _hold(case, relation, found, rows_of)
+    for (owners, relation, owner_field), (rows_of, naming) in _OF_ITS.items():
         if not read[owners]:
             continue
-        found = (prepared.rows_of_anyone(("case page", owners, relation), build, (case.pk,))
+        found = (prepared.rows_of_anyone(("case page", owners, relation), _of_one_case(rows_of, naming),
+                                         (case.pk,))
                  if getattr(case, f"has_{relation}", True) else [])
         by_owner: dict[int, list[Any]] = {}
         for row in found:
             by_owner.setdefault(getattr(row, f"{owner_field}_id"), []).append(row)
         for owner in read[owners]:
-            _hold(owner, relation, by_owner.get(owner.pk, []))
+            _hold(owner, relation, by_owner.get(owner.pk, []), rows_of)
     issued = {d.pk: d for d in read["issued_documents"]}
     for a in read["agreements"]:
         if a.signing_document_id in issued:
@@ -299,17 +301,23 @@ def _case_rows(case: Case) -> dict[str, list[Any]]:
     return read
 
 
-def _hold(instance: Any, relation: str, found: list[Any]) -> list[Any]:
-    """Put ``found`` where Django's prefetch of ``instance.<relation>`` puts its rows: the relation's
-    manager answers from the instance's prefetch cache, and each row of a reverse foreign key knows
-    its instance. A relation with rows keeps the relation's own queryset (a narrower question asked
-    of it goes to the database, as after a prefetch); one without keeps an empty one, which costs
-    nothing to build."""
+def _of_one_case(rows_of: Callable[[], QuerySet[Any]], naming: str) -> Callable[[int], QuerySet[Any]]:
+    """The rows ``rows_of()`` of the case whose id is given, by the filter ``naming`` it."""
+    return lambda pk: rows_of().filter(**{naming: pk})
+
+
+def _hold(instance: Any, relation: str, found: list[Any], rows_of: Callable[[], QuerySet[Any]]) -> list[Any]:
+    """Put ``found`` where Django's prefetch of ``instance.<relation>`` with the queryset ``rows_of()``
+    puts its rows: the relation's manager answers from the instance's prefetch cache with that
+    queryset, narrowed to the instance (a narrower question asked of it goes to the database, in its
+    order and with what it joins in, as after a prefetch), and each row of a reverse foreign key
+    knows its instance. A relation without rows keeps an empty queryset, which costs nothing to
+    build."""
     manager = getattr(instance, relation)
     # A many-to-many manager names its cache; a reverse foreign key's is its field's (Django's own names).
     name = getattr(manager, "prefetch_cache_name", None) or manager.field.remote_field.cache_name
     if found:
-        kept = manager.get_queryset()
+        kept = manager._apply_rel_filters(rows_of())  # what Django's prefetch keeps (prefetch_one_level)
         if not hasattr(manager, "prefetch_cache_name"):  # a reverse foreign key
             for row in found:
                 setattr(row, manager.field.name, instance)

@@ -132,3 +132,30 @@ def test_a_correction_made_in_the_admin_reaches_the_district_not_the_townships(w
 def test_the_navigation_offers_the_trail_to_its_readers_only(world):
     assert reverse("audit:log") in _client(world.auditor_a).get(reverse("home")).content.decode()
     assert reverse("audit:log") not in _client(world.supervisor_a).get(reverse("home")).content.decode()
+
+
+def test_the_search_and_the_extract_list_rows_by_their_time(world, monkeypatch):
+    """A row appended later with an earlier time (the reads migration 0021 moved onto the trail from
+    the former access log) stands where it happened: newest first in the search, oldest first in a
+    case's extract."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mediation.audit import log
+    from mediation.audit.selectors import events_search
+
+    case = register(world.mediator_a, world.town_a)
+    record(actor=world.auditor_a, action="test.now", case=case)
+    long_ago = timezone.now() - datetime.timedelta(days=400)
+    monkeypatch.setattr(log.timezone, "now", lambda: long_ago)
+    record(actor=world.auditor_a, action="test.long_ago", case=case)  # written last, dated first
+    monkeypatch.undo()
+
+    found = [e.action for e in events_search(user=world.auditor_a, case=case.number) if e.action.startswith("test.")]
+    assert found == ["test.now", "test.long_ago"]
+    response = _client(world.auditor_a).get(reverse("audit:case_extract", args=[case.pk]))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    actions = [row[4].value for row in sheet.iter_rows(min_row=2)]
+    assert actions.index("test.long_ago") == 0 and actions.index("test.long_ago") < actions.index("test.now")

@@ -7,6 +7,7 @@ already (written beside the log's row) is not copied again; the chain still veri
 from __future__ import annotations
 
 import datetime
+import importlib
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -22,6 +23,7 @@ from tests.factories import register
 BEFORE = [("mediation", "0020_grants_know_whether_the_case_is_closed"), ("audit", "0004_chain_head")]
 AFTER = [("mediation", "0021_reads_on_the_audit_trail_only")]
 REASON = "由查阅记录（CaseAccessLog）迁入审计日志"
+MIGRATION = importlib.import_module("mediation.migrations.0021_reads_on_the_audit_trail_only")
 
 
 def _migrate(targets):
@@ -31,7 +33,8 @@ def _migrate(targets):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_access_log_goes_onto_the_trail_once(world):
+def test_the_access_log_goes_onto_the_trail_once(world, monkeypatch):
+    monkeypatch.setattr(MIGRATION, "BATCH", 2)  # the copies written in several batches
     case, other = register(world.mediator_a, world.town_a), register(world.mediator_a, world.town_a)
     try:
         apps = _migrate(BEFORE)
@@ -52,8 +55,11 @@ def test_the_access_log_goes_onto_the_trail_once(world):
         read(case.pk, world.auditor_a, "view", old)
         read(other.pk, world.admin, "admin_view", old + datetime.timedelta(hours=1))
         read(case.pk, world.auditor_a, "documents", old + datetime.timedelta(hours=2))
+        # The same reader, case and purpose twenty seconds before the trail's first read: on the log only.
+        start = timezone.now()
+        read(case.pk, world.auditor_a, "documents", start - datetime.timedelta(seconds=20))
         # A read logged on both, as the pages did since: the trail's row came just after.
-        read(case.pk, world.auditor_a, "documents", timezone.now())
+        read(case.pk, world.auditor_a, "documents", start)
         record(actor=world.auditor_a, action="case.read", case=case.pk, new={"purpose": "documents"})
         # The same reader, case and purpose once more, on the log only (its trail row failed to match).
         later = timezone.now()
@@ -69,9 +75,11 @@ def test_the_access_log_goes_onto_the_trail_once(world):
              old + datetime.timedelta(hours=1)),
             (case.pk, case.number, world.auditor_a.pk, world.auditor_a.username, {"purpose": "documents"},
              old + datetime.timedelta(hours=2)),
+            (case.pk, case.number, world.auditor_a.pk, world.auditor_a.username, {"purpose": "documents"},
+             start - datetime.timedelta(seconds=20)),
             (case.pk, case.number, world.auditor_a.pk, world.auditor_a.username, {"purpose": "documents"}, later),
         ]
-        assert AuditEvent.objects.count() == rows_before + 4
+        assert AuditEvent.objects.count() == rows_before + 5
         assert all(e.action == "case.read" for e in copied)
         assert verify().ok
         assert "mediation_caseaccesslog" not in connection.introspection.table_names()

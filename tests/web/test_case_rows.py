@@ -45,9 +45,11 @@ def read(world, case: Case) -> tuple[Case, dict]:
 
 @pytest.fixture
 def two(world):
-    """Two cases with rows of every kind the page lists, none shared: a settled one and one in joint
-    mediation with an effective agreement of three instalments and two sessions."""
+    """Two cases with rows of every kind the page lists, none shared: a settled one whose agreement is
+    being corrected (versions 1 and 2) and one in joint mediation with an effective agreement of
+    three instalments and two sessions."""
     first = case_in_state(world, CaseState.SETTLED)
+    ms.agreement_correct(case_id=first.pk, actor=world.mediator_a)
     second = case_in_state(world, CaseState.JOINT_MEDIATION)
     effective_agreement(world, second, instalments=3)
     for i in range(2):
@@ -88,11 +90,21 @@ def test_the_rows_and_what_they_show_are_read_with_them(world, two, django_asser
 
 
 def test_a_narrower_question_of_a_relation_asks_the_database(world, two, django_assert_num_queries):
-    """As after Django's prefetch: a filter on a relation read is a new question, answered by the database."""
+    """As after Django's prefetch: a filter on a relation read is a new question, answered by the
+    database in the page's order and with what the page joins in."""
     found, rows = read(world, two[1])
     newest = max(rows["sessions"], key=lambda s: s.held_at)
     with django_assert_num_queries(1):
-        assert [s.pk for s in found.sessions.filter(pk=newest.pk)] == [newest.pk]
+        assert [(s.pk, s.recorded_by.username) for s in found.sessions.filter(pk=newest.pk)] == [
+            (newest.pk, world.mediator_a.username)]
+    corrected, _rows = read(world, two[0])
+    with django_assert_num_queries(0):
+        assert [a.version for a in corrected.agreements.all()] == [2, 1]  # newest first, as the page lists them
+    with django_assert_num_queries(1):
+        assert [(a.version, a.drafted_by.username) for a in corrected.agreements.filter(version__gte=1)] == [
+            (2, world.mediator_a.username), (1, world.mediator_a.username)]
+    with django_assert_num_queries(1):
+        assert [a.version for a in corrected.agreements.reverse()] == [1, 2]
     with django_assert_num_queries(1):
         assert list(found.agreements.exclude(pk__in=[a.pk for a in rows["agreements"]])) == []
     # A relation without rows answers empty without asking.

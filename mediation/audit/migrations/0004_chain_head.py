@@ -4,8 +4,8 @@ A writer must read the last row's hash only once it holds the chain's lock (a tr
 advisory lock), or two transactions could chain onto the same row. That was two statements; in a
 volatile PL/pgSQL function each statement takes a fresh snapshot under READ COMMITTED, so the
 read after the lock sees every row committed by the transaction that held it before — the same
-guarantee in one statement. The key is the one ``mediation/audit/log.py`` names (``LOCK_KEY``,
-"audit" in ASCII), frozen here. SQLite serialises writing transactions and needs neither.
+guarantee in one statement. The lock's key is 0x6175646974 ("audit" in ASCII), the one the chain's
+writers took before; this function is now the one place that names it. SQLite serialises writing transactions and needs neither.
 """
 from django.db import migrations
 
