@@ -173,32 +173,15 @@ def test_a_read_the_trail_cannot_take_is_not_served(world, monkeypatch):
 def test_two_writers_at_once_chain_one_after_the_other(world):
     """A row written while another transaction's row is uncommitted waits for it and chains onto
     it: the chain never forks, whichever writer reads the head first."""
-    import threading
-
-    from django.db import connections
-
-    written = threading.Event()
-    failure: list[BaseException] = []
-    second: list[AuditEvent] = []
-
-    def write() -> None:
-        try:
-            second.append(record(actor=world.mediator_b, action="test.second"))
-            written.set()
-        except BaseException as exc:  # the test reports it below
-            failure.append(exc)
-        finally:
-            connections.close_all()
+    from tests.concurrency import Elsewhere
 
     with transaction.atomic():
         first = record(actor=world.mediator_a, action="test.first")
-        other = threading.Thread(target=write)
-        other.start()
+        other = Elsewhere(lambda: record(actor=world.mediator_b, action="test.second"))
         # The other writer waits for the chain while this transaction holds it.
-        assert not written.wait(1.0)
-    other.join(timeout=30)
-    assert failure == [] and written.is_set()
-    assert second[0].prev_hash == first.hash
+        assert not other.done.wait(1.0)
+    second = other.finish()
+    assert second.prev_hash == first.hash
     assert verify().ok
 
 

@@ -172,36 +172,26 @@ def test_someone_signed_out_or_switched_off_finds_no_case(world):
 def test_a_grant_written_while_its_case_is_reopened_knows_the_case_is_open(world):
     """A writer around the services reopens a closed case in one transaction; another grants it to
     mediator_b meanwhile: once both have committed, the grant says the case is open."""
-    import threading
-
     from django.contrib.auth.models import Permission
-    from django.db import connections, transaction
+    from django.db import transaction
+
+    from tests.concurrency import Elsewhere
 
     closed = case_in_state(world, S.CLOSED)
     view_case = Permission.objects.get(codename="view_case", content_type__app_label="mediation",
                                        content_type__model="case")
-    granted = threading.Event()
-    failure: list[BaseException] = []
 
     def grant() -> None:
-        try:
-            with transaction.atomic():
-                CaseUserObjectPermission.objects.create(user=world.mediator_b, permission=view_case,
-                                                        content_object_id=closed.pk)
-            granted.set()
-        except BaseException as exc:  # the test reports it below
-            failure.append(exc)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            CaseUserObjectPermission.objects.create(user=world.mediator_b, permission=view_case,
+                                                    content_object_id=closed.pk)
 
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("UPDATE mediation_case SET state = 'rejected' WHERE id = %s", [closed.pk])
-        other = threading.Thread(target=grant)
-        other.start()
+        other = Elsewhere(grant)
         # The grant waits for the reopening: it has not gone through while that is uncommitted.
-        assert not granted.wait(1.0)
-    other.join(timeout=30)
-    assert failure == [] and granted.is_set()
+        assert not other.done.wait(1.0)
+    other.finish()
     assert flag(world.mediator_b, closed) is False
     assert tallies.differences() == []
