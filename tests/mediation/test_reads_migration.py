@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from mediation.audit import record
+from mediation.audit import log, record
 from mediation.audit.log import verify
 from mediation.audit.models import AuditEvent
 from tests.factories import register
@@ -64,6 +64,15 @@ def test_the_access_log_goes_onto_the_trail_once(world, monkeypatch):
         # The same reader, case and purpose once more, on the log only (its trail row failed to match).
         later = timezone.now()
         read(case.pk, world.auditor_a, "documents", later)
+        # Another reader's read on the log only (its trail row never written), then two minutes on
+        # a read of theirs on both: the trail's row is the later read's, not the earlier one's.
+        alone = start + datetime.timedelta(seconds=5)
+        read(other.pk, world.auditor_a, "attachments", alone)
+        read(other.pk, world.auditor_a, "attachments", start + datetime.timedelta(minutes=2))
+        monkeypatch.setattr(log.timezone, "now", lambda: start + datetime.timedelta(minutes=2, milliseconds=3))
+        record(actor=world.auditor_a, action="case.read", case=other.pk, new={"purpose": "attachments"})
+        monkeypatch.undo()
+        monkeypatch.setattr(MIGRATION, "BATCH", 2)
         rows_before = AuditEvent.objects.count()
 
         _migrate(AFTER)
@@ -78,8 +87,9 @@ def test_the_access_log_goes_onto_the_trail_once(world, monkeypatch):
             (case.pk, case.number, world.auditor_a.pk, world.auditor_a.username, {"purpose": "documents"},
              start - datetime.timedelta(seconds=20)),
             (case.pk, case.number, world.auditor_a.pk, world.auditor_a.username, {"purpose": "documents"}, later),
+            (other.pk, other.number, world.auditor_a.pk, world.auditor_a.username, {"purpose": "attachments"}, alone),
         ]
-        assert AuditEvent.objects.count() == rows_before + 5
+        assert AuditEvent.objects.count() == rows_before + 6
         assert all(e.action == "case.read" for e in copied)
         assert verify().ok
         assert "mediation_caseaccesslog" not in connection.introspection.table_names()
