@@ -171,8 +171,6 @@ def rows(user: Any, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]],
     places. A statement that does not take each of them, unchanged, as a parameter of its own is
     never kept: it is then built and read as Django reads it, every time. A queryset that
     prefetches related rows is refused (its prefetches' querysets would be shared by every read)."""
-    if any(not BIGINT_RANGE[0] <= value <= BIGINT_RANGE[1] for value in values):
-        return list(build(*values))  # beyond any column's range: Django's own answer (no rows)
     return _read((*reach_key(user), *key), build, values)
 
 
@@ -180,12 +178,12 @@ def rows_of_anyone(key: tuple[Any, ...], build: Callable[..., QuerySet[Any]], va
     """:func:`rows` of a statement that reads the same whoever asks: its filter names nothing but
     ``values`` (the rows of one case, say, whose reading the caller has decided already), so who
     asks is not part of its key."""
-    if any(not BIGINT_RANGE[0] <= value <= BIGINT_RANGE[1] for value in values):
-        return list(build(*values))
     return _read(("anyone", *key), build, values)
 
 
 def _read(full_key: tuple[Any, ...], build: Callable[..., QuerySet[Any]], values: tuple[int, ...]) -> list[Any]:
+    if any(not BIGINT_RANGE[0] <= value <= BIGINT_RANGE[1] for value in values):
+        return list(build(*values))  # beyond any column's range: Django's own answer (no rows)
     found = _QUERYSETS.get(full_key, _MISSING)
     if found is not _MISSING and found is not None and connections[found[0].db].vendor != found[1].vendor:
         found = _MISSING

@@ -2,11 +2,11 @@
 
 Every row holds the SHA-256 of the row before it and its own SHA-256 over its
 content, so an edit, a deletion or an insertion in the middle breaks the chain at
-a row :func:`verify` can name. Writers take one lock for the chain (PostgreSQL: a
-transaction-scoped advisory lock, taken with the last hash in one statement,
-``audit_chain_head()``, audit migration 0004, which names the lock's key; SQLite serialises writing transactions
-anyway), held until the caller's transaction ends, so two transactions never chain onto
-the same row.
+a row :func:`verify` can name. Writers take one lock for the chain, held until the
+caller's transaction ends, so two transactions never chain onto the same row: on
+PostgreSQL a transaction-scoped advisory lock, taken with the last hash in one statement
+(``audit_chain_head()``, audit migration 0004, which names the lock's key); SQLite
+serialises writing transactions anyway.
 """
 from __future__ import annotations
 
