@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_noop
 
 register = template.Library()
 
@@ -140,6 +141,73 @@ def case_list_row(context: Any, case: Any) -> str:
         words["due"], due, words["amount"], yuan(case.amount_claimed))
 
 
+@register.simple_tag(takes_context=True)
+def case_card_row(context: Any, case: Any) -> str:
+    """One row of a short list of cases (``mediation/_case_table.html``: the home page's lists and the
+    deadlines page's), written in Python as :func:`case_list_row` is: a supervisor's home page shows
+    up to seventy such rows. Its cells: number, employer and organisation, state, the running deadline
+    (acceptance while registered, else the mediation period's)."""
+    from django.utils.html import format_html
+
+    words = _row_words(context)
+    if case.state == "registered":
+        due = due_badge(context, due=case.acceptance_due, confirmed=case.deadlines_confirmed,
+                        label=words["accept"], fmt="m-d")
+    elif case.running_due:
+        due = due_badge(context, due=case.running_due, confirmed=case.deadlines_confirmed,
+                        label=words["mediate"], fmt="m-d")
+    else:
+        due = "—"
+    return format_html(
+        '<tr><td class="nowrap c-number"><a href="{}">{}</a></td>'
+        '<td class="c-party">{}<br><span class="small muted">{}</span></td>'
+        '<td class="c-state">{}</td>'
+        '<td class="nowrap c-due" data-label="{}">{}</td></tr>',
+        words["url"].replace(_URL_SENTINEL, str(case.pk)), case.number,
+        case.employer.name if case.employer_id else "", case.organisation.display_name, state_badge(case),
+        words["due"], due)
+
+
+#: The follow-through lists (``selectors.follow_through``): where a row links on the case's page, what
+#: it waits for, and the label of its date (None: the referral's date, not a deadline).
+_TASKS = {
+    "follow_up": ("#h-followups", gettext_noop("待回访"), gettext_noop("回访")),
+    "instalment_overdue": ("", gettext_noop("协议未按期履行"), gettext_noop("应付")),
+    "referral_outcome": ("", gettext_noop("待登记仲裁或诉讼结果"), None),
+    "consultation_reply": ("", gettext_noop("协商待答复"), gettext_noop("答复")),
+}
+
+
+@register.simple_tag(takes_context=True)
+def task_rows(context: Any, tasks: dict[str, Any]) -> str:
+    """The rows of ``mediation/_tasks.html``: every case of the four follow-through lists, list by list,
+    each with what it waits for and its date, written in Python as :func:`case_card_row` is."""
+    from django.template.defaultfilters import date as date_filter
+    from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext
+
+    words = _row_words(context)
+    rows = []
+    for kind, (anchor, task, label) in _TASKS.items():
+        for case in tasks.get(kind) or ():
+            if label is None:
+                due: str = format_html("{} {}", words["referred"], _date(case.task_since, "m-d", date_filter)) \
+                    if case.task_since else "—"
+            else:
+                due = due_badge(context, due=case.task_due, confirmed=getattr(case, "task_confirmed", None),
+                                label=gettext(label), fmt="m-d")
+            rows.append(format_html(
+                '<tr><td class="nowrap c-number"><a href="{}{}">{}</a></td>'
+                '<td>{}<br><span class="small muted">{}</span></td>'
+                '<td class="c-task">{}</td>'
+                '<td class="nowrap c-due" data-label="{}">{}</td></tr>',
+                words["url"].replace(_URL_SENTINEL, str(case.pk)), anchor, case.number,
+                case.employer.name if case.employer_id else "", case.organisation.display_name, gettext(task),
+                words["due"], due))
+    return mark_safe("".join(rows))  # each row escaped by format_html
+
+
 #: A case id no case has, reversed once a page into the address of a case's page.
 _URL_SENTINEL = "2147483647"
 
@@ -153,6 +221,7 @@ def _row_words(context: Any) -> dict[str, str]:
     if memo is None or memo[0] != get_language():
         memo = (get_language(), {
             "collective": gettext("集体"), "new_form": gettext("新业态"), "accept": gettext("受理"),
+            "mediate": gettext("调解"), "referred": gettext("移交"),
             "received": gettext("收案时间"), "due": gettext("期限"), "amount": gettext("请求金额（元）"),
             "url": reverse("case_detail", args=[int(_URL_SENTINEL)])})
         context.render_context["mediation_row_words"] = memo
