@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Permission
-from django.db import connections, router
+from django.db import router
 
 from mediation import permissions, prepared, selectors
 from mediation.selectors import capped_count_sql, due_soon_end, escalations_awaiting, figures_of, figures_statement
@@ -86,9 +86,7 @@ def _read(user: Any, today: datetime.date) -> Frame:
     if sql:
         # Where the tables deciding access are read (the primary, even inside ``use_replica``): the
         # statement reads the user's permissions, groups and grants with the figures.
-        with connections[router.db_for_read(Permission)].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        rows = prepared.fetchall(router.db_for_read(Permission), (sql, params))
     own = {state: int(values[0] or 0) for state, *values in rows if str(state).startswith("~")}
     figures = figures_of([row for row in rows if not str(row[0]).startswith("~")], list(WINDOW_NAMES))
     return Frame(figures, own.get(_ESCALATIONS, 0),

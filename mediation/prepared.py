@@ -21,12 +21,14 @@ a dict of annotations by :class:`Same`). Each store keeps the statements used la
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
@@ -114,6 +116,69 @@ def statement(user: Any, key: tuple[Any, ...], write: Callable[[], Statement]) -
     return found
 
 
+def fetchall(db: str, written: Statement) -> list[tuple[Any, ...]]:
+    """The rows of a statement of one's own (:func:`statement`), read on the connection ``db`` and
+    planned there once (:func:`on_server`)."""
+    sql, params = on_server(db, *written)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+# --- planned once per connection ------------------------------------------------------------
+#
+# A statement written once per process is sent with the same values every time for its key (the
+# user's reach, the day), so on PostgreSQL it is also *planned* once per connection: prepared
+# (``PREPARE``) with its values written in, then sent as ``EXECUTE``. With every value known when it is
+# planned, its plan is the one the database would choose for it anyway (no generic plan for unknown
+# parameters); planning was about half of what the database spent on a supervisor's home page
+# (docs/performance.md, "Eleventh pass"). A prepared statement lives as long as its session, whatever
+# the transactions around it do; each connection keeps the ones sent last (:data:`PER_CONNECTION`),
+# deallocating the oldest. ``settings.DB_PREPARED_STATEMENTS`` turns it off (a pooler in transaction
+# mode cannot keep a session's statements).
+
+#: Statements each connection keeps prepared at most: a home page sends about twenty.
+PER_CONNECTION = 128
+_NUMBERS = itertools.count(1)
+#: Each statement with its values written in, as the database adapter writes them (once per process).
+_TEXTS: Store[str] = Store(1024)
+
+
+def on_server(db: str, sql: str, params: Sequence[Any]) -> Statement:
+    """What to send for ``sql`` with ``params`` on the connection ``db``: on PostgreSQL, ``EXECUTE`` of
+    the statement with its values written in, prepared on this connection the first time it is sent
+    there (one statement more, once); elsewhere, or when turned off, the statement itself. Only for
+    statements sent again and again as they are (:func:`statement`, :func:`rows`): another would be
+    prepared for nothing and push out one that is."""
+    connection = connections[db]
+    if not sql or connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
+        return sql, tuple(params)
+    connection.ensure_connection()
+    held = getattr(connection, "_mediation_prepared", None)
+    if held is None or held[0] is not connection.connection:  # a new session holds none yet
+        held = (connection.connection, OrderedDict())
+        connection._mediation_prepared = held  # type: ignore[attr-defined]
+    names: OrderedDict[str, str] = held[1]
+    try:
+        text = _TEXTS.get(key := (sql, tuple(params)))
+    except TypeError:  # a value that cannot be part of a key: written in every time
+        text = key = None
+    if text is None:
+        text = connection.ops.compose_sql(sql, params)  # type: ignore[attr-defined]  # PostgreSQL's own
+        if key is not None:
+            _TEXTS.put(key, text)
+    name = names.get(text)
+    if name is not None:
+        names.move_to_end(text)
+        return f"EXECUTE {name}", ()
+    name = f"mediation_{next(_NUMBERS)}"
+    dropped = [names.popitem(last=False)[1] for _ in range(len(names) - PER_CONNECTION + 1)]
+    with connection.cursor() as cursor:  # one round trip: the oldest dropped, this one prepared
+        cursor.execute("".join(f"DEALLOCATE {old}; " for old in dropped) + f"PREPARE {name} AS {text}")
+    names[text] = name
+    return f"EXECUTE {name}", ()
+
+
 @dataclass(frozen=True)
 class _Written:
     """A queryset's statement and what its compiler knew of the columns when it wrote it."""
@@ -151,7 +216,11 @@ class _WrittenQuery(Query):
         compiler.select, compiler.klass_info = written.select, written.klass_info
         compiler.annotation_col_map = written.annotation_col_map
         compiler.col_count, compiler.has_extra_select = written.col_count, written.has_extra_select
-        compiler.as_sql = lambda *args, **kwargs: (written.sql, bound)
+        if written.slots:  # a value of its own on every read (a case's id): planned every time
+            compiler.as_sql = lambda *args, **kwargs: (written.sql, bound)
+        else:
+            sent = on_server(compiler.using, written.sql, bound)
+            compiler.as_sql = lambda *args, **kwargs: sent
         return compiler
 
 

@@ -323,9 +323,7 @@ def visible_case_figures(*, user: Any, windows: dict[str, Window],
     sql, params = figures_statement(user, windows, organisation_id)
     if not sql:
         return {name: {} for name in windows}
-    with connections[router.db_for_read(CaseTally)].cursor() as cursor:
-        cursor.execute(sql, params)
-        return figures_of(cursor.fetchall(), list(windows))
+    return figures_of(prepared.fetchall(router.db_for_read(CaseTally), (sql, params)), list(windows))
 
 
 def figures_of(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, dict[str, int]]:
@@ -560,8 +558,8 @@ def follow_through(*, user: Any, today: datetime.date | None = None, limit: int 
     names = ("follow_up", "referral_outcome", "instalment_overdue", "consultation_reply")
     counts = prepared.statement(user, ("follow_through.counts", today, TASK_COUNT_CAP), lambda: capped_counts_statement(
         *[waiting_for(name) for name in names]))
-    for name, n in zip(names, run_counts(counts, router.db_for_read(Case)), strict=True):
-        found[f"{name}_count"] = n
+    for name, n in zip(names, prepared.fetchall(router.db_for_read(Case), counts)[0], strict=True):
+        found[f"{name}_count"] = int(n)
     return found
 
 

@@ -133,6 +133,10 @@ DATABASES = {
         conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=DB_CONN_MAX_AGE > 0,
     )
 }
+# The statements written once per process (mediation/prepared.py) are also planned once per connection
+# on PostgreSQL (PREPARE): planning them was about half of what the database spent on a home page.
+# Off behind a connection pooler in transaction mode, which cannot keep a session's statements.
+DB_PREPARED_STATEMENTS = _env_bool("DB_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing at once with "database is locked".
     # IMMEDIATE takes the write lock when a transaction starts, so two writers queue

@@ -192,3 +192,133 @@ def test_a_statement_of_anyone_is_written_once_for_every_reader_and_bound_to_eac
     assert prepared.rows(world.mediator_a, ("anyone",), build, values=(a.pk,)) == [a.number]
     assert build.calls == 4 and len(prepared._QUERYSETS) == 2
     assert prepared.rows_of_anyone(("anyone",), build, (2**63,)) == []  # beyond every column: nothing
+
+
+# --- planned once per connection (PostgreSQL) -------------------------------------------------
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PREPARE is PostgreSQL's")
+
+
+def _ours() -> set[str]:
+    """The statements this session holds prepared by ``prepared.on_server``."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'mediation\\_%'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def _sent(ctx: CaptureQueriesContext) -> list[str]:
+    """Each statement sent, up to its text: the one prepared (after those deallocated with it), or executed."""
+    return [q["sql"].split("; ")[-1].split(" AS ")[0] for q in ctx.captured_queries]
+
+
+@postgres_only
+def test_a_statement_is_prepared_once_per_session_and_read_afresh(world):
+    """The first read prepares it (one statement more), every later one only executes it, and each
+    sees what was committed since: the plan is kept, never the rows."""
+    first = register(world.mediator_a, world.town_a)
+    build = Builds(lambda: case_cards(Case.objects.filter(organisation=world.town_a)).order_by("pk"))
+    with CaptureQueriesContext(connection) as ctx:
+        assert [c.number for c in prepared.rows(world.mediator_a, ("plan",), build)] == [first.number]
+    prepare, execute = _sent(ctx)
+    assert prepare.startswith("PREPARE mediation_") and execute == "EXECUTE " + prepare.split()[1]
+    second = register(world.mediator_a, world.town_a)
+    with CaptureQueriesContext(connection) as ctx:
+        cards = prepared.rows(world.mediator_a, ("plan",), build)
+    assert _sent(ctx) == [execute]
+    assert [c.number for c in cards] == [first.number, second.number]
+    assert cards[1].organisation.name == world.town_a.name and cards[1].employer.name == second.employer.name
+    assert prepare.split()[1] in _ours()
+
+
+@postgres_only
+def test_a_statement_of_ones_own_is_prepared_with_its_values_written_in(world):
+    """``fetchall``: the values are part of what is prepared (no parameter is left for the plan to
+    guess); two statements differing only in a value are two prepared statements."""
+    register(world.mediator_a, world.town_a)
+    sql = "SELECT count(*) FROM mediation_case WHERE organisation_id = %s"
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.fetchall("default", (sql, (world.town_a.pk,))) == [(1,)]
+        assert prepared.fetchall("default", (sql, (world.town_b.pk,))) == [(0,)]
+        assert prepared.fetchall("default", (sql, (world.town_a.pk,))) == [(1,)]
+    sent = [q["sql"] for q in ctx.captured_queries]
+    assert sent[0].endswith(f"AS SELECT count(*) FROM mediation_case WHERE organisation_id = {world.town_a.pk}")
+    assert len(sent) == 5 and sent[1] == sent[4] != sent[3]  # prepare, execute, prepare, execute, execute
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_new_session_prepares_again(world):
+    """A session's prepared statements end with it: after the connection is replaced (a lost one,
+    or one older than DB_CONN_MAX_AGE), the next read prepares again instead of failing."""
+    case = register(world.mediator_a, world.town_a)
+    sql = "SELECT number FROM mediation_case WHERE id = %s"
+    assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
+    connection.close()
+    connection.ensure_connection()
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
+    assert _sent(ctx)[0].startswith("PREPARE mediation_")
+
+
+@postgres_only
+def test_a_rolled_back_transaction_keeps_the_sessions_statements(world):
+    """PostgreSQL keeps a prepared statement for the session whatever the transaction that prepared
+    it becomes: executed again after a rollback, it is not prepared twice."""
+    from django.db import transaction
+
+    sql = "SELECT %s::int + 1"
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert prepared.fetchall("default", (sql, (41,))) == [(42,)]
+        raise RuntimeError
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.fetchall("default", (sql, (41,))) == [(42,)]
+    assert _sent(ctx)[0].startswith("EXECUTE mediation_")
+
+
+@postgres_only
+def test_each_session_keeps_the_statements_sent_last(world, monkeypatch):
+    """At most ``PER_CONNECTION`` (two here): a third deallocates the one sent longest ago, in the
+    same round trip as it is prepared; the one sent again meanwhile stays."""
+    monkeypatch.setattr(prepared, "PER_CONNECTION", 2)
+    monkeypatch.setattr(connection, "_mediation_prepared", None, raising=False)  # a fresh start
+    sql = "SELECT %s::int"
+    before = _ours()
+    prepared.fetchall("default", (sql, (1,)))
+    prepared.fetchall("default", (sql, (2,)))
+    one, two = sorted(_ours() - before, key=lambda name: int(name.split("_")[1]))
+    prepared.fetchall("default", (sql, (1,)))  # sent again: now the newer of the two
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.fetchall("default", (sql, (3,))) == [(3,)]
+    assert ctx.captured_queries[0]["sql"].startswith(f"DEALLOCATE {two}; PREPARE mediation_")
+    held = _ours() - before
+    assert one in held and two not in held and len(held) == 2
+
+
+@postgres_only
+def test_turned_off_the_statement_is_sent_as_it_is(world, settings):
+    """``DB_PREPARED_STATEMENTS`` off (behind a pooler in transaction mode): nothing is prepared."""
+    settings.DB_PREPARED_STATEMENTS = False
+    case = register(world.mediator_a, world.town_a)
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.fetchall("default", ("SELECT number FROM mediation_case WHERE id = %s", (case.pk,))) == [
+            (case.number,)]
+        cards = prepared.rows(world.mediator_a, ("off",), lambda: case_cards(Case.objects.filter(pk=case.pk)))
+    assert [c.number for c in cards] == [case.number]
+    assert not any(q["sql"].startswith(("PREPARE", "EXECUTE")) for q in ctx.captured_queries)
+
+
+@postgres_only
+def test_a_statement_with_a_value_of_its_own_is_not_prepared(world):
+    """A statement bound to a case's id on each read (``rows_of_anyone``) would be a prepared statement
+    per case: it is sent as it is."""
+    case = register(world.mediator_a, world.town_a)
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.rows_of_anyone(("own value",), lambda pk: Case.objects.filter(pk=pk).values_list(
+            "number", flat=True), (case.pk,)) == [case.number]
+    assert not any(q["sql"].startswith(("PREPARE", "EXECUTE")) for q in ctx.captured_queries)
+
+
+def test_elsewhere_the_statement_is_sent_as_it_is(world):
+    if connection.vendor == "postgresql":
+        pytest.skip("the other databases' behaviour")
+    assert prepared.on_server("default", "SELECT %s", [1]) == ("SELECT %s", (1,))
