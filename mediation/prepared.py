@@ -133,12 +133,10 @@ def fetchall(db: str, written: Statement) -> list[tuple[Any, ...]]:
 # planned, its plan is the one the database would choose for it anyway (no generic plan for unknown
 # parameters); planning was about half of what the database spent on a supervisor's home page
 # (docs/performance.md, "Eleventh pass"). A prepared statement lives as long as its session, whatever
-# the transactions around it do; each connection keeps the ones sent last (:data:`PER_CONNECTION`),
-# deallocating the oldest. ``settings.DB_PREPARED_STATEMENTS`` turns it off (a pooler in transaction
-# mode cannot keep a session's statements).
-
-#: Statements each connection keeps prepared at most: a home page sends about twenty.
-PER_CONNECTION = 128
+# the transactions around it do; each connection keeps the ones sent last, as many as
+# ``settings.DB_PREPARED_STATEMENTS`` says (a supervisor's home page sends seventeen; each holds about a
+# third of a megabyte of the backend's memory), deallocating the oldest; 0 turns it off (a pooler in
+# transaction mode cannot keep a session's statements).
 _NUMBERS = itertools.count(1)
 #: Each statement with its values written in, as the database adapter writes them (once per process).
 _TEXTS: Store[str] = Store(1024)
@@ -151,7 +149,8 @@ def on_server(db: str, sql: str, params: Sequence[Any]) -> Statement:
     statements sent again and again as they are (:func:`statement`, :func:`rows`): another would be
     prepared for nothing and push out one that is."""
     connection = connections[db]
-    if not sql or connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
+    kept = settings.DB_PREPARED_STATEMENTS
+    if not sql or connection.vendor != "postgresql" or kept <= 0:
         return sql, tuple(params)
     connection.ensure_connection()
     held = getattr(connection, "_mediation_prepared", None)
@@ -160,7 +159,7 @@ def on_server(db: str, sql: str, params: Sequence[Any]) -> Statement:
         connection._mediation_prepared = held  # type: ignore[attr-defined]
     names: OrderedDict[str, str] = held[1]
     try:
-        text = _TEXTS.get(key := (sql, tuple(params)))
+        text = _TEXTS.get(key := (sql, tuple((type(value), value) for value in params)))  # 1 is not True
     except TypeError:  # a value that cannot be part of a key: written in every time
         text = key = None
     if text is None:
@@ -172,7 +171,7 @@ def on_server(db: str, sql: str, params: Sequence[Any]) -> Statement:
         names.move_to_end(text)
         return f"EXECUTE {name}", ()
     name = f"mediation_{next(_NUMBERS)}"
-    dropped = [names.popitem(last=False)[1] for _ in range(len(names) - PER_CONNECTION + 1)]
+    dropped = [names.popitem(last=False)[1] for _ in range(len(names) - kept + 1)]
     with connection.cursor() as cursor:  # one round trip: the oldest dropped, this one prepared
         cursor.execute("".join(f"DEALLOCATE {old}; " for old in dropped) + f"PREPARE {name} AS {text}")
     names[text] = name

@@ -135,8 +135,9 @@ DATABASES = {
 }
 # The statements written once per process (mediation/prepared.py) are also planned once per connection
 # on PostgreSQL (PREPARE): planning them was about half of what the database spent on a home page.
-# Off behind a connection pooler in transaction mode, which cannot keep a session's statements.
-DB_PREPARED_STATEMENTS = _env_bool("DB_PREPARED_STATEMENTS", True)
+# How many each connection keeps (about a third of a megabyte of the backend's memory each); 0 turns it
+# off, as behind a connection pooler in transaction mode, which cannot keep a session's statements.
+DB_PREPARED_STATEMENTS = max(int(os.environ.get("DB_PREPARED_STATEMENTS", "128")), 0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing at once with "database is locked".
     # IMMEDIATE takes the write lock when a transaction starts, so two writers queue

@@ -276,10 +276,10 @@ def test_a_rolled_back_transaction_keeps_the_sessions_statements(world):
 
 
 @postgres_only
-def test_each_session_keeps_the_statements_sent_last(world, monkeypatch):
-    """At most ``PER_CONNECTION`` (two here): a third deallocates the one sent longest ago, in the
-    same round trip as it is prepared; the one sent again meanwhile stays."""
-    monkeypatch.setattr(prepared, "PER_CONNECTION", 2)
+def test_each_session_keeps_the_statements_sent_last(world, monkeypatch, settings):
+    """At most ``DB_PREPARED_STATEMENTS`` (two here): a third deallocates the one sent longest ago, in
+    the same round trip as it is prepared; the one sent again meanwhile stays."""
+    settings.DB_PREPARED_STATEMENTS = 2
     monkeypatch.setattr(connection, "_mediation_prepared", None, raising=False)  # a fresh start
     sql = "SELECT %s::int"
     before = _ours()
@@ -297,7 +297,7 @@ def test_each_session_keeps_the_statements_sent_last(world, monkeypatch):
 @postgres_only
 def test_turned_off_the_statement_is_sent_as_it_is(world, settings):
     """``DB_PREPARED_STATEMENTS`` off (behind a pooler in transaction mode): nothing is prepared."""
-    settings.DB_PREPARED_STATEMENTS = False
+    settings.DB_PREPARED_STATEMENTS = 0
     case = register(world.mediator_a, world.town_a)
     with CaptureQueriesContext(connection) as ctx:
         assert prepared.fetchall("default", ("SELECT number FROM mediation_case WHERE id = %s", (case.pk,))) == [
