@@ -21,6 +21,7 @@ a dict of annotations by :class:`Same`). Each store keeps the statements used la
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.models import QuerySet
 from django.db.models.sql import Query
 
@@ -119,10 +120,13 @@ def statement(user: Any, key: tuple[Any, ...], write: Callable[[], Statement]) -
 def fetchall(db: str, written: Statement) -> list[tuple[Any, ...]]:
     """The rows of a statement of one's own (:func:`statement`), read on the connection ``db`` and
     planned there once (:func:`on_server`)."""
-    sql, params = on_server(db, *written)
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    def read() -> list[tuple[Any, ...]]:
+        sql, params = on_server(db, *written)
+        with connections[db].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    return _again_if_missing(db, read)
 
 
 # --- planned once per connection ------------------------------------------------------------
@@ -137,9 +141,14 @@ def fetchall(db: str, written: Statement) -> list[tuple[Any, ...]]:
 # ``settings.DB_PREPARED_STATEMENTS`` says (a supervisor's home page sends seventeen; each holds about a
 # third of a megabyte of the backend's memory), deallocating the oldest; 0 turns it off (a pooler in
 # transaction mode cannot keep a session's statements).
+#: Each statement with its values written in, as the database adapter writes them, and its digest (once
+#: per process). A prepared statement's name holds the digest of its text, then a number never given
+#: before in this process: in every process and session a name stands for one text only, so an
+#: ``EXECUTE`` that reaches a session other than the one it was prepared in (a pooler in transaction
+#: mode, set up against the advice above) finds that same statement or none, never another; and no
+#: session is ever asked to prepare a name it holds already.
+_TEXTS: Store[tuple[str, str]] = Store(1024)
 _NUMBERS = itertools.count(1)
-#: Each statement with its values written in, as the database adapter writes them (once per process).
-_TEXTS: Store[str] = Store(1024)
 
 
 def on_server(db: str, sql: str, params: Sequence[Any]) -> Statement:
@@ -152,30 +161,56 @@ def on_server(db: str, sql: str, params: Sequence[Any]) -> Statement:
     kept = settings.DB_PREPARED_STATEMENTS
     if not sql or connection.vendor != "postgresql" or kept <= 0:
         return sql, tuple(params)
+    connection.close_if_health_check_failed()  # a session replaced now, not between here and the cursor
     connection.ensure_connection()
     held = getattr(connection, "_mediation_prepared", None)
     if held is None or held[0] is not connection.connection:  # a new session holds none yet
         held = (connection.connection, OrderedDict())
         connection._mediation_prepared = held  # type: ignore[attr-defined]
-    names: OrderedDict[str, str] = held[1]
-    try:
-        text = _TEXTS.get(key := (sql, tuple((type(value), value) for value in params)))  # 1 is not True
-    except TypeError:  # a value that cannot be part of a key: written in every time
-        text = key = None
-    if text is None:
+    names: OrderedDict[str, str] = held[1]  # text → name, the one sent longest ago first
+    key = (sql, tuple((type(value), repr(value)) for value in params))  # 1 is not True, 1.50 not 1.5
+    written = _TEXTS.get(key)
+    if written is None:
         text = connection.ops.compose_sql(sql, params)  # type: ignore[attr-defined]  # PostgreSQL's own
-        if key is not None:
-            _TEXTS.put(key, text)
+        written = (text, hashlib.sha256(text.encode()).hexdigest()[:24])
+        _TEXTS.put(key, written)
+    text, digest = written
     name = names.get(text)
     if name is not None:
         names.move_to_end(text)
         return f"EXECUTE {name}", ()
-    name = f"mediation_{next(_NUMBERS)}"
+    name = f"mediation_{digest}_{next(_NUMBERS)}"
+    # The oldest are forgotten first: should the round trip fail after dropping them (a DEALLOCATE stays
+    # done whatever becomes of its transaction), none is taken for held; one it did not drop stays in the
+    # session unused until the session ends.
     dropped = [names.popitem(last=False)[1] for _ in range(len(names) - kept + 1)]
     with connection.cursor() as cursor:  # one round trip: the oldest dropped, this one prepared
         cursor.execute("".join(f"DEALLOCATE {old}; " for old in dropped) + f"PREPARE {name} AS {text}")
     names[text] = name
     return f"EXECUTE {name}", ()
+
+
+def forget_prepared(db: str) -> None:
+    """Forget what the session of ``db`` holds prepared: the next statement is prepared again."""
+    connections[db]._mediation_prepared = None  # type: ignore[attr-defined]
+
+
+def _missing_prepared(error: BaseException) -> bool:
+    """Whether ``error`` is the database's "prepared statement does not exist" (a session whose statements
+    were dropped behind this process's back: ``DISCARD ALL``, ``DEALLOCATE ALL``, a pooler)."""
+    return getattr(error.__cause__, "sqlstate", None) == "26000"
+
+
+def _again_if_missing(db: str, read: Callable[[], T]) -> T:
+    """``read()``; if the session no longer holds a statement it was told it prepared, forget them all and
+    read once more (preparing again), unless a transaction is open: the error has ended it already."""
+    try:
+        return read()
+    except DatabaseError as error:
+        if not _missing_prepared(error) or connections[db].in_atomic_block:
+            raise
+    forget_prepared(db)
+    return read()
 
 
 @dataclass(frozen=True)
@@ -268,7 +303,9 @@ def _read(full_key: tuple[Any, ...], build: Callable[..., QuerySet[Any]], values
         bound[position] = type(bound[position])(values[which])  # as the database adapter wrapped it
     queryset = template.all()
     queryset.query.bound = tuple(bound)
-    return list(queryset)
+    if written.slots:
+        return list(queryset)
+    return _again_if_missing(queryset.db, lambda: list(queryset.all()))  # planned once per connection
 
 
 def _write_with_stand_ins(build: Callable[..., QuerySet[Any]], n: int) -> tuple[QuerySet[Any], _Written] | None:

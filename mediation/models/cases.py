@@ -278,7 +278,7 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     def state_fields(self) -> tuple[FSMFieldMixin, ...]:
         """The state field, as django-fsm's mixin finds it, found once per process rather than by testing
         each of the case's fields again every time a case is built (lists build hundreds a page)."""
-        return _state_fields()
+        return _state_fields(type(self))
 
     # --- facts the lifecycle's conditions read ---------------------------------
     @property
@@ -399,8 +399,8 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
 
 
 @cache
-def _state_fields() -> tuple[FSMFieldMixin, ...]:
-    return tuple(f for f in Case._meta.fields if isinstance(f, FSMFieldMixin))
+def _state_fields(model: type[models.Model]) -> tuple[FSMFieldMixin, ...]:
+    return tuple(f for f in model._meta.fields if isinstance(f, FSMFieldMixin))
 
 
 class ClaimItem(models.Model):

@@ -283,9 +283,10 @@ def test_each_session_keeps_the_statements_sent_last(world, monkeypatch, setting
     monkeypatch.setattr(connection, "_mediation_prepared", None, raising=False)  # a fresh start
     sql = "SELECT %s::int"
     before = _ours()
-    prepared.fetchall("default", (sql, (1,)))
-    prepared.fetchall("default", (sql, (2,)))
-    one, two = sorted(_ours() - before, key=lambda name: int(name.split("_")[1]))
+    with CaptureQueriesContext(connection) as ctx:
+        prepared.fetchall("default", (sql, (1,)))
+        prepared.fetchall("default", (sql, (2,)))
+    one, two = (q["sql"].split()[1] for q in ctx.captured_queries if q["sql"].startswith("PREPARE"))
     prepared.fetchall("default", (sql, (1,)))  # sent again: now the newer of the two
     with CaptureQueriesContext(connection) as ctx:
         assert prepared.fetchall("default", (sql, (3,))) == [(3,)]
@@ -322,3 +323,65 @@ def test_elsewhere_the_statement_is_sent_as_it_is(world):
     if connection.vendor == "postgresql":
         pytest.skip("the other databases' behaviour")
     assert prepared.on_server("default", "SELECT %s", [1]) == ("SELECT %s", (1,))
+
+
+@postgres_only
+def test_a_name_stands_for_one_text_in_every_process(world, monkeypatch):
+    """A prepared statement's name holds its text's digest, then a number this process never gave
+    before: another process (or this one, after its session was replaced) names the same text with
+    the same digest, a different text never; and no name is prepared twice."""
+    sql = "SELECT %s::int"
+    with CaptureQueriesContext(connection) as ctx:
+        prepared.fetchall("default", (sql, (7,)))
+        prepared.fetchall("default", (sql, (8,)))
+        monkeypatch.setattr(prepared, "_TEXTS", prepared.Store(8))  # as another process: nothing known
+        prepared.forget_prepared("default")
+        prepared.fetchall("default", (sql, (7,)))
+    seven, eight, again = (q["sql"].split()[1] for q in ctx.captured_queries if q["sql"].startswith("PREPARE"))
+    assert seven.split("_")[1] == again.split("_")[1] != eight.split("_")[1]
+    assert len({seven, eight, again}) == 3
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_statements_dropped_behind_the_process_are_prepared_again(world):
+    """A session that lost its prepared statements (``DISCARD ALL`` by a proxy, ``DEALLOCATE ALL``):
+    the next read finds them missing, prepares again and answers; inside a transaction the error has
+    ended the transaction already, so it is raised, and the read after it prepares again."""
+    from django.db import ProgrammingError, transaction
+
+    case = register(world.mediator_a, world.town_a)
+    build = lambda: case_cards(Case.objects.filter(pk=case.pk))  # noqa: E731
+    sql = "SELECT number FROM mediation_case WHERE id = %s"
+    assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
+    assert [c.number for c in prepared.rows(world.mediator_a, ("dropped",), build)] == [case.number]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
+        assert [c.number for c in prepared.rows(world.mediator_a, ("dropped",), build)] == [case.number]
+    assert [q.split()[0] for q in _sent(ctx)] == ["EXECUTE", "PREPARE", "EXECUTE", "PREPARE", "EXECUTE"]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        prepared.fetchall("default", (sql, (case.pk,)))
+    assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_session_the_health_check_replaces_is_replaced_before_the_statement_is_chosen(world, monkeypatch):
+    """With DB_CONN_MAX_AGE, Django checks a kept connection before its first use in a request and
+    replaces one that fails: that happens before the statement to send is chosen, so the new session
+    is asked to prepare it rather than to execute a statement only the old one held."""
+    case = register(world.mediator_a, world.town_a)
+    sql = "SELECT number FROM mediation_case WHERE id = %s"
+    assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
+    assert connection.health_check_enabled
+    old = connection.connection
+    connection.health_check_done = False  # as at the start of a request
+    monkeypatch.setattr(connection, "is_usable", lambda: False)
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
+    assert connection.connection is not old
+    assert [q.split()[0] for q in _sent(ctx)] == ["PREPARE", "EXECUTE"]
