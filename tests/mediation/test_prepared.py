@@ -377,9 +377,9 @@ def test_a_session_the_health_check_replaces_is_replaced_before_the_statement_is
     case = register(world.mediator_a, world.town_a)
     sql = "SELECT number FROM mediation_case WHERE id = %s"
     assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
-    assert connection.health_check_enabled
+    assert connection.health_check_enabled  # type: ignore[attr-defined]  # PostgreSQL's wrapper
     old = connection.connection
-    connection.health_check_done = False  # as at the start of a request
+    connection.health_check_done = False  # type: ignore[attr-defined]  # as at the start of a request
     monkeypatch.setattr(connection, "is_usable", lambda: False)
     with CaptureQueriesContext(connection) as ctx:
         assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
