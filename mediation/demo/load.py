@@ -38,7 +38,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -51,42 +51,71 @@ MAINTENANCE_WORK_MEM = "768MB"
 
 # ------------------------------------------------------------------------- indexes
 
-def plain_indexes(tables: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> list[tuple[str, str]]:
-    """(qualified name, ``CREATE INDEX`` statement) of the tables' non-unique indexes that back no constraint."""
+class PlainIndex(NamedTuple):
+    name: str  #: qualified
+    table: str
+    definition: str  #: the ``CREATE INDEX`` statement
+
+
+def plain_indexes(tables: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> list[PlainIndex]:
+    """The tables' non-unique indexes that back no constraint."""
     with connections[using].cursor() as cursor:
         cursor.execute(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(x.relname), pg_get_indexdef(i.indexrelid) "
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(x.relname), t.relname, pg_get_indexdef(i.indexrelid) "
             "FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
             "JOIN pg_namespace n ON n.oid = t.relnamespace "
             "WHERE t.relname = ANY(%s) AND n.nspname = ANY(current_schemas(false)) "
             "AND NOT i.indisunique AND NOT i.indisprimary AND i.indisvalid "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
             "ORDER BY t.relname, x.relname", [list(tables)])
-        return [(name, definition) for name, definition in cursor.fetchall()]
+        return [PlainIndex(*row) for row in cursor.fetchall()]
+
+
+class SetAside:
+    """The indexes a load dropped: ``build`` creates some of them again before the end, the rest
+    come back when the load ends (``indexes_set_aside``)."""
+
+    def __init__(self, indexes: list[PlainIndex], using: str) -> None:
+        self.indexes = indexes
+        self.pending = list(indexes)
+        self.using = using
+
+    def __len__(self) -> int:
+        return len(self.indexes)
+
+    def build(self, *, except_tables: Sequence[str] = ()) -> int:
+        """Create the pending indexes, but those of ``except_tables``; returns how many."""
+        now = [index for index in self.pending if index.table not in except_tables]
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+            for index in now:
+                cursor.execute(index.definition)
+        self.pending = [index for index in self.pending if index not in now]
+        return len(now)
 
 
 @contextmanager
-def indexes_set_aside(tables: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> Iterator[list[tuple[str, str]]]:
+def indexes_set_aside(tables: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> Iterator[SetAside]:
     """Drop the tables' plain indexes, let the caller load, create them again (PostgreSQL only).
 
     Must run inside the caller's transaction (``transaction.atomic``), which holds the
     drop, the load and the creation together: if anything fails, nothing of it stays.
+    The caller may create some of them earlier (``SetAside.build``), e.g. the ones a
+    set-based update after the load reads through, before the indexes of the table it
+    rewrites (rows rewritten with their indexes there cost several times as much).
     """
     connection = connections[using]
     if not connection.in_atomic_block:
         raise RuntimeError("indexes_set_aside needs the caller's transaction around the whole load")
-    indexes = plain_indexes(tables, using)
+    aside = SetAside(plain_indexes(tables, using), using)
     with connection.cursor() as cursor:
         # PostgreSQL changes no index of a table with checks still pending on it: whatever the
         # caller's transaction deferred (Django's foreign keys are deferred) is checked now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for name, _definition in indexes:
-            cursor.execute(f"DROP INDEX {name}")
-    yield indexes
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
-        for _name, definition in indexes:
-            cursor.execute(definition)
+        for index in aside.indexes:
+            cursor.execute(f"DROP INDEX {index.name}")
+    yield aside
+    aside.build()
 
 
 # ------------------------------------------------------------------------- planner

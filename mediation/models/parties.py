@@ -92,8 +92,9 @@ class CaseParty(models.Model):
     number or credit code. Nothing another office recorded is ever shown on this case.
     """
 
+    # No index of its own: the (case, role) index below serves every lookup by case.
     case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="parties",
-                             verbose_name=_("案件"))
+                             verbose_name=_("案件"), db_index=False)
     role = models.CharField(_("身份"), max_length=20, choices=PartyRole.choices)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True,
                                related_name="case_parts", verbose_name=_("自然人"))
