@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.contrib.auth.models import Group, Permission
+from django.db import router
 from django.db.models import (
     BooleanField,
     CharField,
@@ -132,17 +133,15 @@ def grants_of(user: Any) -> tuple[Grant, ...]:
     cached = getattr(user, "_mediation_grants", None)
     if cached is not None:
         return cached
-    # Both in one round trip: a membership row has an organisation, a permission row only its group
-    # (named after the role) and codename.
-    held = Membership.objects.filter(user=user, organisation__is_active=True).order_by()
+    from mediation import prepared
+
+    # Read on every request: its statement is written once per process for the user (it names
+    # nothing else) and planned once per connection (``prepared``).
+    db = router.db_for_read(Membership)
+    written = prepared.statement_of_anyone(("grants", user.pk, db), lambda: _grants_statement(user.pk, db))
     memberships: list[tuple[int, str, str]] = []
     perms: dict[str, set[str]] = {}
-    for org_id, path, role, codename in held.values_list(
-            "organisation_id", "organisation__path", "role", Value(None, output_field=CharField())).union(
-            Permission.objects.filter(group__name__in=held.values("role"), content_type__app_label="mediation")
-            .order_by().values_list(Value(None, output_field=IntegerField()), Value(None, output_field=CharField()),
-                                    "group__name", "codename"),
-            all=True):
+    for org_id, path, role, codename in prepared.fetchall(db, written):
         if org_id is not None:
             memberships.append((org_id, path, role))
         else:
@@ -151,6 +150,20 @@ def grants_of(user: Any) -> tuple[Grant, ...]:
                    for org_id, path, role in sorted(memberships))
     user._mediation_grants = grants
     return grants
+
+
+def _grants_statement(user_id: int, db: str) -> tuple[str, tuple[Any, ...]]:
+    """The statement of :func:`grants_of`, both in one round trip: a membership row has an
+    organisation, a permission row only its group (named after the role) and codename."""
+    held = Membership.objects.using(db).filter(user_id=user_id, organisation__is_active=True).order_by()
+    union = held.values_list(
+        "organisation_id", "organisation__path", "role", Value(None, output_field=CharField())).union(
+        Permission.objects.using(db).filter(group__name__in=held.values("role"), content_type__app_label="mediation")
+        .order_by().values_list(Value(None, output_field=IntegerField()), Value(None, output_field=CharField()),
+                                "group__name", "codename"),
+        all=True)
+    sql, params = union.query.get_compiler(using=db).as_sql()
+    return sql, tuple(params)
 
 
 def reach_signature(user: Any) -> str:

@@ -109,7 +109,16 @@ _STATEMENTS: Store[Statement] = Store(1024)
 
 def statement(user: Any, key: tuple[Any, ...], write: Callable[[], Statement]) -> Statement:
     """The statement ``write`` gives for ``user`` and ``key``, written once per process."""
-    full_key = (*reach_key(user), *key)
+    return _statement((*reach_key(user), *key), write)
+
+
+def statement_of_anyone(key: tuple[Any, ...], write: Callable[[], Statement]) -> Statement:
+    """:func:`statement` of a statement whose ``key`` names everything it depends on, whoever asks
+    (the user's grants, say, of which :func:`reach_key` is made)."""
+    return _statement(("anyone", *key), write)
+
+
+def _statement(full_key: tuple[Any, ...], write: Callable[[], Statement]) -> Statement:
     found = _STATEMENTS.get(full_key)
     if found is None:
         found = write()

@@ -406,6 +406,9 @@ def test_a_users_grants_are_each_membership_with_its_roles_permissions_read_in_o
     permissions.sync_role_groups(user)
     world.town_b.is_active = False
     world.town_b.save()
+    # The first read on a database session prepares its statement there, once (mediation/prepared.py).
+    assert {g.role for g in permissions.grants_of(get_user_model().objects.get(pk=user.pk))} == {
+        "mediator", "auditor"}
     fresh = get_user_model().objects.get(pk=user.pk)
     with CaptureQueriesContext(connection) as ctx:
         grants = permissions.grants_of(fresh)
@@ -416,3 +419,10 @@ def test_a_users_grants_are_each_membership_with_its_roles_permissions_read_in_o
                                         "conclude_case", "withdraw_case", "view_personal_data", "view_case"},
         (world.district.pk, "auditor"): {"view_case", "read_statistics"},
     }
+    # Read afresh every time: what changed since the last read counts at the next.
+    world.town_b.is_active = True
+    world.town_b.save()
+    Membership.objects.filter(user=user, organisation=world.district).delete()
+    again = permissions.grants_of(get_user_model().objects.get(pk=user.pk))
+    assert {(g.organisation_id, g.role) for g in again} == {
+        (world.town_a.pk, "mediator"), (world.town_b.pk, "supervisor")}
