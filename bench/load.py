@@ -43,6 +43,7 @@ import importlib
 import json
 import math
 import os
+import runpy
 import shutil
 import socket
 import subprocess
@@ -281,6 +282,19 @@ def start_server(args: argparse.Namespace, env: dict[str, str], log: Path) -> tu
             time.sleep(0.3)
     server.terminate()
     raise SystemExit(f"gunicorn did not answer /healthz in 120 s:\n{log.read_text()[-3000:]}")
+
+
+def gunicorn_config(server_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """What the server's deploy/gunicorn.conf.py makes of the environment ``env`` (the file run as
+    gunicorn runs it)."""
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        return runpy.run_path(str(server_dir / "deploy" / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def git_describe(directory: Path) -> str:
@@ -542,9 +556,8 @@ def report(args: argparse.Namespace, plan: dict[str, Any], env: dict[str, str], 
               f"{peak.get('Pss', 0) / 1024:.0f} | {peak.get('VmHWM', 0) / 1024:.0f} |")
 
     cores = os.cpu_count() or 1
-    # What deploy/gunicorn.conf.py makes of the environment it was given.
-    workers = int(env.get("GUNICORN_WORKERS") or 0) or cores * 2 + 1
-    threads = int(env.get("GUNICORN_THREADS") or 1)
+    config = gunicorn_config(args.server_dir, env)
+    workers, threads = config["workers"], config["threads"]
     pacing = (f"think time 0–{2 * args.think:g} s (mean {args.think:g} s)" if args.think
               else "closed loop, no think time")
     used = {role: [a["username"] for a in plan[role + "s"]][:plan["mix"][role + "_users"]]

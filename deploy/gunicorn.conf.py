@@ -9,11 +9,29 @@ and the request id the application answered with.
 """
 import multiprocessing
 import os
+from urllib.parse import urlsplit
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
-# Processes: a PDF render keeps its process busy on the CPU, so two per core (gunicorn's advice)
-# keeps the CPUs busy; threads (the gthread worker when above 1) help pages that wait on the database.
-workers = int(os.environ.get("GUNICORN_WORKERS", "0")) or multiprocessing.cpu_count() * 2 + 1
+
+
+def _database_shares_these_cores() -> bool:
+    """Whether the database runs on this machine: SQLite, or PostgreSQL on a local socket or address."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url or url.startswith("sqlite"):
+        return True
+    host = (urlsplit(url).hostname or "").lower()
+    return host in {"", "localhost", "127.0.0.1", "::1"} or host.startswith(("/", "%2f"))  # a socket's directory
+
+
+# Processes: one per core and one more when the database shares this machine's cores (its own
+# processes need them: measured on two cores with PostgreSQL beside the server, 3 processes answer
+# 15-20 % more requests than 5, docs/performance.md "Twelfth pass"); two per core and one more when
+# it runs elsewhere (a process then spends much of a request waiting for it). A PDF render keeps its
+# process busy on the CPU while it runs; threads (the gthread worker when above 1) help pages that
+# wait on the database.
+_cores = multiprocessing.cpu_count()
+workers = int(os.environ.get("GUNICORN_WORKERS", "0")) or (_cores + 1 if _database_shares_these_cores()
+                                                              else _cores * 2 + 1)
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # A request running longer than this is killed (exports and bulk issues run as background jobs).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))

@@ -198,6 +198,26 @@ def test_gunicorn_takes_its_settings_from_the_environment():
     assert "%(r)s" not in config["access_log_format"] and "%(q)s" not in config["access_log_format"]
 
 
+@pytest.mark.parametrize(("database_url", "per_core"), [
+    ("", 1), ("sqlite:////srv/mediation/var/mediation.sqlite3", 1),
+    ("postgres://mediation@127.0.0.1:5432/mediation", 1), ("postgres://mediation@localhost/mediation", 1),
+    ("postgres:///mediation", 1), ("postgres://%2Fvar%2Frun%2Fpostgresql/mediation", 1),
+    ("postgres://mediation@db.union.internal:5432/mediation", 2), ("postgres://mediation@10.1.2.3/mediation", 2),
+])
+def test_gunicorns_processes_by_default_leave_room_for_a_database_on_the_same_cores(database_url, per_core):
+    """docs/operations.md: one process per core and one more when the database runs on the same
+    machine (its processes need the cores too), two per core and one more when it runs elsewhere."""
+    env = gunicorn_env(DATABASE_URL=database_url)
+    if not database_url:  # not set: the embedded default (SQLite)
+        env.pop("DATABASE_URL")
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "gunicorn"), "--print-config", "-c",
+                             str(DEPLOY / "gunicorn.conf.py"), "mediation.wsgi:application"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    config = dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.MULTILINE))
+    assert config["workers"] == str(per_core * (os.cpu_count() or 1) + 1)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
