@@ -43,7 +43,7 @@ import importlib
 import json
 import math
 import os
-import runpy
+import re
 import shutil
 import socket
 import subprocess
@@ -284,17 +284,13 @@ def start_server(args: argparse.Namespace, env: dict[str, str], log: Path) -> tu
     raise SystemExit(f"gunicorn did not answer /healthz in 120 s:\n{log.read_text()[-3000:]}")
 
 
-def gunicorn_config(server_dir: Path, env: dict[str, str]) -> dict[str, Any]:
-    """What the server's deploy/gunicorn.conf.py makes of the environment ``env`` (the file run as
-    gunicorn runs it)."""
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        return runpy.run_path(str(server_dir / "deploy" / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def gunicorn_config(server_dir: Path, env: dict[str, str]) -> dict[str, str]:
+    """What gunicorn makes of the server's deploy/gunicorn.conf.py and the environment ``env``
+    (``GUNICORN_CMD_ARGS`` included), as its own ``--print-config`` says."""
+    result = subprocess.run([sys.executable, "-m", "gunicorn", "--print-config", "--config",
+                             str(server_dir / "deploy" / "gunicorn.conf.py"), "mediation.wsgi:application"],
+                            cwd=server_dir, env=env, capture_output=True, text=True, timeout=120, check=True)
+    return dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.MULTILINE))
 
 
 def git_describe(directory: Path) -> str:
@@ -557,7 +553,7 @@ def report(args: argparse.Namespace, plan: dict[str, Any], env: dict[str, str], 
 
     cores = os.cpu_count() or 1
     config = gunicorn_config(args.server_dir, env)
-    workers, threads = config["workers"], config["threads"]
+    workers, threads = int(config["workers"]), int(config["threads"])
     pacing = (f"think time 0–{2 * args.think:g} s (mean {args.think:g} s)" if args.think
               else "closed loop, no think time")
     used = {role: [a["username"] for a in plan[role + "s"]][:plan["mix"][role + "_users"]]

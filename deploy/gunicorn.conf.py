@@ -7,6 +7,7 @@ deploy/env.example). Log lines are JSON like the application's (mediation/logs.p
 line names the path without its query string (a search by ID number or phone would be in it)
 and the request id the application answered with.
 """
+import ipaddress
 import multiprocessing
 import os
 from urllib.parse import urlsplit
@@ -19,18 +20,26 @@ def _database_shares_these_cores() -> bool:
     url = os.environ.get("DATABASE_URL", "")
     if not url or url.startswith("sqlite"):
         return True
-    host = (urlsplit(url).hostname or "").lower()
-    return host in {"", "localhost", "127.0.0.1", "::1"} or host.startswith(("/", "%2f"))  # a socket's directory
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # not a URL the application could use either: gunicorn's usual advice
+        return False
+    if host in {"", "localhost", "localhost."} or host.startswith(("/", "%2f")):  # a socket's directory
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return False
 
 
 # Processes: one per core and one more when the database shares this machine's cores (its own
 # processes need them: measured on two cores with PostgreSQL beside the server, 3 processes answer
-# 15-20 % more requests than 5, docs/performance.md "Twelfth pass"); two per core and one more when
+# 14-22 % more requests than 5, docs/performance.md "Twelfth pass"); two per core and one more when
 # it runs elsewhere (a process then spends much of a request waiting for it). A PDF render keeps its
 # process busy on the CPU while it runs; threads (the gthread worker when above 1) help pages that
 # wait on the database.
 _cores = multiprocessing.cpu_count()
-workers = int(os.environ.get("GUNICORN_WORKERS", "0")) or (_cores + 1 if _database_shares_these_cores()
+workers = int(os.environ.get("GUNICORN_WORKERS") or 0) or (_cores + 1 if _database_shares_these_cores()
                                                               else _cores * 2 + 1)
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # A request running longer than this is killed (exports and bulk issues run as background jobs).

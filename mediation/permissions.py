@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.contrib.auth.models import Group, Permission
-from django.db import router
+from django.db import connections, router
 from django.db.models import (
     BooleanField,
     CharField,
@@ -136,12 +136,21 @@ def grants_of(user: Any) -> tuple[Grant, ...]:
     from mediation import prepared
 
     # Read on every request: its statement is written once per process for the user (it names
-    # nothing else) and planned once per connection (``prepared``).
+    # nothing else) and, outside a transaction, planned once per connection (``prepared``; one of the
+    # statements each connection keeps per user it serves).
     db = router.db_for_read(Membership)
     written = prepared.statement_of_anyone(("grants", user.pk, db), lambda: _grants_statement(user.pk, db))
+    if connections[db].in_atomic_block:
+        # Inside a transaction, sent as it is: were the session's prepared statements lost behind the
+        # process's back, preparing again would have to end the transaction (``prepared._again_if_missing``).
+        with connections[db].cursor() as cursor:
+            cursor.execute(*written)
+            found = cursor.fetchall()
+    else:
+        found = prepared.fetchall(db, written)
     memberships: list[tuple[int, str, str]] = []
     perms: dict[str, set[str]] = {}
-    for org_id, path, role, codename in prepared.fetchall(db, written):
+    for org_id, path, role, codename in found:
         if org_id is not None:
             memberships.append((org_id, path, role))
         else:

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from mediation import prepared
+from mediation import permissions, prepared
 from mediation.models import Case
 from mediation.selectors import case_cards, case_list_rows
 from tests.factories import register
@@ -366,6 +366,33 @@ def test_statements_dropped_behind_the_process_are_prepared_again(world):
     with pytest.raises(ProgrammingError), transaction.atomic():
         prepared.fetchall("default", (sql, (case.pk,)))
     assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_access_checks_inside_a_transaction_do_not_depend_on_the_sessions_prepared_statements(world):
+    """The user's grants (read by every access decision, some inside transactions): planned once per
+    connection outside a transaction; inside one, sent as they are, so that a session that lost its
+    prepared statements (``DEALLOCATE ALL``) neither fails the check nor ends the transaction."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    def fresh() -> object:
+        return get_user_model().objects.get(pk=world.mediator_a.pk)
+
+    expected = {(world.town_a.pk, "mediator")}
+    with CaptureQueriesContext(connection) as ctx:
+        assert {(g.organisation_id, g.role) for g in permissions.grants_of(fresh())} == expected
+    assert [q.split()[0] for q in _sent(ctx)][-1] == "EXECUTE"
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as ctx:
+            assert {(g.organisation_id, g.role) for g in permissions.grants_of(fresh())} == expected
+        assert not any(q.split()[0] in {"EXECUTE", "PREPARE"} for q in _sent(ctx))
+        case = register(world.mediator_a, world.town_a)  # the transaction goes on
+    assert Case.objects.filter(pk=case.pk).exists()
+    assert {(g.organisation_id, g.role) for g in permissions.grants_of(fresh())} == expected  # prepared again
 
 
 @postgres_only

@@ -202,6 +202,7 @@ def test_gunicorn_takes_its_settings_from_the_environment():
     ("", 1), ("sqlite:////srv/mediation/var/mediation.sqlite3", 1),
     ("postgres://mediation@127.0.0.1:5432/mediation", 1), ("postgres://mediation@localhost/mediation", 1),
     ("postgres:///mediation", 1), ("postgres://%2Fvar%2Frun%2Fpostgresql/mediation", 1),
+    ("postgres://mediation@127.0.0.2/mediation", 1), ("postgres://mediation@[::1]:5432/mediation", 1),
     ("postgres://mediation@db.union.internal:5432/mediation", 2), ("postgres://mediation@10.1.2.3/mediation", 2),
 ])
 def test_gunicorns_processes_by_default_leave_room_for_a_database_on_the_same_cores(database_url, per_core):
