@@ -84,9 +84,32 @@ def filters_from_data(user, data):
     return form, filters
 
 
+#: The filter form's lists of the people and places a user may filter by.
+_LISTED_CHOICES = ("organisation", "category", "mediator")
+
+
+def _listed_choices(form: forms.CaseFilterForm, user: Any) -> None:
+    """Give the filter form's lists (organisations, dispute categories, mediators) their choices as the
+    page shows them: the rows of the very querysets that check a choice (the user's reach), read
+    afresh through statements written once per process and planned once per connection
+    (``prepared.rows``; building them anew cost about a millisecond each on every list page,
+    docs/performance.md, "Thirteenth pass"). What each offers is what Django's own iterator offers,
+    in its order (``tests/web/test_case_list_choices.py``)."""
+    for name in _LISTED_CHOICES:
+        field = forms.field_of(form, name, forms.ListedModelChoiceField)
+        queryset = field.queryset
+        key = ("case_list.choices", name)
+        # The categories are the same whoever asks; the others follow the user's reach.
+        found = (prepared.rows_of_anyone(key, lambda queryset=queryset: queryset, ()) if name == "category"
+                 else prepared.rows(user, key, lambda queryset=queryset: queryset))
+        field.choices = [*([("", field.empty_label)] if field.empty_label is not None else []),
+                         *((field.prepare_value(obj), field.label_from_instance(obj)) for obj in found)]
+
+
 @login_required
 def case_list(request):
     form, filters = filters_from_request(request)
+    _listed_choices(form, request.user)
     sort = request.GET.get("sort", "-received")
     order = SORTS.get(sort, "-received_at")
     try:
