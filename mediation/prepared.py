@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -145,11 +146,14 @@ def fetchall(db: str, written: Statement) -> list[tuple[Any, ...]]:
 # (``PREPARE``) with its values written in, then sent as ``EXECUTE``. With every value known when it is
 # planned, its plan is the one the database would choose for it anyway (no generic plan for unknown
 # parameters); planning was about half of what the database spent on a supervisor's home page
-# (docs/performance.md, "Eleventh pass"). A prepared statement lives as long as its session, whatever
-# the transactions around it do; each connection keeps the ones sent last, as many as
-# ``settings.DB_PREPARED_STATEMENTS`` says (a supervisor's home page sends seventeen; each holds about a
-# third of a megabyte of the backend's memory), deallocating the oldest; 0 turns it off (a pooler in
-# transaction mode cannot keep a session's statements).
+# (docs/performance.md, "Eleventh pass"). A statement of :func:`rows` bound to a value of the caller's
+# own on each read (a case's id) is prepared with that value as its one parameter instead, and only
+# outside a transaction (:func:`_on_server_with_values`; "Thirteenth pass"). A prepared statement
+# lives as long as its session, whatever the transactions around it do; each connection keeps the
+# ones sent last, as many as ``settings.DB_PREPARED_STATEMENTS`` says (a supervisor's home page sends
+# seventeen, a case page up to seventeen; each holds about a third of a megabyte of the backend's memory),
+# deallocating the oldest; 0 turns it off (a pooler in transaction mode cannot keep a session's
+# statements).
 #: Each statement with its values written in, as the database adapter writes them, and its digest (once
 #: per process). A prepared statement's name holds the digest of its text, then a number never given
 #: before in this process: in every process and session a name stands for one text only, so an
@@ -160,43 +164,105 @@ _TEXTS: Store[tuple[str, str]] = Store(1024)
 _NUMBERS = itertools.count(1)
 
 
-def on_server(db: str, sql: str, params: Sequence[Any]) -> Statement:
+def on_server(db: str, sql: str, params: Sequence[Any], slots: Sequence[tuple[int, int]] = ()) -> Statement:
     """What to send for ``sql`` with ``params`` on the connection ``db``: on PostgreSQL, ``EXECUTE`` of
     the statement with its values written in, prepared on this connection the first time it is sent
     there (one statement more, once); elsewhere, or when turned off, the statement itself. Only for
     statements sent again and again as they are (:func:`statement`, :func:`rows`): another would be
-    prepared for nothing and push out one that is."""
+    prepared for nothing and push out one that is.
+
+    ``slots`` (:class:`_Written`): the parameters that are the caller's own values on each read (a
+    case's id), as (position among ``params``, which value). Those stay parameters of the prepared
+    statement (``$1``…, integers), so that one statement serves every case; the others are written in.
+    """
     connection = connections[db]
     kept = settings.DB_PREPARED_STATEMENTS
     if not sql or connection.vendor != "postgresql" or kept <= 0:
         return sql, tuple(params)
-    connection.close_if_health_check_failed()  # a session replaced now, not between here and the cursor
-    connection.ensure_connection()
-    held = getattr(connection, "_mediation_prepared", None)
-    if held is None or held[0] is not connection.connection:  # a new session holds none yet
-        held = (connection.connection, OrderedDict())
-        connection._mediation_prepared = held  # type: ignore[attr-defined]
-    names: OrderedDict[str, str] = held[1]  # text → name, the one sent longest ago first
+    if slots:
+        return _on_server_with_values(connection, sql, params, slots)
+    names = _session_statements(connection)
     key = (sql, tuple((type(value), repr(value)) for value in params))  # 1 is not True, 1.50 not 1.5
     written = _TEXTS.get(key)
     if written is None:
-        text = connection.ops.compose_sql(sql, params)  # type: ignore[attr-defined]  # PostgreSQL's own
+        text = " AS " + connection.ops.compose_sql(sql, params)  # type: ignore[attr-defined]  # PostgreSQL's own
         written = (text, hashlib.sha256(text.encode()).hexdigest()[:24])
         _TEXTS.put(key, written)
-    text, digest = written
+    return f"EXECUTE {_prepared_name(connection, names, *written)}", ()
+
+
+def _prepared_name(connection: Any, names: OrderedDict[str, str], text: str, digest: str) -> str:
+    """The name of ``text`` (``PREPARE``'s own: a statement, or its parameters' types and the statement)
+    on this connection's session, prepared there now if the session does not hold it."""
+    kept = settings.DB_PREPARED_STATEMENTS
     name = names.get(text)
     if name is not None:
         names.move_to_end(text)
-        return f"EXECUTE {name}", ()
+        return name
     name = f"mediation_{digest}_{next(_NUMBERS)}"
     # The oldest are forgotten first: should the round trip fail after dropping them (a DEALLOCATE stays
     # done whatever becomes of its transaction), none is taken for held; one it did not drop stays in the
     # session unused until the session ends.
     dropped = [names.popitem(last=False)[1] for _ in range(len(names) - kept + 1)]
     with connection.cursor() as cursor:  # one round trip: the oldest dropped, this one prepared
-        cursor.execute("".join(f"DEALLOCATE {old}; " for old in dropped) + f"PREPARE {name} AS {text}")
+        cursor.execute("".join(f"DEALLOCATE {old}; " for old in dropped) + f"PREPARE {name}{text}")
     names[text] = name
-    return f"EXECUTE {name}", ()
+    return name
+
+
+#: A placeholder of Django's statements, or a percent sign written twice (one in the statement).
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
+def _on_server_with_values(connection: Any, sql: str, params: Sequence[Any],
+                           slots: Sequence[tuple[int, int]]) -> Statement:
+    """:func:`on_server` of a statement with values of the caller's own (``slots``): prepared with those
+    as ``bigint`` parameters ``$1``… and every other value written in, then ``EXECUTE name(v1, …)``.
+    PostgreSQL plans the first few executions for their values and then keeps a generic plan if it
+    costs no more, which for a row's id (the only such values, :func:`rows`) it does: its planning,
+    three milliseconds for the case page's statement against a third of one to run it, is spared."""
+    held = _session_statements(connection)
+    which_at = dict(slots)
+    count = max(which_at.values()) + 1
+    key = ("with values", sql, tuple((type(value), repr(value)) for i, value in enumerate(params)
+                                     if i not in which_at), tuple(sorted(which_at.items())))
+    written = _TEXTS.get(key)
+    if written is None:
+        kept_params: list[Any] = []
+        positions = itertools.count()
+
+        def parameter(match: re.Match[str]) -> str:
+            if match.group() == "%%":
+                return "%%"
+            position = next(positions)
+            if position in which_at:
+                return f"${which_at[position] + 1}"
+            kept_params.append(params[position])
+            return "%s"
+
+        with_parameters = _PLACEHOLDER.sub(parameter, sql)
+        if next(positions) != len(params):  # not Django's placeholders as expected: sent as it is
+            return sql, tuple(params)
+        body = connection.ops.compose_sql(with_parameters, kept_params)
+        text = f"({', '.join(['bigint'] * count)}) AS {body}"
+        written = (text, hashlib.sha256(text.encode()).hexdigest()[:24])
+        _TEXTS.put(key, written)
+    values = [0] * count
+    for position, which in slots:
+        values[which] = int(params[position])
+    name = _prepared_name(connection, held, *written)
+    return f"EXECUTE {name}({', '.join(['%s'] * count)})", tuple(values)
+
+
+def _session_statements(connection: Any) -> OrderedDict[str, str]:
+    """What the connection's session holds prepared: text → name, the one sent longest ago first."""
+    connection.close_if_health_check_failed()  # a session replaced now, not between here and the cursor
+    connection.ensure_connection()
+    held = getattr(connection, "_mediation_prepared", None)
+    if held is None or held[0] is not connection.connection:  # a new session holds none yet
+        held = (connection.connection, OrderedDict())
+        connection._mediation_prepared = held
+    return held[1]
 
 
 def forget_prepared(db: str) -> None:
@@ -259,10 +325,14 @@ class _WrittenQuery(Query):
         compiler.select, compiler.klass_info = written.select, written.klass_info
         compiler.annotation_col_map = written.annotation_col_map
         compiler.col_count, compiler.has_extra_select = written.col_count, written.has_extra_select
-        if written.slots:  # a value of its own on every read (a case's id): planned every time
+        if written.slots and compiler.connection.in_atomic_block:
+            # A value of its own on every read (a case's id) and a transaction open: sent as it is, as
+            # the grants are (``permissions.grants_of``): an access check (``case_get_for_user``) never
+            # depends there on what the session holds prepared, which a lost statement would fail
+            # together with the transaction.
             compiler.as_sql = lambda *args, **kwargs: (written.sql, bound)
         else:
-            sent = on_server(compiler.using, written.sql, bound)
+            sent = on_server(compiler.using, written.sql, bound, written.slots)
             compiler.as_sql = lambda *args, **kwargs: sent
         return compiler
 
@@ -312,8 +382,6 @@ def _read(full_key: tuple[Any, ...], build: Callable[..., QuerySet[Any]], values
         bound[position] = type(bound[position])(values[which])  # as the database adapter wrapped it
     queryset = template.all()
     queryset.query.bound = tuple(bound)
-    if written.slots:
-        return list(queryset)
     return _again_if_missing(queryset.db, lambda: list(queryset.all()))  # planned once per connection
 
 

@@ -309,14 +309,70 @@ def test_turned_off_the_statement_is_sent_as_it_is(world, settings):
 
 
 @postgres_only
-def test_a_statement_with_a_value_of_its_own_is_not_prepared(world):
-    """A statement bound to a case's id on each read (``rows_of_anyone``) would be a prepared statement
-    per case: it is sent as it is."""
-    case = register(world.mediator_a, world.town_a)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_statement_with_a_value_of_its_own_is_prepared_once_with_the_value_as_its_parameter(world):
+    """A statement bound to a case's id on each read (``rows_of_anyone``, the case page's): one
+    prepared statement for every case, the id its parameter; each read finds that case's rows, as they
+    are now; and PostgreSQL goes on to a generic plan, so that planning is spared."""
+    first, second = register(world.mediator_a, world.town_a), register(world.mediator_b, world.town_b)
+    build = Builds(lambda pk: Case.objects.filter(pk=pk).values_list("number", flat=True))
+    before = _ours()
     with CaptureQueriesContext(connection) as ctx:
-        assert prepared.rows_of_anyone(("own value",), lambda pk: Case.objects.filter(pk=pk).values_list(
-            "number", flat=True), (case.pk,)) == [case.number]
-    assert not any(q["sql"].startswith(("PREPARE", "EXECUTE")) for q in ctx.captured_queries)
+        assert prepared.rows_of_anyone(("own value",), build, (first.pk,)) == [first.number]
+    prepare, execute = (q["sql"] for q in ctx.captured_queries)
+    assert prepare.startswith("PREPARE mediation_") and "(bigint) AS SELECT" in prepare and '= $1' in prepare
+    assert str(first.pk) not in prepare.split(" AS ", 1)[1]
+    name = prepare.split()[1].split("(")[0]
+    assert execute == f"EXECUTE {name}({first.pk})"
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.rows_of_anyone(("own value",), build, (second.pk,)) == [second.number]
+        Case.objects.filter(pk=first.pk).update(number="（2026）锦调字第999号")
+        for _ in range(6):
+            assert prepared.rows_of_anyone(("own value",), build, (first.pk,)) == ["（2026）锦调字第999号"]
+    assert [q["sql"] for q in ctx.captured_queries if "EXECUTE" in q["sql"]][0] == f"EXECUTE {name}({second.pk})"
+    assert not any(q["sql"].startswith("PREPARE") for q in ctx.captured_queries)
+    assert _ours() - before == {name} and build.calls == 2  # written once, with each set of stand-ins
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans FROM pg_prepared_statements WHERE name = %s", [name])
+        assert cursor.fetchone()[0] >= 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_each_value_goes_to_its_own_parameter(world):
+    """Two values of one's own, one of them used twice: each where the statement names it."""
+    a, b = register(world.mediator_a, world.town_a), register(world.mediator_a, world.town_a)
+    build = lambda first, other: Case.objects.filter(pk__in=[first, other]).exclude(pk=other).values_list(  # noqa: E731
+        "number", flat=True)
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.rows_of_anyone(("two values",), build, (a.pk, b.pk)) == [a.number]
+        assert prepared.rows_of_anyone(("two values",), build, (b.pk, a.pk)) == [b.number]
+    prepare = ctx.captured_queries[0]["sql"]
+    assert "(bigint, bigint) AS" in prepare and "$1" in prepare and prepare.count("$2") == 2
+    assert ctx.captured_queries[-1]["sql"].endswith(f"({b.pk}, {a.pk})")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_inside_a_transaction_a_statement_with_a_value_of_its_own_is_sent_as_it_is(world):
+    """``case_get_for_user`` decides access, sometimes inside a transaction: there the statement never
+    depends on what the session holds prepared (lost, it would end the transaction); outside, one
+    that the session lost is prepared again."""
+    from django.db import transaction
+
+    case = register(world.mediator_a, world.town_a)
+    build = lambda pk: Case.objects.filter(pk=pk).values_list("number", flat=True)  # noqa: E731
+    assert prepared.rows_of_anyone(("in a transaction",), build, (case.pk,)) == [case.number]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as ctx:
+            assert prepared.rows_of_anyone(("in a transaction",), build, (case.pk,)) == [case.number]
+        assert not any(q["sql"].startswith(("PREPARE", "EXECUTE")) for q in ctx.captured_queries)
+        later = register(world.mediator_a, world.town_a)  # the transaction goes on
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.rows_of_anyone(("in a transaction",), build, (later.pk,)) == [later.number]
+    assert [q["sql"].split()[0] for q in ctx.captured_queries] == ["EXECUTE", "PREPARE", "EXECUTE"]
 
 
 def test_elsewhere_the_statement_is_sent_as_it_is(world):
