@@ -140,7 +140,7 @@ def grants_of(user: Any) -> tuple[Grant, ...]:
     # statements each connection keeps per user it serves).
     db = router.db_for_read(Membership)
     written = prepared.statement_of_anyone(("grants", user.pk, db), lambda: _grants_statement(user.pk, db))
-    if connections[db].in_atomic_block:
+    if prepared.in_transaction(db):
         # Inside a transaction, sent as it is: were the session's prepared statements lost behind the
         # process's back, preparing again would have to end the transaction (``prepared._again_if_missing``).
         with connections[db].cursor() as cursor:

@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, ProgrammingError, connections
 from django.db.models import QuerySet
 from django.db.models.sql import Query
 
@@ -144,8 +144,8 @@ def fetchall(db: str, written: Statement) -> list[tuple[Any, ...]]:
 # A statement written once per process is sent with the same values every time for its key (the
 # user's reach, the day), so on PostgreSQL it is also *planned* once per connection: prepared
 # (``PREPARE``) with its values written in, then sent as ``EXECUTE``. With every value known when it is
-# planned, its plan is the one the database would choose for it anyway (no generic plan for unknown
-# parameters); planning was about half of what the database spent on a supervisor's home page
+# planned, its plan is the one the database would choose for it anyway (no generic plan for parameters
+# it cannot see); planning was about half of what the database spent on a supervisor's home page
 # (docs/performance.md, "Eleventh pass"). A statement of :func:`rows` bound to a value of the caller's
 # own on each read (a case's id) is prepared with that value as its one parameter instead, and only
 # outside a transaction (:func:`_on_server_with_values`; "Thirteenth pass"). A prepared statement
@@ -154,7 +154,8 @@ def fetchall(db: str, written: Statement) -> list[tuple[Any, ...]]:
 # seventeen, a case page up to seventeen; each holds about a third of a megabyte of the backend's memory),
 # deallocating the oldest; 0 turns it off (a pooler in transaction mode cannot keep a session's
 # statements).
-#: Each statement with its values written in, as the database adapter writes them, and its digest (once
+#: Each statement as ``PREPARE`` takes it (its values written in as the database adapter writes them;
+#: for one with values of the caller's own, their types and ``$1``… in their places) and its digest (once
 #: per process). A prepared statement's name holds the digest of its text, then a number never given
 #: before in this process: in every process and session a name stands for one text only, so an
 #: ``EXECUTE`` that reaches a session other than the one it was prepared in (a pooler in transaction
@@ -173,7 +174,8 @@ def on_server(db: str, sql: str, params: Sequence[Any], slots: Sequence[tuple[in
 
     ``slots`` (:class:`_Written`): the parameters that are the caller's own values on each read (a
     case's id), as (position among ``params``, which value). Those stay parameters of the prepared
-    statement (``$1``…, integers), so that one statement serves every case; the others are written in.
+    statement (``$1``…, ``bigint``), so that one statement serves every case; the others are written in.
+    A statement PostgreSQL will not prepare so is sent as it is (and remembered as such).
     """
     connection = connections[db]
     kept = settings.DB_PREPARED_STATEMENTS
@@ -221,6 +223,8 @@ def _on_server_with_values(connection: Any, sql: str, params: Sequence[Any],
     PostgreSQL plans the first few executions for their values and then keeps a generic plan if it
     costs no more, which for a row's id (the only such values, :func:`rows`) it does: its planning,
     three milliseconds for the case page's statement against a third of one to run it, is spared."""
+    if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        return sql, tuple(params)  # ``EXECUTE name(%s)`` needs the values written in by the client
     held = _session_statements(connection)
     which_at = dict(slots)
     count = max(which_at.values()) + 1
@@ -228,30 +232,51 @@ def _on_server_with_values(connection: Any, sql: str, params: Sequence[Any],
                                      if i not in which_at), tuple(sorted(which_at.items())))
     written = _TEXTS.get(key)
     if written is None:
-        kept_params: list[Any] = []
-        positions = itertools.count()
-
-        def parameter(match: re.Match[str]) -> str:
-            if match.group() == "%%":
-                return "%%"
-            position = next(positions)
-            if position in which_at:
-                return f"${which_at[position] + 1}"
-            kept_params.append(params[position])
-            return "%s"
-
-        with_parameters = _PLACEHOLDER.sub(parameter, sql)
-        if next(positions) != len(params):  # not Django's placeholders as expected: sent as it is
-            return sql, tuple(params)
-        body = connection.ops.compose_sql(with_parameters, kept_params)
-        text = f"({', '.join(['bigint'] * count)}) AS {body}"
-        written = (text, hashlib.sha256(text.encode()).hexdigest()[:24])
+        written = _with_parameters(connection, sql, params, which_at, count)
         _TEXTS.put(key, written)
+    if written is _PLAIN:
+        return sql, tuple(params)
     values = [0] * count
     for position, which in slots:
         values[which] = int(params[position])
-    name = _prepared_name(connection, held, *written)
+    try:
+        name = _prepared_name(connection, held, *written)
+    except ProgrammingError as error:
+        if _missing_prepared(error):  # one the round trip dropped was gone already: read again (the caller)
+            raise
+        # PostgreSQL would not prepare it so (a value where only an ``integer`` goes, say): sent as it
+        # is from now on, as before this statement was prepared.
+        _TEXTS.put(key, _PLAIN)
+        return sql, tuple(params)
     return f"EXECUTE {name}({', '.join(['%s'] * count)})", tuple(values)
+
+
+#: In :data:`_TEXTS`: a statement with values of its own that is sent as it is (not prepared).
+_PLAIN: Any = ("", "")
+
+
+def _with_parameters(connection: Any, sql: str, params: Sequence[Any], which_at: dict[int, int],
+                     count: int) -> tuple[str, str]:
+    """``PREPARE``'s text of ``sql`` with the values at ``which_at``'s positions as parameters and its
+    digest; :data:`_PLAIN` if Django's placeholders are not one per parameter as expected."""
+    placeholders = [match.group() for match in _PLACEHOLDER.finditer(sql)].count("%s")
+    if placeholders != len(params):
+        return _PLAIN
+    kept_params: list[Any] = []
+    positions = itertools.count()
+
+    def parameter(match: re.Match[str]) -> str:
+        if match.group() == "%%":
+            return "%%"
+        position = next(positions)
+        if position in which_at:
+            return f"${which_at[position] + 1}"
+        kept_params.append(params[position])
+        return "%s"
+
+    body = connection.ops.compose_sql(_PLACEHOLDER.sub(parameter, sql), kept_params)
+    text = f"({', '.join(['bigint'] * count)}) AS {body}"
+    return text, hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def _session_statements(connection: Any) -> OrderedDict[str, str]:
@@ -270,6 +295,12 @@ def forget_prepared(db: str) -> None:
     connections[db]._mediation_prepared = None  # type: ignore[attr-defined]
 
 
+def in_transaction(db: str) -> bool:
+    """Whether a transaction is open on the connection ``db``: an ``atomic`` block, or autocommit off."""
+    connection = connections[db]
+    return connection.in_atomic_block or not connection.get_autocommit()
+
+
 def _missing_prepared(error: BaseException) -> bool:
     """Whether ``error`` is the database's "prepared statement does not exist" (a session whose statements
     were dropped behind this process's back: ``DISCARD ALL``, ``DEALLOCATE ALL``, a pooler)."""
@@ -282,7 +313,7 @@ def _again_if_missing(db: str, read: Callable[[], T]) -> T:
     try:
         return read()
     except DatabaseError as error:
-        if not _missing_prepared(error) or connections[db].in_atomic_block:
+        if not _missing_prepared(error) or in_transaction(db):
             raise
     forget_prepared(db)
     return read()
@@ -325,7 +356,7 @@ class _WrittenQuery(Query):
         compiler.select, compiler.klass_info = written.select, written.klass_info
         compiler.annotation_col_map = written.annotation_col_map
         compiler.col_count, compiler.has_extra_select = written.col_count, written.has_extra_select
-        if written.slots and compiler.connection.in_atomic_block:
+        if written.slots and in_transaction(compiler.using):
             # A value of its own on every read (a case's id) and a transaction open: sent as it is, as
             # the grants are (``permissions.grants_of``): an access check (``case_get_for_user``) never
             # depends there on what the session holds prepared, which a lost statement would fail
@@ -348,9 +379,9 @@ def rows(user: Any, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]],
     """The rows of the queryset ``build`` gives for ``user`` and ``key`` — read afresh, its statement
     written once per process (again if the database it is read from speaks another dialect).
 
-    ``values`` (integers, such as a case's id) are the statement's own and not part of ``key``:
-    ``build`` is given stand-ins for them when it is written, and each read puts them in their
-    places. A statement that does not take each of them, unchanged, as a parameter of its own is
+    ``values`` (ids, such as a case's: integers that go where a ``bigint`` does) are the statement's own
+    and not part of ``key``: ``build`` is given stand-ins for them when it is written, and each read
+    puts them in their places. A statement that does not take each of them, unchanged, as a parameter of its own is
     never kept: it is then built and read as Django reads it, every time. A queryset that
     prefetches related rows is refused (its prefetches' querysets would be shared by every read)."""
     return _read((*reach_key(user), *key), build, values)

@@ -7,6 +7,7 @@ prefetched rows, and sees every change made since its statement was written.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from django.db import connection
@@ -321,7 +322,7 @@ def test_a_statement_with_a_value_of_its_own_is_prepared_once_with_the_value_as_
         assert prepared.rows_of_anyone(("own value",), build, (first.pk,)) == [first.number]
     prepare, execute = (q["sql"] for q in ctx.captured_queries)
     assert prepare.startswith("PREPARE mediation_") and "(bigint) AS SELECT" in prepare and '= $1' in prepare
-    assert str(first.pk) not in prepare.split(" AS ", 1)[1]
+    assert not re.search(rf"(?<![\d$]){first.pk}(?!\d)", prepare.split(" AS ", 1)[1])  # the id is no literal
     name = prepare.split()[1].split("(")[0]
     assert execute == f"EXECUTE {name}({first.pk})"
     with CaptureQueriesContext(connection) as ctx:
@@ -373,6 +374,84 @@ def test_inside_a_transaction_a_statement_with_a_value_of_its_own_is_sent_as_it_
     with CaptureQueriesContext(connection) as ctx:
         assert prepared.rows_of_anyone(("in a transaction",), build, (later.pk,)) == [later.number]
     assert [q["sql"].split()[0] for q in ctx.captured_queries] == ["EXECUTE", "PREPARE", "EXECUTE"]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_value_postgresql_will_not_take_as_bigint_is_sent_as_it_is(world):
+    """``left(text, integer)`` has no ``bigint`` form: such a statement is not prepared (PostgreSQL refuses
+    it), but read as Django reads it, every time, and the refusal is not asked for again."""
+    from django.db.models import Value
+    from django.db.models.functions import Left
+
+    case = register(world.mediator_a, world.town_a)
+    build = lambda n: Case.objects.filter(pk=case.pk).annotate(s=Left("number", Value(n))).values_list(  # noqa: E731
+        "s", flat=True)
+    assert prepared.rows_of_anyone(("left",), build, (3,)) == [case.number[:3]]
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.rows_of_anyone(("left",), build, (4,)) == [case.number[:4]]
+    assert len(ctx.captured_queries) == 1 and not ctx.captured_queries[0]["sql"].startswith(("PREPARE", "EXECUTE"))
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_with_autocommit_off_a_statement_with_a_value_of_its_own_is_sent_as_it_is(world):
+    """Autocommit switched off is a transaction too (``prepared.in_transaction``)."""
+    from django.db import transaction
+
+    case = register(world.mediator_a, world.town_a)
+    build = lambda pk: Case.objects.filter(pk=pk).values_list("number", flat=True)  # noqa: E731
+    transaction.set_autocommit(False)
+    try:
+        with CaptureQueriesContext(connection) as ctx:
+            assert prepared.rows_of_anyone(("no autocommit",), build, (case.pk,)) == [case.number]
+            assert {(g.organisation_id, g.role) for g in permissions.grants_of(world.mediator_a)} == {
+                (world.town_a.pk, "mediator")}
+        assert not any(q["sql"].startswith(("PREPARE", "EXECUTE")) for q in ctx.captured_queries)
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)
+
+
+@postgres_only
+def test_placeholders_not_one_per_parameter_are_sent_as_they_are(world):
+    """A statement whose placeholders do not match its parameters is never rewritten (nor does the
+    rewriting fail): it goes as it is, for the database to answer as it would."""
+    for sql, params in (("SELECT %s, %s, %s", (1, 2)), ("SELECT %s", (1, 2)), ("SELECT '100%%', %s", (7,))):
+        sent = prepared._on_server_with_values(connection, sql, params, ((0, 0),))
+        if sql.count("%s") == len(params):
+            assert sent[0].startswith("EXECUTE mediation_") and sent[1] == (params[0],)
+        else:
+            assert sent == (sql, params)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_case_page_is_the_same_with_its_statements_prepared(world, settings):
+    """The case page outside a transaction (its statements prepared with the case's id) and with nothing
+    prepared: the same page, case after case, for the township's mediator and the district's auditor."""
+    from django.test import Client
+
+    from tests.lifecycle import case_in_state
+    from workflows.states import CaseState
+
+    cases = [register(world.mediator_a, world.town_a), case_in_state(world, CaseState.SETTLED),
+             case_in_state(world, CaseState.ESCALATION_PENDING), register(world.mediator_a, world.town_a)]
+
+    def pages(user) -> list[str]:
+        client = Client()
+        client.force_login(user)
+        return [re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", client.get(f"/cases/{c.pk}/").content.decode())
+                for c in cases for _ in range(3)]
+
+    for user in (world.district_supervisor, world.auditor_a):
+        settings.DB_PREPARED_STATEMENTS = 128
+        with CaptureQueriesContext(connection) as ctx:
+            prepared_pages = pages(user)
+        assert any(q["sql"].startswith("EXECUTE") and q["sql"].endswith(")") for q in ctx.captured_queries)
+        settings.DB_PREPARED_STATEMENTS = 0
+        assert pages(user) == prepared_pages
+        assert all(f"/cases/{c.pk}/" in page for c, page in zip(cases, prepared_pages[::3], strict=True))
 
 
 def test_elsewhere_the_statement_is_sent_as_it_is(world):
