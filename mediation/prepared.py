@@ -381,8 +381,8 @@ def rows(user: Any, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]],
 
     ``values`` (ids, such as a case's: integers that go where a ``bigint`` does) are the statement's own
     and not part of ``key``: ``build`` is given stand-ins for them when it is written, and each read
-    puts them in their places. A statement that does not take each of them, unchanged, as a parameter of its own is
-    never kept: it is then built and read as Django reads it, every time. A queryset that
+    puts them in their places. A statement that does not take each of them, unchanged, as a parameter
+    of its own is never kept: it is then built and read as Django reads it, every time. A queryset that
     prefetches related rows is refused (its prefetches' querysets would be shared by every read)."""
     return _read((*reach_key(user), *key), build, values)
 

@@ -92,7 +92,7 @@ def _listed_choices(form: forms.CaseFilterForm, user: Any) -> None:
     """Give the filter form's lists (organisations, dispute categories, mediators) their choices as the
     page shows them: the rows of the very querysets that check a choice (the user's reach), read
     afresh through statements written once per process and planned once per connection
-    (``prepared.rows``; building them anew cost about a millisecond each on every list page,
+    (``prepared.rows``; building them anew cost about 1.5 ms of Python on every list page,
     docs/performance.md, "Thirteenth pass"). What each offers is what Django's own iterator offers,
     in its order (``tests/web/test_case_list_choices.py``)."""
     for name in _LISTED_CHOICES:
