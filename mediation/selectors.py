@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from mediation import permissions, prepared
@@ -58,12 +58,35 @@ LIST_ROW_FIELDS = ("number", "state", "applied_online", "is_collective", "is_new
 
 
 def case_list_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
-    """``qs`` read as rows of the case list (:data:`LIST_ROW_FIELDS`), with their first applicants."""
+    """``qs`` read as rows of the case list (:data:`LIST_ROW_FIELDS`); the rows of a page then get their
+    first applicants' names from :func:`with_first_applicants`."""
+    return qs.select_related("organisation", "employer").only(*LIST_ROW_FIELDS)
+
+
+#: How many applicants a row of the case list names (the rest: "等 n 人").
+LISTED_APPLICANTS = 2
+
+
+def with_first_applicants(cases: list[Case]) -> list[Case]:
+    """``cases`` (rows of a list page), each given ``applicant_names``: the names of its first
+    :data:`LISTED_APPLICANTS` applicants in their order (``position``, then as entered). One statement
+    for the page, names only: a collective case's other applicants are neither read nor made into
+    objects (docs/performance.md, "Fourteenth pass")."""
+    from django.db.models import Window
+    from django.db.models.functions import RowNumber
+
     from mediation.models import CaseParty, PartyRole
 
-    applicants = CaseParty.objects.filter(role=PartyRole.APPLICANT).select_related("person").order_by("position")
-    return (qs.select_related("organisation", "employer").only(*LIST_ROW_FIELDS)
-            .prefetch_related(Prefetch("parties", queryset=applicants, to_attr="applicant_parties")))
+    names: dict[int, list[str]] = {case.pk: [] for case in cases}
+    if names:
+        rows = (CaseParty.objects.filter(case_id__in=list(names), role=PartyRole.APPLICANT)
+                .annotate(nth=Window(RowNumber(), partition_by=[F("case_id")], order_by=[F("position"), F("pk")]))
+                .filter(nth__lte=LISTED_APPLICANTS).order_by("case_id", "nth").values_list("case_id", "name"))
+        for case_id, name in rows:
+            names[case_id].append(name)
+    for case in cases:
+        case.applicant_names = names[case.pk]
+    return cases
 
 
 def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None, closed: bool = True) -> QuerySet[Case]:

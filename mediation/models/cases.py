@@ -128,6 +128,8 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     employer = models.ForeignKey("mediation.Employer", on_delete=models.PROTECT, related_name="cases",
                                  verbose_name=_("被申请单位"))
     applicant_count = models.PositiveIntegerField(_("申请人数"), default=0)
+    #: The first applicants' names, on the rows of a list page (``selectors.with_first_applicants``).
+    applicant_names: list[str]
     #: Workers with the common claim, listed or not (劳动争议调解仲裁法 art. 7): 30 workers may
     #: be represented by 3 applicants. Never fewer than the listed applicants.
     workers_involved = models.PositiveIntegerField(_("涉及劳动者人数"), default=0)

@@ -117,7 +117,7 @@ def case_list_row(context: Any, case: Any) -> str:
     badges = format_html_join("", ' <span class="badge">{}</span>', (
         (label,) for flag, label in ((case.is_collective, words["collective"]),
                                      (case.is_new_employment_form, words["new_form"])) if flag))
-    names = format_html_join("、", "{}", ((p.name,) for p in case.applicant_parties[:2]))
+    names = format_html_join("、", "{}", ((name,) for name in case.applicant_names))  # the first two
     if case.applicant_count > 2:
         names += format_html(" {}", gettext("等%(n)s人") % {"n": case.applicant_count})
     received = localtime(case.received_at)
@@ -296,3 +296,165 @@ def field_row(field) -> str:
     from mediation.widgets import field_row as write
 
     return write(field)
+
+
+# --------------------------------------------------------------------------- the page's frame
+
+#: The frame's fixed parts per (language, script prefix, URL configuration), built on first use: the
+#: product's name, the navigation's links and words, escaped once. Every page for a signed-in user
+#: shows them, and written by the template language (about forty ``url`` and ``translate`` tags)
+#: they cost some 2.5 ms a page (docs/performance.md, "Fourteenth pass").
+_FRAME_PARTS: dict[tuple[str, str, str], dict[str, str]] = {}
+
+#: name in the parts → view reversed for it.
+_FRAME_URLS = {
+    "home": "home", "set_language": "set_language", "notification_list": "notification_list",
+    "jobs": "jobs:list", "password_change": "password_change", "otp_setup": "otp_setup",
+    "api_tokens": "api_tokens", "logout": "logout", "case_list": "case_list", "case_intake": "case_intake",
+    "deadlines": "deadlines", "escalation_queue": "escalation_queue", "admin": "admin:index",
+    "notification_preferences": "notification_preferences",
+}
+#: name in the parts → the words shown.
+_FRAME_WORDS = {
+    "product": gettext_noop("劳动争议调解案件管理"), "language": gettext_noop("语言"), "switch": gettext_noop("切换"),
+    "menu": gettext_noop("菜单"), "bell": gettext_noop("通知"), "unread": gettext_noop("条未读"),
+    "jobs_label": gettext_noop("我的导出"), "password_label": gettext_noop("修改密码"),
+    "otp_label": gettext_noop("双因素认证"), "tokens_label": gettext_noop("访问令牌"),
+    "logout_label": gettext_noop("退出"),
+    "main_nav": gettext_noop("主导航"), "home_label": gettext_noop("工作台"), "cases_label": gettext_noop("案件"),
+    "intake_label": gettext_noop("登记申请"), "deadlines_label": gettext_noop("期限提醒"),
+    "overdue_title": gettext_noop("已超期"), "escalations_label": gettext_noop("提级审批"),
+    "admin_label": gettext_noop("系统管理"), "preferences_label": gettext_noop("提醒设置"),
+}
+
+
+def _frame_parts() -> dict[str, str]:
+    from django.conf import settings
+    from django.urls import get_script_prefix, get_urlconf, reverse
+    from django.utils.html import escape
+    from django.utils.translation import get_language, gettext
+
+    key = (get_language() or "", get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF))
+    parts = _FRAME_PARTS.get(key)
+    if parts is None:
+        parts = {name: escape(reverse(view)) for name, view in _FRAME_URLS.items()}
+        parts.update({name: escape(gettext(words)) for name, words in _FRAME_WORDS.items()})
+        _FRAME_PARTS[key] = parts
+    return parts
+
+
+def _csrf_input(context: Any) -> str:
+    """What ``{% csrf_token %}`` writes."""
+    from django.utils.html import format_html
+
+    token = context.get("csrf_token")
+    return (format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+            if token and token != "NOTPROVIDED" else "")
+
+
+def _shown(value: Any, context: Any) -> str:
+    """A value as ``{{ value }}`` writes it (localized, escaped)."""
+    from django.template.base import render_value_in_context
+
+    return render_value_in_context(value, context)
+
+
+def _who(context: Any, user: Any, workspace: Any) -> str:
+    """``<span class="who">``: the user's name (or username) and roles."""
+    roles = workspace.get("roles") if workspace is not None else ""
+    return (f'<span class="who">{_shown(user.get_full_name() or user.get_username(), context)}'
+            f'{f" · {_shown(roles, context)}" if roles else ""}</span>')
+
+
+@register.simple_tag(takes_context=True)
+def top_bar(context: Any) -> str:
+    """The top bar's contents (``base.html``): the product's name, the language switch and, for a
+    signed-in user, the menu button, who they are, the bell with the unread count and the account's
+    links. Written in Python with its fixed parts built once (:func:`_frame_parts`); what it writes is
+    what the template wrote (``tests/web/test_frame.py``)."""
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import get_language
+
+    p = _frame_parts()
+    request = context.get("request")
+    language = get_language()
+    csrf = _csrf_input(context)
+    path = _shown(request.get_full_path(), context) if request is not None else ""
+    zh, en = ("selected" if language == "zh-hans" else ""), ("selected" if language == "en" else "")
+    html = (f'<a class="product" href="{p["home"]}">{p["product"]}</a>\n  <span class="spacer"></span>\n'
+            f'  <form class="lang-form" action="{p["set_language"]}" method="post">{csrf}\n'
+            f'    <input name="next" type="hidden" value="{path}">\n'
+            f'    <label class="visually-hidden" for="lang-select" hidden>{p["language"]}</label>\n'
+            f'    <select id="lang-select" name="language" data-autosubmit aria-label="{p["language"]}">\n'
+            f'      <option value="zh-hans" {zh}>简体中文</option>\n      <option value="en" {en}>English</option>\n'
+            f'    </select>\n    <noscript><button type="submit">{p["switch"]}</button></noscript>\n  </form>\n')
+    user = context.get("user")
+    if user is not None and user.is_authenticated:
+        unread = context.get("unread_notifications")
+        count = (f' <span class="count">{_shown(unread, context)}</span><span class="visually-hidden">'
+                 f'{p["unread"]}</span>') if unread else ""
+        html += (
+            f'    <button type="button" class="menu-button" popovertarget="site-nav" aria-controls="site-nav">'
+            f'<span aria-hidden="true">☰</span> {p["menu"]}</button>\n'
+            f'    {_who(context, user, context.get("workspace"))}\n'
+            f'    <a class="bell" href="{p["notification_list"]}" title="{p["bell"]}">'
+            f'<span aria-hidden="true">🔔</span>'
+            f'<span class="visually-hidden">{p["bell"]}</span>{count}</a>\n'
+            f'    <a class="account-link" href="{p["jobs"]}">{p["jobs_label"]}</a>\n'
+            f'    <a class="account-link" href="{p["password_change"]}">{p["password_label"]}</a>\n'
+            f'    <a class="account-link" href="{p["otp_setup"]}">{p["otp_label"]}</a>\n'
+            f'    <a class="account-link" href="{p["api_tokens"]}">{p["tokens_label"]}</a>\n'
+            f'    <form class="logout" action="{p["logout"]}" method="post">{csrf}<button type="submit">'
+            f'{p["logout_label"]}</button></form>\n')
+    return mark_safe(html)  # every value above escaped: the parts once, the rest by _shown / format_html
+
+
+@register.simple_tag(takes_context=True)
+def side_nav(context: Any) -> str:
+    """The navigation (``base.html``, for a signed-in user): the pages the user may open, the page
+    they are on marked, the counts of cases overdue and of escalations awaiting them, and the
+    account's links again for narrow screens. Written in Python as :func:`top_bar` is."""
+    from django.utils.safestring import mark_safe
+
+    p = _frame_parts()
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    section, view_name = (match.url_name, match.view_name) if match is not None else (None, None)
+    workspace = context.get("workspace")
+    ws = workspace if workspace is not None else {}
+    here = 'aria-current="page"'
+
+    def current(*names: str) -> str:
+        return here if section is not None and section in names else ""
+
+    html = (f'<nav class="side" id="site-nav" popover aria-label="{p["main_nav"]}">\n'
+            f'    <a href="{p["home"]}" {current("home")}>{p["home_label"]}</a>\n'
+            f'    <a href="{p["case_list"]}" {current("case_list", "case_detail")}>{p["cases_label"]}</a>\n')
+    if ws.get("may_register"):
+        html += f'    <a href="{p["case_intake"]}" {current("case_intake")}>{p["intake_label"]}</a>\n'
+    overdue = ws.get("overdue")
+    overdue_count = (f'<span class="count" title="{p["overdue_title"]}">{_shown(overdue, context)}</span>'
+                     if overdue else "")
+    html += f'    <a href="{p["deadlines"]}" {current("deadlines")}>{p["deadlines_label"]}{overdue_count}</a>\n'
+    if ws.get("decides_escalations"):
+        waiting = ws.get("escalations")
+        waiting_count = f'<span class="count">{_shown(capped(waiting), context)}</span>' if waiting else ""
+        html += (f'    <a href="{p["escalation_queue"]}" {current("escalation_queue")}>{p["escalations_label"]}'
+                 f'{waiting_count}</a>\n')
+    extra = "".join(  # the template wrote these side by side
+        f'<a href="{_shown(item["url"], context)}" '
+        f'{here if view_name is not None and view_name == item["name"] else ""}>'
+        f'{_shown(item["label"], context)}</a>' for item in ws.get("extra_nav") or ())
+    html += f"    {extra}\n"
+    if ws.get("is_admin"):
+        html += f'    <a href="{p["admin"]}">{p["admin_label"]}</a>\n'
+    html += (f'    <div class="nav-account">\n      {_who(context, context.get("user"), workspace)}\n'
+             f'      <a href="{p["notification_preferences"]}">{p["preferences_label"]}</a>\n'
+             f'      <a href="{p["jobs"]}">{p["jobs_label"]}</a>\n'
+             f'      <a href="{p["password_change"]}">{p["password_label"]}</a>\n'
+             f'      <a href="{p["otp_setup"]}">{p["otp_label"]}</a>\n'
+             f'      <a href="{p["api_tokens"]}">{p["tokens_label"]}</a>\n'
+             f'      <form action="{p["logout"]}" method="post">{_csrf_input(context)}'
+             f'<button class="button secondary small" type="submit">{p["logout_label"]}</button></form>\n'
+             f'    </div>\n  </nav>')
+    return mark_safe(html)  # every value above escaped: the parts once, the rest by _shown

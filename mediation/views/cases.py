@@ -43,6 +43,7 @@ from mediation.selectors import (
     mediators_of,
     search_matches,
     visible_case_count,
+    with_first_applicants,
 )
 from mediation.transitions import MOVES
 from mediation.views.common import BoundedPaginator
@@ -125,6 +126,7 @@ def case_list(request):
         *(_sorted_found(order) if filters.matched is not None else (order, "-pk")))
     exact_count = visible_case_count(user=request.user, filters=filters, request=request)
     page = BoundedPaginator(qs, per_page, exact_count=exact_count).get_page(request.GET.get("page"))
+    page.object_list = with_first_applicants(list(page.object_list))
     if filters.query:
         # A search reads personal data (names, an ID number): on the trail, the number masked.
         text, by_id_number = audit.mask_search(filters.query)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.db.models import Prefetch
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from mediation.models import Case
-from mediation.selectors import case_list_rows
+from mediation.models import Case, CaseParty, PartyRole
+from mediation.selectors import case_list_rows, with_first_applicants
 from tests.factories import register
 from tests.lifecycle import case_in_state
 from workflows.clocks import local_today
@@ -31,8 +32,16 @@ def tags(html: str) -> str:
 
 
 def listed(pks: list[int]) -> list[Case]:
-    """The cases as the case list reads them (only the columns its rows show)."""
-    return list(case_list_rows(Case.objects.filter(pk__in=pks)).order_by("pk"))
+    """The cases as the case list reads them (only the columns its rows show, the first applicants'
+    names), each also given its applicants as the list read them before (all, in their order), which
+    the reference row shows the first two of."""
+    cases = with_first_applicants(list(case_list_rows(Case.objects.filter(pk__in=pks)).order_by("pk")))
+    applicants = CaseParty.objects.filter(role=PartyRole.APPLICANT).order_by("position")
+    before = {case.pk: case for case in Case.objects.filter(pk__in=pks).prefetch_related(
+        Prefetch("parties", queryset=applicants, to_attr="applicant_parties"))}
+    for case in cases:
+        case.applicant_parties = before[case.pk].applicant_parties  # type: ignore[attr-defined]
+    return cases
 
 
 def test_each_kind_of_row_is_written_as_the_template_wrote_it(world):
@@ -66,4 +75,28 @@ def test_each_kind_of_row_is_written_as_the_template_wrote_it(world):
         row = {c.pk: TAG.render(Context({"case": c, "today": local_today()})) for c in cases}
     assert "超期 3 天" in row[late.pk] and "待确认" in row[late.pk] and "新业态" in row[late.pk]
     assert "集体" in row[crowd.pk] and "等4人" in row[crowd.pk]
+    first, second, *others = CaseParty.objects.filter(case=crowd, role=PartyRole.APPLICANT).order_by("position")
+    assert f"<td class=\"c-opt\">{first.name}、{second.name} 等4人</td>" in row[crowd.pk]
+    assert len(others) == 2 and all(other.name not in row[crowd.pk] for other in others)
     assert '<td class="nowrap c-due" data-label="期限">—</td>' in row[failed.pk]
+
+
+def test_a_page_reads_its_applicants_names_in_one_statement(world):
+    """The first two applicants by their order on the case (``position``), not as they were entered;
+    a case with one applicant names one; one statement for the page, none for no rows."""
+    three = register(world.mediator_a, world.town_a, applicants=3)
+    one = register(world.mediator_a, world.town_a)
+    entered = list(CaseParty.objects.filter(case=three, role=PartyRole.APPLICANT).order_by("pk"))
+    for position, party in zip((30, 10, 20), entered, strict=True):  # the second entered is first, the third second
+        CaseParty.objects.filter(pk=party.pk).update(position=position)
+    cases = list(case_list_rows(Case.objects.filter(pk__in=[three.pk, one.pk])).order_by("pk"))
+    with CaptureQueriesContext(connection) as ctx:
+        with_first_applicants(cases)
+    assert len(ctx.captured_queries) == 1
+    named = {case.pk: case.applicant_names for case in cases}
+    assert named[three.pk] == [entered[1].name, entered[2].name]
+    assert named[one.pk] == list(CaseParty.objects.filter(case=one, role=PartyRole.APPLICANT)
+                                 .values_list("name", flat=True))
+    with CaptureQueriesContext(connection) as ctx:
+        assert with_first_applicants([]) == []
+    assert ctx.captured_queries == []
