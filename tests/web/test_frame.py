@@ -91,7 +91,8 @@ def test_the_frame_is_written_as_the_template_wrote_it(world):
                 assert shown(written) == shown(REFERENCE.render(context)), (language, n)
     # What the scenarios above must have shown, by hand, so that the comparison compared something.
     with translation.override("zh-hans"):
-        context = Context({"request": request_for('/cases/?q=<b>"x"&state=1', person), "user": person, "csrf_token": "T0K",
+        context = Context({"request": request_for('/cases/?q=<b>"x"&state=1', person), "user": person,
+                           "csrf_token": "T0K",
                            "workspace": workspace(roles="负责人", decides_escalations=True, escalations=150,
                                                   overdue=7, extra_nav=extra), "unread_notifications": 4})
         frame = shown(TAGS.render(context))
