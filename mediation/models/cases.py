@@ -116,7 +116,8 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     state = FSMField(_("状态"), max_length=30, choices=CaseState.choices, default=CaseState.REGISTERED,
                      protected=True, db_index=True)
 
-    received_at = models.DateTimeField(_("收到申请时间"), db_index=True)
+    #: Indexed with the case's id and organisation as the list's order (``case_list_newest``, below).
+    received_at = models.DateTimeField(_("收到申请时间"))
     channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices)
     #: Made by the worker on the public pages (portal/, docs/portal.md), not at a desk: the intake
     #: queue marks it 网上申请. Its channel is ``Channel.ONLINE`` as well.
@@ -236,6 +237,13 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             models.Index(fields=["received_at"], condition=models.Q(
                 mediator_count=0, state__in=["self_resolution", "joint_mediation", "linked_mediation"]),
                 name="case_unassigned"),
+            # The case list in its usual order, newest first (views.cases.case_list), with the organisation
+            # the user's reach is checked against: a later page's ids are read from the index alone,
+            # not by fetching every case its offset passes over (common.BoundedPaginator.ids_first).
+            models.Index(fields=["received_at", "id"], include=["organisation"], name="case_list_newest"),
+            # The case list by amount claimed (either way): its first page is the index's first rows of
+            # the user's reach, not a sort of every case they may read.
+            models.Index(fields=["amount_claimed", "id"], include=["organisation"], name="case_list_by_amount"),
             # Whether the user may read cases given by their ids (a search's matches, checked a chunk
             # at a time: selectors._own_among) from the index alone, without reading each case: the
             # organisation is what the user's reach is checked against.

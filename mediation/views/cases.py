@@ -125,7 +125,7 @@ def case_list(request):
     qs = case_list_rows(case_list_visible_to(user=request.user, filters=filters)).order_by(
         *(_sorted_found(order) if filters.matched is not None else (order, "-pk")))
     exact_count = visible_case_count(user=request.user, filters=filters, request=request)
-    page = BoundedPaginator(qs, per_page, exact_count=exact_count).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, per_page, exact_count=exact_count, ids_first=True).get_page(request.GET.get("page"))
     page.object_list = with_first_applicants(list(page.object_list))
     if filters.query:
         # A search reads personal data (names, an ID number): on the trail, the number masked.
