@@ -241,8 +241,9 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             # the user's reach is checked against: a later page's ids are read from the index alone,
             # not by fetching every case its offset passes over (common.BoundedPaginator.ids_first).
             models.Index(fields=["received_at", "id"], include=["organisation"], name="case_list_newest"),
-            # The case list by amount claimed (either way): its first page is the index's first rows of
-            # the user's reach, not a sort of every case they may read.
+            # The case list by amount claimed: its first page is the index's first rows of the user's
+            # reach, not a sort of every case they may read (the list breaks ties by the newest case,
+            # so cases of one amount are still sorted among themselves).
             models.Index(fields=["amount_claimed", "id"], include=["organisation"], name="case_list_by_amount"),
             # Whether the user may read cases given by their ids (a search's matches, checked a chunk
             # at a time: selectors._own_among) from the index alone, without reading each case: the

@@ -305,6 +305,7 @@ def field_row(field) -> str:
 #: shows them, and written by the template language (about forty ``url`` and ``translate`` tags)
 #: they cost some 2.5 ms a page (docs/performance.md, "Fourteenth pass").
 _FRAME_PARTS: dict[tuple[str, str, str], dict[str, str]] = {}
+_FRAME_PARTS_KEPT = 16
 
 #: name in the parts → view reversed for it.
 _FRAME_URLS = {
@@ -337,6 +338,8 @@ def _frame_parts() -> dict[str, str]:
     key = (get_language() or "", get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF))
     parts = _FRAME_PARTS.get(key)
     if parts is None:
+        if len(_FRAME_PARTS) >= _FRAME_PARTS_KEPT:  # a prefix is the proxy's to set: never more than a few
+            _FRAME_PARTS.clear()
         parts = {name: escape(reverse(view)) for name, view in _FRAME_URLS.items()}
         parts.update({name: escape(gettext(words)) for name, words in _FRAME_WORDS.items()})
         _FRAME_PARTS[key] = parts

@@ -150,3 +150,51 @@ def test_a_page_marks_where_the_user_is_and_what_waits_for_them(world):
     assert reverse("escalation_queue") not in page
     page = shown(Client().get(reverse("login")).content.decode())
     assert 'class="side"' not in page and 'class="lang-form"' in page
+
+
+def test_the_frames_fixed_parts_follow_the_language_and_the_address_prefix(world):
+    """The parts built once (links, words) are each language's and each address prefix's own, in every
+    thread; a page rendered without a request or a workspace still has its frame."""
+    import threading
+
+    from django.urls import get_script_prefix, set_script_prefix
+
+    from mediation.templatetags import mediation_tags
+
+    def render(language: str, prefix: str) -> str:
+        before = get_script_prefix()
+        set_script_prefix(prefix)
+        try:
+            with translation.override(language):
+                return shown(TAGS.render(Context({"request": request_for("/", world.mediator_a),
+                                                  "user": world.mediator_a, "workspace": workspace(),
+                                                  "csrf_token": "T"})))
+        finally:
+            set_script_prefix(before)
+
+    written: dict[tuple[str, str], str] = {}
+
+    def each(language: str, prefix: str) -> None:
+        written[(language, prefix)] = render(language, prefix)
+
+    threads = [threading.Thread(target=each, args=(language, prefix))
+               for language in LANGUAGES for prefix in ("/", "/union/")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert '<a class="product" href="/">劳动争议调解案件管理</a>' in written[("zh-hans", "/")]
+    english = written[("en", "/union/")]
+    assert '<a class="product" href="/union/">Labour Dispute Mediation Case Management</a>' in english
+    assert '<a href="/union/cases/" >Cases</a>' in english
+    assert "/union/" not in written[("zh-hans", "/")] and "/union/" not in written[("en", "/")]
+    assert "工作台" not in written[("en", "/")] and "Dashboard" in written[("en", "/")]
+    # Never more than a few kept, whatever prefixes a proxy sends.
+    for n in range(40):
+        render("en", f"/p{n}/")
+    assert len(mediation_tags._FRAME_PARTS) <= mediation_tags._FRAME_PARTS_KEPT
+    assert '<a class="product" href="/p39/">' in render("en", "/p39/")
+    # No request, no workspace: the frame as the template wrote it then.
+    for values in ({"user": world.mediator_a}, {"user": AnonymousUser()}):
+        context = Context(values)
+        assert shown(TAGS.render(context)) == shown(REFERENCE.render(context))
