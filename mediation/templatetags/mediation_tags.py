@@ -256,9 +256,7 @@ def escalation_card(context: Any, item: dict[str, Any]) -> str:
         context.render_context["mediation_card_words"] = memo
     words = memo[1]
     e, form = item["e"], item["form"]
-    token = context.get("csrf_token")
-    csrf = (format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
-            if token and token != "NOTPROVIDED" else "")
+    csrf = _csrf_input(context)
     fields: list[str] = []  # mediation/_form_fields.html
     if form.non_field_errors():
         fields.append(format_html('<div class="messages"><li class="error">{}</li></div>',
