@@ -11,9 +11,11 @@ class MediationConfig(AppConfig):
         from django.db.models import BigAutoField
         from django.db.models.signals import post_migrate
 
+        from mediation import labels
         from mediation.lookups import AnyOf
 
         BigAutoField.register_lookup(AnyOf)
+        labels.install()
 
         post_migrate.connect(_keep_tallies, sender=self, dispatch_uid="mediation.tallies")
 

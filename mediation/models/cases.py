@@ -365,14 +365,6 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
         self.__dict__.pop("_current_invitation", None)  # portal.acknowledgement.current_invitation
         super().refresh_from_db(*args, **kwargs)
 
-    def get_state_display(self) -> str:  # type: ignore[no-redef]  # the generated one, made cheap
-        """The state's label in the active language, looked up by its value. (Django's generic
-        lookup rebuilds a dict of every state's label on each call, translating them all: a list
-        of 100 cases paid some 1,500 translations for it.)"""
-        try:
-            return str(CaseState(self.state).label)
-        except ValueError:  # not a state this code knows (a row written by hand): shown as stored
-            return str(self.state)
 
     # --- statutory clocks (DOMAIN.md §4) -----------------------------------------------
     def deadlines(self, calendar=None) -> list:

@@ -9,6 +9,7 @@ the ledger the system itself exported (every generated row is one registration w
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,13 @@ def test_the_search_benchmark_times_each_user_and_term_and_compares_two_versions
             or line.startswith("| xikou_mediator |")]
     assert len(rows) == 6, out  # two users × the three default terms
     assert all(cells[4].strip().isdigit() and cells[5].strip().isdigit() for cells in rows), out
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="bench/instructions.py counts with valgrind")
+def test_the_instructions_benchmark_counts_the_requests_of_each_user(bench_env):
+    out = run(bench_env, "bench/instructions.py", "--users", "jinping_supervisor", "--rounds", "1")
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| jinping_supervisor |")]
+    assert len(rows) == 1, out
+    # One round of the mix: five case pages, the list, the list by state, a later page, home, the queue.
+    assert int(rows[0][2]) == 10, rows
+    assert float(rows[0][3]) > 1, rows  # millions of instructions a request: Django did the work
