@@ -188,7 +188,7 @@ def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
     checked: set[int] = set()
     mine: list[int] = []
     for gather in (SEARCH_CHUNK, SEARCH_GATHER):  # a few first: most searches need no more
-        rows = list(sources[0].union(*sources[1:], all=True)[:gather])
+        rows = _gathered(sources, gather)
         fresh = [pk for pk in dict.fromkeys(rows) if pk not in checked]
         checked.update(fresh)
         mine += _own_among(fresh, user, need=SEARCH_LIMIT + 1 - len(mine))
@@ -222,8 +222,21 @@ SEARCH_GATHER = SEARCH_LIMIT * 20
 SEARCH_CHUNK = SEARCH_LIMIT * 4
 
 
+def _gathered(sources: list[QuerySet[Any]], limit: int) -> list[int]:
+    """The first ``limit`` case ids the ways of matching give, one way after another (repeats kept).
+
+    Each way is read no further than the limit either (where the database allows a limit inside a
+    ``UNION``: PostgreSQL does, SQLite does not): the rows are the same, but PostgreSQL plans each
+    way for its first rows. A text that most names hold (the district's name, which every employer's
+    begins with) is then read from the table until enough match, not first looked up whole in the
+    trigram index — at a million cases, some 200,000 parties' names gathered to keep 2,000."""
+    if connections[sources[0].db].features.supports_slicing_ordering_in_compound:
+        sources = [source[:limit] for source in sources]
+    return list(sources[0].union(*sources[1:], all=True)[:limit])
+
+
 def _first_matches(sources: list[QuerySet[Any]]) -> tuple[list[int], bool]:
-    rows = list(sources[0].union(*sources[1:], all=True)[: SEARCH_LIMIT * 3])
+    rows = _gathered(sources, SEARCH_LIMIT * 3)
     ids = list(dict.fromkeys(rows))
     return ids[:SEARCH_LIMIT], len(ids) > SEARCH_LIMIT or len(rows) == SEARCH_LIMIT * 3
 

@@ -196,3 +196,27 @@ def test_what_a_search_found_is_listed_in_the_order_asked_for(world, client, sor
     client.force_login(world.supervisor_a)
     body = client.get(reverse("case_list"), {"q": "排序检索测试", "sort": sort}).content.decode()
     assert sorted(cases, key=lambda c: body.index(c.number)) == [cases[i] for i in expected]
+
+
+def test_each_way_of_matching_is_read_no_further_than_the_gathering(world, monkeypatch):
+    """On PostgreSQL each way a search matches (numbers, names, employers) carries the gathering's
+    limit inside the UNION, so that a text most names hold is read only until enough match
+    (docs/performance.md, "Fifteenth pass"); SQLite allows no limit there. What is found is the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mediation import selectors
+    from mediation.models import Employer
+
+    firm = Employer.objects.create(name="宁波分路检索测试有限公司", credit_code="91330283MA2Z00003X")
+    cases = [register(world.mediator_a, world.town_a, employer=firm) for _ in range(3)]
+    monkeypatch.setattr(selectors, "SEARCH_CHUNK", 2)
+    with CaptureQueriesContext(connection) as ctx:
+        ids, more = selectors.search_matches("分路检索测试", user=world.mediator_a)
+    # By hand: the three cases of that employer, all the mediator's own; found in two gatherings.
+    assert sorted(ids) == sorted(c.pk for c in cases) and more is False
+    gatherings = [q["sql"] for q in ctx.captured_queries if "UNION ALL" in q["sql"]]
+    assert [sql.count("UNION ALL") for sql in gatherings] == [2, 2]  # numbers, names, employers
+    inside = 3 if connection.vendor == "postgresql" else 0  # each of the three ways, or none
+    assert [sql.count("LIMIT 2)") for sql in gatherings] == [inside, 0]
+    assert [sql.count(f"LIMIT {selectors.SEARCH_GATHER})") for sql in gatherings] == [0, inside]
