@@ -14,6 +14,8 @@ BROWSER_PACKAGES := chromium chromium-driver
 # Tests of the deployment files: Debian's docker-compose validates deploy/compose.yaml without a
 # Docker daemon (systemd-analyze, for the units, comes with systemd). Installed with the browser.
 DEPLOY_TEST_PACKAGES := docker-compose
+# bench/instructions.py counts instructions with valgrind (its test runs on the tiny database).
+BENCH_PACKAGES := valgrind
 
 .PHONY: demo test test-pythons setup system-deps browser-deps venv messages fonts migrate seed serve check clean backup restore
 
@@ -40,7 +42,7 @@ system-deps:
 	fi
 
 browser-deps:
-	@$(MAKE) --no-print-directory system-deps EXTRA_PACKAGES="$(BROWSER_PACKAGES) $(DEPLOY_TEST_PACKAGES)"
+	@$(MAKE) --no-print-directory system-deps EXTRA_PACKAGES="$(BROWSER_PACKAGES) $(DEPLOY_TEST_PACKAGES) $(BENCH_PACKAGES)"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'

@@ -11,10 +11,11 @@ this is how the Python side of two versions is compared (``--server-dir`` runs a
 a ``git worktree`` of an older commit, with the same virtual environment and database).
 
 For each user, the process runs twice under callgrind: it signs in through Django's test client
-(DEBUG off, the second factor off), reads every page of the mix twice (warm: templates compiled,
-statements prepared), then reads the mix ``--rounds`` times in the second run and not at all in the
-first. The difference between the two runs' totals, divided by the requests of the rounds, is the
-count per request: start-up and warm-up cancel out. PostgreSQL's own work is not counted (another
+(DEBUG off, the second factor off), reads two rounds of the mix (warm: templates compiled, statements
+prepared; the case pages and the later page of each round are picked afresh, so the measured rounds
+read cases the warm-up did not), then ``--rounds`` more in the second run and none in the first.
+The difference between the two runs' totals, divided by the requests of the rounds, is the count
+per request: start-up and warm-up cancel out. PostgreSQL's own work is not counted (another
 process); SQLite's is.
 
 The mix, per round, like the load test's (bench/locustfile.py): five of the user's case pages
@@ -28,6 +29,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,12 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CASE_PAGES = 5
 
 
-def mix(user, rng: random.Random, ids: list[int], pages: int) -> list[str]:
-    from mediation import permissions
-
+def mix(rng: random.Random, ids: list[int], pages: int, decides: bool) -> list[str]:
     paths = [f"/cases/{rng.choice(ids)}/" for _ in range(CASE_PAGES)] if ids else []
     paths += ["/cases/", "/cases/?state=joint_mediation", f"/cases/?page={rng.randint(1, max(1, pages))}", "/"]
-    if permissions.holds(user, "decide_escalation"):
+    if decides:
         paths.append("/escalations/")
     return paths
 
@@ -57,6 +57,7 @@ def inner(username: str, rounds: int, seed: int) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from mediation import permissions
     from mediation.selectors import case_list_visible_to
 
     user = get_user_model().objects.get(username=username)
@@ -66,7 +67,8 @@ def inner(username: str, rounds: int, seed: int) -> None:
     ids = list(visible.order_by("pk").values_list("pk", flat=True)[:5000])
     pages = min(visible.count() // 20, 500)
     rng = random.Random(seed)
-    planned = [mix(user, rng, ids, pages) for _ in range(2 + rounds)]
+    decides = permissions.holds(user, "decide_escalation")
+    planned = [mix(rng, ids, pages, decides) for _ in range(2 + rounds)]
     requests = 0
     for n, paths in enumerate(planned):
         for path in paths:
@@ -111,11 +113,18 @@ def main() -> None:
         return
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind; make browser-deps does)")
+    if not (args.server_dir / "manage.py").is_file():
+        raise SystemExit(f"--server-dir {args.server_dir}: no manage.py there")
     with tempfile.TemporaryDirectory(prefix="instructions-") as tmp:
         work = Path(tmp)
-        subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=args.server_dir,
-                       env={**os.environ, "DEBUG": "0", "SECRET_KEY": "collect-" + "x" * 40,
-                            "STATIC_ROOT": str(work / "static")}, check=True, capture_output=True)
+        collected = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=args.server_dir,
+            env={**os.environ, "DEBUG": "0", "SECRET_KEY": "collect-" + "x" * 40, "STATIC_ROOT": str(work / "static")},
+            capture_output=True, text=True)
+        if collected.returncode != 0:
+            raise SystemExit(f"collectstatic failed:\n{collected.stderr[-3000:]}")
         print(f"server code: {args.server_dir}; {args.rounds} rounds after a warm-up of 2\n")
         print("| user | requests counted | instructions per request (millions) |")
         print("|---|---:|---:|")

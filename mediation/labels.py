@@ -18,30 +18,31 @@ applications; a model that writes its own ``get_<field>_display()`` keeps it.
 from __future__ import annotations
 
 from functools import partialmethod
-from pathlib import Path
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 from django.db import models
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
 
 #: Django's generic lookup, which ``get_<field>_display`` is bound to unless the model writes its own.
 _DJANGOS_LOOKUP = models.Model._get_FIELD_display  # type: ignore[attr-defined]
-#: A field's choices by value, labels untranslated; made on first use (choices do not change while
-#: the process runs).
+#: A field's choices by value, labels untranslated, with the choices they were made from: made on
+#: first use, and again if the field is given other choices (a test may; the project does not).
+#: A list of choices changed in place is not noticed.
 _BY_VALUE = "_labels_by_value"
+#: The project's own packages: those ``pyproject.toml`` installs (``[tool.setuptools.packages.find]``).
+PROJECT_PACKAGES = frozenset({"mediation", "workflows", "accounts", "jobs", "notifications", "api", "portal"})
 
 
 def choice_label(field: models.Field, value: Any) -> Any:
     """``value``'s label among ``field``'s choices in the active language (``value`` itself when it
     is not one of them)."""
-    labels = field.__dict__.get(_BY_VALUE)
-    if labels is None:
-        labels = {make_hashable(choice): label for choice, label in field.flatchoices}
-        field.__dict__[_BY_VALUE] = labels
-    return force_str(labels.get(make_hashable(value), value), strings_only=True)
+    made = field.__dict__.get(_BY_VALUE)
+    if made is None or made[0] is not field.choices:
+        made = (field.choices, {make_hashable(choice): label for choice, label in field.flatchoices})
+        field.__dict__[_BY_VALUE] = made
+    return force_str(made[1].get(make_hashable(value), value), strings_only=True)
 
 
 def _display(instance: models.Model, *, field: models.Field) -> Any:
@@ -59,12 +60,12 @@ def _fixed_choices(field: models.Field) -> bool:
 
 
 def install() -> list[str]:
-    """Gives every model of the project's applications (those under ``BASE_DIR``, outside the
-    virtual environment) the lookup above for each field with fixed choices; returns the
-    ``Model.get_<field>_display`` names it set."""
+    """Gives every model of the project's applications (those of :data:`PROJECT_PACKAGES`) the
+    lookup above for each field with fixed choices; returns the ``Model.get_<field>_display``
+    names it set."""
     done = []
     for app_config in apps.get_app_configs():
-        if _project_app(app_config):
+        if app_config.name.split(".")[0] in PROJECT_PACKAGES:
             for model in app_config.get_models():
                 done += install_on(model)
     return done
@@ -82,10 +83,3 @@ def install_on(model: type[models.Model]) -> list[str]:
             setattr(model, name, partialmethod(_display, field=field))
             done.append(f"{model.__name__}.{name}")
     return done
-
-
-def _project_app(app_config: Any) -> bool:
-    path = Path(app_config.path).resolve()
-    base = Path(settings.BASE_DIR).resolve()
-    return path.is_relative_to(base) and not any(part.startswith(".venv") or part == "site-packages"
-                                                 for part in path.relative_to(base).parts)

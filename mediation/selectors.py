@@ -226,10 +226,12 @@ def _gathered(sources: list[QuerySet[Any]], limit: int) -> list[int]:
     """The first ``limit`` case ids the ways of matching give, one way after another (repeats kept).
 
     Each way is read no further than the limit either (where the database allows a limit inside a
-    ``UNION``: PostgreSQL does, SQLite does not): the rows are the same, but PostgreSQL plans each
-    way for its first rows. A text that most names hold (the district's name, which every employer's
-    begins with) is then read from the table until enough match, not first looked up whole in the
-    trigram index — at a million cases, some 200,000 parties' names gathered to keep 2,000."""
+    ``UNION``: PostgreSQL does, SQLite does not): as many rows are gathered, the same ones when every
+    way has fewer matches than the limit (beyond it, which of a way's matches come first was never
+    fixed: there is no order), but PostgreSQL plans each way for its first rows. A text that most
+    names hold (the district's name, which every employer's begins with) is then read from the table
+    until enough match, not first looked up whole in the trigram index — at a million cases, some
+    200,000 parties' names gathered to keep 2,000."""
     if connections[sources[0].db].features.supports_slicing_ordering_in_compound:
         sources = [source[:limit] for source in sources]
     return list(sources[0].union(*sources[1:], all=True)[:limit])

@@ -139,6 +139,30 @@ def test_choices_worked_out_on_each_use_keep_djangos_lookup():
     assert Dynamic(pick="b").get_pick_display() == "乙"  # type: ignore[attr-defined]
 
 
+def test_a_field_given_other_choices_shows_their_labels():
+    """A test (or anything) that gives a field other choices sees their labels, as with Django's."""
+    field = TransitionLog._meta.get_field("to_state")
+    log = TransitionLog(to_state="closed")
+    with translation.override("zh-hans"):
+        assert log.get_to_state_display() == "已结案"
+        kept = field.choices
+        try:
+            field.choices = [("closed", "归档完毕")]
+            assert log.get_to_state_display() == "归档完毕"
+        finally:
+            field.choices = kept
+        assert log.get_to_state_display() == "已结案"
+
+
+def test_the_project_packages_are_those_the_project_installs():
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    installed = {name.rstrip("*") for name in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert labels.PROJECT_PACKAGES == installed
+
+
 @pytest.mark.parametrize("language,expected", [("zh-hans", "被申请人"), ("en", "Respondent")])
 def test_the_case_page_shows_party_roles_in_the_active_language(language, expected):
     with translation.override(language):
