@@ -365,7 +365,6 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
         self.__dict__.pop("_current_invitation", None)  # portal.acknowledgement.current_invitation
         super().refresh_from_db(*args, **kwargs)
 
-
     # --- statutory clocks (DOMAIN.md §4) -----------------------------------------------
     def deadlines(self, calendar=None) -> list:
         """Every clock of the case with its due date, whether it runs now and is confirmed."""
