@@ -163,7 +163,24 @@ def test_the_project_packages_are_those_the_project_installs():
     assert labels.PROJECT_PACKAGES == installed
 
 
-@pytest.mark.parametrize("language,expected", [("zh-hans", "被申请人"), ("en", "Respondent")])
-def test_the_case_page_shows_party_roles_in_the_active_language(language, expected):
-    with translation.override(language):
-        assert CaseParty(role="respondent").get_role_display() == expected
+@pytest.mark.django_db
+@pytest.mark.parametrize("language,expected", [
+    ("zh-hans", ["已登记 → 联合调解", "<td>申请人", "<td>被申请人"]),
+    ("en", ["Registered → Joint mediation", "<td>Applicant", "<td>Respondent"]),
+])
+def test_the_case_page_shows_its_history_and_parties_labels_in_the_readers_language(world, client, language,
+                                                                                    expected):
+    """The case page's history (states) and parties (roles), by hand, in the language the reader chose
+    with the language switch (its cookie), after pages in the other languages in the same process
+    (the labels' dicts are shared, their translation is not)."""
+    from django.conf import settings
+
+    from tests.lifecycle import accepted
+
+    case = accepted(world, world.town_a)  # a township's case: accepted into joint mediation (line 2)
+    client.force_login(world.mediator_a)
+    for chosen in ("en", "zh-hans", language):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = chosen
+        html = client.get(f"/cases/{case.pk}/").content.decode()
+    for text in expected:
+        assert text in html, text
