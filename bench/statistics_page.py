@@ -107,7 +107,7 @@ def _simulate_proposed_nav() -> None:
 
     import mediation.context_processors as cp
     import mediation.selectors as selectors
-    from mediation.reports.statistics import _overdue_parts
+    from mediation.selectors import clock_halves
     from workflows.clocks import local_today
 
     original = cp._workspace
@@ -121,7 +121,7 @@ def _simulate_proposed_nav() -> None:
             selectors.overdue_q = saved
         if result["overdue"] == 0 and cp.permissions.grants_of(request.user):
             visible = selectors.case_list_visible_to(user=request.user)
-            result["overdue"] = sum(visible.filter(part).count() for part in _overdue_parts(local_today()))
+            result["overdue"] = sum(visible.filter(part).count() for part in clock_halves(before=local_today()))
         return result
 
     cp._workspace = workspace

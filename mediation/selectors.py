@@ -15,6 +15,7 @@ from django.http import Http404
 
 from mediation import permissions, prepared
 from mediation.audit import log as audit
+from mediation.lookups import Keys
 from mediation.models import Case, CaseTally
 from workflows.clocks import local_today
 from workflows.states import CaseState
@@ -134,7 +135,7 @@ def _apply_filters(qs: QuerySet[Case], f: CaseFilters, user: Any) -> QuerySet[Ca
     if f.applied_online:
         qs = qs.filter(applied_online=True)
     if f.query:
-        qs = qs.filter(pk__any_of=f.matched) if f.matched is not None else qs.filter(search_q(f.query, user=user))
+        qs = qs.filter(pk__any_of=Keys(f.matched)) if f.matched is not None else qs.filter(search_q(f.query, user=user))
     return qs
 
 
@@ -208,7 +209,7 @@ def _own_among(ids: list[int], user: Any, *, need: int) -> list[int]:
     mine: list[int] = []
     for start in range(0, len(ids), SEARCH_CHUNK):
         chunk = ids[start:start + SEARCH_CHUNK]
-        own = set(visible.filter(pk__any_of=chunk).values_list("pk", flat=True))
+        own = set(visible.filter(pk__any_of=Keys(chunk)).values_list("pk", flat=True))
         mine += [pk for pk in chunk if pk in own]
         if len(mine) >= need:
             break
@@ -253,9 +254,9 @@ def search_q(text: str, *, user: Any = None) -> Q:
 
 
 def _search_sources(text: str, *, user: Any = None, scoped: bool = False) -> list[QuerySet[Any]]:
-    """The ways a search matches — case number, party name, employer name, or an exact ID number
-    or credit code — each as an index lookup returning case ids (trigram indexes for substrings,
-    B-tree prefixes for short queries).
+    """The ways a search matches — employer name or an exact credit code, case number, party name, or
+    an exact ID number — each as an index lookup returning case ids (trigram indexes for substrings,
+    B-tree prefixes for short queries), in that order.
 
     With ``scoped``, each way looks only among the cases ``user`` may read (before any limit).
     The ``user`` also decides whether a whole case number is looked up by its own index."""
@@ -287,14 +288,19 @@ def _search_sources(text: str, *, user: Any = None, scoped: bool = False) -> lis
         # cases.) Asked among the user's own cases only: whether a number exists beyond them must
         # not change what the search shows.
         numbers = cases.filter(number=text)
-    found = [numbers.order_by().values_list("pk", flat=True), parties(**{f"name__{lookup}": text})]
     compact = normalize_id_number(text)
+    if len(compact) == 18:
+        employers |= Q(credit_code=normalize_credit_code(text))
+    # The employers' cases first: their ids come from the index of each employer's cases alone
+    # ("case_employer_cases"), as far as the gathering needs. A text that is (part of) an employer's
+    # name is also the name of each of its cases' principal respondent: asked first, the parties' names would
+    # have the trigram index list all those parties before the first was read.
+    found = [cases.filter(employer_id__in=Employer.objects.filter(employers).values("pk"))
+             .order_by().values_list("pk", flat=True),
+             numbers.order_by().values_list("pk", flat=True), parties(**{f"name__{lookup}": text})]
     if len(compact) == 18:
         # Exact match only: a partial ID number is no way to look people up.
         found.append(parties(person__id_number=compact))
-        employers |= Q(credit_code=normalize_credit_code(text))
-    found.append(cases.filter(employer_id__in=Employer.objects.filter(employers).values("pk"))
-                 .order_by().values_list("pk", flat=True))
     return found
 
 

@@ -10,40 +10,11 @@ On PostgreSQL the indexes are built, and the old one dropped, ``CONCURRENTLY`` (
 the cases stay open to writes while they are built (docs/operations.md, "Upgrades"). The new indexes are
 built before the old one is dropped.
 """
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
-from django.db.migrations.operations import AddIndex
+
+from mediation.migration_operations import AddIndexConcurrentlyOnPostgres, index_dropped
 
 INDEX = "mediation_case_received_at_996c3eb1"
-
-
-class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
-    """``AddIndexConcurrently`` on PostgreSQL, a plain ``AddIndex`` elsewhere (SQLite)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
-
-
-def _concurrently(schema_editor) -> str:
-    return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
-
-
-def drop_old_index(apps, schema_editor):
-    schema_editor.execute(f'DROP INDEX{_concurrently(schema_editor)} IF EXISTS "{INDEX}"')
-
-
-def create_old_index(apps, schema_editor):
-    schema_editor.execute(f'CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS "{INDEX}" '
-                          'ON "mediation_case" ("received_at")')
 
 
 class Migration(migrations.Migration):
@@ -64,8 +35,7 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['amount_claimed', 'id'], include=('organisation',),
                                name='case_list_by_amount'),
         ),
-        # Only the index is dropped (as in 0022): Django's own AlterField would rebuild the table on
-        # SQLite, and with it break the triggers of other tables that name it.
+        # Only the index is dropped (as in 0022; see index_dropped).
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
@@ -74,6 +44,6 @@ class Migration(migrations.Migration):
                     field=models.DateTimeField(verbose_name='收到申请时间'),
                 ),
             ],
-            database_operations=[migrations.RunPython(drop_old_index, create_old_index)],
+            database_operations=[migrations.RunPython(*index_dropped(INDEX, 'mediation_case', 'received_at'))],
         ),
     ]

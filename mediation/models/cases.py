@@ -126,8 +126,9 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
     dispute_summary = models.TextField(_("争议事项"))
     reasons = models.TextField(_("申请理由"), blank=True)
     categories = models.ManyToManyField(Category, related_name="cases", verbose_name=_("争议类别"))
+    # Indexed with the case's id (Meta's "case_employer_cases"), not alone.
     employer = models.ForeignKey("mediation.Employer", on_delete=models.PROTECT, related_name="cases",
-                                 verbose_name=_("被申请单位"))
+                                 verbose_name=_("被申请单位"), db_index=False)
     applicant_count = models.PositiveIntegerField(_("申请人数"), default=0)
     #: The first applicants' names, on the rows of a list page (``selectors.with_first_applicants``).
     applicant_names: list[str]
@@ -249,6 +250,10 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             # at a time: selectors._own_among) from the index alone, without reading each case: the
             # organisation is what the user's reach is checked against.
             models.Index(fields=["id"], include=["organisation"], name="case_id_organisation"),
+            # An employer's cases (the foreign key's index) with their ids, and the organisation: a search
+            # by an employer's name gathers those cases' ids from the index alone, as far as it needs,
+            # instead of fetching each case (selectors._search_sources; docs/performance.md, "Sixteenth pass").
+            models.Index(fields=["employer", "id"], include=["organisation"], name="case_employer_cases"),
             # Closable cases by last change (the home page's "ready to close"): those that wait for no
             # follow-up visit and no outcome any more (the derived columns above), so that the walk
             # reads the cases that may be closed, not every performed or referred case.

@@ -57,7 +57,7 @@ from mediation import permissions
 from mediation.db_router import replica_reads
 from mediation.models import Case, Category, Channel, LineName, Organisation
 from mediation.reports.models import AMOUNT_MEASURES, MEASURES, MonthlyFact, SummaryState
-from mediation.selectors import CaseFilters, case_list_visible_to
+from mediation.selectors import CaseFilters, case_list_visible_to, clock_halves
 from workflows.clocks import CHINA_TZ, local_today
 from workflows.models import TransitionLog
 from workflows.states import WORKING_STATES, CaseState, Line
@@ -443,19 +443,6 @@ def organisation_groups(roots: list[Organisation], organisations: list[Organisat
     return groups
 
 
-def _overdue_parts(today: datetime.date) -> tuple[Q, ...]:
-    """``selectors.overdue_q`` as its two disjoint halves, counted apart and added.
-
-    Each half is one range on one stored deadline, which a partial index answers
-    from the index alone; the OR of both makes PostgreSQL visit every open case's
-    row (300 ms at 1,000,000 cases against 20 ms; docs/performance.md). A test
-    checks that the sum equals the case list's overdue count.
-    """
-    registered = Q(state=CaseState.REGISTERED, acceptance_due__lt=today)
-    working = Q(state__in=[*WORKING_STATES, CaseState.ESCALATION_PENDING], mediation_due__lt=today)
-    return registered, working
-
-
 def _scope(user: Any, query: StatisticsQuery) -> tuple[list[Organisation], list[Organisation], list[Organisation]]:
     """(organisations counted, every organisation of the scope, roots) after the organisation and line filters."""
     orgs = list(statistics_organisations(user).select_related("level"))
@@ -493,9 +480,14 @@ def _facts(query: StatisticsQuery, cases: QuerySet[Case], state: SummaryState | 
 
 
 def _overdue_counts(cases: QuerySet[Case], today: datetime.date) -> dict[tuple[int, str], int]:
-    """Open cases past their deadline today, by (organisation id, channel)."""
+    """Open cases past their deadline today, by (organisation id, channel).
+
+    ``selectors.overdue_q``'s two halves (``clock_halves``) counted apart and added: each is one
+    range on one stored deadline, which a partial index answers from the index alone; the OR of
+    both makes PostgreSQL visit every open case's row (300 ms at 1,000,000 cases against 20 ms;
+    docs/performance.md). A test checks that the sum equals the case list's overdue count."""
     overdue: dict[tuple[int, str], int] = defaultdict(int)
-    for part in _overdue_parts(today):
+    for part in clock_halves(before=today):
         for row in cases.filter(part).values("organisation_id", "channel").annotate(n=Count("pk")).order_by():
             overdue[(row["organisation_id"], row["channel"])] += row["n"]
     return overdue

@@ -199,7 +199,7 @@ def test_what_a_search_found_is_listed_in_the_order_asked_for(world, client, sor
 
 
 def test_each_way_of_matching_is_read_no_further_than_the_gathering(world, monkeypatch):
-    """On PostgreSQL each way a search matches (numbers, names, employers) carries the gathering's
+    """On PostgreSQL each way a search matches (employers, numbers, names) carries the gathering's
     limit inside the UNION, so that a text most names hold is read only until enough match
     (docs/performance.md, "Fifteenth pass"); SQLite allows no limit there. What is found is the same."""
     from django.db import connection
@@ -216,7 +216,29 @@ def test_each_way_of_matching_is_read_no_further_than_the_gathering(world, monke
     # By hand: the three cases of that employer, all the mediator's own; found in two gatherings.
     assert sorted(ids) == sorted(c.pk for c in cases) and more is False
     gatherings = [q["sql"] for q in ctx.captured_queries if "UNION ALL" in q["sql"]]
-    assert [sql.count("UNION ALL") for sql in gatherings] == [2, 2]  # numbers, names, employers
+    assert [sql.count("UNION ALL") for sql in gatherings] == [2, 2]  # employers, numbers, names
     inside = 3 if connection.vendor == "postgresql" else 0  # each of the three ways, or none
     assert [sql.count("LIMIT 2)") for sql in gatherings] == [inside, 0]
     assert [sql.count(f"LIMIT {selectors.SEARCH_GATHER})") for sql in gatherings] == [0, inside]
+
+
+def test_an_employers_cases_are_gathered_before_the_names_that_hold_the_text(world):
+    """The employers' way is asked first (docs/performance.md, "Sixteenth pass"): gathering three, a
+    firm's three cases are what is gathered, not a case whose applicant's name holds the text too;
+    gathering more, all four."""
+    import dataclasses
+
+    from mediation import selectors
+    from mediation.models import Employer
+    from mediation.services import PersonInput, case_register
+    from tests.factories import registration, valid_id_number
+
+    person = PersonInput(name="先后检索测试", id_number=valid_id_number(), phone="13805740000")
+    named = case_register(actor=world.mediator_a,  # registered first: first among the names
+                          data=dataclasses.replace(registration(world.town_a), applicants=[person]))
+    firm = Employer.objects.create(name="宁波先后检索测试有限公司", credit_code="91330283MA2Z00004X")
+    firms = [register(world.mediator_a, world.town_a, employer=firm) for _ in range(3)]
+    sources = selectors._search_sources("先后检索测试", user=world.mediator_a)
+    assert sorted(selectors._gathered(sources, 3)) == sorted(c.pk for c in firms)
+    # By hand: each firm case twice (its employer, its respondent's name), the named case once.
+    assert sorted(selectors._gathered(sources, 100)) == sorted([c.pk for c in firms] * 2 + [named.pk])
