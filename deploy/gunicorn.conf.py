@@ -47,11 +47,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # On stop or reload, a worker finishes the requests it has for up to this long.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
-# Workers are replaced after this many requests (give or take the jitter, so that they do not all
-# restart at once): memory that WeasyPrint and Pango keep between documents is given back. Measured
-# (docs/performance.md, "Sixteenth pass"), that memory stops growing after a few dozen documents and a
-# worker's size is flat over thousands of requests; at 1,000 a fully loaded worker was replaced every
-# 45 seconds, and each replacement held up the requests waiting on it.
+# Workers are replaced after this many requests plus a random number up to the jitter (so that they
+# do not all restart at once): memory that WeasyPrint and Pango keep between documents is given
+# back. Measured (docs/performance.md, "Sixteenth pass"), that memory stops growing after a few dozen
+# documents and a worker's size is flat over thousands of requests; at 1,000 a fully loaded worker
+# was replaced every 45 seconds, and each replacement held up the requests waiting on it.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
 # The addresses of the reverse proxies whose X-Forwarded-* headers are believed. Django reads the

@@ -45,6 +45,12 @@ class Keys(Sequence[Any]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Keys) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(self._values)
+
     def __repr__(self) -> str:
         return f"Keys({list(self._values)!r})"
 

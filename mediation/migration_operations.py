@@ -3,10 +3,14 @@
 On PostgreSQL an index is built, and an old one dropped, ``CONCURRENTLY`` (outside a transaction: the
 migration says ``atomic = False``), so the cases stay open to writes meanwhile (docs/operations.md,
 "Upgrades"); elsewhere (SQLite) plainly.
+
+Applied migrations (mediation 0023, 0024) run this code whenever a database is migrated: what each
+function does must not change. A new need is a new function.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from functools import partial
+from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db.migrations.operations import AddIndex
@@ -32,17 +36,19 @@ def _concurrently(schema_editor: Any) -> str:
     return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
 
 
-def index_dropped(index: str, table: str, column: str) -> tuple[Callable[..., None], Callable[..., None]]:
+def drop_index(index: str, apps: Any, schema_editor: Any) -> None:
+    schema_editor.execute(f'DROP INDEX{_concurrently(schema_editor)} IF EXISTS "{index}"')
+
+
+def create_index(index: str, table: str, column: str, apps: Any, schema_editor: Any) -> None:
+    schema_editor.execute(f'CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS "{index}" '
+                          f'ON "{table}" ("{column}")')
+
+
+def index_dropped(index: str, table: str, column: str) -> tuple[partial[None], partial[None]]:
     """(forwards, backwards) for ``RunPython``: drop the one-column index ``index`` of ``table``; make it
     again when the migration is reversed. Only the index: Django's own ``AlterField`` (say, to
     ``db_index=False``) would rebuild the table on SQLite, and with it break the triggers of other
-    tables that name it."""
-
-    def drop(apps: Any, schema_editor: Any) -> None:
-        schema_editor.execute(f'DROP INDEX{_concurrently(schema_editor)} IF EXISTS "{index}"')
-
-    def create(apps: Any, schema_editor: Any) -> None:
-        schema_editor.execute(f'CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS "{index}" '
-                              f'ON "{table}" ("{column}")')
-
-    return drop, create
+    tables that name it. Partial applications of module-level functions, which Django can write into a
+    migration (``squashmigrations``)."""
+    return partial(drop_index, index), partial(create_index, index, table, column)

@@ -58,6 +58,10 @@ def test_keys_find_what_a_list_finds(cases):
     with pytest.raises(ValueError, match="expected a number"):
         Case.objects.filter(pk__any_of=Keys([a, "x"]))
     assert list(Keys([3, 1, 2])) == [3, 1, 2] and Keys([3, 1, 2])[1:] == (1, 2) and len(Keys([1])) == 1
+    # Equal when their ids are, as lists are: so are two filters made with them.
+    assert Keys([1, 2]) == Keys([1, 2]) != Keys([2, 1]) and hash(Keys([1, 2])) == hash(Keys([1, 2]))
+    one, other = (Case.objects.filter(pk__any_of=Keys([a])) for _ in range(2))
+    assert one.query.where == other.query.where
 
 
 def test_keys_are_taken_whole(cases, monkeypatch):
