@@ -41,7 +41,7 @@ from urllib.parse import urlencode, urlsplit
 
 import gevent  # type: ignore[import-untyped]
 from gevent.lock import Semaphore  # type: ignore[import-untyped]
-from locust import HttpUser, task
+from locust import FastHttpUser, task
 from locust.exception import StopUser
 
 PLAN: dict[str, Any] = {}
@@ -54,6 +54,8 @@ NOTES: dict[str, int] = {}
 
 PASSWORD_DEFAULT = "demo-2026"
 _CASE_URL = re.compile(r"^/cases/(\d+)/$")
+#: A form's body is sent encoded, as a browser sends it (a field may repeat: the intake's categories).
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def configure(plan: dict[str, Any]) -> None:
@@ -127,6 +129,11 @@ class _Forms(HTMLParser):
             self._form["fields"][-1] = (name, value + data)
 
 
+def _location(response: Any) -> str:
+    """Where a response sends the client ("" for none, or for a request that got no answer)."""
+    return str((response.headers or {}).get("Location") or "")
+
+
 def page_forms(html: str) -> list[dict[str, Any]]:
     parser = _Forms()
     parser.feed(html)
@@ -182,8 +189,15 @@ def weighted_order(weights: dict[str, int]) -> list[str]:
 
 # --------------------------------------------------------------------------- users
 
-class SignedInUser(HttpUser):
+class SignedInUser(FastHttpUser):
+    """Signed in through the real pages, then one request after another from the user's mix. The
+    client is locust's lighter one (geventhttpclient): the driver shares the server's cores, and
+    through python-requests it took about twice the CPU a request (2.4 ms against 1.2–1.5 ms,
+    docs/performance.md, "Seventeenth pass")."""
+
     abstract = True
+    # The server sits behind the TLS proxy in production: the proxy's header, as gunicorn trusts it.
+    default_headers = {"X-Forwarded-Proto": "https", "Accept-Language": "zh-hans"}
     role = ""
     weights: dict[str, int] = {}
     numbers = count()
@@ -198,8 +212,6 @@ class SignedInUser(HttpUser):
         accounts = PLAN[self.role + "s"]
         self.account = accounts[self.index % len(accounts)]
         self.rng = random.Random(PLAN.get("seed", 1) * 1000 + self.index * 2 + (self.role == "supervisor"))
-        # The server sits behind the TLS proxy in production: the proxy's header, as gunicorn trusts it.
-        self.client.headers.update({"X-Forwarded-Proto": "https", "Accept-Language": "zh-hans"})
         self.https_origin = "https://" + urlsplit(str(self.host)).netloc
         order = weighted_order(self.weights)
         start = (self.index * 7) % len(order)
@@ -227,14 +239,14 @@ class SignedInUser(HttpUser):
     def page(self, name: str, path: str) -> Any:
         with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as response:
             self._check(response, lambda r: None if r.status_code == 200
-                        else f"{r.status_code} {r.headers.get('Location', '')}".strip())
+                        else f"{r.status_code} {_location(r)}".strip())
             return response
 
     def post(self, name: str, path: str, data: Any, expect: Callable[[str], bool], referer: str) -> Any:
-        headers = {"Referer": self.https_origin + referer}
-        with self.client.post(path, data=data, name=name, headers=headers, allow_redirects=False,
+        headers = {"Referer": self.https_origin + referer, **FORM}
+        with self.client.post(path, data=urlencode(data), name=name, headers=headers, allow_redirects=False,
                               catch_response=True) as response:
-            location = urlsplit(response.headers.get("Location", "")).path
+            location = urlsplit(_location(response)).path
 
             def ok(r: Any) -> str | None:
                 if r.status_code == 302 and expect(location):
@@ -251,7 +263,8 @@ class SignedInUser(HttpUser):
         response = self.client.get(path, name=name, allow_redirects=False)
         if response.status_code != 200:
             raise StopUser(f"{path}: {response.status_code}")
-        return form_with(response.text, "csrfmiddlewaretoken")["csrfmiddlewaretoken"], response.text
+        text = response.text or ""
+        return form_with(text, "csrfmiddlewaretoken")["csrfmiddlewaretoken"], text
 
     # -- signing in through the real pages (not measured: bench/load.py resets the figures after)
 
@@ -260,23 +273,25 @@ class SignedInUser(HttpUser):
         username = self.account["username"]
         token, _ = self.csrf("/accounts/login/", "sign in: form")
         response = self.client.post("/accounts/login/", name="sign in", allow_redirects=False,
-                                    headers={"Referer": self.https_origin + "/accounts/login/"},
-                                    data={"csrfmiddlewaretoken": token, "username": username,
-                                          "password": self.account.get("password", PASSWORD_DEFAULT), "next": "/"})
+                                    headers={"Referer": self.https_origin + "/accounts/login/", **FORM},
+                                    data=urlencode({"csrfmiddlewaretoken": token, "username": username,
+                                                    "password": self.account.get("password", PASSWORD_DEFAULT),
+                                                    "next": "/"}))
         for _hop in range(4):
-            if response.status_code == 200 and urlsplit(response.url).path == "/":
-                return response.text
+            if response.status_code == 200 and urlsplit(response.url or "").path == "/":
+                return response.text or ""
             if response.status_code != 302:
                 raise StopUser(f"{username}: sign-in answered {response.status_code}")
-            target = urlsplit(response.headers["Location"])
+            target = urlsplit(_location(response))
             if target.path == "/accounts/two-factor/verify/":
                 if not self.account.get("otp"):
                     raise StopUser(f"{username}: asked for a second factor the plan has no device for")
                 path = target.path + ("?" + target.query if target.query else "")
                 token, _ = self.csrf(path, "sign in: second factor form")
                 response = self.client.post(path, name="sign in: second factor", allow_redirects=False,
-                                            headers={"Referer": self.https_origin + path},
-                                            data={"csrfmiddlewaretoken": token, "token": next_totp(self.account)})
+                                            headers={"Referer": self.https_origin + path, **FORM},
+                                            data=urlencode({"csrfmiddlewaretoken": token,
+                                                            "token": next_totp(self.account)}))
             elif target.path in {"/", ""}:
                 response = self.client.get("/", name="sign in: home", allow_redirects=False)
             else:
@@ -349,7 +364,7 @@ class MediatorUser(SignedInUser):
         response = self.page("intake form", "/cases/new/")
         if response.status_code != 200:
             return
-        data = form_with(response.text, "intake_token")
+        data = form_with(response.text or "", "intake_token")
         party = PLAN["parties"][(PLAN.setdefault("_party", 0)) % len(PLAN["parties"])]
         PLAN["_party"] += 1
         categories = [c for c in ("wages", "compensation") if c in PLAN["categories"]] or PLAN["categories"][:1]

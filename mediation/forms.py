@@ -297,9 +297,9 @@ class EscalationForm(forms.Form):
         if user is not None:
             # A target where nobody but the requester could decide is marked (the service refuses it),
             # and the nearest one somebody can decide is offered first.
-            from mediation.permissions import escalation_deciders
+            from mediation.selectors import decided_by_another
 
-            open_to = [o.pk for o in targets if escalation_deciders(o, exclude=user).exists()]
+            open_to = [o.pk for o in targets if decided_by_another(o, exclude=user)]
             field.choices = [(o.pk, o.name if o.pk in open_to else _("%(name)s（除您之外无人可以审批）")
                               % {"name": o.name}) for o in targets]
             if open_to and not self.is_bound:

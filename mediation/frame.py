@@ -66,6 +66,13 @@ def frame_escalation_count(request: Any) -> int:
     return frame(request).escalations
 
 
+def frame_escalations_counted(request: Any) -> int | None:
+    """:func:`frame_escalation_count` where it is the exact number (not past its cap); ``None`` where the
+    navigation says "more" and only counting on would tell."""
+    waiting = frame(request).escalations
+    return waiting if waiting <= selectors.TASK_COUNT_CAP else None
+
+
 def frame_reads_audit(request: Any) -> bool:
     return frame(request).reads_audit
 

@@ -381,10 +381,16 @@ def _decider_memberships(organisations: list[Organisation]) -> QuerySet[Membersh
 
 
 def escalation_deciders_by_organisation(organisations: Any) -> dict[int, list[Any]]:
-    """:func:`escalation_deciders` for many target organisations at once (two queries), by pk."""
+    """:func:`escalation_deciders` for many target organisations at once (one query), by pk; its
+    statement written once per process for those organisations' places in the tree and planned once
+    per connection (``mediation/prepared.py``: the escalation queue asks it on every visit)."""
+    from mediation import prepared  # built on this module
+
     organisations = list(organisations)
     found: dict[int, list[Any]] = {o.pk: [] for o in organisations}
-    for m in _decider_memberships(organisations).select_related("user", "organisation"):
+    key = ("escalation_deciders.by_organisation", tuple(sorted((o.pk, o.path) for o in organisations)))
+    for m in prepared.rows_of_anyone(key, lambda: _decider_memberships(organisations)
+                                     .select_related("user", "organisation"), ()):
         for o in organisations:
             covers = m.organisation_id == o.pk or (
                 m.role in SUBTREE_ROLES and o.path.startswith(m.organisation.path))

@@ -1,9 +1,10 @@
 """Reads. Every list, search, export, document and statistic of cases starts from
-``case_list_visible_to``, so nothing can leak around the permission rules. About 690 lines:
+``case_list_visible_to``, so nothing can leak around the permission rules. About 720 lines:
 the lists, searches, counts and figures are kept beside the one filter they all start from."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -453,17 +454,41 @@ def soonest_due(*, user: Any, limit: int, before: datetime.date | None = None, s
                 end: datetime.date | None = None) -> list[Case]:
     """The ``limit`` cases the user may see whose running clock falls due first (within the bounds of
     :func:`clock_q`), most urgent first: each half of the clock read in its own deadline's order
-    (an index range each), then merged."""
+    (an index range each, stopping at ``limit``), the two merged (:func:`first_merged`). Each case
+    comes with ``clock_due``, the deadline it was ranked by (none last)."""
     halves = dict(zip(("acceptance_due", "mediation_due"), clock_halves(before=before, start=start, end=end),
                       strict=True))
 
-    def half(deadline: str) -> list[Case]:
-        return prepared.rows(user, ("soonest_due", deadline, limit, before, start, end), lambda: (
-            case_cards(case_list_visible_to(user=user, closed=False)).filter(halves[deadline])
-            .order_by(deadline, "pk")[:limit]))
+    def half(deadline: str) -> QuerySet[Case]:
+        return (case_cards(case_list_visible_to(user=user, closed=False)).filter(halves[deadline])
+                .annotate(clock_due=F(deadline)).order_by(deadline, "pk")[:limit])
 
-    found = half("acceptance_due") + half("mediation_due")
-    return sorted(found, key=lambda c: (c.running_due or datetime.date.max, c.pk))[:limit]
+    return first_merged(user, ("soonest_due", limit, before, start, end),
+                        [lambda: half("acceptance_due"), lambda: half("mediation_due")],
+                        (F("clock_due").asc(nulls_last=True), "pk"), limit,
+                        lambda c: (c.clock_due or datetime.date.max, c.pk))
+
+
+def first_merged(user: Any, key: tuple[Any, ...], parts: list[Callable[[], QuerySet[Any]]], order: tuple[Any, ...],
+                 limit: int, sort_key: Callable[[Any], Any]) -> list[Any]:
+    """The first ``limit`` rows, in ``order``, of what ``parts`` give (querysets of the same columns, each
+    already ordered and limited: a short index walk each): on a database that orders and limits within a
+    compound statement (PostgreSQL), one statement merges them; elsewhere (SQLite), each is read and the
+    rows are merged here by ``sort_key``, the same order in Python. Read through ``prepared.rows`` for
+    ``user`` and ``key``: whatever ``parts`` read must be in the key."""
+    if connections[router.db_for_read(Case)].features.supports_slicing_ordering_in_compound:
+        return prepared.rows(user, key, lambda: _merged([part() for part in parts], order, limit))
+    found = [row for i, part in enumerate(parts) for row in prepared.rows(user, (*key, i), part)]
+    return sorted(found, key=sort_key)[:limit]
+
+
+def _merged(parts: list[QuerySet[Any]], order: tuple[Any, ...], limit: int) -> QuerySet[Any]:
+    """:func:`first_merged`'s one statement. A part that can match nothing (a user who reads nothing) is
+    left out; a part alone is its own order already."""
+    found = [part for part in parts if not part.query.is_empty()]
+    if len(found) <= 1:
+        return found[0] if found else parts[0]
+    return found[0].union(*found[1:], all=True).order_by(*order)[:limit]
 
 
 def case_get_for_user(*, user: Any, case_id: int, purpose: str = "view",
@@ -497,13 +522,25 @@ def mediators_of(organisation) -> QuerySet:
 
 
 def mediators_by_organisation(organisation_ids: list[int]) -> dict[int, list[Any]]:
-    """:func:`mediators_of` for several organisations in one query (the escalation queue)."""
-    found: dict[int, list[Any]] = {pk: [] for pk in organisation_ids}
-    for m in (permissions.memberships_holding("work_case", organisation_ids).select_related("user")
-              .order_by("user__username")):
+    """:func:`mediators_of` for several organisations in one query (the escalation queue), written once
+    per process for those organisations and planned once per connection (``prepared``)."""
+    ids = sorted(set(organisation_ids))
+    found: dict[int, list[Any]] = {pk: [] for pk in ids}
+    for m in prepared.rows_of_anyone(("mediators_by_organisation", tuple(ids)), lambda: (
+            permissions.memberships_holding("work_case", ids).select_related("user").order_by("user__username")), ()):
         if m.user not in found[m.organisation_id]:
             found[m.organisation_id].append(m.user)
     return found
+
+
+def decided_by_another(organisation: Any, *, exclude: Any) -> bool:
+    """Whether anyone but ``exclude`` may decide an escalation into ``organisation``
+    (``permissions.escalation_deciders``, the rule), read through a statement written once per process
+    for the organisation's place in the tree and planned once per connection (``prepared``): the case
+    page asks it of each organisation above the case's."""
+    key = ("escalation_deciders.another", organisation.pk, organisation.path, getattr(exclude, "pk", None))
+    return bool(prepared.rows_of_anyone(key, lambda: permissions.escalation_deciders(
+        organisation, exclude=exclude).values_list("pk", flat=True)[:1], ()))
 
 
 def escalations_awaiting(*, user: Any) -> QuerySet:
@@ -663,6 +700,13 @@ def capped_counts_statement(*querysets: QuerySet[Any], cap: int = TASK_COUNT_CAP
         columns.append(sql)
         params.extend(values)
     return f"SELECT {', '.join(columns)}", tuple(params)
+
+
+def capped_count(user: Any, key: tuple[Any, ...], rows: Callable[[], QuerySet[Any]], cap: int) -> int:
+    """:func:`capped_counts` of what ``rows`` gives, its statement written once per process for ``user``
+    and ``key`` (whatever ``rows`` reads must be in the key) and planned once per connection."""
+    written = prepared.statement(user, (*key, cap), lambda: capped_counts_statement(rows(), cap=cap))
+    return int(prepared.fetchall(router.db_for_read(Case), written)[0][0])
 
 
 def run_counts(statement: prepared.Statement, using: str) -> list[int]:

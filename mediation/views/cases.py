@@ -126,7 +126,15 @@ def case_list(request):
         *(_sorted_found(order) if filters.matched is not None else (order, "-pk")))
     exact_count = visible_case_count(user=request.user, filters=filters, request=request)
     page = BoundedPaginator(qs, per_page, exact_count=exact_count, ids_first=True).get_page(request.GET.get("page"))
-    page.object_list = with_first_applicants(list(page.object_list))
+    if page.number == 1 and exact_count is not None and not filters.query:
+        # The first page of a list the tallies count (no filter but the state, the organisation and
+        # "overdue"; the list everyone opens): its statement written once per process for the user's
+        # reach and these filters, and planned once per connection (``prepared``).
+        key = ("case_list.first", filters, order, per_page, local_today() if filters.overdue else None)
+        rows = prepared.rows(request.user, key, lambda: qs[:per_page])
+    else:
+        rows = list(page.object_list)
+    page.object_list = with_first_applicants(rows)
     if filters.query:
         # A search reads personal data (names, an ID number): on the trail, the number masked.
         text, by_id_number = audit.mask_search(filters.query)

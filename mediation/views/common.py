@@ -56,9 +56,12 @@ class BoundedPaginator(Paginator):
     """
 
     def __init__(self, object_list: Any, per_page: int, *, exact_count: int | None = None, cap: int = 1_000,
-                 ids_first: bool = False, **kwargs: Any) -> None:
+                 ids_first: bool = False, count_rows: Callable[[int], int] | None = None, **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)
         self.exact_count, self.cap, self.capped = exact_count, cap, False
+        #: How the rows are counted when no exact count is given: given the cap, at most cap + 1 of them
+        #: (a statement written once, say); the list's own ``count()`` of its first cap + 1 rows otherwise.
+        self.count_rows = count_rows
         #: Pages after the first are read in two steps: the ids of the page's rows (the list's own
         #: statement, its order and offset, selecting nothing but the id: on the case list, in its usual
         #: order, read from one index alone, ``case_list_newest``), then those rows, by their ids, with
@@ -81,6 +84,7 @@ class BoundedPaginator(Paginator):
         if self.exact_count is not None:
             return self.exact_count
         rows: Any = self.object_list  # a QuerySet: counted in the database, at most cap + 1 rows
-        counted = rows.order_by()[: self.cap + 1].count()
+        counted = (self.count_rows(self.cap) if self.count_rows is not None
+                   else rows.order_by()[: self.cap + 1].count())
         self.capped = counted > self.cap
         return min(counted, self.cap)

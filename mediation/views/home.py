@@ -23,6 +23,7 @@ from mediation.selectors import (
     case_list_visible_to,
     due_soon_end,
     escalations_awaiting,
+    first_merged,
     follow_through,
     soonest_due,
 )
@@ -78,7 +79,8 @@ def home(request):
         context["to_assign"] = prepared.rows(user, ("home.to_assign",), lambda: case_cards(
             visible().filter(assigns, state__in=WORKING_STATES, mediator_count=0)).order_by("received_at")[:10])
         # Each mediator's open cases, from the tallies (no count over their cases).
-        team = list(permissions.members_holding("work_case", permissions.organisations_where(user, "assign_mediator")))
+        team = prepared.rows(user, ("home.team",), lambda: permissions.members_holding(
+            "work_case", permissions.organisations_where(user, "assign_mediator")))
         load = tallies.mediator_counts([m.pk for m in team], WORKLOAD_STATES)
         for member in team:
             member.open_cases = load.get(member.pk, 0)
@@ -86,22 +88,28 @@ def home(request):
     if closes is not None:
         # Closable now (DOMAIN.md §3): a performed case with its follow-up, a referred one with
         # its outcome, and rejected or withdrawn ones. EXISTS, not joins: no DISTINCT over the scope.
-        # Three short index walks (by last change) merged, rather than one OR that would test every
-        # follow-up and referral in the district.
+        # Three short index walks (by last change), merged (one statement where the database can), rather
+        # than one OR that would test every follow-up and referral in the district.
         # A case waiting for its follow-up visit or its outcome is never closable: the database keeps
         # which do (Case.awaiting_visit_since, Case.awaiting_outcome_since), and the walk by last change
         # reads only the others (one index); whether they may be closed is still the EXISTS below.
-        def closable(name: str, *conditions: Any, **match: Any) -> list[Any]:
-            return prepared.rows(user, ("home.to_close", name), lambda: case_cards(
-                visible().filter(closes, awaiting_visit_since__isnull=True, awaiting_outcome_since__isnull=True)
-                .filter(*conditions, **match)).order_by("updated_at", "pk")[:10])
+        def closable(*conditions: Any, **match: Any) -> Any:
+            return (case_cards(visible().filter(closes, awaiting_visit_since__isnull=True,
+                                                awaiting_outcome_since__isnull=True)
+                               .filter(*conditions, **match)).order_by("updated_at", "pk")[:10])
 
-        followed_up = Exists(FollowUp.objects.filter(case=OuterRef("pk")))
-        outcome_known = Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
-        ready = [*closable("performed", followed_up, state=CaseState.PERFORMED),
-                 *closable("referred", outcome_known, state=CaseState.REFERRED),
-                 *closable("ended", state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])]
-        context["to_close"] = sorted(ready, key=lambda c: (c.updated_at, c.pk))[:10]
+        def followed_up() -> Any:
+            return Exists(FollowUp.objects.filter(case=OuterRef("pk")))
+
+        def outcome_known() -> Any:
+            return Exists(Referral.objects.filter(case=OuterRef("pk")).exclude(outcome=Referral.Outcome.PENDING))
+
+        context["to_close"] = first_merged(
+            user, ("home.to_close",),
+            [lambda: closable(followed_up(), state=CaseState.PERFORMED),
+             lambda: closable(outcome_known(), state=CaseState.REFERRED),
+             lambda: closable(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])],
+            ("updated_at", "pk"), 10, lambda c: (c.updated_at, c.pk))
     if permissions.holds(user, "read_statistics", "view_case"):
         counts = figures["all"]
         context["totals"] = {

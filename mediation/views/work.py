@@ -12,9 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mediation import forms, permissions, services
+from mediation import forms, permissions, prepared, services
+from mediation.frame import frame_escalations_counted
 from mediation.models import Agreement
 from mediation.selectors import (
+    capped_count,
     case_deadline_watchlist,
     case_get_for_user,
     escalations_awaiting,
@@ -117,6 +119,10 @@ def agreement_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     }, status=status)
 
 
+#: Escalation requests a page of the queue shows.
+QUEUE_PAGE = 20
+
+
 @login_required
 def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.holds(request.user, "decide_escalation"):
@@ -124,8 +130,20 @@ def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Oldest first, a page at a time: each request comes with its forms, and a district may have
     # thousands waiting.
     awaiting = escalations_awaiting(user=request.user).order_by("requested_at", "pk")
-    page = BoundedPaginator(awaiting, 20).get_page(request.GET.get("page"))
-    pending = list(page.object_list)
+    # The navigation counts the same requests up to its cap: within it, that is the exact count.
+    # Past it, the queue counts them (up to the paginator's cap) through a statement written once.
+    def count_rows(cap: int) -> int:
+        return capped_count(request.user, ("escalation_queue.count",),
+                            lambda: escalations_awaiting(user=request.user), cap)
+
+    paginator = BoundedPaginator(awaiting, QUEUE_PAGE, exact_count=frame_escalations_counted(request),
+                                 count_rows=count_rows)
+    page = paginator.get_page(request.GET.get("page"))
+    # The page's requests: a statement written once per process for the user's reach and the page,
+    # planned once per connection (its planning took the database several times what reading it does).
+    bottom = (page.number - 1) * QUEUE_PAGE
+    pending = prepared.rows(request.user, ("escalation_queue", page.number), lambda: (
+        escalations_awaiting(user=request.user).order_by("requested_at", "pk")[bottom:bottom + QUEUE_PAGE]))
     # Each approval form offers the target organisation's mediators: one query for all of them.
     candidates = mediators_by_organisation(sorted({e.to_organisation_id for e in pending}))
     # Who else may decide each request (its requester never): also for all of them at once.

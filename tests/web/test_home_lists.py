@@ -66,6 +66,63 @@ class TestReadyToClose:
         assert "to_close" not in _home(world.mediator_a)  # mediators close nothing
 
 
+    def test_the_ten_changed_longest_ago_of_every_kind_together_oldest_first(self, world):
+        """Ten at most, by last change, whatever kind each is: a rule of the page, written by hand here
+        (the last change set on each case so that the kinds interleave)."""
+        from mediation.models import Case
+
+        performed = [case_in_state(world, CaseState.PERFORMED) for _ in range(4)]
+        for case in performed:
+            ms.followup_record(case_id=case.pk, actor=world.mediator_a, visited_on=datetime.date(2026, 12, 1),
+                               method="phone", contact="申请人本人", content="款项已全部收到")
+        rejected = [case_in_state(world, CaseState.REJECTED) for _ in range(4)]
+        withdrawn = [case_in_state(world, CaseState.WITHDRAWN) for _ in range(4)]
+        start = datetime.datetime(2026, 11, 1, 9, 0, tzinfo=datetime.UTC)
+        # Changed in turn: withdrawn, performed, rejected, withdrawn, performed, rejected, ...
+        order = [case for trio in zip(withdrawn, performed, rejected, strict=True) for case in trio]
+        for hours, case in enumerate(order):
+            Case.objects.filter(pk=case.pk).update(updated_at=start + datetime.timedelta(hours=hours))
+        shown = [case.number for case in _home(world.supervisor_a)["to_close"]]
+        assert shown == [case.number for case in order[:10]]
+
+
+class TestDeadlineLists:
+    """The overdue list: the ten cases whose running statutory clock fell due first, most urgent first
+    (DOMAIN.md: the acceptance period while registered, the mediation period while mediated), both
+    clocks in one list; the same date, the case registered first."""
+
+    def test_both_clocks_in_one_list_ranked_by_the_running_one(self, world):
+        from mediation.models import Case
+        from workflows.clocks import local_today
+
+        today = local_today()
+
+        def days(n: int) -> datetime.date:
+            return today - datetime.timedelta(days=n)
+
+        registered = [register(world.mediator_a, world.town_a) for _ in range(7)]
+        mediated = [accepted(world, world.town_a) for _ in range(7)]
+        # Registered i: acceptance due 30 − 2i days ago; mediated i: mediation due 29 − 2i days ago.
+        # Each case's other deadline says the opposite and must not count.
+        for i, case in enumerate(registered):
+            Case.objects.filter(pk=case.pk).update(acceptance_due=days(30 - 2 * i), mediation_due=days(200))
+        for i, case in enumerate(mediated):
+            Case.objects.filter(pk=case.pk).update(mediation_due=days(29 - 2 * i), acceptance_due=days(300))
+        # Two more on one day (the 11th most urgent date): the one registered first comes first.
+        tie = [register(world.mediator_a, world.town_a) for _ in range(2)]
+        Case.objects.filter(pk__in=[c.pk for c in tie]).update(acceptance_due=days(19))
+        expected = [registered[0], mediated[0], registered[1], mediated[1], registered[2], mediated[2],
+                    registered[3], mediated[3], registered[4], mediated[4]]
+        home = _home(world.supervisor_a)
+        assert [c.number for c in home["overdue"]] == [c.number for c in expected]
+        assert home["overdue"][1].clock_due == days(29)
+        # The registered ones now fell due only yesterday: every mediated one and the tie come first,
+        # the sixth mediated one (19 days, as the tie, but registered before them) ahead of the tie.
+        Case.objects.filter(pk__in=[c.pk for c in registered]).update(acceptance_due=days(1))
+        shown = [c.number for c in _home(world.supervisor_a)["overdue"]]
+        assert shown == [c.number for c in [*mediated[:6], *tie, mediated[6], registered[0]]]
+
+
 class TestReadAfresh:
     def test_two_users_with_the_same_reach_each_see_their_own_cases(self, world):
         """Two mediators of one township hold the same organisations, roles and permissions: what
