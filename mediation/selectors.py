@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -461,7 +462,7 @@ def soonest_due(*, user: Any, limit: int, before: datetime.date | None = None, s
 
     def half(deadline: str) -> QuerySet[Case]:
         return (case_cards(case_list_visible_to(user=user, closed=False)).filter(halves[deadline])
-                .annotate(clock_due=F(deadline)).order_by(deadline, "pk")[:limit])
+                .annotate(clock_due=F(deadline)).order_by(F(deadline).asc(nulls_last=True), "pk")[:limit])
 
     return first_merged(user, ("soonest_due", limit, before, start, end),
                         [lambda: half("acceptance_due"), lambda: half("mediation_due")],
@@ -536,11 +537,14 @@ def mediators_by_organisation(organisation_ids: list[int]) -> dict[int, list[Any
 def decided_by_another(organisation: Any, *, exclude: Any) -> bool:
     """Whether anyone but ``exclude`` may decide an escalation into ``organisation``
     (``permissions.escalation_deciders``, the rule), read through a statement written once per process
-    for the organisation's place in the tree and planned once per connection (``prepared``): the case
-    page asks it of each organisation above the case's."""
-    key = ("escalation_deciders.another", organisation.pk, organisation.path, getattr(exclude, "pk", None))
-    return bool(prepared.rows_of_anyone(key, lambda: permissions.escalation_deciders(
-        organisation, exclude=exclude).values_list("pk", flat=True)[:1], ()))
+    for the organisation's place in the tree and planned once per connection (``prepared``), the one
+    left out its parameter: the case page asks it of each organisation above the case's."""
+    key = ("escalation_deciders.another", organisation.pk, organisation.path)
+    if exclude is None:
+        return bool(prepared.rows_of_anyone((*key, None), lambda: permissions.escalation_deciders(
+            organisation).values_list("pk", flat=True)[:1], ()))
+    return bool(prepared.rows_of_anyone(key, lambda pk: permissions.escalation_deciders(
+        organisation, exclude=SimpleNamespace(pk=pk)).values_list("pk", flat=True)[:1], (exclude.pk,)))
 
 
 def escalations_awaiting(*, user: Any) -> QuerySet:

@@ -61,6 +61,8 @@ SORTS = {
     "state": "state", "-state": "-state",
 }
 PAGE_SIZES = (20, 50, 100)
+#: The list's order when none is asked for: the newest first.
+DEFAULT_SORT = "-received"
 
 
 def filters_from_request(request):
@@ -111,7 +113,7 @@ def _listed_choices(form: forms.CaseFilterForm, user: Any) -> None:
 def case_list(request):
     form, filters = filters_from_request(request)
     _listed_choices(form, request.user)
-    sort = request.GET.get("sort", "-received")
+    sort = request.GET.get("sort", DEFAULT_SORT)
     order = SORTS.get(sort, "-received_at")
     try:
         per_page = int(request.GET.get("per_page", 20))
@@ -126,11 +128,12 @@ def case_list(request):
         *(_sorted_found(order) if filters.matched is not None else (order, "-pk")))
     exact_count = visible_case_count(user=request.user, filters=filters, request=request)
     page = BoundedPaginator(qs, per_page, exact_count=exact_count, ids_first=True).get_page(request.GET.get("page"))
-    if page.number == 1 and exact_count is not None and not filters.query:
-        # The first page of a list the tallies count (no filter but the state, the organisation and
-        # "overdue"; the list everyone opens): its statement written once per process for the user's
-        # reach and these filters, and planned once per connection (``prepared``).
-        key = ("case_list.first", filters, order, per_page, local_today() if filters.overdue else None)
+    if page.number == 1 and (sort, per_page) == (DEFAULT_SORT, PAGE_SIZES[0]) and _opened(filters):
+        # The list as it opens (its usual order and size, no filter but the state and "overdue"): its
+        # first page's statement written once per process for the user's reach and these filters, and
+        # planned once per connection (``prepared``). A few statements a user, not one for every
+        # combination of sort, size and filters a user may click through.
+        key = ("case_list.first", filters, local_today() if filters.overdue else None)
         rows = prepared.rows(request.user, key, lambda: qs[:per_page])
     else:
         rows = list(page.object_list)
@@ -149,6 +152,11 @@ def case_list(request):
         "query": query.urlencode(), "sort_query": sort_query.urlencode(), "today": local_today(),
         "more_found": more_found, "search_limit": SEARCH_LIMIT,
     })
+
+
+def _opened(filters: CaseFilters) -> bool:
+    """Whether the list is filtered by nothing but the state and "overdue" (each one of a few values)."""
+    return replace(filters, state=None, overdue=False) == CaseFilters()
 
 
 def _sorted_found(order: str) -> tuple[Any, ...]:

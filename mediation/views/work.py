@@ -139,11 +139,12 @@ def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     paginator = BoundedPaginator(awaiting, QUEUE_PAGE, exact_count=frame_escalations_counted(request),
                                  count_rows=count_rows)
     page = paginator.get_page(request.GET.get("page"))
-    # The page's requests: a statement written once per process for the user's reach and the page,
-    # planned once per connection (its planning took the database several times what reading it does).
-    bottom = (page.number - 1) * QUEUE_PAGE
-    pending = prepared.rows(request.user, ("escalation_queue", page.number), lambda: (
-        escalations_awaiting(user=request.user).order_by("requested_at", "pk")[bottom:bottom + QUEUE_PAGE]))
+    # The first page's requests: a statement written once per process for the user's reach, planned once
+    # per connection (its planning took the database several times what reading it does); later pages,
+    # each a statement of its own, as Django writes them.
+    pending = (prepared.rows(request.user, ("escalation_queue.first",), lambda: (
+        escalations_awaiting(user=request.user).order_by("requested_at", "pk")[:QUEUE_PAGE]))
+        if page.number == 1 else list(page.object_list))
     # Each approval form offers the target organisation's mediators: one query for all of them.
     candidates = mediators_by_organisation(sorted({e.to_organisation_id for e in pending}))
     # Who else may decide each request (its requester never): also for all of them at once.

@@ -122,6 +122,17 @@ class TestDeadlineLists:
         shown = [c.number for c in _home(world.supervisor_a)["overdue"]]
         assert shown == [c.number for c in [*mediated[:6], *tie, mediated[6], registered[0]]]
 
+    def test_a_case_without_its_deadline_comes_after_every_one_with_a_deadline(self, world):
+        from mediation.models import Case
+        from mediation.selectors import soonest_due
+
+        undated, dated = register(world.mediator_a, world.town_a), register(world.mediator_a, world.town_a)
+        Case.objects.filter(pk=undated.pk).update(acceptance_due=None)
+        Case.objects.filter(pk=dated.pk).update(acceptance_due=datetime.date(2027, 3, 1))
+        # No bounds: every registered case, the one without a deadline last (on both databases).
+        assert [c.pk for c in soonest_due(user=world.supervisor_a, limit=1)] == [dated.pk]
+        assert [c.pk for c in soonest_due(user=world.supervisor_a, limit=2)] == [dated.pk, undated.pk]
+
 
 class TestReadAfresh:
     def test_two_users_with_the_same_reach_each_see_their_own_cases(self, world):

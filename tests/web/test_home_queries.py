@@ -113,3 +113,32 @@ def test_past_the_navigations_cap_the_queue_counts_them_itself(world, client, mo
     assert statements == QUEUE_BUDGET + 1
     last, body = _queue_statements(client, page=2)
     assert last == QUEUE_BUDGET + 1 and body.count('name="mediators"') == 2 * 3
+
+
+def _kept(kind: str) -> int:
+    """How many statements of ``kind`` this process keeps written (``mediation/prepared.py``)."""
+    from mediation import prepared
+
+    return sum(1 for key in prepared._QUERYSETS if kind in key)
+
+
+def test_clicking_through_the_lists_orders_and_sizes_keeps_a_few_statements_not_one_each(world, client):
+    """The list as it opens (its usual order and size; no filter but the state and "overdue") keeps its
+    first page's statement; every other order, size or filter is read as Django writes it. The queue
+    keeps its first page's. So one user cannot fill the process's store by clicking through them."""
+    from mediation.views.cases import PAGE_SIZES, SORTS
+
+    case_in_state(world, CaseState.ESCALATION_PENDING)
+    client.force_login(world.supervisor_a)
+    for sort in SORTS:
+        for per_page in PAGE_SIZES:
+            assert client.get(reverse("case_list"), {"sort": sort, "per_page": per_page}).status_code == 200
+    assert client.get(reverse("case_list"), {"organisation": world.town_a.pk}).status_code == 200
+    assert _kept("case_list.first") == 1  # "-received", 20 a page
+    for state in (CaseState.REGISTERED, CaseState.JOINT_MEDIATION):
+        assert client.get(reverse("case_list"), {"state": state}).status_code == 200
+    assert client.get(reverse("case_list"), {"overdue": "on"}).status_code == 200
+    assert _kept("case_list.first") == 4
+    for page in (1, 2, 3):
+        assert client.get(reverse("escalation_queue"), {"page": page}).status_code == 200
+    assert _kept("escalation_queue.first") == 1
