@@ -133,8 +133,7 @@ def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     # The navigation counts the same requests up to its cap: within it, that is the exact count.
     # Past it, the queue counts them (up to the paginator's cap) through a statement written once.
     def count_rows(cap: int) -> int:
-        return capped_count(request.user, ("escalation_queue.count",),
-                            lambda: escalations_awaiting(user=request.user), cap)
+        return capped_count(request.user, ("escalation_queue.count",), lambda: awaiting, cap)
 
     paginator = BoundedPaginator(awaiting, QUEUE_PAGE, exact_count=frame_escalations_counted(request),
                                  count_rows=count_rows)
@@ -142,9 +141,8 @@ def escalation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     # The first page's requests: a statement written once per process for the user's reach, planned once
     # per connection (its planning took the database several times what reading it does); later pages,
     # each a statement of its own, as Django writes them.
-    pending = (prepared.rows(request.user, ("escalation_queue.first",), lambda: (
-        escalations_awaiting(user=request.user).order_by("requested_at", "pk")[:QUEUE_PAGE]))
-        if page.number == 1 else list(page.object_list))
+    pending = (prepared.rows(request.user, ("escalation_queue.first",), lambda: awaiting[:QUEUE_PAGE])
+               if page.number == 1 else list(page.object_list))
     # Each approval form offers the target organisation's mediators: one query for all of them.
     candidates = mediators_by_organisation(sorted({e.to_organisation_id for e in pending}))
     # Who else may decide each request (its requester never): also for all of them at once.
