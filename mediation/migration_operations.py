@@ -1,10 +1,11 @@
-"""Operations the migrations share: indexes built and dropped without keeping writers out.
+"""Operations the migrations share: indexes built and dropped without keeping writers out, the
+database's counters installed again.
 
 On PostgreSQL an index is built, and an old one dropped, ``CONCURRENTLY`` (outside a transaction: the
 migration says ``atomic = False``), so the cases stay open to writes meanwhile (docs/operations.md,
 "Upgrades"); elsewhere (SQLite) plainly.
 
-Applied migrations (mediation 0023, 0024) run this code whenever a database is migrated: what each
+Applied migrations (mediation 0023, 0024, 0025) run this code whenever a database is migrated: what each
 function does must not change. A new need is a new function.
 """
 from __future__ import annotations
@@ -52,3 +53,20 @@ def index_dropped(index: str, table: str, column: str) -> tuple[partial[None], p
     tables that name it. Partial applications of module-level functions, which Django can write into a
     migration (``squashmigrations``)."""
     return partial(drop_index, index), partial(create_index, index, table, column)
+
+
+def counters_installed(apps: Any, schema_editor: Any) -> None:
+    """``RunPython``: (re)install the database's counters and kept columns (``mediation.tallies``) as
+    the schema now stands, then count everything once; for a migration that changes what they keep."""
+    from mediation import tallies
+
+    tallies.install(schema_editor)
+
+
+def counters_dropped_on_sqlite(apps: Any, schema_editor: Any) -> None:
+    """``RunPython``: drop those triggers on SQLite, whose rebuild of a table (to add or drop a column)
+    a trigger naming the table would refuse; elsewhere nothing."""
+    if schema_editor.connection.vendor == "sqlite":
+        from mediation import tallies
+
+        tallies.uninstall(schema_editor)

@@ -242,7 +242,7 @@ def forget_grants(user: Any) -> None:
     """Drop the per-object caches after the user's memberships or grants changed (on the user
     itself: ``delattr`` reaches through a lazy ``request.user`` to the user it wraps)."""
     _forget(user, "_mediation_grants", "_mediation_case_grants", "_mediation_visible_q",
-            "_mediation_visible_unclosed_q")
+            "_mediation_visible_unclosed_q", "_mediation_visible_in_states")
 
 
 def _forget(user: Any, *names: str) -> None:
@@ -451,7 +451,7 @@ def organisations_user_may_register_in(user: Any) -> QuerySet[Organisation]:
     return organisations_where(user, "register_case").filter(is_active=True).select_related("level")
 
 
-def visible_cases_q(user: Any, *, closed: bool = True) -> Q | None:
+def visible_cases_q(user: Any, *, closed: bool = True, states: tuple[str, ...] | None = None) -> Q | None:
     """A filter on ``Case`` for what the user may read; ``None`` means nothing at all.
 
     The organisations the user's grants reach (:func:`scope_q`), plus the single cases
@@ -461,40 +461,65 @@ def visible_cases_q(user: Any, *, closed: bool = True) -> Q | None:
 
     ``closed=False``: the same cases less the closed ones, for a list that never shows a closed case
     (the home page's): the per-case grants on closed cases are then not read at all.
+    ``states``: the same cases in those states only, for a list of cases in some states (overdue,
+    waiting for a follow-up visit…): only the per-case grants on cases in those states are read
+    (``CaseUserObjectPermission.case_state``, kept by the database with the case).
     """
     if not _active(user):  # checked on every call: an account switched off reads nothing at once
         return None
+    if states is not None:
+        return _visible_in_states(user, tuple(sorted(set(states))))
     name = "_mediation_visible_q" if closed else "_mediation_visible_unclosed_q"
     cached = getattr(user, name, _UNSET)
     if cached is not _UNSET:
         return cast("Q | None", cached)
-    if sees_everything(user):
-        q: Q | None = Q()
-    else:
-        q = scope_q(user, "view_case")
-        beyond = visible_cases_beyond_scope_q(user, closed=closed)
-        if beyond is not None:
-            q = beyond if q is None else q | beyond
+    q = _readable_q(user, closed=closed)
     if not closed and q is not None:
         q &= ~Q(state=CaseState.CLOSED)
     setattr(user, name, q)  # on the user itself, through a lazy request.user too
     return q
 
 
+def _visible_in_states(user: Any, states: tuple[str, ...]) -> Q | None:
+    """:func:`visible_cases_q` of the cases in ``states`` (sorted), built once per user object and states."""
+    cache: dict[tuple[str, ...], Q | None] | None = getattr(user, "_mediation_visible_in_states", None)
+    if cache is None:
+        cache = {}
+        user._mediation_visible_in_states = cache  # on the user itself, through a lazy request.user too
+    if states not in cache:
+        q = _readable_q(user, states=states)
+        cache[states] = None if q is None else q & Q(state__in=states)
+    return cache[states]
+
+
+def _readable_q(user: Any, **beyond: Any) -> Q | None:
+    """Everything for those who see everything; else the organisations the user's grants reach and the
+    single cases :func:`visible_cases_beyond_scope_q` adds, given ``beyond``."""
+    if sees_everything(user):
+        return Q()
+    q = scope_q(user, "view_case")
+    found = visible_cases_beyond_scope_q(user, **beyond)
+    if found is not None:
+        q = found if q is None else q | found
+    return q
+
+
 _UNSET = object()
 
 
-def visible_cases_beyond_scope_q(user: Any, *, closed: bool = True) -> Q | None:
+def visible_cases_beyond_scope_q(user: Any, *, closed: bool = True,
+                                 states: tuple[str, ...] | None = None) -> Q | None:
     """The cases a user may read one by one, whatever their organisation: a case waiting to come
     up into the user's reach (for those who decide it), and per-case grants (a former mediator
-    keeps reading a case that moved up; ``closed=False``: on cases not closed only). ``None`` when
-    there are none to look for."""
+    keeps reading a case that moved up; ``closed=False``: on cases not closed only; ``states``: on
+    cases in those states only — the caller keeps to those states). ``None`` when there are none to
+    look for."""
     found: list[QuerySet[Any]] = []
     waiting = _escalations_awaiting(user)
     if waiting is not None:
         found.append(waiting)
     if reads_per_case_grants(user):
-        found.append(granted_case_ids(user, closed=closed))
+        found.append(granted_case_ids(user, closed=closed, states=states))
     if not found:
         return None
     # One IN over a UNION, not an OR of two: the database can then look the cases up by key.
@@ -526,11 +551,14 @@ def reads_per_case_grants(user: Any) -> bool:
     return _active(user)
 
 
-def granted_case_ids(user: Any, *, closed: bool = True) -> QuerySet[Any]:
+def granted_case_ids(user: Any, *, closed: bool = True, states: tuple[str, ...] | None = None) -> QuerySet[Any]:
     """The cases granted to the user one by one (``view_case``), as a subquery of ids; ``closed=False``:
     only those not closed (``CaseUserObjectPermission.case_closed``, kept by the database, read
     through its own partial index: a mediator of long standing holds thousands of grants, most on
-    cases long closed, and a statement that needs them builds their hash afresh)."""
+    cases long closed, and a statement that needs them builds their hash afresh); ``states``: only
+    those whose case is in one of them (``case_state``, kept the same way, read through its own index:
+    of a mediator's thousands of grants on open cases, a list of overdue or performed cases needs those
+    on cases in its states only)."""
     from mediation.models import CaseUserObjectPermission
 
     # The permission's id as a subquery the database reads once, so that the grants are one range
@@ -539,7 +567,9 @@ def granted_case_ids(user: Any, *, closed: bool = True) -> QuerySet[Any]:
     view_case = (Permission.objects.filter(codename="view_case", content_type__app_label="mediation",
                                            content_type__model="case").values("pk")[:1])
     grants = CaseUserObjectPermission.objects.filter(user=user, permission_id=Subquery(view_case))
-    if not closed:
+    if states is not None:
+        grants = grants.filter(case_state__in=states)
+    elif not closed:
         grants = grants.filter(case_closed=False)
     return grants.order_by().values("content_object_id")
 

@@ -92,17 +92,34 @@ def with_first_applicants(cases: list[Case]) -> list[Case]:
     return cases
 
 
-def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None, closed: bool = True) -> QuerySet[Case]:
+def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None, closed: bool = True,
+                         states: tuple[str, ...] | None = None) -> QuerySet[Case]:
     """The cases ``user`` may read, narrowed by ``filters``. An unknown user sees nothing.
     ``closed=False``: less the closed cases, for a list that never shows one (``visible_cases_q``);
-    so too when the filters leave every closed case out by themselves (:func:`_never_closed`)."""
-    q = permissions.visible_cases_q(user, closed=closed and not _never_closed(filters))
+    so too when the filters leave every closed case out by themselves (:func:`_never_closed`).
+    ``states``: those in these states only, for a list of cases in some states (``visible_cases_q``); so
+    too when the filters keep to some states by themselves (:func:`_states_kept`)."""
+    states = _states_kept(filters) if states is None else states
+    q = permissions.visible_cases_q(user, closed=closed and not _never_closed(filters), states=states)
     if q is None:
         return Case.objects.none()
     qs = Case.objects.filter(q)
     if filters:
         qs = _apply_filters(qs, filters, user)
     return qs
+
+
+def _states_kept(f: CaseFilters | None) -> tuple[str, ...] | None:
+    """The states filters ``f`` keep to by themselves, if any: the one asked for, or those of a running
+    statutory clock (overdue, :func:`overdue_q`)."""
+    if f is None:
+        return None
+    if f.state:
+        return (f.state,)
+    if f.overdue:
+        registered, mediated = clock_half_states()
+        return (*registered, *mediated)
+    return None
 
 
 def _never_closed(f: CaseFilters | None) -> bool:
@@ -325,14 +342,20 @@ def clock_halves(*, before: datetime.date | None = None, start: datetime.date | 
     """:func:`clock_q`'s two halves apart — the registered cases by their acceptance deadline, the
     mediated ones by their mediation deadline — for a query that reads each half in its own
     deadline's order (each half is what one partial index of ``Case`` holds)."""
-    from mediation.tallies import MEDIATION_CLOCK_STATES
-
     def due(field: str) -> dict[str, datetime.date]:
         bounds = {f"{field}__lt": before, f"{field}__gte": start, f"{field}__lte": end}
         return {k: v for k, v in bounds.items() if v is not None}
 
-    return (Q(state=CaseState.REGISTERED, **due("acceptance_due")),
-            Q(state__in=MEDIATION_CLOCK_STATES, **due("mediation_due")))
+    registered, mediated = clock_half_states()
+    return (Q(state__in=registered, **due("acceptance_due")), Q(state__in=mediated, **due("mediation_due")))
+
+
+def clock_half_states() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The states of :func:`clock_halves`' two halves: registered (the acceptance deadline runs), being
+    mediated or waiting for an escalation decision (the mediation deadline runs)."""
+    from mediation.tallies import MEDIATION_CLOCK_STATES
+
+    return (CaseState.REGISTERED,), MEDIATION_CLOCK_STATES
 
 
 def due_soon_end(today: datetime.date, within_days: int | None = None) -> datetime.date:
@@ -460,8 +483,10 @@ def soonest_due(*, user: Any, limit: int, before: datetime.date | None = None, s
     halves = dict(zip(("acceptance_due", "mediation_due"), clock_halves(before=before, start=start, end=end),
                       strict=True))
 
+    states = dict(zip(("acceptance_due", "mediation_due"), clock_half_states(), strict=True))
+
     def half(deadline: str) -> QuerySet[Case]:
-        return (case_cards(case_list_visible_to(user=user, closed=False)).filter(halves[deadline])
+        return (case_cards(case_list_visible_to(user=user, states=states[deadline])).filter(halves[deadline])
                 .annotate(clock_due=F(deadline)).order_by(F(deadline).asc(nulls_last=True), "pk")[:limit])
 
     return first_merged(user, ("soonest_due", limit, before, start, end),
@@ -652,8 +677,11 @@ def _follow_through_sets(user: Any, scope: Q, today: datetime.date) -> dict[str,
     """:func:`follow_through`'s four kinds of waiting cases, each in no order yet."""
     from mediation.services import CONSULTATION_STATES
 
-    # None of them is ever closed: the grants on closed cases are not read (``visible_cases_q``).
-    base = case_list_visible_to(user=user, closed=False).filter(scope)
+    # Each kind is of cases in some states only: the grants on cases in other states are not read
+    # (``visible_cases_q``), and none of them is ever closed.
+    def base(*states: str) -> QuerySet[Case]:
+        return case_list_visible_to(user=user, states=states).filter(scope)
+
     works = permissions.scope_q(user, "work_case")
     return {
         # Each list walks an index in the order it is shown (the performance's log rows, the pending
@@ -661,14 +689,14 @@ def _follow_through_sets(user: Any, scope: Q, today: datetime.date) -> dict[str,
         # count stops at TASK_COUNT_CAP + 1 ("99+"): no step reads the whole scope.
         # Performed, no follow-up visit yet; referred, no outcome yet: the database keeps since when
         # (Case.awaiting_visit_since, Case.awaiting_outcome_since, mediation/tallies.py).
-        "follow_up": base.filter(awaiting_visit_since__isnull=False, state=CaseState.PERFORMED),
-        "referral_outcome": base.filter(awaiting_outcome_since__isnull=False, state=CaseState.REFERRED),
+        "follow_up": base(CaseState.PERFORMED).filter(awaiting_visit_since__isnull=False),
+        "referral_outcome": base(CaseState.REFERRED).filter(awaiting_outcome_since__isnull=False),
         # Settled, an instalment of the effective agreement unpaid past its date: the database keeps
         # each settled case's earliest unpaid date (Case.next_instalment_due, mediation/tallies.py).
-        "instalment_overdue": base.filter(next_instalment_due__lt=today, state=CaseState.SETTLED),
-        "consultation_reply": (case_list_visible_to(user=user, closed=False)
+        "instalment_overdue": base(CaseState.SETTLED).filter(next_instalment_due__lt=today),
+        "consultation_reply": (case_list_visible_to(user=user, states=CONSULTATION_STATES)
                                .filter(scope if works is None else scope | works)
-                               .filter(state__in=CONSULTATION_STATES, consultation_requested_on__isnull=False,
+                               .filter(consultation_requested_on__isnull=False,
                                        consultation_replied_on__isnull=True,
                                        consultation_outcome__in=["", "pending"])),
     }

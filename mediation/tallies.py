@@ -32,10 +32,12 @@ may write a stale value with the rest of a case: the database recomputes it on e
 update of a case row, and on every change to an instalment or an agreement.
 
 The same triggers keep, on each per-case grant, whether its case is closed
-(``CaseUserObjectPermission.case_closed``): the home page's lists, which never show a closed
-case, read only the grants on cases not closed (``permissions.granted_case_ids``), through a
-partial index. It is recomputed whenever a grant is written and whenever a case is closed or
-reopened; on PostgreSQL a grant written while another transaction changes its case waits for that
+(``CaseUserObjectPermission.case_closed``) and its case's state (``case_state``): the home page's
+lists, which never show a closed case, read only the grants on cases not closed
+(``permissions.granted_case_ids``), through a partial index, and a list of cases in some states only
+(overdue, waiting for a follow-up visit…) only the grants on cases in those states, through an index
+of its own. Both are recomputed whenever a grant is written and whenever its case's state changes;
+on PostgreSQL a grant written while another transaction changes its case waits for that
 change (the services lock the case first anyway).
 
 This module owns the trigger SQL, the rebuild and the check (``manage.py tallies``),
@@ -74,11 +76,25 @@ def _closed(case_id: str) -> str:
     return f"EXISTS (SELECT 1 FROM {_CASE} c WHERE c.id = {case_id} AND c.state = '{CaseState.CLOSED}')"
 
 
+def _state_of(case_id: str) -> str:
+    """The state of case ``case_id``, as SQL ('' for none: a per-case grant's ``case_state``)."""
+    return f"COALESCE((SELECT c.state FROM {_CASE} c WHERE c.id = {case_id}), '')"
+
+
+def _grant_columns(conn: Any) -> set[str]:
+    with conn.cursor() as cursor:
+        return {c.name for c in conn.introspection.get_table_description(cursor, _GRANTS)}
+
+
 def has_closed_flag(conn: Any) -> bool:
     """Whether the grants' table has its ``case_closed`` column yet (the migrations before the one that
     adds it install the triggers with this module's SQL too)."""
-    with conn.cursor() as cursor:
-        return "case_closed" in {c.name for c in conn.introspection.get_table_description(cursor, _GRANTS)}
+    return "case_closed" in _grant_columns(conn)
+
+
+def has_state_column(conn: Any) -> bool:
+    """Whether the grants' table has its ``case_state`` column yet (added after ``case_closed``)."""
+    return "case_state" in _grant_columns(conn)
 
 
 def _states(states: Iterable[str]) -> str:
@@ -219,7 +235,7 @@ def _lite_instalment_sql() -> list[str]:
     return statements
 
 
-def postgresql_sql(flag: bool = True) -> list[str]:
+def postgresql_sql(flag: bool = True, state: bool = True) -> list[str]:
     due_old, due_new = _due("o", "postgresql"), _due("w", "postgresql")
     grant_delta = _pg_upsert_grant(
         "SELECT g.user_id, delta.organisation_id, delta.state, delta.due_on, sum(delta.d) FROM ("
@@ -227,13 +243,15 @@ def postgresql_sql(flag: bool = True) -> list[str]:
         f"UNION ALL SELECT w.id, w.organisation_id, w.state, {due_new}, 1 FROM new_rows w) AS delta "
         f"JOIN {_GRANTS} g ON g.content_object_id = delta.id {_VIEW} "
         "GROUP BY 1, 2, 3, 4 HAVING sum(delta.d) <> 0 ORDER BY 1, 2, 3, 4")
-    # A case closed or reopened touches its grants (a no-op assignment): their row trigger below
-    # then recomputes ``case_closed``. Last, after the tallies: the grants' own tally rows it then
-    # upserts are those the case's change holds already (no new lock order between two cases).
+    # A case whose state changes (with only ``case_closed``: closed or reopened) touches its grants (a
+    # no-op assignment): their row trigger below then recomputes ``case_closed`` and ``case_state``.
+    # Last, after the tallies: the grants' own tally rows it then upserts are those the case's change
+    # holds already (no new lock order between two cases).
+    moved = ("o.state <> w.state" if state
+             else f"(o.state = '{CaseState.CLOSED}') <> (w.state = '{CaseState.CLOSED}')")
     touch_grants = (f"UPDATE {_GRANTS} g SET case_closed = g.case_closed "
                     "FROM old_rows o JOIN new_rows w ON w.id = o.id "
-                    f"WHERE g.content_object_id = w.id AND (o.state = '{CaseState.CLOSED}') "
-                    f"<> (w.state = '{CaseState.CLOSED}');") if flag else ""
+                    f"WHERE g.content_object_id = w.id AND {moved};") if flag else ""
     case_fn = f"""
 CREATE OR REPLACE FUNCTION mediation_case_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -297,14 +315,16 @@ END $$;"""
                            f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
                            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}();"]
     if flag:
+        set_state = "NEW.case_state := coalesce(now_state, '');" if state else ""
         statements += [f"""
 CREATE OR REPLACE FUNCTION {_GRANT_FLAG}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  closed boolean;
+  now_state varchar;
 BEGIN
   -- FOR SHARE: a change to the case not yet committed (a reopening) is waited for, then read.
-  SELECT c.state = '{CaseState.CLOSED}' INTO closed FROM {_CASE} c WHERE c.id = NEW.content_object_id FOR SHARE;
-  NEW.case_closed := coalesce(closed, false);
+  SELECT c.state INTO now_state FROM {_CASE} c WHERE c.id = NEW.content_object_id FOR SHARE;
+  NEW.case_closed := coalesce(now_state = '{CaseState.CLOSED}', false);
+  {set_state}
   RETURN NEW;
 END $$;""", f"DROP TRIGGER IF EXISTS {_GRANT_FLAG} ON {_GRANTS};",
                        f"CREATE TRIGGER {_GRANT_FLAG} BEFORE INSERT OR UPDATE ON {_GRANTS} "
@@ -341,7 +361,7 @@ def _lite_grant_row(row: str, sign: str) -> str:
             "ON CONFLICT (user_id, organisation_id, state, due_on) DO UPDATE SET n = n + excluded.n;")
 
 
-def sqlite_sql(flag: bool = True) -> list[str]:
+def sqlite_sql(flag: bool = True, state: bool = True) -> list[str]:
     names = ("mediation_case_tally_insert", "mediation_case_tally_delete", "mediation_case_tally_update",
              "mediation_mediator_tally_insert", "mediation_mediator_tally_delete", "mediation_grant_tally_insert",
              "mediation_grant_tally_delete", "mediation_grant_tally_update")
@@ -366,32 +386,40 @@ def sqlite_sql(flag: bool = True) -> list[str]:
             f"CREATE TRIGGER mediation_mediator_tally_delete AFTER DELETE ON {_MEDIATORS} BEGIN "
             f"INSERT INTO {_MEDIATOR_TALLY} (user_id, state, n) SELECT OLD.user_id, c.state, -1 FROM {_CASE} c "
             "WHERE c.id = OLD.case_id ON CONFLICT (user_id, state) DO UPDATE SET n = n + excluded.n; END;",
-            *(_lite_flag_sql() if flag else [])]
+            *(_lite_flag_sql(state) if flag else [])]
 
 
-def _lite_flag_sql() -> list[str]:
-    """A grant's ``case_closed``: set when the grant is written, and when its case is closed or reopened."""
+def _lite_flag_sql(state: bool = True) -> list[str]:
+    """A grant's ``case_closed`` and ``case_state``: set when the grant is written, and when its case's
+    state changes (with only ``case_closed``: when its case is closed or reopened)."""
     def recompute(row: str) -> str:
-        return f"UPDATE {_GRANTS} SET case_closed = {_closed(f'{row}.content_object_id')} WHERE id = {row}.id;"
+        sets = f"case_closed = {_closed(f'{row}.content_object_id')}"
+        if state:
+            sets += f", case_state = {_state_of(f'{row}.content_object_id')}"
+        return f"UPDATE {_GRANTS} SET {sets} WHERE id = {row}.id;"
 
     closed = f"'{CaseState.CLOSED}'"
+    columns = "content_object_id, case_closed, case_state" if state else "content_object_id, case_closed"
+    moved, sets = (("OLD.state <> NEW.state", f"case_closed = (NEW.state = {closed}), case_state = NEW.state")
+                   if state else (f"(OLD.state = {closed}) <> (NEW.state = {closed})",
+                                  f"case_closed = (NEW.state = {closed})"))
     return [*(f"DROP TRIGGER IF EXISTS {_GRANT_FLAG}_{event};" for event in ("insert", "update", "case")),
             f"CREATE TRIGGER {_GRANT_FLAG}_insert AFTER INSERT ON {_GRANTS} BEGIN {recompute('NEW')} END;",
-            f"CREATE TRIGGER {_GRANT_FLAG}_update AFTER UPDATE OF content_object_id, case_closed ON {_GRANTS} "
+            f"CREATE TRIGGER {_GRANT_FLAG}_update AFTER UPDATE OF {columns} ON {_GRANTS} "
             f"BEGIN {recompute('NEW')} END;",
             f"CREATE TRIGGER {_GRANT_FLAG}_case AFTER UPDATE OF state ON {_CASE} "
-            f"WHEN (OLD.state = {closed}) <> (NEW.state = {closed}) BEGIN "
-            f"UPDATE {_GRANTS} SET case_closed = (NEW.state = {closed}) WHERE content_object_id = NEW.id; END;"]
+            f"WHEN {moved} BEGIN UPDATE {_GRANTS} SET {sets} WHERE content_object_id = NEW.id; END;"]
 
 
 def install(schema_editor: Any = None) -> None:
     """Create (or replace) the triggers on the current database, then count everything once."""
     conn = schema_editor.connection if schema_editor is not None else connection
     flag = conn.vendor in ("postgresql", "sqlite") and has_closed_flag(conn)
+    state = flag and has_state_column(conn)
     if conn.vendor == "postgresql":
-        statements = postgresql_sql(flag) + _pg_instalment_sql()
+        statements = postgresql_sql(flag, state) + _pg_instalment_sql()
     elif conn.vendor == "sqlite":
-        statements = sqlite_sql(flag) + _lite_instalment_sql()
+        statements = sqlite_sql(flag, state) + _lite_instalment_sql()
     else:
         statements = []
     with conn.cursor() as cursor:
@@ -481,13 +509,22 @@ def rebuild(using: str = "default") -> None:
         sets = ", ".join(f"{column} = {value}" for column, value in _derived(_CASE))
         cursor.execute(f"UPDATE {_CASE} SET {sets} WHERE {_derived_stale(conn.vendor)}")
         if has_closed_flag(conn):
-            cursor.execute(f"UPDATE {_GRANTS} SET case_closed = {_closed(f'{_GRANTS}.content_object_id')} "
-                           f"WHERE {_flag_stale()}")
+            state = has_state_column(conn)
+            sets = f"case_closed = {_closed(f'{_GRANTS}.content_object_id')}"
+            if state:
+                sets += f", case_state = {_state_of(f'{_GRANTS}.content_object_id')}"
+            cursor.execute(f"UPDATE {_GRANTS} SET {sets} WHERE {_flag_stale(state)}")
 
 
-def _flag_stale() -> str:
-    """SQL true for a grant whose ``case_closed`` is not what it should be."""
-    return f"case_closed <> {_closed(f'{_GRANTS}.content_object_id')}"
+def _flag_stale(state: bool) -> str:
+    """SQL true for a grant whose ``case_closed`` (``state``: or ``case_state``) is not what it should be."""
+    stale = f"case_closed <> {_closed(f'{_GRANTS}.content_object_id')}"
+    return f"{stale} OR {_state_stale()}" if state else stale
+
+
+def _state_stale() -> str:
+    """SQL true for a grant whose ``case_state`` is not its case's state."""
+    return f"case_state <> {_state_of(f'{_GRANTS}.content_object_id')}"
 
 
 def _derived_stale(vendor: str) -> str:
@@ -530,8 +567,11 @@ def differences(using: str = "default") -> list[str]:
         cursor.execute(f"SELECT id FROM {_CASE} WHERE {_derived_stale(conn.vendor)}")
         found += [f"case {case_id}: a derived column is out of date" for (case_id,) in cursor.fetchall()[:50]]
         if has_closed_flag(conn):
-            cursor.execute(f"SELECT id FROM {_GRANTS} WHERE {_flag_stale()}")
+            cursor.execute(f"SELECT id FROM {_GRANTS} WHERE {_flag_stale(False)}")
             found += [f"grant {grant_id}: case_closed is out of date" for (grant_id,) in cursor.fetchall()[:50]]
+        if has_state_column(conn):
+            cursor.execute(f"SELECT id FROM {_GRANTS} WHERE {_state_stale()}")
+            found += [f"grant {grant_id}: case_state is out of date" for (grant_id,) in cursor.fetchall()[:50]]
     return found
 
 

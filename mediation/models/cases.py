@@ -13,7 +13,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMFieldMixin
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from workflows.machine import CaseStateMachine
-from workflows.states import CLOSABLE_STATES, CaseState
+from workflows.states import CLOSABLE_STATES, OPEN_STATES, CaseState
 
 from .parties import PartyRole
 
@@ -218,6 +218,12 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
                          condition=models.Q(state__in=["self_resolution", "joint_mediation", "linked_mediation",
                                                        "escalation_pending"]),
                          name="case_working_due"),
+            # Open cases by their deadlines (the home page's "my cases", views.home): the list is in the
+            # index's order, so its walk stops at its fifteenth row of the user's, not at the end of
+            # every case due on the same day as the fifteenth (a sort of each day's cases, closed ones
+            # too: hundreds a day at a million cases).
+            models.Index(fields=["acceptance_due", "mediation_due", "id"], include=["organisation"],
+                         condition=models.Q(state__in=list(OPEN_STATES)), name="case_open_by_deadlines"),
             # The follow-through lists (selectors.follow_through), oldest first, each with the very
             # state its list asks for: the list and its capped count are one range of the index,
             # not an intersection with every case of that state. Settled cases with an instalment
@@ -529,10 +535,15 @@ class CaseUserObjectPermission(UserObjectPermissionBase):
     #: closed case, so they read only the grants on cases not closed (a mediator of long standing
     #: holds thousands of grants, most on cases long closed).
     case_closed = models.BooleanField(default=False, db_default=False, editable=False)
+    #: The case's state, kept the same way: a list of cases in some states only (overdue, waiting for
+    #: a follow-up visit…) reads only the grants on cases in those states, through its own index.
+    case_state = models.CharField(max_length=30, default="", db_default="", editable=False)
 
     class Meta(UserObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["user", "permission", "content_object"], condition=models.Q(case_closed=False),
-                                name="grant_on_case_not_closed")]
+                                name="grant_on_case_not_closed"),
+                   models.Index(fields=["user", "permission", "case_state", "content_object"],
+                                name="grant_by_case_state")]
 
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):

@@ -40,8 +40,10 @@ def home(request):
     today = local_today()
     horizon = due_soon_end(today)
 
-    def visible() -> Any:  # no list here shows a closed case: the grants on closed cases are not read
-        return case_list_visible_to(user=user, closed=False)
+    def visible(*states: str) -> Any:
+        # Each list here is of cases in some states, never closed: the grants on cases in other states
+        # are not read (``permissions.visible_cases_q``).
+        return case_list_visible_to(user=user, states=states)
 
     assigns = permissions.scope_q(user, "assign_mediator")
     closes = permissions.scope_q(user, "close_case")
@@ -60,7 +62,7 @@ def home(request):
     }
     if context["works_cases"]:
         context["my_cases"] = prepared.rows(user, ("home.mine",), lambda: case_cards(
-            visible().filter(pk__in=_assigned_to(user), state__in=OPEN_STATES))
+            visible(*OPEN_STATES).filter(pk__in=_assigned_to(user)))
             .order_by("acceptance_due", "mediation_due")[:15])
         context["my_count"] = tallies.mediator_counts([user.pk], OPEN_STATES).get(user.pk, 0)
     # Waiting for an act no statutory clock asks for (follow-up visit, referral outcome,
@@ -70,14 +72,14 @@ def home(request):
     # "Waiting for me": new applications in my own office nobody has accepted yet.
     my_orgs = permissions.own_organisation_ids(user, "accept_case")
     context["to_accept"] = prepared.rows(user, ("home.to_accept",), lambda: case_cards(
-        visible().filter(state=CaseState.REGISTERED, organisation_id__in=my_orgs)).order_by("received_at")[:10])
+        visible(CaseState.REGISTERED).filter(organisation_id__in=my_orgs)).order_by("received_at")[:10])
     if context["decides_escalations"]:
         context["escalations"] = prepared.rows(user, ("home.escalations",),
                                                lambda: escalations_awaiting(user=user)[:10])
         context["escalation_count"] = frame_escalation_count(request)  # the navigation's count too
     if assigns is not None:
         context["to_assign"] = prepared.rows(user, ("home.to_assign",), lambda: case_cards(
-            visible().filter(assigns, state__in=WORKING_STATES, mediator_count=0)).order_by("received_at")[:10])
+            visible(*WORKING_STATES).filter(assigns, mediator_count=0)).order_by("received_at")[:10])
         # Each mediator's open cases, from the tallies (no count over their cases).
         team = prepared.rows(user, ("home.team",), lambda: permissions.members_holding(
             "work_case", permissions.organisations_where(user, "assign_mediator")))
@@ -93,10 +95,10 @@ def home(request):
         # A case waiting for its follow-up visit or its outcome is never closable: the database keeps
         # which do (Case.awaiting_visit_since, Case.awaiting_outcome_since), and the walk by last change
         # reads only the others (one index); whether they may be closed is still the EXISTS below.
-        def closable(*conditions: Any, **match: Any) -> Any:
-            return (case_cards(visible().filter(closes, awaiting_visit_since__isnull=True,
-                                                awaiting_outcome_since__isnull=True)
-                               .filter(*conditions, **match)).order_by("updated_at", "pk")[:10])
+        def closable(states: tuple[str, ...], *conditions: Any) -> Any:
+            return (case_cards(visible(*states).filter(closes, awaiting_visit_since__isnull=True,
+                                                       awaiting_outcome_since__isnull=True)
+                               .filter(*conditions)).order_by("updated_at", "pk")[:10])
 
         def followed_up() -> Any:
             return Exists(FollowUp.objects.filter(case=OuterRef("pk")))
@@ -106,9 +108,9 @@ def home(request):
 
         context["to_close"] = first_merged(
             user, ("home.to_close",),
-            [lambda: closable(followed_up(), state=CaseState.PERFORMED),
-             lambda: closable(outcome_known(), state=CaseState.REFERRED),
-             lambda: closable(state__in=[CaseState.REJECTED, CaseState.WITHDRAWN])],
+            [lambda: closable((CaseState.PERFORMED,), followed_up()),
+             lambda: closable((CaseState.REFERRED,), outcome_known()),
+             lambda: closable((CaseState.REJECTED, CaseState.WITHDRAWN))],
             ("updated_at", "pk"), 10, lambda c: (c.updated_at, c.pk))
     if permissions.holds(user, "read_statistics", "view_case"):
         counts = figures["all"]

@@ -74,16 +74,20 @@ def test_writes_around_the_services_keep_the_flag_too(world):
     assert tallies.differences() == []
 
 
-def test_a_flag_gone_wrong_is_found_and_a_rebuild_puts_it_right(world):
+@pytest.mark.parametrize(("column", "wrong", "right"), [("case_closed", False, True),
+                                                        ("case_state", "registered", "closed")])
+def test_a_flag_gone_wrong_is_found_and_a_rebuild_puts_it_right(world, column, wrong, right):
+    """The same for the grant's other kept column, its case's state (``case_state``)."""
     closed = case_in_state(world, S.CLOSED)
     permissions.grant_case_read(world.mediator_b, closed)
     tallies.uninstall()  # e.g. a restore without the triggers: nothing keeps the flag any more
     try:
-        CaseUserObjectPermission.objects.update(case_closed=False)
+        CaseUserObjectPermission.objects.update(**{column: wrong})
         grant = CaseUserObjectPermission.objects.get(user=world.mediator_b)
-        assert tallies.differences() == [f"grant {grant.pk}: case_closed is out of date"]
+        assert tallies.differences() == [f"grant {grant.pk}: {column} is out of date"]
         tallies.rebuild()
-        assert flag(world.mediator_b, closed) is True
+        grant.refresh_from_db()
+        assert getattr(grant, column) == right
         assert tallies.differences() == []
     finally:
         assert tallies.ensure_installed(connection) is True
@@ -194,4 +198,5 @@ def test_a_grant_written_while_its_case_is_reopened_knows_the_case_is_open(world
         assert not other.done.wait(1.0)
     other.finish()
     assert flag(world.mediator_b, closed) is False
+    assert CaseUserObjectPermission.objects.get(user=world.mediator_b, content_object=closed).case_state == "rejected"
     assert tallies.differences() == []
