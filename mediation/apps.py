@@ -21,12 +21,12 @@ class MediationConfig(AppConfig):
 
 
 def _keep_tallies(sender, using: str = "default", plan=None, **kwargs) -> None:
-    """After every ``migrate``: the counters' triggers are there (SQLite drops a table's triggers when
-    a migration rebuilds the table); if any is missing, they are installed and counted afresh."""
+    """After every ``migrate``, even one with nothing to apply: the counters' triggers are there, each as
+    this code writes it (SQLite drops a table's triggers when a migration rebuilds the table; an older
+    release's ``tallies --rebuild``, after a rollback, writes its own); if not, they are installed and
+    counted afresh."""
     from django.db import connections
 
     from mediation import tallies
 
-    if plan is not None and not plan:
-        return  # nothing was migrated
     tallies.ensure_installed(connections[using])

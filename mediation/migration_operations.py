@@ -5,7 +5,7 @@ On PostgreSQL an index is built, and an old one dropped, ``CONCURRENTLY`` (outsi
 migration says ``atomic = False``), so the cases stay open to writes meanwhile (docs/operations.md,
 "Upgrades"); elsewhere (SQLite) plainly.
 
-Applied migrations (mediation 0023, 0024, 0025) run this code whenever a database is migrated: what each
+Applied migrations (mediation 0023–0026) run this code whenever a database is migrated: what each
 function does must not change. A new need is a new function.
 """
 from __future__ import annotations
@@ -70,3 +70,17 @@ def counters_dropped_on_sqlite(apps: Any, schema_editor: Any) -> None:
         from mediation import tallies
 
         tallies.uninstall(schema_editor)
+
+
+def grant_states_kept(apps: Any, schema_editor: Any) -> None:
+    """``RunPython`` of ``mediation 0025``: the database keeps each per-case grant's ``case_state``."""
+    from mediation import tallies
+
+    tallies.keep_grant_states(schema_editor)
+
+
+def grant_states_dropped(apps: Any, schema_editor: Any) -> None:
+    """Its reverse: the database stops keeping it (before the column goes)."""
+    from mediation import tallies
+
+    tallies.keep_grant_states(schema_editor, state=False)

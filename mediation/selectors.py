@@ -1,5 +1,5 @@
 """Reads. Every list, search, export, document and statistic of cases starts from
-``case_list_visible_to``, so nothing can leak around the permission rules. About 720 lines:
+``case_list_visible_to``, so nothing can leak around the permission rules. About 770 lines:
 the lists, searches, counts and figures are kept beside the one filter they all start from."""
 from __future__ import annotations
 

@@ -41,11 +41,13 @@ on PostgreSQL a grant written while another transaction changes its case waits f
 change (the services lock the case first anyway).
 
 This module owns the trigger SQL, the rebuild and the check (``manage.py tallies``),
-and every read of the two tables.
+and every read of the two tables. Past 600 lines on purpose: the triggers of both databases, what
+installs and checks them and what reads their counts are one rule each, kept in one place.
 """
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any, Iterable
 
 from django.db import connection, transaction
@@ -252,12 +254,16 @@ def postgresql_sql(flag: bool = True, state: bool = True) -> list[str]:
     touch_grants = (f"UPDATE {_GRANTS} g SET case_closed = g.case_closed "
                     "FROM old_rows o JOIN new_rows w ON w.id = o.id "
                     f"WHERE g.content_object_id = w.id AND {moved};") if flag else ""
+    # A case written after grants on it (a foreign key checked at commit: a fixture, a hand-made load).
+    touch_new_grants = (f"UPDATE {_GRANTS} g SET case_closed = g.case_closed FROM new_rows w "
+                        "WHERE g.content_object_id = w.id;") if state else ""
     case_fn = f"""
 CREATE OR REPLACE FUNCTION mediation_case_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     {_pg_upsert_case(f"SELECT w.organisation_id, w.state, {due_new}, count(*) FROM new_rows w "
                      "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")}
+    {touch_new_grants}
   ELSIF TG_OP = 'DELETE' THEN
     {_pg_upsert_case(f"SELECT o.organisation_id, o.state, {due_old}, -count(*) FROM old_rows o "
                      "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")}
@@ -403,7 +409,12 @@ def _lite_flag_sql(state: bool = True) -> list[str]:
     moved, sets = (("OLD.state <> NEW.state", f"case_closed = (NEW.state = {closed}), case_state = NEW.state")
                    if state else (f"(OLD.state = {closed}) <> (NEW.state = {closed})",
                                   f"case_closed = (NEW.state = {closed})"))
-    return [*(f"DROP TRIGGER IF EXISTS {_GRANT_FLAG}_{event};" for event in ("insert", "update", "case")),
+    inserted = ([f"CREATE TRIGGER {_GRANT_FLAG}_case_insert AFTER INSERT ON {_CASE} BEGIN "
+                 f"UPDATE {_GRANTS} SET {sets} WHERE content_object_id = NEW.id; END;"]
+                if state else [])
+    events = ("insert", "update", "case", "case_insert")
+    return [*(f"DROP TRIGGER IF EXISTS {_GRANT_FLAG}_{event};" for event in events),
+            *inserted,
             f"CREATE TRIGGER {_GRANT_FLAG}_insert AFTER INSERT ON {_GRANTS} BEGIN {recompute('NEW')} END;",
             f"CREATE TRIGGER {_GRANT_FLAG}_update AFTER UPDATE OF {columns} ON {_GRANTS} "
             f"BEGIN {recompute('NEW')} END;",
@@ -428,15 +439,64 @@ def install(schema_editor: Any = None) -> None:
     rebuild(using=conn.alias)
 
 
+def _statements(vendor: str, flag: bool = True, state: bool = True) -> list[str]:
+    return (postgresql_sql(flag, state) + _pg_instalment_sql() if vendor == "postgresql"
+            else sqlite_sql(flag, state) + _lite_instalment_sql() if vendor == "sqlite" else [])
+
+
+def keep_grant_states(schema_editor: Any, state: bool = True) -> None:
+    """Migration ``mediation 0025``: start (``state=False``: stop) keeping each grant's ``case_state``.
+    On PostgreSQL only the trigger functions are replaced (the triggers stay) and the grants' states
+    filled in by one update of the grants — no count of the cases, no lock on them; on SQLite, whose
+    triggers were dropped for the table's rebuild, everything is installed again (``state=False``:
+    dropped, for the rebuild that takes the column away)."""
+    conn = schema_editor.connection
+    if conn.vendor == "sqlite":
+        install(schema_editor) if state else uninstall(schema_editor)
+    elif conn.vendor == "postgresql":
+        with conn.cursor() as cursor:
+            for sql in postgresql_sql(True, state):
+                if sql.lstrip().startswith("CREATE OR REPLACE FUNCTION"):
+                    cursor.execute(sql)
+            if state:
+                cursor.execute(f"UPDATE {_GRANTS} SET case_state = {_state_of(f'{_GRANTS}.content_object_id')} "
+                               f"WHERE {_state_stale()}")
+
+
 def trigger_names(vendor: str, flag: bool = True) -> set[str]:
     """The names of the triggers :func:`install` creates on this kind of database."""
-    statements = (postgresql_sql(flag) + _pg_instalment_sql() if vendor == "postgresql"
-                  else sqlite_sql(flag) + _lite_instalment_sql() if vendor == "sqlite" else [])
-    return {s.split()[2] for s in statements if s.startswith("CREATE TRIGGER")}
+    return {s.split()[2] for s in _statements(vendor, flag) if s.startswith("CREATE TRIGGER")}
+
+
+def _definitions(vendor: str, flag: bool, state: bool) -> dict[str, str]:
+    """What :func:`install` writes, as the database keeps it: on PostgreSQL each function's body
+    (``pg_proc.prosrc``), on SQLite each trigger's statement (``sqlite_master.sql``)."""
+    found = {}
+    for sql in _statements(vendor, flag, state):
+        function = re.match(r"\s*CREATE OR REPLACE FUNCTION (\w+)\(\).*? AS \$\$(.*)\$\$;?\s*$", sql, re.S)
+        if vendor == "postgresql" and function:
+            found[function.group(1)] = function.group(2)
+        elif vendor == "sqlite" and sql.startswith("CREATE TRIGGER"):
+            found[sql.split()[2]] = sql.rstrip(";")
+    return found
+
+
+def _installed(conn: Any) -> tuple[set[str], dict[str, str]]:
+    """The names of the triggers on the database, and the definitions :func:`_definitions` names."""
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+            names = {name for (name,) in cursor.fetchall()}
+            cursor.execute("SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'public'::regnamespace")
+            return names, dict(cursor.fetchall())
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        definitions = dict(cursor.fetchall())
+        return set(definitions), definitions
 
 
 def ensure_installed(conn: Any) -> bool:
-    """Install the triggers (and count afresh) if any is missing; True if they had to be."""
+    """Install the triggers (and count afresh) if any is missing or not as this code writes it; True if
+    they had to be."""
     from django.db.migrations.recorder import MigrationRecorder
 
     if conn.vendor not in ("postgresql", "sqlite"):
@@ -444,13 +504,12 @@ def ensure_installed(conn: Any) -> bool:
     recorder = MigrationRecorder(conn)
     if not recorder.has_table() or MIGRATION not in recorder.applied_migrations():
         return False  # the tables are not there yet
-    with conn.cursor() as cursor:
-        if conn.vendor == "postgresql":
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
-        else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        present = {name for (name,) in cursor.fetchall()}
-    if trigger_names(conn.vendor, has_closed_flag(conn)) <= present:
+    flag = has_closed_flag(conn)
+    names, definitions = _installed(conn)
+    expected = _definitions(conn.vendor, flag, flag and has_state_column(conn))
+    # Every trigger there, each as this code writes it (an older release's rebuild, after a rollback,
+    # leaves triggers of the same names that keep less).
+    if trigger_names(conn.vendor, flag) <= names and all(definitions.get(k) == v for k, v in expected.items()):
         return False
 
     class _Editor:  # install() takes what a migration gives it: something with a connection
@@ -475,7 +534,7 @@ def uninstall(schema_editor: Any = None) -> None:
                 cursor.execute(f"DROP FUNCTION IF EXISTS {function}()")
         names = [("mediation_case", "mediation_case_derived"), (_GRANTS, _GRANT_FLAG),
                  *((_GRANTS, f"{_GRANT_FLAG}_{event}") for event in ("insert", "update")),
-                 (_CASE, f"{_GRANT_FLAG}_case")] + [
+                 (_CASE, f"{_GRANT_FLAG}_case"), (_CASE, f"{_GRANT_FLAG}_case_insert")] + [
             (table, f"{_touch_name(table)}_{event.lower()}") for table, events, _c, _s in _TOUCHES for event in events]
         for table, name in names:
             cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}" if conn.vendor == "postgresql"

@@ -63,7 +63,7 @@ def home(request):
     if context["works_cases"]:
         context["my_cases"] = prepared.rows(user, ("home.mine",), lambda: case_cards(
             visible(*OPEN_STATES).filter(pk__in=_assigned_to(user)))
-            .order_by("acceptance_due", "mediation_due")[:15])
+            .order_by("acceptance_due", "mediation_due", "pk")[:15])
         context["my_count"] = tallies.mediator_counts([user.pk], OPEN_STATES).get(user.pk, 0)
     # Waiting for an act no statutory clock asks for (follow-up visit, referral outcome,
     # overdue instalment): the handling mediators' and the supervisors' (DOMAIN.md §3, closed loop).
