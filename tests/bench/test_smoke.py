@@ -68,11 +68,29 @@ def test_the_web_pages_benchmark_times_a_sample_of_each_user_s_case_pages(bench_
 
 def test_the_growth_benchmark_pairs_the_same_pages_of_two_databases(bench_env):
     url = bench_env["DATABASE_URL"]
-    out = run(bench_env, "bench/growth.py", "--runs", "1", "--users", "jinping_mediator", url, url)
+    out = run(bench_env, "bench/growth.py", "--runs", "1", "--rounds", "2", "--users", "jinping_mediator", url, url)
     rows = [line for line in out.splitlines() if line.startswith("| jinping_mediator |")]
     pages = {line.split("|")[2].strip() for line in rows}
     assert {"home", "case list, page 1", "case list, search by ID number", "case page"} <= pages, pages
     assert all(line.split("|")[5].strip() not in ("", "inf") for line in rows), rows  # a ratio on every row
+    assert "the median of 2 rounds" in out, out
+
+
+def test_the_growth_benchmark_takes_each_page_s_median_over_its_rounds():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("growth", ROOT / "bench" / "growth.py")
+    assert spec is not None and spec.loader is not None
+    growth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(growth)
+
+    def figures(home: float, page: float) -> dict:
+        return {"cases": 10, "results": [{"user": "u", "page": "home", "median_ms": home, "queries": 14},
+                                         {"user": "u", "page": "case page", "median_ms": page, "queries": 10}]}
+
+    merged = growth.merged([figures(30, 5), figures(10, 7), figures(20, 6)])
+    assert [(r["page"], r["median_ms"], r["queries"]) for r in merged["results"]] == [
+        ("home", 20, 14), ("case page", 6, 10)]
 
 
 def test_the_web_pages_benchmark_searches_for_the_texts_it_is_given_or_writes_down_its_own(bench_env, tmp_path):
