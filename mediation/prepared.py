@@ -212,6 +212,32 @@ def _prepared_name(connection: Any, names: OrderedDict[str, str], text: str, dig
     return name
 
 
+def fetch_with_parameters(db: str, sql: str, types: Sequence[str],
+                          values: Sequence[Any]) -> list[tuple[Any, ...]] | None:
+    """The rows of ``sql`` — PostgreSQL's own, its parameters ``$1``… of ``types`` — for ``values``: one
+    statement for every value, prepared once per connection and sent as ``EXECUTE name(…)`` (as
+    :func:`_on_server_with_values` does for ids, here for values of any type: a session's key, say).
+    ``None`` where it is not to be read so — another database, preparing turned off, values bound by the
+    server, or a transaction open (a lost statement would end it): the caller then reads as Django does."""
+    connection = connections[db]
+    if (connection.vendor != "postgresql" or settings.DB_PREPARED_STATEMENTS <= 0 or in_transaction(db)
+            or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")):
+        return None
+    text = f"({', '.join(types)}) AS {sql}"
+    written = _TEXTS.get(("typed", text))
+    if written is None:
+        written = (text, hashlib.sha256(text.encode()).hexdigest()[:24])
+        _TEXTS.put(("typed", text), written)
+
+    def read() -> list[tuple[Any, ...]]:
+        name = _prepared_name(connection, _session_statements(connection), *written)
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(values))})", tuple(values))
+            return cursor.fetchall()
+
+    return _again_if_missing(db, read)
+
+
 #: A placeholder of Django's statements, or a percent sign written twice (one in the statement).
 _PLACEHOLDER = re.compile(r"%%|%s")
 
@@ -337,8 +363,9 @@ class _Written:
 #: What stands in for the caller's values while a statement is written (:func:`rows`' ``values``):
 #: negative integers no id takes, within every integer column's range (a value beyond it would make
 #: Django write a statement that matches nothing). A statement is written with both sets, and kept
-#: only if the two differ in nothing but these, each where the other has its own.
-_STAND_INS = (tuple(-2_000_000_000 - n for n in range(8)), tuple(-2_100_000_000 - n for n in range(8)))
+#: only if the two differ in nothing but these, each where the other has its own. Up to 100 values
+#: (a page of the case list's ids, ``selectors.with_first_applicants``).
+_STAND_INS = (tuple(-2_000_000_000 - n for n in range(100)), tuple(-2_100_000_000 - n for n in range(100)))
 
 
 class _WrittenQuery(Query):

@@ -70,26 +70,43 @@ def case_list_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
 LISTED_APPLICANTS = 2
 
 
+#: The lengths of the statements :func:`with_first_applicants` writes once: the case list's page sizes.
+APPLICANT_BATCHES = (20, 50, 100)
+
+
 def with_first_applicants(cases: list[Case]) -> list[Case]:
     """``cases`` (rows of a list page), each given ``applicant_names``: the names of its first
     :data:`LISTED_APPLICANTS` applicants in their order (``position``, then as entered). One statement
     for the page, names only: a collective case's other applicants are neither read nor made into
-    objects (docs/performance.md, "Fourteenth pass")."""
-    from django.db.models import Window
-    from django.db.models.functions import RowNumber
-
-    from mediation.models import CaseParty, PartyRole
-
+    objects (docs/performance.md, "Fourteenth pass"). The statement is written once per process for
+    each of :data:`APPLICANT_BATCHES` (``prepared.rows_of_anyone``; the ids are its parameters, a page
+    with fewer rows filling the rest with ids no case has); a longer list is read as Django reads it."""
     names: dict[int, list[str]] = {case.pk: [] for case in cases}
     if names:
-        rows = (CaseParty.objects.filter(case_id__in=list(names), role=PartyRole.APPLICANT)
-                .annotate(nth=Window(RowNumber(), partition_by=[F("case_id")], order_by=[F("position"), F("pk")]))
-                .filter(nth__lte=LISTED_APPLICANTS).order_by("case_id", "nth").values_list("case_id", "name"))
+        ids = list(names)
+        size = next((n for n in APPLICANT_BATCHES if n >= len(ids)), None)
+        if size is None:
+            rows = list(_first_applicants(*ids))
+        else:
+            padded = (*ids, *range(-1, -(size - len(ids)) - 1, -1))
+            rows = prepared.rows_of_anyone(("first applicants", size), _first_applicants, padded)
         for case_id, name in rows:
             names[case_id].append(name)
     for case in cases:
         case.applicant_names = names[case.pk]
     return cases
+
+
+def _first_applicants(*case_ids: int) -> QuerySet[Any]:
+    """(case id, name) of the first :data:`LISTED_APPLICANTS` applicants of each of ``case_ids``."""
+    from django.db.models import Window
+    from django.db.models.functions import RowNumber
+
+    from mediation.models import CaseParty, PartyRole
+
+    return (CaseParty.objects.filter(case_id__in=case_ids, role=PartyRole.APPLICANT)
+            .annotate(nth=Window(RowNumber(), partition_by=[F("case_id")], order_by=[F("position"), F("pk")]))
+            .filter(nth__lte=LISTED_APPLICANTS).order_by("case_id", "nth").values_list("case_id", "name"))
 
 
 def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None, closed: bool = True,

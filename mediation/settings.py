@@ -187,6 +187,8 @@ AXES_CLIENT_IP_CALLABLE = "mediation.http_security.client_ip"
 AXES_DISABLE_ACCESS_LOG = True
 # No start-up banner on every management command.
 AXES_VERBOSE = False
+# Django's database sessions, each request's read of its row planned once (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 # Sessions end after SESSION_IDLE_MINUTES without a request (accounts.gate.IdleSessionMiddleware
 # renews the expiry while the user works) and when the browser closes.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60

@@ -548,3 +548,42 @@ def test_a_session_the_health_check_replaces_is_replaced_before_the_statement_is
         assert prepared.fetchall("default", (sql, (case.pk,))) == [(case.number,)]
     assert connection.connection is not old
     assert [q.split()[0] for q in _sent(ctx)] == ["PREPARE", "EXECUTE"]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_statement_with_parameters_of_any_type_is_prepared_once_and_bound_on_each_read(world):
+    """``fetch_with_parameters``: PostgreSQL's ``$1``… of the types named, prepared once per session, the
+    values bound on each read (a text is a value, never part of the statement); the rows are read afresh."""
+    case = register(world.mediator_a, world.town_a)
+    sql = "SELECT id FROM mediation_case WHERE number = $1 AND id > $2"
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.fetch_with_parameters("default", sql, ("text", "bigint"), (case.number, 0)) == [(case.pk,)]
+        assert prepared.fetch_with_parameters("default", sql, ("text", "bigint"), ("x' OR 'a'='a", 0)) == []
+        assert prepared.fetch_with_parameters("default", sql, ("text", "bigint"), (case.number, case.pk)) == []
+    sent = [q["sql"] for q in ctx.captured_queries]
+    assert sent[0].startswith("PREPARE mediation_") and sent[0].endswith(f"(text, bigint) AS {sql}")
+    name = sent[0].split()[1].split("(")[0]
+    assert sent[1:] == [f"EXECUTE {name}('{case.number}', 0)", f"EXECUTE {name}('x'' OR ''a''=''a', 0)",
+                        f"EXECUTE {name}('{case.number}', {case.pk})"]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_statement_with_parameters_is_not_read_so_in_a_transaction_or_turned_off(world, settings):
+    """``None`` (the caller reads as Django does): inside a transaction, a lost statement would end it;
+    turned off, a pooler in transaction mode keeps none."""
+    from django.db import transaction
+
+    sql = "SELECT 1 WHERE $1 = 1"
+    with transaction.atomic():
+        assert prepared.fetch_with_parameters("default", sql, ("int",), (1,)) is None
+    settings.DB_PREPARED_STATEMENTS = 0
+    assert prepared.fetch_with_parameters("default", sql, ("int",), (1,)) is None
+    settings.DB_PREPARED_STATEMENTS = 128
+    assert prepared.fetch_with_parameters("default", sql, ("int",), (1,)) == [(1,)]
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="another database than PostgreSQL")
+def test_elsewhere_a_statement_with_parameters_is_not_read_so(world):
+    assert prepared.fetch_with_parameters("default", "SELECT 1 WHERE $1 = 1", ("int",), (1,)) is None

@@ -100,3 +100,52 @@ def test_a_page_reads_its_applicants_names_in_one_statement(world):
     with CaptureQueriesContext(connection) as ctx:
         assert with_first_applicants([]) == []
     assert ctx.captured_queries == []
+
+
+@pytest.mark.parametrize("length", [1, 2, 20, 21, 50, 100, 101, 140])
+def test_a_page_of_any_length_names_the_first_two_applicants_of_each_of_its_cases(world, length):
+    """The list's pages hold up to 100 rows; each length reads the same names (the statement for the
+    next of 20, 50 and 100 rows, the rest filled with ids no case has; a longer list as Django reads it).
+    Cases without a row here (ids no case has) name nobody."""
+    three = register(world.mediator_a, world.town_a, applicants=3)
+    entered = list(CaseParty.objects.filter(case=three, role=PartyRole.APPLICANT).order_by("pk"))
+    for position, party in zip((30, 10, 20), entered, strict=True):
+        CaseParty.objects.filter(pk=party.pk).update(position=position)
+    one = register(world.mediator_a, world.town_a)
+    (only,) = CaseParty.objects.filter(case=one, role=PartyRole.APPLICANT).values_list("name", flat=True)
+    real = [three, one][:length]
+    cases = list(case_list_rows(Case.objects.filter(pk__in=[c.pk for c in real])).order_by("-pk"))
+    cases += [Case(pk=10**9 + n) for n in range(length - len(cases))]
+    with CaptureQueriesContext(connection) as ctx:
+        with_first_applicants(cases)
+    assert len(ctx.captured_queries) == 1
+    named = {case.pk: case.applicant_names for case in cases}
+    assert named.pop(three.pk) == [entered[1].name, entered[2].name]
+    if length > 1:
+        assert named.pop(one.pk) == [only]
+    assert all(names == [] for names in named.values()) and len(named) == length - len(real)
+
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PREPARE is PostgreSQL's")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_pages_up_to_twenty_rows_share_one_prepared_statement_and_longer_lists_are_read_as_they_are(world):
+    """Up to 20 rows, one statement; 21 to 50 another; beyond 100, Django's own. The case is the page's
+    last row: each of its rows is a parameter of the statement read."""
+    case = register(world.mediator_a, world.town_a, applicants=3)
+    names = list(CaseParty.objects.filter(case=case, role=PartyRole.APPLICANT).order_by("position", "pk")
+                 .values_list("name", flat=True))[:2]
+    sent = []
+    for length in (7, 20, 7, 21, 50, 101):
+        cases = [Case(pk=10**9 + n) for n in range(length - 1)] + [Case.objects.get(pk=case.pk)]
+        with CaptureQueriesContext(connection) as ctx:
+            with_first_applicants(cases)
+        assert cases[-1].applicant_names == names and all(c.applicant_names == [] for c in cases[:-1])
+        sent.append([q["sql"].split()[0] + " " + q["sql"].split()[1].split("(")[0] for q in ctx.captured_queries])
+    twenty, fifty = sent[0][0].split()[1], sent[3][0].split()[1]
+    assert sent[0] == [f"PREPARE {twenty}", f"EXECUTE {twenty}"]
+    assert sent[1] == sent[2] == [f"EXECUTE {twenty}"]
+    assert sent[3] == [f"PREPARE {fifty}", f"EXECUTE {fifty}"] and fifty != twenty and sent[4] == [f"EXECUTE {fifty}"]
+    assert len(sent[5]) == 1 and not sent[5][0].startswith(("PREPARE", "EXECUTE"))
