@@ -91,6 +91,20 @@ class DueDate:
     confirmed: bool
 
 
+def _calendar_rows() -> Any:
+    """Every override (date, is_workday, None) and confirmed year (None, None, year): both tables
+    in one round trip (``WorkCalendar.from_db``)."""
+    from django.db.models import BooleanField, DateField, IntegerField, Value
+
+    from workflows.models import CalendarYear, HolidayOverride
+
+    return HolidayOverride.objects.order_by().values_list(
+        "date", "is_workday", Value(None, output_field=IntegerField())).union(
+        CalendarYear.objects.order_by().values_list(
+            Value(None, output_field=DateField()), Value(None, output_field=BooleanField()), "year"),
+        all=True)
+
+
 class WorkCalendar:
     """Which days are working days under the State Council holiday schedule.
 
@@ -117,22 +131,17 @@ class WorkCalendar:
         """Load every override and confirmed year (one query; a few dozen rows a year).
 
         Build it once per request or per batch and pass it to ``case_deadlines`` so a
-        list of cases does not query the calendar once per row.
+        list of cases does not query the calendar once per row. The statement is the same
+        every time: written once per process and planned once per connection
+        (``mediation.prepared``); what it reads is read afresh each time.
         """
         # Imported here, not at the top: mediation.models may import clocks, and
         # pure callers (tests with SimpleNamespace cases) need no app registry.
-        from django.db.models import BooleanField, DateField, IntegerField, Value
+        from mediation import prepared
 
-        from workflows.models import CalendarYear, HolidayOverride
-
-        # Both tables in one round trip: an override row has a date, a confirmed year only a year.
         overrides: dict[datetime.date, bool] = {}
         years: list[int] = []
-        for day, is_workday, year in HolidayOverride.objects.order_by().values_list(
-                "date", "is_workday", Value(None, output_field=IntegerField())).union(
-                CalendarYear.objects.order_by().values_list(
-                    Value(None, output_field=DateField()), Value(None, output_field=BooleanField()), "year"),
-                all=True):
+        for day, is_workday, year in prepared.rows_of_anyone(("work calendar",), _calendar_rows, ()):
             if day is not None:
                 overrides[day] = bool(is_workday)
             else:

@@ -401,6 +401,31 @@ def test_calendar_from_db_honours_admin_overrides_and_confirmed_years(
 
 
 @pytest.mark.django_db
+def test_the_calendar_is_read_by_one_statement_written_once_and_read_afresh() -> None:
+    """One statement every time (on PostgreSQL the one prepared on the connection, ``EXECUTE``), and
+    each read sees the tables as they are now: an override added, changed or removed after a read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.models import CalendarYear, HolidayOverride
+
+    assert WorkCalendar.from_db().is_workday(D(2026, 10, 9)) == (True, True)  # a Friday, a working day
+    override = HolidayOverride.objects.create(date=D(2026, 10, 9), is_workday=False, note="测试")
+    CalendarYear.objects.create(year=2099)
+    with CaptureQueriesContext(connection) as ctx:
+        calendar = WorkCalendar.from_db()
+    assert calendar.is_workday(D(2026, 10, 9)) == (False, True) and calendar.confirmed_years == {2099}
+    assert len(ctx.captured_queries) == 1
+    if connection.vendor == "postgresql":
+        assert ctx.captured_queries[0]["sql"].startswith("EXECUTE mediation_")
+    HolidayOverride.objects.filter(pk=override.pk).update(is_workday=True)
+    assert WorkCalendar.from_db().is_workday(D(2026, 10, 9)) == (True, True)
+    override.delete()
+    CalendarYear.objects.all().delete()
+    assert WorkCalendar.from_db().confirmed_years == frozenset() and WorkCalendar.from_db()._overrides == {}
+
+
+@pytest.mark.django_db
 def test_case_deadlines_load_the_calendar_when_none_is_given() -> None:
     from workflows.models import HolidayOverride
 
