@@ -8,9 +8,10 @@ a page in them, the case page 3–4 ms (docs/performance.md, "Sixth pass").
 
 :class:`PlainFormRenderer` (``settings.FORM_RENDERER``) writes the templates of Django's widgets
 that the project's forms use — inputs of every type, text areas, selects and their options,
-checkbox and radio lists and their choices, and error lists — in Python, to the byte what Django's
-templates write from the same context (``tests/mediation/test_widgets.py`` compares them), and
-hands every other template (a file input, a whole form) to Django's. What a widget's context holds
+checkbox and radio lists and their choices, file inputs (with the file held now and its "clear"
+box), and error lists — in Python, to the byte what Django's templates write from the same context
+(``tests/mediation/test_widgets.py`` compares them), and hands every other template (a whole form)
+to Django's. What a widget's context holds
 (the selected option, ``required``, ``aria-describedby``, the ids) is still Django's own.
 
 :func:`field_row` writes a field with its label, help text and errors (``{% field_row %}``), which a
@@ -145,6 +146,23 @@ def _multiple_input(context: dict[str, Any], renderer: PlainFormRenderer) -> str
     return f"<div{at}>{choices}\n</div>\n"
 
 
+def _clearable_file_input(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
+    """``django/forms/widgets/clearable_file_input.html``: a file input, after the file held now (with
+    its "clear" box when the field may be left empty) if there is one."""
+    widget = context["widget"]
+    held = ""
+    if _read(widget["is_initial"]):
+        value = _read(widget["value"])
+        held = f'{_shown(widget["initial_text"])}: <a href="{_shown(getattr(value, "url", ""))}">{_shown(value)}</a>'
+        if not _read(widget["required"]):
+            attrs, box = widget["attrs"], _shown(widget["checkbox_id"])
+            flags = "".join(f" {flag}" for flag in ("disabled", "checked") if _read(attrs.get(flag)))
+            held += (f'\n<input type="checkbox" name="{_shown(widget["checkbox_name"])}" id="{box}"{flags}>'
+                     f'\n<label for="{box}">{_shown(widget["clear_checkbox_label"])}</label>')
+        held += f'<br>\n{_shown(widget["input_text"])}:'
+    return f'{held}\n<input type="{_shown(widget["type"])}" name="{_shown(widget["name"])}"{_attrs(widget)}>\n'
+
+
 def _error_list(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
     """``django/forms/errors/list/ul.html`` (what ``{{ field.errors }}`` writes; nothing when none)."""
     errors = context["errors"]
@@ -174,6 +192,7 @@ WRITERS: dict[str, Writer] = {
     "django/forms/widgets/checkbox_select.html": _including(_multiple_input),
     "django/forms/widgets/radio.html": _including(_multiple_input),
     "django/forms/widgets/textarea.html": _textarea,
+    "django/forms/widgets/clearable_file_input.html": _clearable_file_input,
     "django/forms/widgets/select.html": _select,
     "django/forms/widgets/select_option.html": _select_option,
     "django/forms/errors/list/default.html": _error_list,
