@@ -23,12 +23,13 @@ server-side cursor (three round trips) for a list of a few dozen rows:
 """
 from __future__ import annotations
 
+import html
 import inspect
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.forms.models import ModelChoiceIterator
+from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.forms.renderers import DjangoTemplates
 from django.template import Context
 from django.template.base import render_value_in_context
@@ -110,12 +111,30 @@ def _textarea(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
 
 def _option(context: dict[str, Any], option: dict[str, Any], renderer: PlainFormRenderer) -> str:
     """``{% include option.template_name with widget=option %}`` (unstripped, as an include is)."""
+    if option["template_name"] == _SELECT_OPTION:  # what its writer reads of the context: the option
+        return _an_option(option)
     return renderer.write(option["template_name"], {**context, "widget": option})
 
 
 def _select_option(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
-    widget = context["widget"]
-    return f'<option value="{_as_string(widget["value"])}"{_attrs(widget)}>{_shown(widget["label"])}</option>\n'
+    return _an_option(context["widget"])
+
+
+_SELECT_OPTION = "django/forms/widgets/select_option.html"
+#: Values written as ``str()`` writes them, with nothing for the template language to call or localise.
+_PLAIN_VALUES = (str, int, ModelChoiceIteratorValue)
+_SELECTED = {"selected": True}
+
+
+def _an_option(widget: dict[str, Any]) -> str:
+    """``django/forms/widgets/select_option.html``. A list's options are most of what a form writes (a
+    select of a hundred places, the filter form's lists on every list page): one of plain text and
+    value, selected or not, is written straight (``html.escape`` is the escaping Django's filters do)."""
+    value, label, attrs = widget["value"], widget["label"], widget["attrs"]
+    if type(label) is str and type(value) in _PLAIN_VALUES and (not attrs or attrs == _SELECTED):
+        selected = " selected" if attrs else ""
+        return f'<option value="{html.escape(str(value))}"{selected}>{html.escape(label)}</option>\n'
+    return f'<option value="{_as_string(value)}"{_attrs(widget)}>{_shown(label)}</option>\n'
 
 
 def _groups(context: dict[str, Any], renderer: PlainFormRenderer, group_open: str, each: str, group_close: str) -> str:

@@ -12,10 +12,13 @@ import pytest
 from django import forms
 from django.conf import settings
 from django.db import connection
+from django.forms.models import ModelChoiceIteratorValue
 from django.forms.renderers import DjangoTemplates
 from django.forms.utils import ErrorList
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from mediation.forms import CaseFilterForm
 from mediation.models import Organisation
@@ -217,6 +220,22 @@ def test_the_project_uses_the_renderer():
 def test_a_label_is_escaped():
     html = str(forms.Select(choices=[("<v>", "<b>x</b>")]).render("x", None, renderer=PlainFormRenderer()))
     assert "<b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and 'value="&lt;v&gt;"' in html
+
+
+@pytest.mark.parametrize("value", ["", "a'b\"c&<d>", 0, -7, 12345, True, None, mark_safe("<s>&amp;"),
+                                   ModelChoiceIteratorValue(9, Organisation(pk=9)),
+                                   ModelChoiceIteratorValue("x&'", Organisation())])
+@pytest.mark.parametrize("label", ["", "全部", "甲'乙\"丙 & <丁>", mark_safe("<i>已转义 &amp;</i>"),
+                                   gettext_lazy("全部"), 12345, 1.5, None])
+def test_an_option_of_any_value_and_label_is_written_as_djangos(value, label):
+    """Plain text and values are written straight; anything else (safe text, a lazy translation, a
+    number the template language localises) as the template language writes it: either way as Django's
+    template does, selected or not, alone or in a group."""
+    widget = forms.Select(choices=[(value, label), ("地区", [(value, label)])])
+    for chosen in (value, None, "nothing"):
+        with translation.override("en"):
+            assert widget.render("f", chosen, renderer=PlainFormRenderer()) == \
+                widget.render("f", chosen, renderer=DjangoTemplates()), (value, label, chosen)
 
 
 @pytest.mark.django_db
