@@ -33,6 +33,7 @@ from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.forms.renderers import DjangoTemplates
 from django.template import Context
 from django.template.base import render_value_in_context
+from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData, mark_safe
 
@@ -129,8 +130,11 @@ _SELECTED = {"selected": True}
 def _an_option(widget: dict[str, Any]) -> str:
     """``django/forms/widgets/select_option.html``. A list's options are most of what a form writes (a
     select of a hundred places, the filter form's lists on every list page): one of plain text and
-    value, selected or not, is written straight (``html.escape`` is the escaping Django's filters do)."""
+    value (or a lazy translation's text), selected or not, is written straight (``html.escape`` is the
+    escaping Django's filters do)."""
     value, label, attrs = widget["value"], widget["label"], widget["attrs"]
+    if isinstance(label, Promise):  # a lazy translation: the template language writes its text
+        label = str(label)
     if type(label) is str and type(value) in _PLAIN_VALUES and (not attrs or attrs == _SELECTED):
         selected = " selected" if attrs else ""
         return f'<option value="{html.escape(str(value))}"{selected}>{html.escape(label)}</option>\n'

@@ -226,7 +226,8 @@ def test_a_label_is_escaped():
                                    ModelChoiceIteratorValue(9, Organisation(pk=9)),
                                    ModelChoiceIteratorValue("x&'", Organisation())])
 @pytest.mark.parametrize("label", ["", "全部", "甲'乙\"丙 & <丁>", mark_safe("<i>已转义 &amp;</i>"),
-                                   gettext_lazy("全部"), 12345, 1.5, None])
+                                   gettext_lazy("全部"), gettext_lazy("甲 & <乙>"),
+                                   gettext_lazy(mark_safe("<b>丙</b>")), 12345, 1.5, None])
 def test_an_option_of_any_value_and_label_is_written_as_djangos(value, label):
     """Plain text and values are written straight; anything else (safe text, a lazy translation, a
     number the template language localises) as the template language writes it: either way as Django's
