@@ -115,3 +115,31 @@ def test_the_follow_through_rows_are_written_as_the_template_wrote_them(world):
     # Nothing waiting: no rows (the template says so itself).
     empty = follow_through(user=world.supervisor_b, today=today)
     assert TASKS.render(Context({"tasks": empty, "today": today})) == ""
+
+
+MARKUP = "<b>\"宁波'&amp;</b>"
+
+
+def test_names_with_markup_are_escaped_as_the_template_escaped_them(world):
+    """An employer's and an organisation's names of markup, quotes and an entity are written as text, as
+    the template wrote them (never as markup): in the card and in the row of the case list."""
+    from mediation.models import CaseParty, Employer, PartyRole
+    from mediation.selectors import case_list_rows, with_first_applicants
+
+    case = register(world.mediator_a, world.town_a, applicants=2)
+    Employer.objects.filter(pk=Case.objects.get(pk=case.pk).employer_id).update(name=MARKUP + "有限公司")
+    world.town_a.short_name = MARKUP
+    world.town_a.save()
+    CaseParty.objects.filter(case=case, role=PartyRole.APPLICANT).update(name=MARKUP)
+    card = case_cards(Case.objects.filter(pk=case.pk)).get()
+    row = with_first_applicants(list(case_list_rows(Case.objects.filter(pk=case.pk))))[0]
+    today = datetime.date(2027, 1, 7)
+    for language in LANGUAGES:
+        with translation.override(language):
+            written = CARD.render(Context({"case": card, "today": today}))
+            assert tags(written) == tags(CARD_REFERENCE.render(Context({"case": card, "today": today})))
+            assert "<b>" not in written and "&lt;b&gt;&quot;宁波&#x27;&amp;amp;&lt;/b&gt;" in written
+            listed = Template("{% load mediation_tags %}{% case_list_row case %}").render(
+                Context({"case": row, "today": today}))
+            # The two applicants, the employer and the township.
+            assert "<b>" not in listed and listed.count("&lt;b&gt;&quot;宁波&#x27;&amp;amp;&lt;/b&gt;") == 4
