@@ -26,6 +26,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import LazyObject, empty
 
 HAS_DEVICE = "accounts.has_device"
 MUST_CHANGE = "accounts.must_change"
@@ -89,6 +90,18 @@ def required_step(request: HttpRequest) -> str | None:
     return None
 
 
+def unwrapped(user: Any) -> Any:
+    """The user behind ``request.user``'s lazy wrappers (authentication's, then the second factor's
+    around it), read now if they were not: what the page goes on to use is the user itself, not an
+    object that passes each of its hundreds of reads a page through two wrappers. The same object,
+    with what the second factor's middleware put on it (``otp_device``, ``is_verified``)."""
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
+
+
 class AccountGateMiddleware:
     """Sends a signed-in user to the step they owe (verify, change password, set up 2FA)."""
 
@@ -109,6 +122,7 @@ class AccountGateMiddleware:
             # The API answers for itself: a session owing a step is not signed in there (401, not a
             # redirect to a page; api.authentication.SessionAuthentication asks required_step too).
             return None
+        request.user = unwrapped(request.user)
         step = required_step(request)
         if step is None or match.view_name == step:
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 from binascii import unhexlify
+from typing import Any
 
 import pytest
 import time_machine
@@ -277,6 +278,30 @@ class TestSecondFactor:
             verified = client.post(reverse("otp_verify"), {"token": code(key), "next": reverse("case_list")})
             assert verified.status_code == 302 and verified["Location"] == reverse("case_list")
             assert signed_in(client)
+
+    def test_a_page_sees_the_verified_user_itself(self, world, otp_on):
+        """The gate hands the page the user behind the lazy wrappers (``accounts.gate.unwrapped``): the
+        signed-in user's own object, verified by the code it gave, and for another session not yet
+        verified the same user unverified (sent to verify, as before)."""
+        from django.contrib.auth import get_user_model
+        from django.utils.functional import LazyObject
+
+        first = Client()
+        login(first, world.supervisor_a)
+        key, _ = set_up_totp(first)
+        client = Client()
+        login(client, world.supervisor_a, ip="10.2.0.4")
+        waiting = client.get(reverse("home"))
+        assert waiting.status_code == 302 and waiting["Location"].startswith(reverse("otp_verify"))
+        assert not isinstance(waiting.wsgi_request.user, LazyObject)
+        seen: Any = waiting.wsgi_request.user
+        assert seen == world.supervisor_a and not seen.is_verified()
+        with time_machine.travel(timezone.now() + datetime.timedelta(seconds=60), tick=False):
+            client.post(reverse("otp_verify"), {"token": code(key)})
+            page = client.get(reverse("escalation_queue"))
+        user: Any = page.wsgi_request.user
+        assert user.is_verified() and user.otp_device is not None and page.context["user"] is user
+        assert page.status_code == 200 and type(user) is get_user_model() and user.pk == world.supervisor_a.pk
 
     def test_a_wrong_code_is_refused(self, world, otp_on):
         first = Client()
