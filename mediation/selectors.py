@@ -82,8 +82,8 @@ def with_first_applicants(cases: list[Case]) -> list[Case]:
     each of :data:`APPLICANT_BATCHES` (``prepared.rows_of_anyone``; the ids are its parameters, a page
     with fewer rows filling the rest with ids no case has); a longer list is read as Django reads it."""
     names: dict[int, list[str]] = {case.pk: [] for case in cases}
-    if names:
-        ids = list(names)
+    ids = [pk for pk in names if pk is not None]  # a case not saved has none (Django's ``__in`` leaves it out)
+    if ids:
         size = next((n for n in APPLICANT_BATCHES if n >= len(ids)), None)
         if size is None:
             rows = list(_first_applicants(*ids))

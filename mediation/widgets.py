@@ -123,8 +123,7 @@ def _select_option(context: dict[str, Any], renderer: PlainFormRenderer) -> str:
 
 _SELECT_OPTION = "django/forms/widgets/select_option.html"
 #: Values written as ``str()`` writes them, with nothing for the template language to call or localise.
-_PLAIN_VALUES = (str, int, ModelChoiceIteratorValue)
-_SELECTED = {"selected": True}
+_PLAIN_VALUES = (str, int)
 
 
 def _an_option(widget: dict[str, Any]) -> str:
@@ -135,7 +134,10 @@ def _an_option(widget: dict[str, Any]) -> str:
     value, label, attrs = widget["value"], widget["label"], widget["attrs"]
     if isinstance(label, Promise):  # a lazy translation: the template language writes its text
         label = str(label)
-    if type(label) is str and type(value) in _PLAIN_VALUES and (not attrs or attrs == _SELECTED):
+    # A model's key, written as the key is (Django's stubs do not name its ``value``).
+    key = value.value if type(value) is ModelChoiceIteratorValue else value  # type: ignore[attr-defined]
+    plain = type(key) in _PLAIN_VALUES
+    if type(label) is str and plain and (not attrs or (len(attrs) == 1 and attrs.get("selected") is True)):
         selected = " selected" if attrs else ""
         return f'<option value="{html.escape(str(value))}"{selected}>{html.escape(label)}</option>\n'
     return f'<option value="{_as_string(value)}"{_attrs(widget)}>{_shown(label)}</option>\n'

@@ -132,16 +132,24 @@ class WorkCalendar:
 
         Build it once per request or per batch and pass it to ``case_deadlines`` so a
         list of cases does not query the calendar once per row. The statement is the same
-        every time: written once per process and planned once per connection
-        (``mediation.prepared``); what it reads is read afresh each time.
+        every time: outside a transaction (the pages that show deadlines) it is written once
+        per process and planned once per connection (``mediation.prepared``); inside one (a
+        registration, a move that sets a deadline) it is Django's own query, which a
+        connection's lost prepared statements can never fail. What it reads is read afresh
+        each time.
         """
         # Imported here, not at the top: mediation.models may import clocks, and
         # pure callers (tests with SimpleNamespace cases) need no app registry.
-        from mediation import prepared
+        from django.db import router
 
+        from mediation import prepared
+        from workflows.models import HolidayOverride
+
+        rows = (list(_calendar_rows()) if prepared.in_transaction(router.db_for_read(HolidayOverride))
+                else prepared.rows_of_anyone(("work calendar",), _calendar_rows, ()))
         overrides: dict[datetime.date, bool] = {}
         years: list[int] = []
-        for day, is_workday, year in prepared.rows_of_anyone(("work calendar",), _calendar_rows, ()):
+        for day, is_workday, year in rows:
             if day is not None:
                 overrides[day] = bool(is_workday)
             else:

@@ -224,7 +224,8 @@ def test_a_label_is_escaped():
 
 @pytest.mark.parametrize("value", ["", "a'b\"c&<d>", 0, -7, 12345, True, None, mark_safe("<s>&amp;"),
                                    ModelChoiceIteratorValue(9, Organisation(pk=9)),
-                                   ModelChoiceIteratorValue("x&'", Organisation())])
+                                   ModelChoiceIteratorValue("x&'", Organisation()),
+                                   ModelChoiceIteratorValue(mark_safe("<i>"), Organisation())])
 @pytest.mark.parametrize("label", ["", "全部", "甲'乙\"丙 & <丁>", mark_safe("<i>已转义 &amp;</i>"),
                                    gettext_lazy("全部"), gettext_lazy("甲 & <乙>"),
                                    gettext_lazy(mark_safe("<b>丙</b>")), 12345, 1.5, None])
@@ -237,6 +238,18 @@ def test_an_option_of_any_value_and_label_is_written_as_djangos(value, label):
         with translation.override("en"):
             assert widget.render("f", chosen, renderer=PlainFormRenderer()) == \
                 widget.render("f", chosen, renderer=DjangoTemplates()), (value, label, chosen)
+
+
+@pytest.mark.parametrize("attrs", [{}, {"selected": True}, {"selected": 1}, {"selected": 1.0}, {"selected": "selected"},
+                                   {"selected": True, "disabled": True}, {"data-x": "<y>"}, {"selected": False}])
+def test_an_option_with_attributes_of_its_own_is_written_as_djangos(attrs):
+    """Only an option's own ``selected`` (True, as Django's widgets set it) and nothing else is written
+    straight; other attributes, or ``selected`` of another value, as the template language writes them."""
+    option = {"name": "f", "value": "v", "label": "甲", "selected": bool(attrs.get("selected")), "index": "0",
+              "attrs": attrs, "type": "select", "template_name": "django/forms/widgets/select_option.html",
+              "wrap_label": True}
+    name = "django/forms/widgets/select_option.html"
+    assert PlainFormRenderer().render(name, {"widget": option}) == DjangoTemplates().render(name, {"widget": option})
 
 
 @pytest.mark.django_db

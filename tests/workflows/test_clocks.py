@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 import time_machine
+from django.db import connection
 
 from workflows.clocks import (
     Deadline,
@@ -416,13 +417,38 @@ def test_the_calendar_is_read_by_one_statement_written_once_and_read_afresh() ->
         calendar = WorkCalendar.from_db()
     assert calendar.is_workday(D(2026, 10, 9)) == (False, True) and calendar.confirmed_years == {2099}
     assert len(ctx.captured_queries) == 1
-    if connection.vendor == "postgresql":
-        assert ctx.captured_queries[0]["sql"].startswith("EXECUTE mediation_")
+    assert not ctx.captured_queries[0]["sql"].startswith("EXECUTE")  # in a transaction: Django's own query
     HolidayOverride.objects.filter(pk=override.pk).update(is_workday=True)
     assert WorkCalendar.from_db().is_workday(D(2026, 10, 9)) == (True, True)
     override.delete()
     CalendarYear.objects.all().delete()
     assert WorkCalendar.from_db().confirmed_years == frozenset() and WorkCalendar.from_db()._overrides == {}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PREPARE is PostgreSQL's")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_outside_a_transaction_the_calendar_is_prepared_and_inside_one_never_depends_on_it() -> None:
+    """A page's read is ``EXECUTE`` of the statement prepared on the connection and sees what was written
+    since; a registration's read, inside its transaction, is Django's query: with the connection's prepared
+    statements gone (``DEALLOCATE ALL``, as a pooler may do) it still reads, and the next page's read
+    prepares the statement again."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.models import HolidayOverride
+
+    WorkCalendar.from_db()
+    HolidayOverride.objects.create(date=D(2026, 10, 9), is_workday=False, note="测试")
+    with CaptureQueriesContext(connection) as ctx:
+        assert WorkCalendar.from_db().is_workday(D(2026, 10, 9)) == (False, True)
+    assert [q["sql"].split()[0] for q in ctx.captured_queries] == ["EXECUTE"]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        assert WorkCalendar.from_db().is_workday(D(2026, 10, 9)) == (False, True)
+    assert len(ctx.captured_queries) == 1 and not ctx.captured_queries[0]["sql"].startswith("EXECUTE")
+    assert WorkCalendar.from_db().is_workday(D(2026, 10, 9)) == (False, True)  # prepared again, outside
+    HolidayOverride.objects.all().delete()
 
 
 @pytest.mark.django_db
