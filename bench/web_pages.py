@@ -10,6 +10,12 @@ figures are server time: URL routing, permission filters, queries and template r
 ``--case-sample N`` adds a row for N of the user's cases picked at random (seeded), each run
 opening all of them: a case page's cost depends on what the case holds, and one case says little.
 Prints a Markdown table for docs/performance.md. Never gated on time.
+
+``--serve`` (for ``bench/growth.py --interleave``) times nothing by itself: it signs the users in,
+prints one JSON line naming their pages and the search texts, then answers each line read from its
+standard input — ``{"page": i}``, or ``{"page": i, "warm": true}`` for a request not counted — with
+one timed request of that page (``{"ms": …, "queries": …}``), so that another process can alternate
+the requests of two databases.
 """
 from __future__ import annotations
 
@@ -40,19 +46,26 @@ from mediation.models import Case
 from mediation.selectors import case_list_visible_to
 
 
+def timed(client: Client, urls: list[str], clock=time.perf_counter) -> tuple[float, float]:
+    """One run over ``urls``: milliseconds and queries per page."""
+    with CaptureQueriesContext(connection) as ctx:
+        start = clock()
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+        ms = (clock() - start) * 1000 / len(urls)
+    return ms, len(ctx.captured_queries) / len(urls)
+
+
 def measure(client: Client, url: str, runs: int, clock=time.perf_counter) -> tuple[float, float, int]:
     client.get(url)  # warm caches (templates, connection)
     times = []
-    queries = 0
+    queries = 0.0
     for _ in range(runs):
-        with CaptureQueriesContext(connection) as ctx:
-            start = clock()
-            response = client.get(url)
-            times.append((clock() - start) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(ctx.captured_queries)
+        ms, queries = timed(client, [url], clock)
+        times.append(ms)
     ordered = sorted(times)
-    return ordered[len(ordered) // 2], ordered[-1], queries
+    return ordered[len(ordered) // 2], ordered[-1], int(queries)
 
 
 def measure_many(client: Client, urls: list[str], runs: int, clock=time.perf_counter) -> tuple[float, float, float]:
@@ -61,16 +74,11 @@ def measure_many(client: Client, urls: list[str], runs: int, clock=time.perf_cou
     for url in urls:
         client.get(url)
     times = []
-    queries = 0
+    queries = 0.0
     for _ in range(runs):
-        with CaptureQueriesContext(connection) as ctx:
-            start = clock()
-            for url in urls:
-                response = client.get(url)
-                assert response.status_code == 200, (url, response.status_code)
-            times.append((clock() - start) * 1000 / len(urls))
-        queries = len(ctx.captured_queries)
-    return statistics.median(times), max(times), queries / len(urls)
+        ms, queries = timed(client, urls, clock)
+        times.append(ms)
+    return statistics.median(times), max(times), queries
 
 
 def case_sample(user, n: int) -> list[str]:
@@ -124,6 +132,55 @@ def sample_case(user) -> dict | None:
     return None
 
 
+def planned(args: argparse.Namespace) -> tuple[list[dict], dict[str, dict]]:
+    """Each user's pages to time — ``{"user", "page", "urls", "client"}``, a client signed in as the
+    user — and the search texts they use (read from ``--searches`` where given)."""
+    User = get_user_model()
+    given = Path(args.searches) if args.searches else None
+    searches: dict[str, dict] = json.loads(given.read_text()) if given and given.exists() else {}
+    chosen: dict[str, dict] = {}
+    wanted = [w.strip() for w in args.pages.split(",") if w.strip()]
+    entries: list[dict] = []
+    for username in args.users.split(","):
+        user = User.objects.get(username=username)
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        sample = sample_case(user)
+        if sample is None:
+            raise SystemExit(f"{username} sees no cases: generate some first (manage.py generate_cases)")
+        # The case page opens the user's own sample case; the searches look for the texts given, so
+        # that two databases are asked the very same searches.
+        sample.update(searches.get(username, {}))
+        chosen[username] = {key: sample[key] for key in SEARCHED}
+        for label, url in pages_for(user, sample):
+            if not wanted or any(w in label for w in wanted):
+                entries.append({"user": username, "page": label, "urls": [url], "client": client})
+        label = f"case pages ({args.case_sample} of theirs)"
+        if args.case_sample and not (wanted and not any(w in label for w in wanted)):
+            entries.append({"user": username, "page": label, "urls": case_sample(user, args.case_sample),
+                            "client": client, "many": True})
+    if given and not given.exists():
+        given.write_text(json.dumps(chosen, ensure_ascii=False, indent=1))
+    return entries, chosen
+
+
+def serve(entries: list[dict], clock) -> None:
+    """``--serve``: the pages on one line, then one timed request per line read (module docstring)."""
+    print(json.dumps({"cases": Case.objects.count(),
+                      "pages": [{"user": e["user"], "page": e["page"]} for e in entries]}, ensure_ascii=False),
+          flush=True)
+    for line in sys.stdin:
+        asked = json.loads(line)
+        entry = entries[asked["page"]]
+        if asked.get("warm"):
+            for url in entry["urls"]:
+                entry["client"].get(url)
+            print(json.dumps({"warm": True}), flush=True)
+            continue
+        ms, queries = timed(entry["client"], entry["urls"], clock)
+        print(json.dumps({"ms": round(ms, 3), "queries": queries}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
@@ -139,44 +196,30 @@ def main() -> None:
     parser.add_argument("--searches", default="",
                         help="a JSON file of each user's search texts: read when it exists (the same searches on "
                              "another database, bench/growth.py), else written with the ones chosen here")
+    parser.add_argument("--serve", action="store_true",
+                        help="time one request per line read from standard input (bench/growth.py --interleave)")
     args = parser.parse_args()
-    User = get_user_model()
+    entries, _chosen = planned(args)
+    if args.serve:
+        serve(entries, CLOCKS[args.clock])
+        return
     total = Case.objects.count()
     print(f"cases in database: {total:,} ({connection.vendor})\n")
     print("| user | page | median ms | max ms | queries |")
     print("|---|---|---:|---:|---:|")
     results = []
-    given = Path(args.searches) if args.searches else None
-    searches: dict[str, dict] = json.loads(given.read_text()) if given and given.exists() else {}
-    chosen: dict[str, dict] = {}
-    for username in args.users.split(","):
-        user = User.objects.get(username=username)
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(user)
-        sample = sample_case(user)
-        if sample is None:
-            raise SystemExit(f"{username} sees no cases: generate some first (manage.py generate_cases)")
-        # The case page opens the user's own sample case; the searches look for the texts given, so
-        # that two databases are asked the very same searches.
-        sample.update(searches.get(username, {}))
-        chosen[username] = {key: sample[key] for key in SEARCHED}
-        wanted = [w.strip() for w in args.pages.split(",") if w.strip()]
-        for label, url in pages_for(user, sample):
-            if wanted and not any(w in label for w in wanted):
-                continue
-            median, worst, queries = measure(client, url, args.runs, CLOCKS[args.clock])
-            print(f"| {username} | {label} | {median:.0f} | {worst:.0f} | {queries} |")
-            results.append({"user": username, "page": label, "url": url, "median_ms": round(median, 1),
+    for entry in entries:
+        if entry.get("many"):
+            median, worst, mean_queries = measure_many(entry["client"], entry["urls"], args.runs, CLOCKS[args.clock])
+            queries: float = round(mean_queries, 1)
+            print(f"| {entry['user']} | {entry['page']} | {median:.0f} | {worst:.0f} | {mean_queries:.1f} |")
+            results.append({"user": entry["user"], "page": entry["page"], "median_ms": round(median, 1),
                             "max_ms": round(worst, 1), "queries": queries})
-        label = f"case pages ({args.case_sample} of theirs)"
-        if args.case_sample and not (wanted and not any(w in label for w in wanted)):
-            median, worst, mean_queries = measure_many(client, case_sample(user, args.case_sample), args.runs,
-                                                       CLOCKS[args.clock])
-            print(f"| {username} | {label} | {median:.0f} | {worst:.0f} | {mean_queries:.1f} |")
-            results.append({"user": username, "page": label, "median_ms": round(median, 1),
-                            "max_ms": round(worst, 1), "queries": round(mean_queries, 1)})
-    if given and not given.exists():
-        given.write_text(json.dumps(chosen, ensure_ascii=False, indent=1))
+            continue
+        median, worst, count = measure(entry["client"], entry["urls"][0], args.runs, CLOCKS[args.clock])
+        print(f"| {entry['user']} | {entry['page']} | {median:.0f} | {worst:.0f} | {count} |")
+        results.append({"user": entry["user"], "page": entry["page"], "url": entry["urls"][0],
+                        "median_ms": round(median, 1), "max_ms": round(worst, 1), "queries": count})
     if args.json:
         Path(args.json).write_text(json.dumps({"cases": total, "results": results}, ensure_ascii=False, indent=1))
 

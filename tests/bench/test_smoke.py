@@ -39,6 +39,17 @@ def run(env: dict[str, str], *args: str, timeout: int = 600) -> str:
     return done.stdout
 
 
+def growth_module():
+    """bench/growth.py as a module (bench/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("growth", ROOT / "bench" / "growth.py")
+    assert spec is not None and spec.loader is not None
+    growth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(growth)
+    return growth
+
+
 def test_the_statistics_benchmark_measures_every_step(bench_env):
     out = run(bench_env, "bench/statistics_page.py", "--refresh", "--export", "150", "--import-check", "150",
               "--repeat", "1")
@@ -77,12 +88,7 @@ def test_the_growth_benchmark_pairs_the_same_pages_of_two_databases(bench_env):
 
 
 def test_the_growth_benchmark_takes_each_page_s_median_over_its_rounds():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("growth", ROOT / "bench" / "growth.py")
-    assert spec is not None and spec.loader is not None
-    growth = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(growth)
+    growth = growth_module()
 
     def figures(home: float, page: float) -> dict:
         return {"cases": 10, "results": [{"user": "u", "page": "home", "median_ms": home, "queries": 14},
@@ -138,3 +144,44 @@ def test_the_instructions_benchmark_counts_the_requests_of_each_user(bench_env):
     # One round of the mix: five case pages, the list, the list by state, a later page, home, the queue.
     assert int(rows[0][2]) == 10, rows
     assert float(rows[0][3]) > 1, rows  # millions of instructions a request: Django did the work
+
+
+def test_the_growth_benchmark_interleaves_the_two_databases_requests(bench_env):
+    url = bench_env["DATABASE_URL"]
+    out = run(bench_env, "bench/growth.py", "--interleave", "--runs", "2", "--rounds", "2", "--users",
+              "jinping_mediator", "--pages", "home,case page,search by ID", url, url)
+    rows = {line.split("|")[2].strip(): line.split("|") for line in out.splitlines() if line.startswith("| jinping_")}
+    assert set(rows) == {"home", "case page", "case list, search by ID number"}, out
+    for cells in rows.values():
+        assert float(cells[3]) > 0 and float(cells[4]) > 0, cells  # a time on each side
+        assert cells[5].strip() not in ("", "inf") and cells[6].strip() not in ("", "inf"), cells
+        assert float(cells[7]) >= 1, cells  # the page asked the database
+    assert "interleaved: 2 pairs of requests a page, 2 round(s)" in out, out
+
+
+def test_the_interleaved_growth_benchmark_alternates_which_database_goes_first():
+    growth = growth_module()
+    asked: list[tuple[str, int, bool]] = []
+
+    class Fake:
+        def __init__(self, name: str, pages: list[tuple[str, str]], times: dict[int, list[float]]) -> None:
+            self.name, self.pages, self.times = name, pages, times
+
+        def ask(self, page: int, warm: bool = False) -> dict:
+            asked.append((self.name, page, warm))
+            return {"warm": True} if warm else {"ms": self.times[page].pop(0), "queries": 9}
+
+    # The large database lists the pages in another order, and has one the small one has not.
+    large = Fake("large", [("u", "case page"), ("u", "only here"), ("u", "home")],
+                 {0: [12.0, 30.0, 14.0], 2: [40.0, 44.0, 60.0]})
+    small = Fake("small", [("u", "home"), ("u", "case page")], {1: [10.0, 10.0, 20.0], 0: [20.0, 40.0, 30.0]})
+    rows = growth.interleaved(large, small, runs=3, rounds=1)
+    # Each page: both warmed, then small first, large first, small first.
+    assert asked == [("large", 0, True), ("small", 1, True), ("small", 1, False), ("large", 0, False),
+                     ("large", 0, False), ("small", 1, False), ("small", 1, False), ("large", 0, False),
+                     ("large", 2, True), ("small", 0, True), ("small", 0, False), ("large", 2, False),
+                     ("large", 2, False), ("small", 0, False), ("small", 0, False), ("large", 2, False)]
+    # Medians by hand: case page large 12, 30, 14 → 14; small 10, 10, 20 → 10; pairs 1.2, 3.0, 0.7 → 1.2.
+    # Home: large 40, 44, 60 → 44; small 20, 40, 30 → 30; pairs 2.0, 1.1, 2.0 → 2.0.
+    assert [(r["page"], r["large_ms"], r["small_ms"], round(r["pair_ratio"], 2)) for r in rows] == [
+        ("case page", 14.0, 10.0, 1.2), ("home", 44.0, 30.0, 2.0)]
