@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Pages for a signed-in user carry personal data: never stored by browsers or proxies.
     "mediation.http_security.NoStoreForUsersMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "accounts.otp.OTPMiddleware",  # django-otp's, its device read planned once
     "mediation.audit.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.gate.AccountGateMiddleware",
@@ -120,6 +120,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "mediation.context_processors.workspace",
             ],
+            # Django's ``date`` filter, with the formats of digits alone written straight (the module says).
+            "builtins": ["mediation.templatetags.dates"],
         },
     },
 ]

@@ -10,6 +10,8 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_noop
 
+from mediation.templatetags.dates import formatted as _date
+
 register = template.Library()
 
 
@@ -94,12 +96,11 @@ def state_badge(case: Any) -> str:
 def due_badge(context: Any, due: Any, confirmed: bool | None = None, label: str = "", fmt: str = "Y-m-d") -> str:
     """A deadline: its date (after ``label``), 待确认 while the year's holidays are not published
     (``confirmed`` False), and the days it is overdue as of the page's ``today``; "—" for none."""
-    from django.template.defaultfilters import date as date_filter
     from django.utils.translation import gettext
 
     if not due:
         return "—"
-    shown = _html('<span class="nowrap">{}{}</span>', f"{label} " if label else "", _date(due, fmt, date_filter))
+    shown = _html('<span class="nowrap">{}{}</span>', f"{label} " if label else "", _date(due, fmt))
     if confirmed is not None and not confirmed:
         shown += _html(' <span class="badge unconfirmed" title="{}">{}</span>',
                              gettext("该年度节假日安排尚未公布，暂按周末推算"), gettext("待确认"))
@@ -109,14 +110,6 @@ def due_badge(context: Any, due: Any, confirmed: bool | None = None, label: str 
     return shown
 
 
-#: Date formats the rows use, as ``strftime`` writes them (digits only, the same in every language):
-#: Django's ``date`` filter costs ten times as much, and a list of 100 rows asks it 300 times.
-_STRFTIME = {"Y-m-d": "%Y-%m-%d", "m-d": "%m-%d", "H:i": "%H:%M", "Y-m-d H:i": "%Y-%m-%d %H:%M"}
-
-
-def _date(value: Any, fmt: str, date_filter: Any) -> str:
-    pattern = _STRFTIME.get(fmt)
-    return value.strftime(pattern) if pattern and value.year >= 1000 else date_filter(value, fmt)
 
 
 @register.simple_tag(takes_context=True)
@@ -127,7 +120,6 @@ def case_list_row(context: Any, case: Any) -> str:
     the table's head: number (with 集体 / 新业态), the first two applicants, employer and
     organisation, state, date received, the running deadline, the amount claimed. What is the same
     on every row (the words of the headings, where a case's page is) is worked out once a page."""
-    from django.template.defaultfilters import date as date_filter
     from django.utils.timezone import localtime
     from django.utils.translation import gettext
 
@@ -155,7 +147,7 @@ def case_list_row(context: Any, case: Any) -> str:
         '<td class="num" data-label="{}">{}</td></tr>',
         words["url"].replace(_URL_SENTINEL, str(case.pk)), case.number, badges, names,
         case.employer.name if case.employer_id else "", case.organisation.display_name, state_badge(case),
-        words["received"], _date(received, "Y-m-d", date_filter), _date(received, "H:i", date_filter),
+        words["received"], _date(received, "Y-m-d"), _date(received, "H:i"),
         words["due"], due, words["amount"], yuan(case.amount_claimed))
 
 
@@ -199,7 +191,6 @@ _TASKS = {
 def task_rows(context: Any, tasks: dict[str, Any]) -> str:
     """The rows of ``mediation/_tasks.html``: every case of the four follow-through lists, list by list,
     each with what it waits for and its date, written in Python as :func:`case_card_row` is."""
-    from django.template.defaultfilters import date as date_filter
     from django.utils.safestring import mark_safe
     from django.utils.translation import gettext
 
@@ -208,7 +199,7 @@ def task_rows(context: Any, tasks: dict[str, Any]) -> str:
     for kind, (anchor, task, label) in _TASKS.items():
         for case in tasks.get(kind) or ():
             if label is None:
-                due: str = _html("{} {}", words["referred"], _date(case.task_since, "m-d", date_filter)) \
+                due: str = _html("{} {}", words["referred"], _date(case.task_since, "m-d")) \
                     if case.task_since else "—"
             else:
                 due = due_badge(context, due=case.task_due, confirmed=getattr(case, "task_confirmed", None),
@@ -251,7 +242,6 @@ def escalation_card(context: Any, item: dict[str, Any]) -> str:
     the template language they were about a third of the page's time (docs/performance.md,
     "Thirteenth pass"). ``item``: the request ``e``, its approval ``form`` and who else may decide it
     (``deciders``)."""
-    from django.template.defaultfilters import date as date_filter
     from django.template.defaultfilters import linebreaksbr
     from django.urls import reverse
     from django.utils.safestring import mark_safe
@@ -293,7 +283,7 @@ def escalation_card(context: Any, item: dict[str, Any]) -> str:
         '      <button class="button danger" type="submit">{}</button></form>\n  </div>\n</section>\n',
         reverse("case_detail", args=[e.case_id]), e.case.number,
         words["from"], e.from_organisation.name, words["to"], e.to_organisation.name,
-        words["by"], label, _date(localtime(e.requested_at), "Y-m-d H:i", date_filter),
+        words["by"], label, _date(localtime(e.requested_at), "Y-m-d H:i"),
         words["due"], due_badge(context, due=e.case.mediation_due, confirmed=e.case.deadlines_confirmed, fmt="Y-m-d"),
         words["dispute"], e.case.dispute_summary, words["reason"], linebreaksbr(e.reason, autoescape=True),
         words["deciders"], _html_join("、", "{}", ((u.get_full_name() or u.username,) for u in item["deciders"])),
