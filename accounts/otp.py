@@ -97,9 +97,14 @@ class OTPMiddleware(DjangoOTPMiddleware):
     """django-otp's middleware (``settings.MIDDLEWARE``), with the device a verified session names read
     by a statement planned once per connection (``prepared.rows_of_anyone``, the device's id its
     parameter): every request of a verified user reads it, and django-otp's own read (a query built,
-    compiled and planned each time) cost about a fifth of a millisecond of the server's CPU. The same
+    compiled and planned each time) cost 0.6 ms of the server's CPU where this one costs 0.25
+    (docs/performance.md, "Twentieth pass"). The same
     device, and the same answer to a name that is not one (no device); what the middleware then checks
-    — the device is the user's and confirmed, else the session forgets it — is django-otp's."""
+    — the device is the user's and confirmed, else the session forgets it — is django-otp's. One name
+    is answered otherwise, on purpose: a model that is not a device ("auth.user/3", which only a
+    session written by hand could hold) names no device here, where django-otp fails on it (an error
+    page, the name kept). The application is served by WSGI: the asynchronous path
+    (``_adevice_from_persistent_id``) is django-otp's own."""
 
     def _device_from_persistent_id(self, persistent_id: str) -> Any:
         # ``Device.from_persistent_id``: "app_label.model/id", anything else names no device.

@@ -14,12 +14,13 @@ its N medians on each database: a host whose speed drifts by a tenth within a mi
 sides alike, not the one measured second.
 
 ``--interleave`` measures both databases at once instead: a process is kept open on each
-(``bench/web_pages.py --serve``), and each page's requests alternate between them — one on the large
-database, one on the small, the next pair the other way round — ``--runs`` pairs a page, the pages
-one after another, ``--rounds`` times over. The two sides of a ratio are then timed within
-milliseconds of each other: on a host whose speed moves by a third from one minute to the next
-(docs/performance.md, "Eighteenth pass"), the runs in turn compare one minute's speed with another's
-as much as one database with the other. Each row also gives the median of the pairs' own ratios.
+(``bench/web_pages.py --serve``), and each page's requests alternate between them — one on the small
+database, one on the large, the next pair the other way round (counted across pages and rounds) —
+``--runs`` pairs a page, the pages one after another, ``--rounds`` times over. The two sides of a
+ratio are then timed within milliseconds of each other: on a host whose speed moves by a third from
+one minute to the next (docs/performance.md, "Eighteenth pass"), the runs in turn compare one minute's
+speed with another's as much as one database with the other. Each row also gives the median of the
+pairs' own ratios.
 
 The searches are the same on both: the small database's run chooses each user's search texts (the
 number, applicant, ID number and employer of their latest case there) and the large one's searches
@@ -29,6 +30,7 @@ latest case on each database.)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -94,9 +96,14 @@ class Server:
         return self._line()
 
     def close(self) -> None:
+        """Ends the server: its input closed, it stops; killed if it has not within a minute."""
         if self.process.stdin is not None:
             self.process.stdin.close()
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def interleaved(large: Server, small: Server, runs: int, rounds: int) -> list[dict]:
@@ -105,14 +112,16 @@ def interleaved(large: Server, small: Server, runs: int, rounds: int) -> list[di
     pages = [key for key in large.pages if key in small.pages]
     times: dict[tuple[str, str], tuple[list[float], list[float], list[float]]] = {k: ([], [], []) for k in pages}
     queries: dict[tuple[str, str], float] = {}
+    pairs = 0  # counted across pages and rounds: with an odd --runs neither side goes first more often
     for _round in range(rounds):
         for key in pages:
             on_large, on_small = large.pages.index(key), small.pages.index(key)
             large.ask(on_large, warm=True)
             small.ask(on_small, warm=True)
             big, little, ratios = times[key]
-            for n in range(runs):
-                if n % 2:
+            for _run in range(runs):
+                pairs += 1
+                if pairs % 2 == 0:
                     b = large.ask(on_large)
                     s = small.ask(on_small)
                 else:
@@ -129,15 +138,13 @@ def interleaved(large: Server, small: Server, runs: int, rounds: int) -> list[di
 
 
 def main_interleaved(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as servers:
         searches = Path(tmp) / "searches.json"
         small = Server(args.small, args.users, args.pages, searches)  # it chooses the searches
+        servers.callback(small.close)
         large = Server(args.large, args.users, args.pages, searches)  # and this one reads them
-        try:
-            rows = interleaved(large, small, args.runs, max(1, args.rounds))
-        finally:
-            small.close()
-            large.close()
+        servers.callback(large.close)
+        rows = interleaved(large, small, args.runs, max(1, args.rounds))
     print(f"large: {large.cases:,} cases; small: {small.cases:,} cases; the same search texts on both (chosen on "
           f"the small one); interleaved: {args.runs} pairs of requests a page, {max(1, args.rounds)} round(s)\n")
     print("| user | page | large, median ms | small, median ms | large ÷ small | median of the pairs' ratios "
