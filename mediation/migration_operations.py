@@ -5,7 +5,7 @@ On PostgreSQL an index is built, and an old one dropped, ``CONCURRENTLY`` (outsi
 migration says ``atomic = False``), so the cases stay open to writes meanwhile (docs/operations.md,
 "Upgrades"); elsewhere (SQLite) plainly.
 
-Applied migrations (mediation 0023–0026) run this code whenever a database is migrated: what each
+Applied migrations (mediation 0023–0027) run this code whenever a database is migrated: what each
 function does must not change. A new need is a new function.
 """
 from __future__ import annotations

@@ -248,6 +248,15 @@ class Case(ConcurrentTransitionMixin, CaseStateMachine, models.Model):
             # the user's reach is checked against: a later page's ids are read from the index alone,
             # not by fetching every case its offset passes over (common.BoundedPaginator.ids_first).
             models.Index(fields=["received_at", "id"], include=["organisation"], name="case_list_newest"),
+            # The cases whose statutory clock runs, newest first, with what "overdue" is decided by: the
+            # overdue list's first page reads its ids from this index alone, passing over the newer cases
+            # not yet due in the index rather than in the table, whose number grows with the cases received
+            # a day (views.cases.case_list; docs/performance.md, "Twentieth pass").
+            models.Index(fields=["received_at", "id"],
+                         include=["organisation", "state", "acceptance_due", "mediation_due"],
+                         condition=models.Q(state__in=["registered", "self_resolution", "joint_mediation",
+                                                       "linked_mediation", "escalation_pending"]),
+                         name="case_running_newest"),
             # The case list by amount claimed: its first page is the index's first rows of the user's
             # reach, not a sort of every case they may read (the list breaks ties by the newest case,
             # so cases of one amount are still sorted among themselves).

@@ -134,7 +134,15 @@ def case_list(request):
         # planned once per connection (``prepared``). A few statements a user, not one for every
         # combination of sort, size and filters a user may click through.
         key = ("case_list.first", filters, local_today() if filters.overdue else None)
-        rows = prepared.rows(request.user, key, lambda: qs[:per_page])
+        if filters.overdue:
+            # The overdue cases lie behind the newer ones not yet due, more of them the more cases come in
+            # a day: the page's ids are read from an index that holds what "overdue" is decided by
+            # (``case_running_newest``), passing over those in it alone, then the rows by their ids
+            # with the list's filters and order again, as a later page is read.
+            ids = prepared.rows(request.user, (*key, "ids"), lambda: qs.values_list("pk", flat=True)[:per_page])
+            rows = list(qs.filter(pk__in=ids))
+        else:
+            rows = prepared.rows(request.user, key, lambda: qs[:per_page])
     else:
         rows = list(page.object_list)
     page.object_list = with_first_applicants(rows)
