@@ -451,7 +451,8 @@ def organisations_user_may_register_in(user: Any) -> QuerySet[Organisation]:
     return organisations_where(user, "register_case").filter(is_active=True).select_related("level")
 
 
-def visible_cases_q(user: Any, *, closed: bool = True, states: tuple[str, ...] | None = None) -> Q | None:
+def visible_cases_q(user: Any, *, closed: bool = True, states: tuple[str, ...] | None = None,
+                    row_by_row: bool = False) -> Q | None:
     """A filter on ``Case`` for what the user may read; ``None`` means nothing at all.
 
     The organisations the user's grants reach (:func:`scope_q`), plus the single cases
@@ -464,9 +465,18 @@ def visible_cases_q(user: Any, *, closed: bool = True, states: tuple[str, ...] |
     ``states``: the same cases in those states only, for a list of cases in some states (overdue,
     waiting for a follow-up visit…): only the per-case grants on cases in those states are read
     (``CaseUserObjectPermission.case_state``, kept by the database with the case).
+    ``row_by_row``: the same cases, those read one by one asked of each row the statement reaches
+    (:func:`visible_cases_beyond_scope_q`), for a statement that stops after its first rows: a page
+    read down an index of the cases in the list's order. Not kept on the user: such a statement is
+    written once per process (``prepared``).
     """
     if not _active(user):  # checked on every call: an account switched off reads nothing at once
         return None
+    if row_by_row:
+        q = _readable_q(user, row_by_row=True, closed=closed, states=states)
+        if q is not None and states is not None:
+            return q & Q(state__in=states)
+        return q & ~Q(state=CaseState.CLOSED) if q is not None and not closed else q
     if states is not None:
         return _visible_in_states(user, tuple(sorted(set(states))))
     name = "_mediation_visible_q" if closed else "_mediation_visible_unclosed_q"
@@ -492,13 +502,14 @@ def _visible_in_states(user: Any, states: tuple[str, ...]) -> Q | None:
     return cache[states]
 
 
-def _readable_q(user: Any, **beyond: Any) -> Q | None:
+def _readable_q(user: Any, *, row_by_row: bool = False, **beyond: Any) -> Q | None:
     """Everything for those who see everything; else the organisations the user's grants reach and the
-    single cases :func:`visible_cases_beyond_scope_q` adds, given ``beyond``."""
+    single cases :func:`visible_cases_beyond_scope_q` adds, given ``beyond``; asked row by row only
+    beside the organisations (alone, the single cases are best read by their ids)."""
     if sees_everything(user):
         return Q()
     q = scope_q(user, "view_case")
-    found = visible_cases_beyond_scope_q(user, **beyond)
+    found = visible_cases_beyond_scope_q(user, row_by_row=row_by_row and q is not None, **beyond)
     if found is not None:
         q = found if q is None else q | found
     return q
@@ -507,23 +518,42 @@ def _readable_q(user: Any, **beyond: Any) -> Q | None:
 _UNSET = object()
 
 
-def visible_cases_beyond_scope_q(user: Any, *, closed: bool = True,
-                                 states: tuple[str, ...] | None = None) -> Q | None:
+def visible_cases_beyond_scope_q(user: Any, *, closed: bool = True, states: tuple[str, ...] | None = None,
+                                 row_by_row: bool = False) -> Q | None:
     """The cases a user may read one by one, whatever their organisation: a case waiting to come
     up into the user's reach (for those who decide it), and per-case grants (a former mediator
     keeps reading a case that moved up; ``closed=False``: on cases not closed only; ``states``: on
     cases in those states only — the caller keeps to those states). ``None`` when there are none to
-    look for."""
+    look for.
+
+    ``row_by_row``: the same cases, asked of each case a statement reaches, by its id (one probe of
+    an index per source), not gathered first. Gathered, they are hashed whole before the first row
+    is read — a mediator of long standing holds a grant on every case that moved up from them, some
+    15,000 at a million cases — which a page that stops after its first rows need not pay."""
     found: list[QuerySet[Any]] = []
     waiting = _escalations_awaiting(user)
     if waiting is not None:
-        found.append(waiting)
+        found.append(waiting.filter(case_id=OuterRef("pk")) if row_by_row else waiting)
     if reads_per_case_grants(user):
-        found.append(granted_case_ids(user, closed=closed, states=states))
+        granted = granted_case_ids(user, closed=closed, states=states)
+        found.append(granted.filter(content_object_id=OuterRef("pk")) if row_by_row else granted)
     if not found:
         return None
+    if row_by_row:
+        asked = Q(AskedRowByRow(found[0]))
+        for more in found[1:]:
+            asked |= Q(AskedRowByRow(more))
+        return asked
     # One IN over a UNION, not an OR of two: the database can then look the cases up by key.
     return Q(pk__in=found[0] if len(found) == 1 else found[0].union(*found[1:]))
+
+
+class AskedRowByRow(Exists):
+    """``EXISTS`` that PostgreSQL asks of each row, never turns into a hash of every row the subquery
+    could give: it makes no hashed form of a subquery with an ``OFFSET`` (``OFFSET 0`` changes no
+    answer; SQLite reads it the same)."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
 def _escalations_awaiting(user: Any) -> QuerySet[Any] | None:
@@ -549,6 +579,50 @@ def escalations_awaiting_beyond_reach_q(user: Any) -> Q | None:
 def reads_per_case_grants(user: Any) -> bool:
     """Whether the user's per-case grants count at all (an active, signed-in user's only)."""
     return _active(user)
+
+
+#: From this many per-case grants (``view_case``) on, a page read down an index until it is full asks
+#: them of each row it reaches (:func:`asks_grants_row_by_row`). Measured at 100,035 and 1,000,035
+#: cases (docs/performance.md, "Twenty-first pass"): hashing 2,000 grants costs about half a
+#: millisecond, as much as asking a few hundred rows one by one.
+GRANTS_ASKED_ROW_BY_ROW_FROM = 2_000
+
+
+def asks_grants_row_by_row(user: Any) -> bool:
+    """Whether a statement that reads few cases — a page read down an index until it is full (the case
+    list's first page), the cases a search found (at most a few thousand, by their ids) — should ask
+    the user's per-case grants of each case it reaches (``visible_cases_q(..., row_by_row=True)``)
+    rather than hash them all first. The same cases either way.
+
+    Asking costs an index probe for each case of another organisation the statement reaches; the hash,
+    a little for each grant. Asking is cheaper where the grants are many — a mediator of long standing,
+    thousands of cases moved up from their organisation — and the user's organisations hold at least as
+    many cases again, so that a page passes few others'; hashing, where the grants are few, or where the
+    organisations hold fewer cases than the grants (a mediator moved to an enterprise's committee, who
+    keeps reading the cases of their old township): there a page walks far. The grants counted only
+    when there are that many, at most :data:`GRANTS_COUNTED`; once per process (``prepared.decided``)."""
+    from mediation import prepared  # built on this module
+
+    return prepared.decided(user, ("grants asked row by row",), lambda: many_grants_beside_many_cases(user))
+
+
+def many_grants_beside_many_cases(user: Any) -> bool:
+    """:func:`asks_grants_row_by_row`'s answer, counted afresh."""
+    if not reads_per_case_grants(user) or sees_everything(user):
+        return False
+    reach = scope_q(user, "view_case")
+    granted = granted_case_ids(user)
+    nth = GRANTS_ASKED_ROW_BY_ROW_FROM
+    if reach is None or not granted[nth - 1:nth].exists():  # no organisation: the grants read by their ids
+        return False
+    from mediation.models import Case
+
+    held = granted[:GRANTS_COUNTED].count()
+    return Case.objects.filter(reach).order_by()[held - 1:held].exists()
+
+
+#: How many grants :func:`asks_grants_row_by_row` counts at most.
+GRANTS_COUNTED = 100_000
 
 
 def granted_case_ids(user: Any, *, closed: bool = True, states: tuple[str, ...] | None = None) -> QuerySet[Any]:

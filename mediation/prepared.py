@@ -28,7 +28,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -106,6 +106,21 @@ def reach_key(user: Any) -> tuple[Any, ...]:
 
 #: Statements of one's own: a few hundred bytes each.
 _STATEMENTS: Store[Statement] = Store(1024)
+
+#: Choices of how to write a user's statements (:func:`decided`): a few bytes each.
+_DECISIONS: Store[Any] = Store(1024)
+
+
+def decided(user: Any, key: tuple[Any, ...], decide: Callable[[], T]) -> T:
+    """What ``decide`` answers for ``user`` and ``key``, asked once per process, as a statement is written
+    once: a choice of how to write statements (``permissions.asks_grants_row_by_row``) that later
+    changes in the data may make less apt, never wrong."""
+    full_key = (*reach_key(user), *key)
+    found = _DECISIONS.get(full_key, _MISSING)
+    if found is _MISSING:
+        found = decide()
+        _DECISIONS.put(full_key, found)
+    return cast(T, found)
 
 
 def statement(user: Any, key: tuple[Any, ...], write: Callable[[], Statement]) -> Statement:

@@ -110,14 +110,17 @@ def _first_applicants(*case_ids: int) -> QuerySet[Any]:
 
 
 def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None, closed: bool = True,
-                         states: tuple[str, ...] | None = None) -> QuerySet[Case]:
+                         states: tuple[str, ...] | None = None, row_by_row: bool = False) -> QuerySet[Case]:
     """The cases ``user`` may read, narrowed by ``filters``. An unknown user sees nothing.
     ``closed=False``: less the closed cases, for a list that never shows one (``visible_cases_q``);
     so too when the filters leave every closed case out by themselves (:func:`_never_closed`).
     ``states``: those in these states only, for a list of cases in some states (``visible_cases_q``); so
-    too when the filters keep to some states by themselves (:func:`_states_kept`)."""
+    too when the filters keep to some states by themselves (:func:`_states_kept`). ``row_by_row``: the
+    cases read one by one asked of each row, for a page that stops after its first rows
+    (``visible_cases_q``)."""
     states = _states_kept(filters) if states is None else states
-    q = permissions.visible_cases_q(user, closed=closed and not _never_closed(filters), states=states)
+    q = permissions.visible_cases_q(user, closed=closed and not _never_closed(filters), states=states,
+                                    row_by_row=row_by_row)
     if q is None:
         return Case.objects.none()
     qs = Case.objects.filter(q)
@@ -241,7 +244,8 @@ def search_matches(text: str, *, user: Any = None) -> tuple[list[int], bool]:
 def _own_among(ids: list[int], user: Any, *, need: int) -> list[int]:
     """Those of ``ids`` that ``user`` may read, in their order: checked ``SEARCH_CHUNK`` at a time (by
     the primary key's index), and only until ``need`` of them are found."""
-    visible = case_list_visible_to(user=user).order_by()
+    # A few thousand cases at most: the user's grants asked of each, when they are many.
+    visible = case_list_visible_to(user=user, row_by_row=permissions.asks_grants_row_by_row(user)).order_by()
     mine: list[int] = []
     for start in range(0, len(ids), SEARCH_CHUNK):
         chunk = ids[start:start + SEARCH_CHUNK]

@@ -40,6 +40,7 @@ def _statements_written_afresh():
 
     prepared._QUERYSETS.clear()
     prepared._STATEMENTS.clear()
+    prepared._DECISIONS.clear()
 
 
 @pytest.fixture

@@ -124,8 +124,12 @@ def case_list(request):
     if filters.query:  # what the search found, once: the page and its count read only those cases
         found, more_found = search_matches(filters.query, user=request.user)
         filters = replace(filters, matched=tuple(found))
-    qs = case_list_rows(case_list_visible_to(user=request.user, filters=filters)).order_by(
-        *(_sorted_found(order) if filters.matched is not None else (order, "-pk")))
+    def listed(row_by_row: bool = False) -> QuerySet[Case]:
+        return case_list_rows(case_list_visible_to(user=request.user, filters=filters, row_by_row=row_by_row)).order_by(
+            *(_sorted_found(order) if filters.matched is not None else (order, "-pk")))
+
+    # What a search found, read by their ids: the user's grants asked of each, when they are many.
+    qs = listed(row_by_row=filters.matched is not None and permissions.asks_grants_row_by_row(request.user))
     exact_count = visible_case_count(user=request.user, filters=filters, request=request)
     page = BoundedPaginator(qs, per_page, exact_count=exact_count, ids_first=True).get_page(request.GET.get("page"))
     if page.number == 1 and (sort, per_page) == (DEFAULT_SORT, PAGE_SIZES[0]) and _opened(filters):
@@ -142,7 +146,10 @@ def case_list(request):
             ids = prepared.rows(request.user, (*key, "ids"), lambda: qs.values_list("pk", flat=True)[:per_page])
             rows = list(qs.filter(pk__in=ids))
         else:
-            rows = prepared.rows(request.user, key, lambda: qs[:per_page])
+            # Read down the index of cases by date received until the page is full: a user's cases
+            # granted one by one, when they are many, asked of each row it reaches, not hashed first.
+            rows = prepared.rows(request.user, key, lambda: listed(
+                row_by_row=permissions.asks_grants_row_by_row(request.user))[:per_page])
     else:
         rows = list(page.object_list)
     page.object_list = with_first_applicants(rows)

@@ -5,7 +5,6 @@ both inside a transaction and, on PostgreSQL, outside any (the ids' statement pr
 from __future__ import annotations
 
 import datetime
-import re
 
 import pytest
 from django.db import connection
@@ -15,17 +14,8 @@ from django.utils import timezone
 
 from mediation.models import Case
 from tests.factories import register
+from tests.web.case_list_pages import WAYS, listed, postgres_only
 from workflows import clocks
-
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PREPARE is PostgreSQL's")
-WAYS = [pytest.param(False, id="in-a-transaction", marks=pytest.mark.django_db),
-        pytest.param(True, id="outside-transactions", marks=[
-            postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)])]
-
-
-def listed(body: str) -> list[str]:
-    """The case numbers of the list's rows, top to bottom."""
-    return re.findall(r"<td class=\"c-number\"><a class=\"nowrap\" href=\"/cases/\d+/\">([^<]+)</a>", body)
 
 
 @pytest.mark.parametrize("outside", WAYS)
