@@ -20,10 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mediation import permissions
-from mediation.models import Case, Role
+from mediation.models import Case, Membership, Role
 from mediation.selectors import case_list_visible_to
 from mediation.services import PersonInput, case_register
-from tests.factories import member, register, registration, valid_id_number
+from tests.factories import UserFactory, member, register, registration, valid_id_number
 from tests.web.case_list_pages import WAYS, listed, postgres_only
 from workflows.models import EscalationRequest
 
@@ -122,10 +122,20 @@ def test_asked_row_by_row_the_reach_is_the_same_for_every_user_and_state(world):
                                      to_organisation=world.court_desk, from_state=cases[2].state,
                                      reason="涉及诉讼衔接", requested_by=world.enterprise_mediator)
     desk_supervisor = member(world.court_desk, Role.SUPERVISOR)
+    # A user of no organisation, holding a grant; a mediator switched off, holding one; a user of two.
+    outsider, switched_off = UserFactory(), member(world.town_b, Role.MEDIATOR)
+    permissions.grant_case_read(outsider, cases[0])
+    permissions.grant_case_read(switched_off, cases[0])
+    switched_off.is_active = False
+    switched_off.save(update_fields=["is_active"])
+    both = member(world.town_b, Role.MEDIATOR)
+    Membership.objects.create(user=both, organisation=world.court_desk, role=Role.SUPERVISOR)
+    permissions.sync_role_groups(both)
     # By hand (DOMAIN.md §5): indices into ``cases`` each user reads.
     reads = {world.mediator_a: {0, 1}, world.mediator_b: {1}, world.enterprise_mediator: {2, 3},
              world.supervisor_a: {0, 2}, world.supervisor_b: {1}, desk_supervisor: {2, 3},
-             world.court_desk_mediator: {3}, world.district_supervisor: {0, 1, 2, 3}}
+             world.court_desk_mediator: {3}, world.district_supervisor: {0, 1, 2, 3}, world.admin: {0, 1, 2, 3},
+             outsider: {0}, switched_off: set(), both: {1, 2, 3}}
     for user, indices in reads.items():
         for states, expected in ((None, indices), (("closed",), indices & {3}),
                                  (("registered",), indices - {3})):
@@ -180,7 +190,8 @@ def test_the_grants_are_asked_row_by_row_when_many_and_the_organisations_hold_as
     monkeypatch.setattr(permissions, "GRANTS_ASKED_ROW_BY_ROW_FROM", 4)
     from guardian.shortcuts import assign_perm
     assign_perm("mediation.work_case", world.mediator_a, cases[0])
-    permissions.grant_case_read(world.mediator_a2, register(world.mediator_a, world.town_a))
+    own.append(register(world.mediator_a, world.town_a))
+    permissions.grant_case_read(world.mediator_a2, own[-1])
     assert not permissions.many_grants_beside_many_cases(world.mediator_a)
     # The page's statement is written in the shape chosen: three grants, from three on.
     monkeypatch.setattr(permissions, "GRANTS_ASKED_ROW_BY_ROW_FROM", 3)
@@ -193,8 +204,8 @@ def test_the_grants_are_asked_row_by_row_when_many_and_the_organisations_hold_as
     client.force_login(world.mediator_a)
     with CaptureQueriesContext(connection) as ctx:
         body = client.get(reverse("case_list")).content.decode()
-    assert set(listed(body)) == {c.number for c in cases + own} | {Case.objects.filter(
-        organisation=world.town_a).order_by("-pk").first().number}
+    # Each received as it was registered: newest first, town A's four, then the three granted.
+    assert listed(body) == [c.number for c in reversed(cases + own)]
     assert any("OFFSET 0" in q["sql"] and "LIMIT 20" in q["sql"] for q in ctx.captured_queries)
 
 
@@ -212,3 +223,20 @@ def test_a_search_finds_the_users_own_and_granted_matches_only(world, client, ou
     body = client.get(reverse("case_list"), {"q": "欧阳明远"}).content.decode()
     assert listed(body) == [granted[1].number, own[1].number, granted[0].number, own[0].number]
     assert "共 4 件" in body
+
+
+@pytest.mark.django_db
+def test_the_decision_never_fails_when_the_grants_go_between_its_statements(world, monkeypatch):
+    monkeypatch.setattr(permissions, "GRANTS_ASKED_ROW_BY_ROW_FROM", 1)
+    register(world.mediator_a, world.town_a)
+    permissions.grant_case_read(world.mediator_a, register(world.mediator_b, world.town_b))
+    assert permissions.many_grants_beside_many_cases(world.mediator_a)
+    # The grants withdrawn after they were found to be enough, before they are counted: hashed, no error.
+    from django.db.models import QuerySet
+    monkeypatch.setattr(QuerySet, "count", lambda self: 0)
+    assert not permissions.many_grants_beside_many_cases(world.mediator_a)
+    monkeypatch.undo()
+    # A threshold of none or fewer is one: a user with no grant is hashed, without error.
+    monkeypatch.setattr(permissions, "GRANTS_ASKED_ROW_BY_ROW_FROM", 0)
+    assert not permissions.many_grants_beside_many_cases(world.mediator_b)
+    assert permissions.many_grants_beside_many_cases(world.mediator_a)
