@@ -466,9 +466,10 @@ def visible_cases_q(user: Any, *, closed: bool = True, states: tuple[str, ...] |
     waiting for a follow-up visit…): only the per-case grants on cases in those states are read
     (``CaseUserObjectPermission.case_state``, kept by the database with the case).
     ``row_by_row``: the same cases, those read one by one asked of each row the statement reaches
-    (:func:`visible_cases_beyond_scope_q`), for a statement that stops after its first rows: a page
-    read down an index of the cases in the list's order. Not kept on the user: such a statement is
-    written once per process (``prepared``).
+    (:func:`visible_cases_beyond_scope_q`), for a statement that reads few cases: a page read down an
+    index of the cases in the list's order until it is full, the cases a search found by their ids
+    (:func:`asks_grants_row_by_row` says when). Not kept on the user: the first page's statement is
+    written once per process (``prepared``), a search's filter built once a search.
     """
     if not _active(user):  # checked on every call: an account switched off reads nothing at once
         return None

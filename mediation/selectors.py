@@ -116,8 +116,7 @@ def case_list_visible_to(*, user: Any, filters: CaseFilters | None = None, close
     so too when the filters leave every closed case out by themselves (:func:`_never_closed`).
     ``states``: those in these states only, for a list of cases in some states (``visible_cases_q``); so
     too when the filters keep to some states by themselves (:func:`_states_kept`). ``row_by_row``: the
-    cases read one by one asked of each row, for a page that stops after its first rows
-    (``visible_cases_q``)."""
+    cases read one by one asked of each row, for a statement that reads few cases (``visible_cases_q``)."""
     states = _states_kept(filters) if states is None else states
     q = permissions.visible_cases_q(user, closed=closed and not _never_closed(filters), states=states,
                                     row_by_row=row_by_row)
