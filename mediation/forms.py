@@ -5,7 +5,7 @@ Longer than most modules: every form of the pages and the API is here, with the 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django import forms
@@ -105,13 +105,18 @@ class CaseFilterForm(forms.Form):
     overdue = forms.BooleanField(label=_("仅看超期"), required=False)
     online = forms.BooleanField(label=_("仅看网上申请"), required=False)
 
-    def __init__(self, *args: Any, organisations: QuerySet[Organisation] | None = None,
-                 mediators: QuerySet[User] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any,
+                 organisations: QuerySet[Organisation] | Callable[[], QuerySet[Organisation]] | None = None,
+                 mediators: QuerySet[User] | Callable[[], QuerySet[User]] | None = None, **kwargs: Any) -> None:
+        """``organisations`` and ``mediators``: the places and people the lists may name, or what builds
+        them when first asked for (``ListedModelChoiceField.build_queryset_when_asked``)."""
         super().__init__(*args, **kwargs)
-        if organisations is not None:
-            field_of(self, "organisation", ListedModelChoiceField).queryset = organisations
-        if mediators is not None:
-            field_of(self, "mediator", ListedUserChoiceField).queryset = mediators
+        for name, given in (("organisation", organisations), ("mediator", mediators)):
+            field = field_of(self, name, ListedModelChoiceField)
+            if isinstance(given, QuerySet):
+                field.queryset = given
+            elif given is not None:
+                field.build_queryset_when_asked(given)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

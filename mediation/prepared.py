@@ -27,7 +27,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
@@ -373,6 +373,9 @@ class _Written:
     has_extra_select: bool
     #: Where each of the caller's values goes among ``params``: (position, which value).
     slots: tuple[tuple[int, int], ...] = ()
+    #: The converters of its columns' values (Django's ``get_converters``), found on its first read: they
+    #: depend on the columns written and the database's dialect alone, both fixed with the statement.
+    converters: dict[tuple[int, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 #: What stands in for the caller's values while a statement is written (:func:`rows`' ``values``):
@@ -398,6 +401,7 @@ class _WrittenQuery(Query):
         compiler.select, compiler.klass_info = written.select, written.klass_info
         compiler.annotation_col_map = written.annotation_col_map
         compiler.col_count, compiler.has_extra_select = written.col_count, written.has_extra_select
+        compiler.get_converters = lambda expressions: _converters(written, compiler, expressions)
         if written.slots and in_transaction(compiler.using):
             # A value of its own on every read (a case's id) and a transaction open: sent as it is, as
             # the grants are (``permissions.grants_of``): an access check (``case_get_for_user``) never
@@ -408,6 +412,16 @@ class _WrittenQuery(Query):
             sent = on_server(compiler.using, written.sql, bound, written.slots)
             compiler.as_sql = lambda *args, **kwargs: sent
         return compiler
+
+
+def _converters(written: _Written, compiler: Any, expressions: list[Any]) -> Any:
+    """Django's ``compiler.get_converters(expressions)``, found once per statement: the columns are the
+    written statement's own (the same objects on every read), so the answer is too."""
+    key = tuple(map(id, expressions))
+    found = written.converters.get(key)
+    if found is None:
+        found = written.converters[key] = type(compiler).get_converters(compiler, expressions)
+    return found
 
 
 #: Per key, a queryset whose statement is written and the statement; ``None`` for a key whose
@@ -455,7 +469,9 @@ def _read(full_key: tuple[Any, ...], build: Callable[..., QuerySet[Any]], values
         bound[position] = type(bound[position])(values[which])  # as the database adapter wrapped it
     queryset = template.all()
     queryset.query.bound = tuple(bound)
-    return _again_if_missing(queryset.db, lambda: list(queryset.all()))  # planned once per connection
+    # Planned once per connection. A read that fails leaves the queryset unread: read again, its
+    # compiler is asked afresh (and prepares the statement again where the session lost it).
+    return _again_if_missing(queryset.db, lambda: list(queryset))
 
 
 def _write_with_stand_ins(build: Callable[..., QuerySet[Any]], n: int) -> tuple[QuerySet[Any], _Written] | None:

@@ -251,8 +251,37 @@ class ListedChoiceIterator(ModelChoiceIterator):
             yield self.choice(obj)
 
 
+#: Django's ``ModelChoiceField.queryset`` (a property: setting it gives the widget its choices).
+_MODEL_CHOICES_QUERYSET: Any = vars(forms.ModelChoiceField)["queryset"]
+
+
 class ListedModelChoiceField(forms.ModelChoiceField):
+    """A list whose choices the page gives (``views.cases._listed_choices``), its queryset built only
+    when something asks for it (:meth:`build_queryset_when_asked`)."""
+
     iterator = ListedChoiceIterator
+    _build_queryset: Callable[[], Any] | None = None
+
+    def build_queryset_when_asked(self, build: Callable[[], Any]) -> None:
+        """The field's queryset is what ``build()`` gives, built the first time it is asked for: when a
+        value given must be checked against it, or its statement written. A list page whose filter
+        names none of its places or people, with its choices' statements written already, never builds
+        it (building a reach's querysets cost about 0.7 ms of the server's CPU a list page,
+        docs/performance.md, "Twenty-second pass")."""
+        self._build_queryset = build
+
+    def _get_queryset(self) -> Any:
+        build = self._build_queryset
+        if build is not None:
+            self._build_queryset = None
+            _MODEL_CHOICES_QUERYSET.fset(self, build())
+        return _MODEL_CHOICES_QUERYSET.fget(self)
+
+    def _set_queryset(self, queryset: Any) -> None:
+        self._build_queryset = None
+        _MODEL_CHOICES_QUERYSET.fset(self, queryset)
+
+    queryset = property(_get_queryset, _set_queryset)
 
 
 class ListedUserChoiceField(ListedModelChoiceField):

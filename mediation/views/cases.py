@@ -30,6 +30,7 @@ from mediation.models import (
     Instalment,
     MediationSession,
     Membership,
+    Organisation,
     PartyRole,
     Referral,
     Signature,
@@ -73,8 +74,13 @@ def filters_from_request(request):
 def filters_from_data(user, data):
     """The list's filter form bound to ``data`` (a query string's values; ``None``: unbound) for
     ``user``, and the filters it yields (none when the form is invalid)."""
-    organisations = permissions.organisations_where(user, "view_case").filter(is_active=True)
-    mediators = permissions.members_holding("work_case", organisations).order_by("username")
+    def organisations() -> QuerySet[Organisation]:
+        return permissions.organisations_where(user, "view_case").filter(is_active=True)
+
+    def mediators() -> QuerySet[Any]:
+        return permissions.members_holding("work_case", organisations()).order_by("username")
+
+    # Built only when a value given must be checked, or the lists' statements written (_listed_choices).
     form = forms.CaseFilterForm(data, organisations=organisations, mediators=mediators)
     filters = CaseFilters()
     if form.is_bound and form.is_valid():
@@ -100,11 +106,11 @@ def _listed_choices(form: forms.CaseFilterForm, user: Any) -> None:
     in its order (``tests/web/test_case_list_choices.py``)."""
     for name in _LISTED_CHOICES:
         field = forms.field_of(form, name, forms.ListedModelChoiceField)
-        queryset = field.queryset
         key = ("case_list.choices", name)
-        # The categories are the same whoever asks; the others follow the user's reach.
-        found = (prepared.rows_of_anyone(key, lambda queryset=queryset: queryset, ()) if name == "category"
-                 else prepared.rows(user, key, lambda queryset=queryset: queryset))
+        # The categories are the same whoever asks; the others follow the user's reach. The field's
+        # queryset is built only where its statement is written.
+        found = (prepared.rows_of_anyone(key, lambda field=field: field.queryset, ()) if name == "category"
+                 else prepared.rows(user, key, lambda field=field: field.queryset))
         field.choices = [*([("", field.empty_label)] if field.empty_label is not None else []),
                          *((field.prepare_value(obj), field.label_from_instance(obj)) for obj in found)]
 

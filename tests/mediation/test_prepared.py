@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -55,6 +56,36 @@ def test_related_rows_and_annotations_as_the_queryset_gives_them(world):
     values = prepared.rows(world.mediator_a, ("values",), lambda: Case.objects.filter(pk=case.pk)
                            .values_list("number", "organisation__name"))
     assert values == [(case.number, world.town_a.name)]
+
+
+def test_the_columns_converters_are_found_once_and_every_read_converts_its_own_values(world, monkeypatch):
+    """Amounts, moments and yes/no come back as the model's types on every read (SQLite hands out text
+    and integers for them), with the values each read finds; the converters are found on the first."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    found: list[int] = []
+    real = SQLCompiler.get_converters
+    def counted(self, expressions):
+        found.append(1)
+        return real(self, expressions)
+
+    monkeypatch.setattr(SQLCompiler, "get_converters", counted)
+    case = register(world.mediator_a, world.town_a)
+    columns = ("amount_claimed", "received_at", "is_collective", "deadlines_confirmed")
+
+    def read():
+        return prepared.rows_of_anyone(("converted",), lambda pk: Case.objects.filter(pk=pk).values_list(*columns),
+                                       (case.pk,))
+
+    assert read() == [tuple(getattr(case, name) for name in columns)]
+    first = len(found)
+    Case.objects.filter(pk=case.pk).update(amount_claimed="1234.50", is_collective=True)
+    for _ in range(3):
+        (row,) = read()
+        assert row[0] == Decimal("1234.50") and isinstance(row[0], Decimal)
+        assert row[1] == case.received_at and row[1].tzinfo is not None
+        assert row[2] is True
+    assert len(found) == first
 
 
 def test_a_filter_that_matches_nothing_reads_nothing(world):

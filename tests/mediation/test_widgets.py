@@ -274,5 +274,37 @@ def test_the_filter_forms_choices_are_read_with_one_statement_each_and_render_as
     assert not outside.is_valid() and "organisation" in outside.errors
 
 
+@pytest.mark.django_db
+def test_a_listed_fields_queryset_given_as_what_builds_it_is_built_when_first_asked_for(world):
+    built: list[int] = []
+
+    def towns():
+        built.append(1)
+        return Organisation.objects.filter(pk__in=[world.town_a.pk, world.town_b.pk]).order_by("pk")
+
+    # No value for the list: the form is valid, and nothing was built.
+    form = CaseFilterForm({"state": ""}, organisations=towns)
+    assert form.is_valid() and form.cleaned_data["organisation"] is None
+    assert built == []
+    field = cast(ListedModelChoiceField, form.fields["organisation"])
+    assert list(field.queryset) == [world.town_a, world.town_b]
+    assert list(field.queryset) == [world.town_a, world.town_b]
+    assert built == [1]  # once
+    # A value given is checked against what it builds: one outside is refused, one inside taken.
+    outside = CaseFilterForm({"organisation": str(world.district.pk)}, organisations=towns)
+    assert not outside.is_valid() and "organisation" in outside.errors
+    inside = CaseFilterForm({"organisation": str(world.town_b.pk)}, organisations=towns)
+    assert inside.is_valid() and inside.cleaned_data["organisation"] == world.town_b
+    assert built == [1, 1, 1]
+    # A queryset set afterwards is the field's: what would have built one is never asked.
+    later = CaseFilterForm({"organisation": str(world.district.pk)}, organisations=towns)
+    cast(ListedModelChoiceField, later.fields["organisation"]).queryset = Organisation.objects.filter(
+        pk=world.district.pk)
+    assert later.is_valid() and later.cleaned_data["organisation"] == world.district
+    assert built == [1, 1, 1]
+    # The class's own field is untouched: another form without a builder offers nothing.
+    assert list(cast(ListedModelChoiceField, CaseFilterForm().fields["organisation"]).queryset) == []
+
+
 def test_the_listed_field_is_a_model_choice_field():
     assert issubclass(ListedModelChoiceField, forms.ModelChoiceField)

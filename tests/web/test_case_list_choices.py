@@ -15,7 +15,7 @@ from django.utils import translation
 
 from mediation.models import Category, Membership, Role
 from mediation.views.cases import filters_from_data
-from mediation.widgets import field_row
+from mediation.widgets import ListedModelChoiceField, field_row
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,38 @@ def test_a_mediator_is_offered_only_their_own_township(world):
     refused = page(world.mediator_b, f"?organisation={world.town_a.pk}")
     assert selected(refused, "organisation") == []
     assert "errorlist" in refused
+
+
+def test_a_list_page_builds_the_users_places_and_people_only_to_check_a_value_given(world, monkeypatch):
+    """The querysets of the places and people a user may filter by are built to check a value given for
+    them (or to write the lists' statements), never to show a page whose filter names neither."""
+    built: list[str] = []
+    real = ListedModelChoiceField.build_queryset_when_asked
+
+    def counting(field, build):
+        def counted():
+            built.append(str(field.label))
+            return build()
+
+        real(field, counted)
+
+    monkeypatch.setattr(ListedModelChoiceField, "build_queryset_when_asked", counting)
+    client = Client()
+    client.force_login(world.mediator_b)
+    assert client.get("/cases/").status_code == 200  # the lists' statements are written here
+    built.clear()
+    for query in ("", "?state=joint_mediation", "?category=wages&sort=-amount", "?q=nobody-at-all"):
+        html = client.get("/cases/" + query).content.decode()
+        assert options(html, "organisation") == {str(world.town_b.pk): world.town_b.name}
+    assert built == []
+    # Another township's organisation or mediator, asked for by hand: built to check it, and refused.
+    refused = client.get(f"/cases/?organisation={world.town_a.pk}").content.decode()
+    assert built == ["承办组织"] and "errorlist" in refused and selected(refused, "organisation") == []
+    refused = client.get(f"/cases/?mediator={world.mediator_a.pk}").content.decode()
+    assert built == ["承办组织", "调解员"] and "errorlist" in refused and selected(refused, "mediator") == []
+    # Their own: taken.
+    taken = client.get(f"/cases/?mediator={world.mediator_b.pk}").content.decode()
+    assert "errorlist" not in taken and selected(taken, "mediator") == [str(world.mediator_b.pk)]
 
 
 def test_the_lists_are_read_afresh_on_every_page(world):
