@@ -134,11 +134,20 @@ def case_list(request):
         return case_list_rows(case_list_visible_to(user=request.user, filters=filters, row_by_row=row_by_row)).order_by(
             *(_sorted_found(order) if filters.matched is not None else (order, "-pk")))
 
-    # What a search found, read by their ids: the user's grants asked of each, when they are many.
-    qs = listed(row_by_row=filters.matched is not None and permissions.asks_grants_row_by_row(request.user))
     exact_count = visible_case_count(user=request.user, filters=filters, request=request)
-    page = BoundedPaginator(qs, per_page, exact_count=exact_count, ids_first=True).get_page(request.GET.get("page"))
-    if page.number == 1 and (sort, per_page) == (DEFAULT_SORT, PAGE_SIZES[0]) and _opened(filters):
+    opened = (sort, per_page) == (DEFAULT_SORT, PAGE_SIZES[0]) and _opened(filters) and exact_count is not None
+    if opened and not filters.overdue:
+        # The list as it opens, on its first page, is read below by a statement written once: the list's
+        # own queryset is not built for it (some 0.3–0.7 ms of the server's CPU, docs/performance.md,
+        # "Twenty-second pass"). Which page was asked for is decided by the count alone.
+        qs = Case.objects.none().order_by("pk")
+        page = BoundedPaginator(qs, per_page, exact_count=exact_count, ids_first=True).get_page(request.GET.get("page"))
+        opened = page.number == 1
+    if not opened or filters.overdue:
+        # What a search found, read by their ids: the user's grants asked of each, when they are many.
+        qs = listed(row_by_row=filters.matched is not None and permissions.asks_grants_row_by_row(request.user))
+        page = BoundedPaginator(qs, per_page, exact_count=exact_count, ids_first=True).get_page(request.GET.get("page"))
+    if page.number == 1 and opened:
         # The list as it opens (its usual order and size, no filter but the state and "overdue"): its
         # first page's statement written once per process for the user's reach and these filters, and
         # planned once per connection (``prepared``). A few statements a user, not one for every

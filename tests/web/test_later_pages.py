@@ -97,3 +97,38 @@ def test_a_later_page_reads_the_ids_first_and_the_first_page_in_one_statement(wo
     plain = BoundedPaginator(rows, 5)
     assert [c.number for n in range(1, 6) for c in plain.page(n).object_list] == expected
     assert [c.number for n in range(1, 6) for c in pager.page(n).object_list] == expected
+
+
+def test_the_list_as_it_opens_is_read_without_building_its_queryset_and_lands_on_the_page_asked(
+        world, client, listed, monkeypatch):
+    """The first page of the list as it opens (its usual order and size, no filter but the state) is read by a
+    statement written once: the list's own queryset is built only to write it, and for any other page. The
+    page asked for by hand lands where the paginator puts it: not a number, the first page; past the end or
+    below one, the last."""
+    from mediation.views import cases
+
+    built: list[int] = []
+    real = cases.case_list_visible_to
+
+    def counted(**kwargs):
+        built.append(1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(cases, "case_list_visible_to", counted)
+    client.force_login(world.mediator_a)
+    first, last = listed["order"][:20], listed["order"][20:]
+    for query in ({}, {"state": "registered"}):  # the statements written (each filter its own)
+        assert numbers_on(client.get(reverse("case_list"), query).content.decode()) == first
+    built.clear()
+    opening: list[dict[str, object]] = [{}, {"page": 1}, {"page": "x"}, {"state": "registered"},
+                                        {"state": "registered", "page": "1"}]
+    for asked in opening:
+        assert numbers_on(client.get(reverse("case_list"), asked).content.decode()) == first, asked
+    assert built == []
+    later: list[dict[str, object]] = [{"page": 2}, {"page": 0}, {"page": 9}, {"state": "registered", "page": 2}]
+    for asked in later:
+        assert numbers_on(client.get(reverse("case_list"), asked).content.decode()) == last, asked
+    assert len(built) == 4
+    # Sorted otherwise, or 50 a page: the list's own queryset, as always.
+    assert numbers_on(client.get(reverse("case_list"), {"per_page": 50}).content.decode()) == listed["order"]
+    assert len(built) == 5
