@@ -242,7 +242,16 @@ class PlainFormRenderer(DjangoTemplates):
 
 
 class ListedChoiceIterator(ModelChoiceIterator):
-    """The choices read with one plain query (the queryset's own result cache), never ``iterator()``."""
+    """The choices read with one plain query (the queryset's own result cache), never ``iterator()``; from
+    the field's queryset as it is when they are read (Django's iterator keeps the one the field had when
+    the form was made: for :class:`ListedModelChoiceField`, still unbuilt)."""
+
+    def __init__(self, field: Any) -> None:
+        self.field = field
+
+    @property
+    def queryset(self) -> Any:  # type: ignore[override]  # read from the field each time, never kept
+        return self.field.queryset
 
     def __iter__(self):
         if self.field.empty_label is not None:

@@ -495,7 +495,7 @@ def case_timeline(context: Any) -> str:
     words = {key: _escaped(gettext(text)) for key, text in _TIMELINE_WORDS.items()}
     documents = context.get("documents")
     if (documents.get("may_download") if isinstance(documents, dict) else getattr(documents, "may_download", False)):
-        words["download"] = reverse("documents:download", args=[int(_URL_SENTINEL)])
+        words["download"] = _escaped(reverse("documents:download", args=[int(_URL_SENTINEL)]))
     written = []
     for step in steps:
         kind, who = step["kind"], step["who"]

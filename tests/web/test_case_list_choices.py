@@ -11,6 +11,7 @@ from django.db import connection
 from django.http import QueryDict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import translation
 
 from mediation.models import Category, Membership, Role
@@ -100,6 +101,24 @@ def test_a_list_page_builds_the_users_places_and_people_only_to_check_a_value_gi
     # Their own: taken.
     taken = client.get(f"/cases/?mediator={world.mediator_b.pk}").content.decode()
     assert "errorlist" not in taken and selected(taken, "mediator") == [str(world.mediator_b.pk)]
+
+
+def test_the_ledger_page_offers_the_same_places_and_people_as_the_case_list(world):
+    """The ledger's page shows the case list's filter form (``filters_from_request``) without the list's
+    choices written first: its lists are read from the user's reach when the page is written."""
+    client = Client()
+    client.force_login(world.supervisor_a)
+    html = client.get(reverse("reports:ledger")).content.decode()
+    assert options(html, "organisation") == {str(world.town_a.pk): world.town_a.name,
+                                             str(world.enterprise_a.pk): world.enterprise_a.name}
+    expected = [world.supervisor_a, world.mediator_a, world.mediator_a2, world.enterprise_mediator,
+                world.enterprise_supervisor]
+    assert options(html, "mediator") == {str(u.pk): label(u) for u in expected}
+    # Another township's, asked for by hand: refused, and the lists still the user's own.
+    client.force_login(world.supervisor_b)
+    refused = client.get(reverse("reports:ledger"), {"organisation": world.town_a.pk}).content.decode()
+    assert options(refused, "organisation") == {str(world.town_b.pk): world.town_b.name}
+    assert selected(refused, "organisation") == [] and "errorlist" in refused
 
 
 def test_the_lists_are_read_afresh_on_every_page(world):

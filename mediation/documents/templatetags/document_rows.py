@@ -39,7 +39,7 @@ def _words(context: Any) -> dict[str, str]:
     if memo is None or memo[0] != key:
         words = {name: _escaped(gettext(text)) for name, text in _WORDS.items()}
         words["version"] = gettext("第%(v)s版")
-        words["download_url"] = reverse("documents:download", args=[int(_URL_SENTINEL)])
+        words["download_url"] = _escaped(reverse("documents:download", args=[int(_URL_SENTINEL)]))
         words["issue_url"] = _escaped(reverse("documents:issue", args=[case.pk])) if case is not None else ""
         memo = (key, words)
         context.render_context["mediation_document_row_words"] = memo
@@ -55,7 +55,9 @@ def issuable_row(context: Any, item: dict[str, Any]) -> str:
     from django.utils.timezone import localtime
 
     words = _words(context)
-    documents = context.get("documents") or {}
+    documents = context.get("documents")
+    may_download = (documents.get("may_download") if isinstance(documents, dict)
+                    else getattr(documents, "may_download", False))
     latest, stage, frozen = item["latest"], item["stage"], item["frozen"]
     label = f' <span class="small muted">{_escaped(item["label"])}</span>' if item["label"] else ""
     if latest:
@@ -74,7 +76,7 @@ def issuable_row(context: Any, item: dict[str, Any]) -> str:
     note = (f'<br><span class="muted">{words["signing_note"]}</span>'
             if stage == "signing" and not latest else "")
     download = ""
-    if latest and documents.get("may_download"):
+    if latest and may_download:
         url = words["download_url"].replace(_URL_SENTINEL, str(latest.pk))
         download = (f'<a class="button small secondary" href="{url}">'
                     f'{words["print"] if stage == "signing" else words["download"]}</a>')
